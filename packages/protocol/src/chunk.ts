@@ -1,0 +1,47 @@
+import { type Dtype, type NumericArray, dtypeOf, itemsize, typedArrayCtor } from './dtype.js';
+import { fmtShape, sizeOf } from './shape.js';
+
+/** One block of an array: C-order data of `dtype` with `shape`. */
+export interface Chunk {
+  dtype: Dtype;
+  shape: number[];
+  data: NumericArray;
+}
+
+/**
+ * Allocate a zeroed chunk on a SharedArrayBuffer, so threads of a pool can read and write it
+ * without copying.
+ */
+export function allocChunk(dtype: Dtype, shape: readonly number[]): Chunk {
+  const n = sizeOf(shape);
+  const data = viewOf(dtype, new SharedArrayBuffer(n * itemsize(dtype)), 0, n);
+  return { dtype, shape: [...shape], data };
+}
+
+export function chunkNbytes(c: Chunk): number {
+  return c.data.byteLength;
+}
+
+/** Explicit checks of a chunk that came from elsewhere (a kernel, a peer, a user module). */
+export function checkChunk(c: unknown, want?: { dtype: Dtype; shape: readonly number[] }): string | undefined {
+  if (typeof c !== 'object' || c === null) return 'not an object';
+  const { dtype, shape, data } = c as Partial<Chunk>;
+  if (!ArrayBuffer.isView(data) || data instanceof DataView) return 'data is not a typed array';
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) return 'shape is not a list of non-negative integers';
+  if (!(data instanceof Float64Array || data instanceof Float32Array || data instanceof Int32Array || data instanceof Uint8Array)) {
+    return `unsupported typed array ${(data as object).constructor.name}`;
+  }
+  const actual = dtypeOf(data);
+  if (dtype !== actual) return `dtype ${String(dtype)} does not match its data (${actual})`;
+  if (data.length !== sizeOf(shape)) return `data holds ${data.length} elements, shape ${fmtShape(shape)} needs ${sizeOf(shape)}`;
+  if (want && (want.dtype !== dtype || want.shape.length !== shape.length || want.shape.some((d, i) => d !== shape[i]))) {
+    return `expected ${want.dtype}${fmtShape(want.shape)}, got ${dtype}${fmtShape(shape)}`;
+  }
+  return undefined;
+}
+
+/** A typed array of `dtype` over any buffer (shared or not), without copying. */
+export function viewOf(dtype: Dtype, buffer: ArrayBufferLike, byteOffset: number, length: number): NumericArray {
+  const Ctor = typedArrayCtor(dtype) as unknown as new (b: ArrayBufferLike, o: number, l: number) => NumericArray;
+  return new Ctor(buffer, byteOffset, length);
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import type { Chunk } from './chunk.js';
+import { SerializedError } from './errors.js';
+import type { Graph } from './graph.js';
+
+export const TASK_STATES = ['waiting', 'queued', 'processing', 'memory', 'erred', 'released'] as const;
+export const TaskState = z.enum(TASK_STATES);
+export type TaskState = z.infer<typeof TaskState>;
+
+export const GRAPH_STATES = ['running', 'finished', 'erred', 'cancelled'] as const;
+export const GraphState = z.enum(GRAPH_STATES);
+export type GraphState = z.infer<typeof GraphState>;
+
+/** A task changed state. Times are ms since the epoch (performance.timeOrigin based). */
+export const TaskEvent = z
+  .object({
+    type: z.literal('task'),
+    graph: z.string(),
+    key: z.string(),
+    group: z.string(),
+    op: z.string(),
+    state: TaskState,
+    worker: z.string().optional(),
+    thread: z.number().int().optional(),
+    start: z.number().optional(),
+    stop: z.number().optional(),
+    nbytes: z.number().int().optional(),
+    error: SerializedError.optional(),
+  })
+  .strict();
+export type TaskEvent = z.infer<typeof TaskEvent>;
+
+export const GraphEvent = z
+  .object({
+    type: z.literal('graph'),
+    graph: z.string(),
+    state: GraphState,
+    total: z.number().int().nonnegative(),
+    done: z.number().int().nonnegative(),
+    error: SerializedError.optional(),
+  })
+  .strict();
+export type GraphEvent = z.infer<typeof GraphEvent>;
+
+export const EngineEvent = z.discriminatedUnion('type', [TaskEvent, GraphEvent]);
+export type EngineEvent = z.infer<typeof EngineEvent>;
+
+export interface SubmitOptions {
+  /** Keep the output chunks on the engine after the graph is released (client.persist). */
+  persist?: boolean;
+}
+
+/**
+ * What a Client drives: the embedded local engine now, the HTTP client of a scheduler later.
+ * One graph id per submission; outputs stay held until `release`.
+ */
+export interface Engine {
+  submit(graph: Graph, options?: SubmitOptions): Promise<string>;
+  /** Listen to one graph's events; returns the unsubscribe function. */
+  subscribe(graphId: string, listener: (ev: EngineEvent) => void): () => void;
+  /** Resolves when every output is in memory; rejects with the typed error of the first failure. */
+  wait(graphId: string): Promise<void>;
+  gather(graphId: string, keys: readonly string[]): Promise<Chunk[]>;
+  cancel(graphId: string): Promise<void>;
+  /** Forget a graph and free what only it held. */
+  release(graphId: string): Promise<void>;
+  /** Drop persisted chunks. */
+  unpersist(keys: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+
+/** Stable codes: clients switch on these, so never rename one. */
+export const ERROR_CODES = [
+  'SHAPE_ERROR',
+  'DTYPE_ERROR',
+  'CHUNK_ERROR',
+  'INVALID_ARGUMENT',
+  'GRAPH_INVALID',
+  'TASK_FAILED',
+  'KERNEL_NOT_FOUND',
+  'CANCELLED',
+  'ENGINE_CLOSED',
+  'CHUNK_LOST',
+  'INTERNAL',
+] as const;
+export const ErrorCode = z.enum(ERROR_CODES);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export class TesseraError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Shape, chunk or broadcasting mismatch found while building an expression. */
+export class ShapeError extends TesseraError {
+  constructor(message: string) {
+    super('SHAPE_ERROR', message);
+  }
+}
+
+export class DtypeError extends TesseraError {
+  constructor(message: string) {
+    super('DTYPE_ERROR', message);
+  }
+}
+
+/** An operation that cannot be expressed with the array's current chunks (e.g. reshape). */
+export class ChunkError extends TesseraError {
+  constructor(message: string) {
+    super('CHUNK_ERROR', message);
+  }
+}
+
+export class InvalidArgumentError extends TesseraError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+export interface GraphIssue {
+  /** Task key the issue is about, when there is one. */
+  key?: string;
+  message: string;
+}
+
+export class GraphValidationError extends TesseraError {
+  readonly issues: GraphIssue[];
+  constructor(issues: GraphIssue[]) {
+    const head = issues
+      .slice(0, 5)
+      .map((i) => (i.key ? `${i.key}: ${i.message}` : i.message))
+      .join('; ');
+    const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
+    super('GRAPH_INVALID', `invalid graph: ${head}${more}`);
+    this.issues = issues;
+  }
+}
+
+/** A kernel threw (or returned a malformed chunk) while running one task. */
+export class TaskError extends TesseraError {
+  readonly key: string;
+  readonly op: string;
+  readonly remote: { name: string; message: string; stack?: string | undefined };
+  constructor(key: string, op: string, remote: { name: string; message: string; stack?: string | undefined }) {
+    super('TASK_FAILED', `task ${key} (op ${op}) failed: ${remote.name}: ${remote.message}`);
+    this.key = key;
+    this.op = op;
+    this.remote = remote;
+  }
+}
+
+export class KernelNotFoundError extends TesseraError {
+  constructor(kernel: string) {
+    super('KERNEL_NOT_FOUND', `no kernel registered under the name "${kernel}" (register it with registerKernel in a module the worker loads)`);
+  }
+}
+
+export class CancelledError extends TesseraError {
+  constructor(message = 'the computation was cancelled') {
+    super('CANCELLED', message);
+  }
+}
+
+export class EngineClosedError extends TesseraError {
+  constructor() {
+    super('ENGINE_CLOSED', 'the engine is closed');
+  }
+}
+
+export class ChunkLostError extends TesseraError {
+  constructor(key: string) {
+    super('CHUNK_LOST', `chunk ${key} is no longer held by the engine (persisted data released or lost)`);
+  }
+}
+
+/** The one wire shape of every error. */
+export const SerializedError = z.object({
+  code: ErrorCode,
+  name: z.string(),
+  message: z.string(),
+  key: z.string().optional(),
+  op: z.string().optional(),
+  remote: z.object({ name: z.string(), message: z.string(), stack: z.string().optional() }).optional(),
+  issues: z.array(z.object({ key: z.string().optional(), message: z.string() })).optional(),
+});
+export type SerializedError = z.infer<typeof SerializedError>;
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof TaskError) {
+    return { code: err.code, name: err.name, message: err.message, key: err.key, op: err.op, remote: err.remote };
+  }
+  if (err instanceof GraphValidationError) {
+    return { code: err.code, name: err.name, message: err.message, issues: err.issues };
+  }
+  if (err instanceof TesseraError) return { code: err.code, name: err.name, message: err.message };
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { code: 'INTERNAL', name: e.name, message: e.message };
+}
+
+/** Rebuild the typed error class from its wire shape, so `instanceof` works across processes. */
+export function deserializeError(s: SerializedError): TesseraError {
+  switch (s.code) {
+    case 'TASK_FAILED':
+      return new TaskError(s.key ?? '?', s.op ?? '?', s.remote ?? { name: 'Error', message: s.message });
+    case 'GRAPH_INVALID':
+      return new GraphValidationError(s.issues ?? [{ message: s.message }]);
+    case 'SHAPE_ERROR':
+      return new ShapeError(s.message);
+    case 'DTYPE_ERROR':
+      return new DtypeError(s.message);
+    case 'CHUNK_ERROR':
+      return new ChunkError(s.message);
+    case 'INVALID_ARGUMENT':
+      return new InvalidArgumentError(s.message);
+    case 'CANCELLED':
+      return new CancelledError(s.message);
+    case 'ENGINE_CLOSED':
+      return new EngineClosedError();
+    case 'KERNEL_NOT_FOUND':
+    case 'CHUNK_LOST':
+    case 'INTERNAL':
+      return new TesseraError(s.code, s.message);
+  }
+}

@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { pack, unpack } from 'msgpackr';
+import { Dtype, itemsize } from './dtype.js';
+import { GraphValidationError, type GraphIssue } from './errors.js';
+import { KEY_PATTERN } from './keys.js';
+import { OPS, isOpName, type ArrayMeta } from './ops/catalogue.js';
+import { Shape, sizeOf } from './shape.js';
+
+export const TaskKey = z.string().regex(KEY_PATTERN, 'task key must look like <op>-<token>:<i>,<j>');
+
+export const TaskSpec = z
+  .object({
+    key: TaskKey,
+    op: z.string(),
+    params: z.record(z.string(), z.unknown()),
+    /** Input keys, in the order the op takes them. A key may repeat. */
+    deps: z.array(TaskKey),
+    shape: Shape,
+    dtype: Dtype,
+    nbytes: z.number().int().nonnegative(),
+    /** Static order: lower runs first. Assigned by the client's ordering pass. */
+    priority: z.number().int().nonnegative(),
+  })
+  .strict();
+export type TaskSpec = z.infer<typeof TaskSpec>;
+
+export const Graph = z
+  .object({
+    tasks: z.array(TaskSpec),
+    /** Keys whose chunks the client will gather (or persist). */
+    outputs: z.array(TaskKey).min(1),
+  })
+  .strict();
+export type Graph = z.infer<typeof Graph>;
+
+const MAX_ISSUES = 50;
+
+/**
+ * Structural and semantic validation: schema, duplicate keys, missing dependencies, unknown ops,
+ * op parameters, declared shapes against the op's rule, cycles. Throws GraphValidationError
+ * listing what is wrong, task by task.
+ */
+export function validateGraph(input: unknown): Graph {
+  const parsed = Graph.safeParse(input);
+  if (!parsed.success) {
+    throw new GraphValidationError(
+      parsed.error.issues.slice(0, MAX_ISSUES).map((i) => ({ message: `${i.path.join('.') || 'graph'}: ${i.message}` })),
+    );
+  }
+  const g = parsed.data;
+  const issues: GraphIssue[] = [];
+  const byKey = new Map<string, TaskSpec>();
+  for (const t of g.tasks) {
+    if (byKey.has(t.key)) issues.push({ key: t.key, message: 'duplicate task key' });
+    byKey.set(t.key, t);
+  }
+  for (const t of g.tasks) {
+    if (issues.length >= MAX_ISSUES) break;
+    const want = sizeOf(t.shape) * itemsize(t.dtype);
+    if (t.nbytes !== want) issues.push({ key: t.key, message: `nbytes ${t.nbytes} but ${t.dtype} of shape [${t.shape.join(', ')}] is ${want} bytes` });
+    if (!isOpName(t.op)) {
+      issues.push({ key: t.key, message: `unknown op "${t.op}"` });
+      continue;
+    }
+    const missing = t.deps.filter((d) => !byKey.has(d));
+    if (missing.length) {
+      issues.push({ key: t.key, message: `depends on ${missing.slice(0, 3).join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not in the graph` });
+      continue;
+    }
+    const op = OPS[t.op];
+    const p = op.params.safeParse(t.params);
+    if (!p.success) {
+      const first = p.error.issues[0]!;
+      issues.push({ key: t.key, message: `bad ${t.op} params: ${first.path.join('.') || 'params'}: ${first.message}` });
+      continue;
+    }
+    const deps: ArrayMeta[] = t.deps.map((d) => byKey.get(d)!);
+    const bad = (op.check as (p: unknown, d: readonly ArrayMeta[], o: ArrayMeta) => string | undefined)(p.data, deps, t);
+    if (bad) issues.push({ key: t.key, message: `${t.op}: ${bad}` });
+  }
+  for (const o of g.outputs) if (!byKey.has(o)) issues.push({ key: o, message: 'output is not a task of the graph' });
+  if (issues.length === 0) {
+    const cycle = findCycle(g.tasks, byKey);
+    if (cycle) issues.push({ key: cycle[0], message: `dependency cycle: ${cycle.join(' -> ')}` });
+  }
+  if (issues.length) throw new GraphValidationError(issues);
+  return g;
+}
+
+/** Iterative three-colour DFS; returns one cycle's keys if there is one. */
+function findCycle(tasks: readonly TaskSpec[], byKey: ReadonlyMap<string, TaskSpec>): string[] | undefined {
+  const colour = new Map<string, 1 | 2>();
+  for (const root of tasks) {
+    if (colour.has(root.key)) continue;
+    const stack: { key: string; next: number }[] = [{ key: root.key, next: 0 }];
+    colour.set(root.key, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const deps = byKey.get(top.key)!.deps;
+      if (top.next >= deps.length) {
+        colour.set(top.key, 2);
+        stack.pop();
+        continue;
+      }
+      const d = deps[top.next++]!;
+      const c = colour.get(d);
+      if (c === 1) {
+        const from = stack.findIndex((s) => s.key === d);
+        return [...stack.slice(from).map((s) => s.key), d];
+      }
+      if (c === undefined) {
+        colour.set(d, 1);
+        stack.push({ key: d, next: 0 });
+      }
+    }
+  }
+  return undefined;
+}
+
+export function encodeGraph(g: Graph): Uint8Array {
+  return pack(g);
+}
+
+/** Decode msgpack bytes and validate them; bad bytes raise GraphValidationError, never a crash. */
+export function decodeGraph(bytes: Uint8Array): Graph {
+  let raw: unknown;
+  try {
+    raw = unpack(bytes);
+  } catch (e) {
+    throw new GraphValidationError([{ message: `body is not valid msgpack: ${(e as Error).message}` }]);
+  }
+  return validateGraph(raw);
+}

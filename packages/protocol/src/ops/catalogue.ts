@@ -1,0 +1,295 @@
+import { z } from 'zod';
+import { Dtype, itemsize } from '../dtype.js';
+import {
+  broadcastShapes,
+  fmtShape,
+  isPermutation,
+  permuteShape,
+  reducedShape,
+  shapeEquals,
+  Shape,
+  sizeOf,
+} from '../shape.js';
+import { arityOf, elementwiseResultDtype, InputView, Instruction, type Operand } from './elementwise.js';
+import { partialComponents, ReduceFinal, ReducePartialSpec } from './reduction.js';
+
+/**
+ * The op catalogue: every op a task may name, its parameter schema, and the rule that checks a
+ * task's declared output shape/dtype against its inputs. Kernels (CPU now, GPU later) implement
+ * exactly these semantics; the client emits only these.
+ */
+
+const int = z.number().int();
+const nonneg = z.number().int().nonnegative();
+
+export const FullParams = z.object({ value: z.number() }).strict();
+export const ArangeParams = z.object({ start: z.number(), step: z.number() }).strict();
+export const RandomParams = z
+  .object({
+    dist: z.enum(['uniform', 'normal']),
+    seed: z.number().int().min(0).max(0xffffffff),
+    /** uniform: [a, b); normal: mean a, standard deviation b. */
+    a: z.number(),
+    b: z.number(),
+    /** Global start of this chunk and the whole array's shape: values depend on the global index only. */
+    offset: z.array(nonneg),
+    fullShape: Shape,
+  })
+  .strict();
+/** A chunk shipped inside the graph: raw little-endian bytes of the dtype, C order. */
+export const FromBytesParams = z.object({ bytes: z.instanceof(Uint8Array) }).strict();
+export const PersistedParams = z.object({}).strict();
+export const ElementwiseParams = z
+  .object({
+    program: z.array(Instruction).min(1),
+    inputs: z.array(InputView),
+    /** Shape the program runs over (the broadcast of the input views). */
+    domain: Shape,
+    /** A reduction's first step fused in: the output is then a partial (see reduction.ts). */
+    reduce: ReducePartialSpec.optional(),
+  })
+  .strict();
+export const ReducePartialParams = ReducePartialSpec;
+export const ReduceMergeParams = z
+  .object({ kind: ReducePartialSpec.shape.kind, axes: z.array(nonneg), final: ReduceFinal.optional() })
+  .strict();
+export const TransposeParams = z.object({ axes: z.array(nonneg) }).strict();
+export const ReshapeParams = z.object({ shape: Shape }).strict();
+export const AxisSlice = z.object({ start: nonneg, step: int.refine((s) => s !== 0, 'step must not be 0'), count: nonneg }).strict();
+export const Piece = z
+  .object({ input: nonneg, src: z.array(AxisSlice), dst: z.array(nonneg) })
+  .strict();
+export type Piece = z.infer<typeof Piece>;
+/** Copy strided regions of inputs into a new chunk: slicing, rechunking, concatenation. */
+export const AssembleParams = z.object({ pieces: z.array(Piece) }).strict();
+/** out = sum over k of tensordot(deps[k], deps[pairs + k], axes). */
+export const TensordotParams = z
+  .object({ axesA: z.array(nonneg), axesB: z.array(nonneg), pairs: z.number().int().positive() })
+  .strict();
+export const MapBlocksParams = z
+  .object({
+    kernel: z.string().min(1).max(200),
+    params: z.record(z.string(), z.unknown()),
+    blockIndex: z.array(nonneg),
+  })
+  .strict();
+
+export type FullParams = z.infer<typeof FullParams>;
+export type ArangeParams = z.infer<typeof ArangeParams>;
+export type RandomParams = z.infer<typeof RandomParams>;
+export type FromBytesParams = z.infer<typeof FromBytesParams>;
+export type ElementwiseParams = z.infer<typeof ElementwiseParams>;
+export type ReducePartialParams = z.infer<typeof ReducePartialParams>;
+export type ReduceMergeParams = z.infer<typeof ReduceMergeParams>;
+export type TransposeParams = z.infer<typeof TransposeParams>;
+export type ReshapeParams = z.infer<typeof ReshapeParams>;
+export type AssembleParams = z.infer<typeof AssembleParams>;
+export type TensordotParams = z.infer<typeof TensordotParams>;
+export type MapBlocksParams = z.infer<typeof MapBlocksParams>;
+
+export interface ArrayMeta {
+  shape: readonly number[];
+  dtype: Dtype;
+}
+
+interface OpDef<P extends z.ZodTypeAny> {
+  params: P;
+  /** Returns a message when the declared output does not follow from params and inputs. */
+  check(params: z.infer<P>, deps: readonly ArrayMeta[], out: ArrayMeta): string | undefined;
+}
+
+function def<P extends z.ZodTypeAny>(d: OpDef<P>): OpDef<P> {
+  return d;
+}
+
+const noDeps = (deps: readonly ArrayMeta[]): string | undefined =>
+  deps.length === 0 ? undefined : `takes no inputs, got ${deps.length}`;
+
+function expect(cond: boolean, msg: () => string): string | undefined {
+  return cond ? undefined : msg();
+}
+
+function operandDtype(o: Operand, deps: readonly ArrayMeta[], results: readonly Dtype[]): Dtype | string {
+  if ('input' in o) return deps[o.input]?.dtype ?? `operand refers to input ${o.input}, but the task has ${deps.length} inputs`;
+  if ('const' in o) return o.dtype;
+  return results[o.ref] ?? `operand refers to instruction ${o.ref}, which does not precede it`;
+}
+
+function checkElementwise(p: ElementwiseParams, deps: readonly ArrayMeta[], out: ArrayMeta): string | undefined {
+  if (p.inputs.length !== deps.length) return `has ${deps.length} inputs but ${p.inputs.length} input views`;
+  const views: number[][] = [];
+  for (const [i, v] of p.inputs.entries()) {
+    const s = deps[i]!.shape;
+    if (v.perm && !isPermutation(v.perm, s.length)) return `input ${i}: perm [${v.perm.join(', ')}] is not a permutation of ${s.length} axes`;
+    views.push(v.perm ? permuteShape(s, v.perm) : [...s]);
+  }
+  const b = broadcastShapes([...views, p.domain]);
+  if (!b || !shapeEquals(b, p.domain)) {
+    return `inputs ${views.map(fmtShape).join(', ')} do not broadcast to domain ${fmtShape(p.domain)}`;
+  }
+  const results: Dtype[] = [];
+  for (const [i, ins] of p.program.entries()) {
+    const argTypes: Dtype[] = [];
+    for (const a of ins.args) {
+      const t = operandDtype(a, deps, results);
+      if (!Dtype.safeParse(t).success) return `instruction ${i} (${ins.op}): ${t}`;
+      argTypes.push(t as Dtype);
+    }
+    if (ins.args.length !== arityOf(ins.op)) return `instruction ${i} (${ins.op}) takes ${arityOf(ins.op)} operands, got ${ins.args.length}`;
+    const want = ins.op === 'astype' ? ins.dtype : elementwiseResultDtype(ins.op, argTypes);
+    if (want !== ins.dtype) return `instruction ${i} (${ins.op}) of ${argTypes.join(', ')} gives ${want}, declared ${ins.dtype}`;
+    results.push(ins.dtype);
+  }
+  const last = results[results.length - 1]!;
+  if (!p.reduce) {
+    if (!shapeEquals(out.shape, p.domain)) return `output shape ${fmtShape(out.shape)} differs from domain ${fmtShape(p.domain)}`;
+    return expect(out.dtype === last, () => `output dtype ${out.dtype} differs from the program's result ${last}`);
+  }
+  return checkPartialOut(p.reduce, p.domain, out);
+}
+
+function checkAxes(axes: readonly number[], rank: number): string | undefined {
+  const sorted = axes.every((a, i) => i === 0 || a > axes[i - 1]!);
+  return expect(sorted && axes.every((a) => a < rank), () => `axes [${axes.join(', ')}] must be ascending and within rank ${rank}`);
+}
+
+function checkPartialOut(r: ReducePartialParams, domain: readonly number[], out: ArrayMeta): string | undefined {
+  const bad = checkAxes(r.axes, domain.length);
+  if (bad) return bad;
+  const want = [...reducedShape(domain, r.axes, true), partialComponents(r.kind)];
+  if (!shapeEquals(out.shape, want)) return `partial of ${r.kind} over ${fmtShape(domain)} has shape ${fmtShape(want)}, declared ${fmtShape(out.shape)}`;
+  if ((r.kind === 'argmin' || r.kind === 'argmax') && (!r.offset || !r.fullShape)) return `${r.kind} partial needs offset and fullShape`;
+  return expect(out.dtype === 'float64', () => `partials are float64, declared ${out.dtype}`);
+}
+
+export const OPS = {
+  full: def({ params: FullParams, check: (_p, deps) => noDeps(deps) }),
+  arange: def({
+    params: ArangeParams,
+    check: (_p, deps, out) => noDeps(deps) ?? expect(out.shape.length === 1, () => `arange chunks are 1-D, declared ${fmtShape(out.shape)}`),
+  }),
+  random: def({
+    params: RandomParams,
+    check: (p, deps, out) =>
+      noDeps(deps) ??
+      expect(out.dtype === 'float64' || out.dtype === 'float32', () => `random values are float, declared ${out.dtype}`) ??
+      expect(
+        p.offset.length === out.shape.length &&
+          p.fullShape.length === out.shape.length &&
+          out.shape.every((d, i) => p.offset[i]! + d <= p.fullShape[i]!),
+        () => `chunk ${fmtShape(out.shape)} at offset [${p.offset.join(', ')}] does not fit in ${fmtShape(p.fullShape)}`,
+      ),
+  }),
+  'from-bytes': def({
+    params: FromBytesParams,
+    check: (p, deps, out) =>
+      noDeps(deps) ??
+      expect(
+        p.bytes.byteLength === sizeOf(out.shape) * itemsize(out.dtype),
+        () => `${p.bytes.byteLength} bytes cannot hold ${out.dtype}${fmtShape(out.shape)}`,
+      ),
+  }),
+  persisted: def({ params: PersistedParams, check: (_p, deps) => noDeps(deps) }),
+  elementwise: def({ params: ElementwiseParams, check: checkElementwise }),
+  'reduce-partial': def({
+    params: ReducePartialParams,
+    check: (p, deps, out) =>
+      expect(deps.length === 1, () => `takes 1 input, got ${deps.length}`) ?? checkPartialOut(p, deps[0]!.shape, out),
+  }),
+  'reduce-merge': def({
+    params: ReduceMergeParams,
+    check: (p, deps, out) => {
+      if (deps.length < 1) return 'takes at least 1 partial';
+      const first = deps[0]!;
+      const c = partialComponents(p.kind);
+      for (const [i, d] of deps.entries()) {
+        if (!shapeEquals(d.shape, first.shape) || d.dtype !== 'float64') return `partial ${i} is ${d.dtype}${fmtShape(d.shape)}, expected float64${fmtShape(first.shape)}`;
+      }
+      if (first.shape[first.shape.length - 1] !== c) return `partials of ${p.kind} have ${c} components, got shape ${fmtShape(first.shape)}`;
+      if (!p.final) return expect(shapeEquals(out.shape, first.shape) && out.dtype === 'float64', () => `merged partial must keep shape ${fmtShape(first.shape)} float64`);
+      const valueShape = first.shape.slice(0, -1);
+      const bad = checkAxes(p.axes, valueShape.length);
+      if (bad) return bad;
+      const want = p.final.keepdims ? valueShape : reducedShape(valueShape, p.axes, false);
+      return (
+        expect(shapeEquals(out.shape, want), () => `result shape ${fmtShape(out.shape)}, expected ${fmtShape(want)}`) ??
+        expect(out.dtype === p.final.dtype, () => `result dtype ${out.dtype}, final says ${p.final!.dtype}`)
+      );
+    },
+  }),
+  transpose: def({
+    params: TransposeParams,
+    check: (p, deps, out) => {
+      if (deps.length !== 1) return `takes 1 input, got ${deps.length}`;
+      const d = deps[0]!;
+      if (!isPermutation(p.axes, d.shape.length)) return `axes [${p.axes.join(', ')}] are not a permutation of ${d.shape.length} axes`;
+      const want = permuteShape(d.shape, p.axes);
+      return expect(shapeEquals(want, out.shape) && d.dtype === out.dtype, () => `transposing ${fmtShape(d.shape)} gives ${fmtShape(want)}, declared ${fmtShape(out.shape)}`);
+    },
+  }),
+  reshape: def({
+    params: ReshapeParams,
+    check: (p, deps, out) => {
+      if (deps.length !== 1) return `takes 1 input, got ${deps.length}`;
+      const d = deps[0]!;
+      return (
+        expect(sizeOf(d.shape) === sizeOf(p.shape), () => `cannot reshape ${fmtShape(d.shape)} to ${fmtShape(p.shape)}`) ??
+        expect(shapeEquals(out.shape, p.shape) && out.dtype === d.dtype, () => `declared ${out.dtype}${fmtShape(out.shape)} differs from params`)
+      );
+    },
+  }),
+  assemble: def({
+    params: AssembleParams,
+    check: (p, deps, out) => {
+      for (const [i, pc] of p.pieces.entries()) {
+        const d = deps[pc.input];
+        if (!d) return `piece ${i} reads input ${pc.input}, but the task has ${deps.length}`;
+        if (d.dtype !== out.dtype) return `piece ${i}: input dtype ${d.dtype} differs from output ${out.dtype}`;
+        if (pc.src.length !== d.shape.length || pc.dst.length !== out.shape.length || d.shape.length !== out.shape.length) {
+          return `piece ${i}: rank mismatch between input ${fmtShape(d.shape)} and output ${fmtShape(out.shape)}`;
+        }
+        for (let ax = 0; ax < pc.src.length; ax++) {
+          const s = pc.src[ax]!;
+          const last = s.start + (s.count - 1) * s.step;
+          const dim = d.shape[ax]!;
+          if (s.count > 0 && (s.start >= dim || last < 0 || last >= dim)) return `piece ${i} axis ${ax}: source range out of bounds for ${fmtShape(d.shape)}`;
+          if (pc.dst[ax]! + s.count > out.shape[ax]!) return `piece ${i} axis ${ax}: destination range out of bounds for ${fmtShape(out.shape)}`;
+        }
+      }
+      return undefined;
+    },
+  }),
+  tensordot: def({
+    params: TensordotParams,
+    check: (p, deps, out) => {
+      if (deps.length !== 2 * p.pairs) return `takes ${2 * p.pairs} inputs (pairs=${p.pairs}), got ${deps.length}`;
+      if (p.axesA.length !== p.axesB.length) return 'axesA and axesB differ in length';
+      let want: number[] | undefined;
+      for (let k = 0; k < p.pairs; k++) {
+        const a = deps[k]!;
+        const b = deps[p.pairs + k]!;
+        for (let i = 0; i < p.axesA.length; i++) {
+          const da = a.shape[p.axesA[i]!];
+          const db = b.shape[p.axesB[i]!];
+          if (da === undefined || db === undefined || da !== db) return `pair ${k}: contracted axes of ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not match`;
+        }
+        const free = [
+          ...a.shape.filter((_, i) => !p.axesA.includes(i)),
+          ...b.shape.filter((_, i) => !p.axesB.includes(i)),
+        ];
+        if (want && !shapeEquals(want, free)) return `pair ${k} gives ${fmtShape(free)}, pair 0 gave ${fmtShape(want)}`;
+        want = free;
+      }
+      return expect(!!want && shapeEquals(want, out.shape), () => `result ${fmtShape(want ?? [])} differs from declared ${fmtShape(out.shape)}`);
+    },
+  }),
+  'map-blocks': def({ params: MapBlocksParams, check: () => undefined }),
+} as const;
+
+export type OpName = keyof typeof OPS;
+export const OP_NAMES = Object.keys(OPS) as OpName[];
+export type OpParams<N extends OpName> = z.infer<(typeof OPS)[N]['params']>;
+
+export function isOpName(name: string): name is OpName {
+  return Object.prototype.hasOwnProperty.call(OPS, name);
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { Dtype, floatResultType, isFloat, promoteTypes } from '../dtype.js';
+
+export const UNARY_OPS = ['neg', 'abs', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tanh', 'astype'] as const;
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge', 'eq', 'ne'] as const;
+export const TERNARY_OPS = ['where'] as const;
+export const ELEMENTWISE_OPS = [...UNARY_OPS, ...BINARY_OPS, ...TERNARY_OPS] as const;
+
+export const ElementwiseOp = z.enum(ELEMENTWISE_OPS);
+export type ElementwiseOp = z.infer<typeof ElementwiseOp>;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+const COMPARISONS = new Set<string>(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
+const FLOAT_FUNCS = new Set<string>(['sqrt', 'exp', 'log', 'sin', 'cos', 'tanh']);
+
+export function arityOf(op: ElementwiseOp): 1 | 2 | 3 {
+  if ((UNARY_OPS as readonly string[]).includes(op)) return 1;
+  if ((BINARY_OPS as readonly string[]).includes(op)) return 2;
+  return 3;
+}
+
+/**
+ * numpy's result dtype of one elementwise op. For `where` the first operand is the condition.
+ * `astype` takes its target from the instruction, not from here.
+ */
+export function elementwiseResultDtype(op: ElementwiseOp, operands: readonly Dtype[]): Dtype {
+  const [a = 'float64', b = a, c = b] = operands;
+  if (COMPARISONS.has(op)) return 'uint8';
+  if (FLOAT_FUNCS.has(op)) return floatResultType(a);
+  switch (op) {
+    case 'neg':
+    case 'abs':
+    case 'astype':
+      return a;
+    case 'div': {
+      const p = promoteTypes(a, b);
+      return isFloat(p) ? p : 'float64';
+    }
+    case 'where':
+      return promoteTypes(b, c);
+    default:
+      return promoteTypes(a, b);
+  }
+}
+
+/**
+ * An operand of an instruction: a task input (after its view is applied), a constant, or the
+ * result of an earlier instruction of the same program.
+ */
+export const Operand = z.union([
+  z.object({ input: z.number().int().nonnegative() }).strict(),
+  z.object({ const: z.number(), dtype: Dtype }).strict(),
+  z.object({ ref: z.number().int().nonnegative() }).strict(),
+]);
+export type Operand = z.infer<typeof Operand>;
+
+/** One step of a fused elementwise program; `dtype` is its result dtype (the cast target for astype). */
+export const Instruction = z
+  .object({ op: ElementwiseOp, args: z.array(Operand).min(1).max(3), dtype: Dtype })
+  .strict();
+export type Instruction = z.infer<typeof Instruction>;
+
+/**
+ * How a task input is seen by the program: first permuted by `perm` (a transpose that was fused
+ * away), then broadcast numpy-style (right-aligned, size-1 axes stretched) to the domain.
+ */
+export const InputView = z.object({ perm: z.array(z.number().int().nonnegative()).optional() }).strict();
+export type InputView = z.infer<typeof InputView>;
