@@ -48,6 +48,8 @@ export type EngineEvent = z.infer<typeof EngineEvent>;
 export interface SubmitOptions {
   /** Keep the output chunks on the engine after the graph is released (client.persist). */
   persist?: boolean;
+  /** Subscribed before the graph starts, so no event is missed (the first is the graph's 'running'). */
+  onEvent?: (ev: EngineEvent) => void;
 }
 
 /**

@@ -1,0 +1,25 @@
+import type { SerializedError, TaskSpec } from '@tessera/protocol';
+
+export interface TaskTiming {
+  worker: string;
+  thread?: number;
+  start: number;
+  stop: number;
+}
+
+/** What the core tells the execution side (a local pool, or BullMQ dispatch in a cluster). */
+export interface Executor {
+  /** Run tasks of a graph; each is already marked queued in the store. */
+  run(graphId: string, tasks: readonly TaskSpec[]): void;
+  /** The graph needs these chunks no more. */
+  free(graphId: string, keys: readonly string[]): void;
+  /** Drop whatever of the graph is still queued; results of running tasks will be ignored. */
+  cancel(graphId: string): void;
+}
+
+/** What the execution side reports back to the core. */
+export interface ExecutionListener {
+  taskStarted(graphId: string, keys: readonly string[], worker: string, thread?: number): void;
+  taskFinished(graphId: string, key: string, nbytes: number, timing: TaskTiming): void;
+  taskFailed(graphId: string, key: string, error: SerializedError, timing: TaskTiming): void;
+}

@@ -1,0 +1,192 @@
+import {
+  CancelledError,
+  deserializeError,
+  keyGroup,
+  type EngineEvent,
+  type Graph,
+  type SerializedError,
+  type TaskSpec,
+  type TaskState,
+  type TesseraError,
+} from '@tessera/protocol';
+import type { Store } from '../store/store.js';
+import type { ExecutionListener, Executor, TaskTiming } from './executor.js';
+
+type Listener = (ev: EngineEvent) => void;
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: TesseraError) => void;
+}
+
+/**
+ * The task state machine, independent of where state lives (Store) and where tasks run
+ * (Executor): waiting → queued → processing → memory → released, or erred. It turns completions
+ * into newly ready tasks, frees chunks nothing needs, and tells subscribers what happened.
+ */
+export class SchedulerCore implements ExecutionListener {
+  private executor: Executor | undefined;
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  /** Tail of each graph's serialised store updates: completions apply in arrival order. */
+  private readonly chains = new Map<string, Promise<void>>();
+  private seq = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = () => performance.timeOrigin + performance.now(),
+  ) {}
+
+  attach(executor: Executor): void {
+    this.executor = executor;
+  }
+
+  newGraphId(): string {
+    return `g${Date.now().toString(36)}-${(this.seq++).toString(36)}`;
+  }
+
+  async submit(id: string, graph: Graph, options: { persist: boolean }): Promise<void> {
+    const { ready } = await this.store.createGraph(id, graph, { persist: options.persist, now: this.now() });
+    this.emitGraph(id, 'running', graph.tasks.length, 0);
+    await this.dispatch(id, ready);
+  }
+
+  subscribe(id: string, fn: Listener): () => void {
+    let set = this.listeners.get(id);
+    if (!set) this.listeners.set(id, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.listeners.delete(id);
+    };
+  }
+
+  async wait(id: string): Promise<void> {
+    const g = await this.store.getGraph(id);
+    if (!g) throw new CancelledError(`unknown graph ${id}`);
+    if (g.state === 'finished') return;
+    if (g.state === 'erred') throw deserializeError(g.error!);
+    if (g.state === 'cancelled') throw new CancelledError();
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(id) ?? [];
+      list.push({ resolve, reject });
+      this.waiters.set(id, list);
+    });
+  }
+
+  async cancel(id: string): Promise<void> {
+    if (!(await this.store.cancelGraph(id, this.now()))) return;
+    this.executor?.cancel(id);
+    const g = await this.store.getGraph(id);
+    this.emitGraph(id, 'cancelled', g?.total ?? 0, g?.done ?? 0);
+    this.settle(id, new CancelledError());
+  }
+
+  /** Forget a graph: its chunks are freed (persisted ones stay pinned by the executor). */
+  async release(id: string): Promise<string[]> {
+    const g = await this.store.getGraph(id);
+    if (!g) return [];
+    if (g.state === 'running') await this.cancel(id);
+    await this.store.deleteGraph(id);
+    this.listeners.delete(id);
+    this.chains.delete(id);
+    return g.outputs;
+  }
+
+  taskStarted(id: string, keys: readonly string[], worker: string, thread?: number): void {
+    this.serial(id, async () => {
+      await this.store.markProcessing(id, keys, worker);
+      if (!this.listeners.has(id)) return;
+      const start = this.now();
+      for (const key of keys) this.emitTask(id, key, 'processing', { worker, thread, start });
+    });
+  }
+
+  taskFinished(id: string, key: string, nbytes: number, timing: TaskTiming): void {
+    this.serial(id, async () => {
+      const r = await this.store.completeTask(id, key, { worker: timing.worker, nbytes, now: this.now() });
+      if (!r.applied) return;
+      if (this.listeners.has(id)) {
+        this.emitTask(id, key, 'memory', { ...timing, nbytes });
+        for (const k of r.releasable) this.emitTask(id, k, 'released', {});
+      }
+      if (r.releasable.length) this.executor?.free(id, r.releasable);
+      if (r.ready.length) await this.dispatch(id, r.ready);
+      if (r.finished) {
+        const g = await this.store.getGraph(id);
+        this.emitGraph(id, 'finished', g?.total ?? 0, g?.done ?? 0);
+        this.settle(id);
+      }
+    });
+  }
+
+  taskFailed(id: string, key: string, error: SerializedError, timing: TaskTiming): void {
+    this.serial(id, async () => {
+      if (!(await this.store.failTask(id, key, error, this.now()))) return;
+      this.executor?.cancel(id);
+      this.emitTask(id, key, 'erred', { ...timing, error });
+      const g = await this.store.getGraph(id);
+      this.emitGraph(id, 'erred', g?.total ?? 0, g?.done ?? 0, error);
+      this.settle(id, deserializeError(error));
+    });
+  }
+
+  private async dispatch(id: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const specs: TaskSpec[] = await this.store.getTasks(id, keys);
+    await this.store.markQueued(id, keys, 'local');
+    if (this.listeners.has(id)) for (const k of keys) this.emitTask(id, k, 'queued', {});
+    this.executor?.run(id, specs);
+  }
+
+  /** Store updates of one graph run one after another, in the order events arrived. */
+  private serial(id: string, fn: () => Promise<void>): void {
+    const prev = this.chains.get(id) ?? Promise.resolve();
+    const next = prev.then(fn).catch((e: unknown) => this.internalError(id, e));
+    this.chains.set(id, next);
+  }
+
+  private internalError(id: string, e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const s: SerializedError = { code: 'INTERNAL', name: err.name, message: `scheduler error: ${err.message}` };
+    void this.store.failTask(id, '', s, this.now()).catch(() => undefined);
+    this.settle(id, deserializeError(s));
+  }
+
+  private settle(id: string, error?: TesseraError): void {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    this.waiters.delete(id);
+    for (const w of list) {
+      if (error) w.reject(error);
+      else w.resolve();
+    }
+  }
+
+  private emitTask(
+    id: string,
+    key: string,
+    state: TaskState,
+    extra: { worker?: string; thread?: number | undefined; start?: number; stop?: number; nbytes?: number; error?: SerializedError },
+  ): void {
+    const set = this.listeners.get(id);
+    if (!set) return;
+    const group = keyGroup(key);
+    const ev: EngineEvent = { type: 'task', graph: id, key, group, op: group.slice(0, group.lastIndexOf('-')), state };
+    if (extra.worker !== undefined) ev.worker = extra.worker;
+    if (extra.thread !== undefined) ev.thread = extra.thread;
+    if (extra.start !== undefined) ev.start = extra.start;
+    if (extra.stop !== undefined) ev.stop = extra.stop;
+    if (extra.nbytes !== undefined) ev.nbytes = extra.nbytes;
+    if (extra.error !== undefined) ev.error = extra.error;
+    for (const fn of set) fn(ev);
+  }
+
+  private emitGraph(id: string, state: 'running' | 'finished' | 'erred' | 'cancelled', total: number, done: number, error?: SerializedError): void {
+    const set = this.listeners.get(id);
+    if (!set) return;
+    const ev: EngineEvent = { type: 'graph', graph: id, state, total, done };
+    if (error) ev.error = error;
+    for (const fn of set) fn(ev);
+  }
+}

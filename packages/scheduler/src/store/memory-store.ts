@@ -1,0 +1,159 @@
+import type { Graph, SerializedError, TaskSpec, TaskState } from '@tessera/protocol';
+import { TASK_STATES } from '@tessera/protocol';
+import type { CompletionResult, GraphRecord, Store } from './store.js';
+
+interface TaskRecord {
+  spec: TaskSpec;
+  state: TaskState;
+  /** Dependencies not yet in memory. */
+  pending: number;
+  /** Dependents not yet in memory, plus one while the task is an output. */
+  waiters: number;
+  dependents: string[];
+  /** Unique dependencies (a key may appear twice in spec.deps). */
+  uniqueDeps: string[];
+  worker?: string;
+}
+
+interface GraphEntry {
+  record: GraphRecord;
+  tasks: Map<string, TaskRecord>;
+}
+
+/** The store of the embedded local engine: plain maps, every transition synchronous. */
+export class MemoryStore implements Store {
+  private readonly graphs = new Map<string, GraphEntry>();
+
+  async createGraph(id: string, graph: Graph, options: { persist: boolean; now: number }): Promise<{ ready: string[] }> {
+    if (this.graphs.has(id)) throw new Error(`graph ${id} already exists`);
+    const tasks = new Map<string, TaskRecord>();
+    for (const spec of graph.tasks) {
+      const uniqueDeps = [...new Set(spec.deps)];
+      tasks.set(spec.key, { spec, state: 'waiting', pending: uniqueDeps.length, waiters: 0, dependents: [], uniqueDeps });
+    }
+    for (const t of tasks.values()) {
+      for (const d of t.uniqueDeps) {
+        const dep = tasks.get(d)!;
+        dep.dependents.push(t.spec.key);
+        dep.waiters++;
+      }
+    }
+    for (const o of new Set(graph.outputs)) tasks.get(o)!.waiters++;
+    const ready: string[] = [];
+    for (const t of tasks.values()) if (t.pending === 0) ready.push(t.spec.key);
+    this.graphs.set(id, {
+      record: { id, state: 'running', total: tasks.size, done: 0, outputs: [...graph.outputs], persist: options.persist, submittedAt: options.now },
+      tasks,
+    });
+    return { ready };
+  }
+
+  async getGraph(id: string): Promise<GraphRecord | undefined> {
+    const g = this.graphs.get(id);
+    return g ? { ...g.record } : undefined;
+  }
+
+  async listGraphs(): Promise<GraphRecord[]> {
+    return [...this.graphs.values()].map((g) => ({ ...g.record }));
+  }
+
+  async getTasks(id: string, keys: readonly string[]): Promise<TaskSpec[]> {
+    const g = this.need(id);
+    return keys.map((k) => {
+      const t = g.tasks.get(k);
+      if (!t) throw new Error(`graph ${id} has no task ${k}`);
+      return t.spec;
+    });
+  }
+
+  async getTaskState(id: string, key: string): Promise<{ state: TaskState; worker?: string } | undefined> {
+    const t = this.graphs.get(id)?.tasks.get(key);
+    if (!t) return undefined;
+    return t.worker === undefined ? { state: t.state } : { state: t.state, worker: t.worker };
+  }
+
+  async stateCounts(id: string): Promise<Record<TaskState, number>> {
+    const counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
+    for (const t of this.need(id).tasks.values()) counts[t.state]++;
+    return counts;
+  }
+
+  async markQueued(id: string, keys: readonly string[], worker: string): Promise<void> {
+    this.move(id, keys, 'waiting', 'queued', worker);
+  }
+
+  async markProcessing(id: string, keys: readonly string[], worker: string): Promise<void> {
+    this.move(id, keys, 'queued', 'processing', worker);
+  }
+
+  async completeTask(id: string, key: string, info: { worker: string; nbytes: number; now: number }): Promise<CompletionResult> {
+    const g = this.graphs.get(id);
+    const t = g?.tasks.get(key);
+    const none: CompletionResult = { ready: [], releasable: [], finished: false, applied: false };
+    if (!g || !t || g.record.state !== 'running') return none;
+    if (t.state !== 'queued' && t.state !== 'processing' && t.state !== 'waiting') return none;
+    if (t.pending !== 0) return none;
+    t.state = 'memory';
+    t.worker = info.worker;
+    g.record.done++;
+    const ready: string[] = [];
+    const releasable: string[] = [];
+    for (const k of t.dependents) {
+      const d = g.tasks.get(k)!;
+      if (--d.pending === 0 && d.state === 'waiting') ready.push(k);
+    }
+    for (const k of t.uniqueDeps) {
+      const d = g.tasks.get(k)!;
+      if (--d.waiters === 0 && d.state === 'memory') {
+        d.state = 'released';
+        releasable.push(k);
+      }
+    }
+    const finished = g.record.done === g.record.total;
+    if (finished) {
+      g.record.state = 'finished';
+      g.record.finishedAt = info.now;
+    }
+    return { ready, releasable, finished, applied: true };
+  }
+
+  async failTask(id: string, key: string, error: SerializedError, now: number): Promise<boolean> {
+    const g = this.graphs.get(id);
+    const t = g?.tasks.get(key);
+    if (!g || !t || g.record.state !== 'running') return false;
+    t.state = 'erred';
+    g.record.state = 'erred';
+    g.record.error = error;
+    g.record.finishedAt = now;
+    return true;
+  }
+
+  async cancelGraph(id: string, now: number): Promise<boolean> {
+    const g = this.graphs.get(id);
+    if (!g || g.record.state !== 'running') return false;
+    g.record.state = 'cancelled';
+    g.record.finishedAt = now;
+    return true;
+  }
+
+  async deleteGraph(id: string): Promise<void> {
+    this.graphs.delete(id);
+  }
+
+  private need(id: string): GraphEntry {
+    const g = this.graphs.get(id);
+    if (!g) throw new Error(`no graph ${id}`);
+    return g;
+  }
+
+  private move(id: string, keys: readonly string[], from: TaskState, to: TaskState, worker: string): void {
+    const g = this.need(id);
+    for (const k of keys) {
+      const t = g.tasks.get(k);
+      if (t && (t.state === from || (to === 'processing' && t.state === 'waiting' && t.pending === 0))) {
+        t.state = to;
+        t.worker = worker;
+      }
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import type { Graph, TaskSpec } from '@tessera/protocol';
+import type { Store } from './store.js';
+
+/**
+ * One suite every Store must pass (memory now, Redis in cluster mode), so the core behaves the
+ * same whichever holds its state. `make` returns a fresh, empty store.
+ */
+export function storeConformance(name: string, make: () => Promise<Store> | Store): void {
+  const spec = (key: string, deps: string[] = []): TaskSpec => ({
+    key,
+    op: deps.length ? 'elementwise' : 'full',
+    params: {},
+    deps,
+    shape: [1],
+    dtype: 'float64',
+    nbytes: 8,
+    priority: 0,
+  });
+  // a, b roots; c = f(a, b); d = f(c, c) (duplicate dep); out = d; e = f(a) also output.
+  const diamond: Graph = {
+    tasks: [spec('a-00000000:0'), spec('b-00000000:0'), spec('c-00000000:0', ['a-00000000:0', 'b-00000000:0']), spec('d-00000000:0', ['c-00000000:0', 'c-00000000:0']), spec('e-00000000:0', ['a-00000000:0'])],
+    outputs: ['d-00000000:0', 'e-00000000:0'],
+  };
+  const done = (s: Store, id: string, key: string) => s.completeTask(id, key, { worker: 'w1', nbytes: 8, now: 1 });
+
+  describe(`Store conformance: ${name}`, () => {
+    it('creates a graph and reports its roots as ready', async () => {
+      const s = await make();
+      const { ready } = await s.createGraph('g1', diamond, { persist: false, now: 1 });
+      expect(ready.sort()).toEqual(['a-00000000:0', 'b-00000000:0']);
+      const g = await s.getGraph('g1');
+      expect(g).toMatchObject({ id: 'g1', state: 'running', total: 5, done: 0, outputs: diamond.outputs, persist: false });
+      expect((await s.stateCounts('g1')).waiting).toBe(5);
+      expect((await s.getTasks('g1', ['c-00000000:0']))[0]).toEqual(diamond.tasks[2]);
+    });
+
+    it('moves tasks waiting → queued → processing → memory and releases what no one needs', async () => {
+      const s = await make();
+      await s.createGraph('g1', diamond, { persist: false, now: 1 });
+      await s.markQueued('g1', ['a-00000000:0', 'b-00000000:0'], 'w1');
+      expect(await s.getTaskState('g1', 'a-00000000:0')).toEqual({ state: 'queued', worker: 'w1' });
+      await s.markProcessing('g1', ['a-00000000:0'], 'w1');
+      expect((await s.getTaskState('g1', 'a-00000000:0'))?.state).toBe('processing');
+      let r = await done(s, 'g1', 'a-00000000:0');
+      expect(r).toEqual({ ready: ['e-00000000:0'], releasable: [], finished: false, applied: true });
+      r = await done(s, 'g1', 'b-00000000:0');
+      expect(r.ready).toEqual(['c-00000000:0']);
+      r = await done(s, 'g1', 'c-00000000:0');
+      // b is needed by c only; a still waits for e.
+      expect(r.ready).toEqual(['d-00000000:0']);
+      expect(r.releasable).toEqual(['b-00000000:0']);
+      r = await done(s, 'g1', 'e-00000000:0');
+      expect(r.releasable).toEqual(['a-00000000:0']);
+      expect(r.finished).toBe(false);
+      r = await done(s, 'g1', 'd-00000000:0');
+      // c released once (duplicate dependency counted once); outputs d, e are never released.
+      expect(r.releasable).toEqual(['c-00000000:0']);
+      expect(r.finished).toBe(true);
+      const counts = await s.stateCounts('g1');
+      expect(counts).toMatchObject({ memory: 2, released: 3 });
+      expect((await s.getGraph('g1'))?.state).toBe('finished');
+    });
+
+    it('ignores a completion of a task whose dependencies are not done, or twice', async () => {
+      const s = await make();
+      await s.createGraph('g1', diamond, { persist: false, now: 1 });
+      expect((await done(s, 'g1', 'c-00000000:0')).applied).toBe(false);
+      expect((await done(s, 'g1', 'a-00000000:0')).applied).toBe(true);
+      expect((await done(s, 'g1', 'a-00000000:0')).applied).toBe(false);
+      expect((await s.getGraph('g1'))?.done).toBe(1);
+    });
+
+    it('errs the graph on the first failure and ignores later events', async () => {
+      const s = await make();
+      await s.createGraph('g1', diamond, { persist: false, now: 1 });
+      const err = { code: 'TASK_FAILED' as const, name: 'TaskError', message: 'boom', key: 'a-00000000:0', op: 'full' };
+      expect(await s.failTask('g1', 'a-00000000:0', err, 2)).toBe(true);
+      expect(await s.failTask('g1', 'b-00000000:0', { ...err, message: 'second' }, 3)).toBe(false);
+      expect((await done(s, 'g1', 'b-00000000:0')).applied).toBe(false);
+      const g = await s.getGraph('g1');
+      expect(g?.state).toBe('erred');
+      expect(g?.error?.message).toBe('boom');
+      expect((await s.getTaskState('g1', 'a-00000000:0'))?.state).toBe('erred');
+    });
+
+    it('cancels a running graph once, and graphs are independent', async () => {
+      const s = await make();
+      await s.createGraph('g1', diamond, { persist: false, now: 1 });
+      await s.createGraph('g2', diamond, { persist: true, now: 1 });
+      expect(await s.cancelGraph('g1', 2)).toBe(true);
+      expect(await s.cancelGraph('g1', 3)).toBe(false);
+      expect((await done(s, 'g1', 'a-00000000:0')).applied).toBe(false);
+      expect((await done(s, 'g2', 'a-00000000:0')).applied).toBe(true);
+      expect((await s.listGraphs()).map((g) => [g.id, g.state]).sort()).toEqual([
+        ['g1', 'cancelled'],
+        ['g2', 'running'],
+      ]);
+      await s.deleteGraph('g1');
+      expect(await s.getGraph('g1')).toBeUndefined();
+      expect((await s.getGraph('g2'))?.persist).toBe(true);
+    });
+
+    it('rejects a second graph with the same id', async () => {
+      const s = await make();
+      await s.createGraph('g1', diamond, { persist: false, now: 1 });
+      await expect(s.createGraph('g1', diamond, { persist: false, now: 1 })).rejects.toThrow(/exists/);
+    });
+  });
+}

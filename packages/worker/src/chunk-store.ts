@@ -1,0 +1,70 @@
+import type { Chunk } from '@tessera/protocol';
+
+/**
+ * The chunks a worker holds, by task key. A chunk may serve several graphs that share keys;
+ * it is dropped when no graph holds it and it is not pinned (persisted).
+ */
+export class ChunkStore {
+  private readonly chunks = new Map<string, { chunk: Chunk; holders: Set<string>; pinned: boolean }>();
+  private bytes = 0;
+
+  get nbytes(): number {
+    return this.bytes;
+  }
+
+  get count(): number {
+    return this.chunks.size;
+  }
+
+  has(key: string): boolean {
+    return this.chunks.has(key);
+  }
+
+  get(key: string): Chunk | undefined {
+    return this.chunks.get(key)?.chunk;
+  }
+
+  put(key: string, chunk: Chunk, holder: string): void {
+    const e = this.chunks.get(key);
+    if (e) {
+      e.holders.add(holder);
+      return;
+    }
+    this.chunks.set(key, { chunk, holders: new Set([holder]), pinned: false });
+    this.bytes += chunk.data.byteLength;
+  }
+
+  /** Another graph starts using a chunk already held. */
+  hold(key: string, holder: string): boolean {
+    const e = this.chunks.get(key);
+    if (!e) return false;
+    e.holders.add(holder);
+    return true;
+  }
+
+  pin(key: string): void {
+    const e = this.chunks.get(key);
+    if (e) e.pinned = true;
+  }
+
+  unpin(key: string): void {
+    const e = this.chunks.get(key);
+    if (!e) return;
+    e.pinned = false;
+    if (e.holders.size === 0) this.drop(key);
+  }
+
+  release(key: string, holder: string): void {
+    const e = this.chunks.get(key);
+    if (!e) return;
+    e.holders.delete(holder);
+    if (e.holders.size === 0 && !e.pinned) this.drop(key);
+  }
+
+  private drop(key: string): void {
+    const e = this.chunks.get(key);
+    if (!e) return;
+    this.bytes -= e.chunk.data.byteLength;
+    this.chunks.delete(key);
+  }
+}
