@@ -1,0 +1,221 @@
+import { type Dtype, type OpName, fmtShape, itemsize, sizeOf, taskKey, tokenize } from '@tessera/protocol';
+import { type Chunks, type ChunksSpec, fmtChunks, gridIndices } from './chunks.js';
+// The method bodies below call these at call time only, so the import cycle with the modules
+// that construct arrays never touches an uninitialised binding at load time.
+import * as ew from './elementwise.js';
+import * as red from './reductions.js';
+import * as st from './structure.js';
+import * as sl from './slicing.js';
+import * as la from './linalg.js';
+import { mapBlocks, type MapBlocksOptions } from './map-blocks.js';
+
+/** What one block's task needs beyond its key, shape and dtype. */
+export interface BlockTask {
+  params: Record<string, unknown>;
+  /** Input keys in the order the op takes them. */
+  deps: string[];
+}
+
+/** A layer: how every block of an array is computed. */
+export interface ArrayInit {
+  /** Name prefix (usually the op or function name); the token is appended. */
+  label: string;
+  op: OpName;
+  shape: readonly number[];
+  dtype: Dtype;
+  chunks: Chunks;
+  inputs: readonly ChunkedArray[];
+  /** Whatever besides the inputs determines the values; hashed into the token. */
+  token: unknown;
+  block(index: readonly number[]): BlockTask;
+  /** Reuse an existing name (persisted arrays keep their keys). */
+  name?: string;
+}
+
+/** A computed array: C-order data of `shape`. */
+export interface NDArray {
+  shape: number[];
+  dtype: Dtype;
+  data: import('@tessera/protocol').NumericArray;
+}
+
+export type Operand = ChunkedArray | number;
+
+export interface ReduceOptions {
+  axis?: number | readonly number[];
+  keepdims?: boolean;
+  /** Partials merged per tree-reduction task (default 4). */
+  splitEvery?: number;
+}
+/** Options of a reduction over every axis without keepdims: the result is a scalar. */
+export interface FullReduceOptions extends ReduceOptions {
+  axis?: undefined;
+  keepdims?: false;
+}
+export interface VarOptions extends ReduceOptions {
+  ddof?: number;
+}
+export interface FullVarOptions extends FullReduceOptions {
+  ddof?: number;
+}
+export interface ArgReduceOptions {
+  axis?: number;
+  keepdims?: boolean;
+  splitEvery?: number;
+}
+export interface FullArgReduceOptions extends ArgReduceOptions {
+  axis?: undefined;
+  keepdims?: false;
+}
+
+/** One axis of a slice: an index (drops the axis), null (everything) or a Python-style range. */
+export type SliceSpec = number | null | { start?: number | null; stop?: number | null; step?: number | null };
+
+/**
+ * A lazy chunked N-d array: a name, shape, dtype, chunks and the recipe of its blocks' tasks.
+ * Nothing runs until a Client computes it.
+ */
+export class ChunkedArray {
+  /** `<label>-<token>`; block keys are `<name>:<i>,<j>`. */
+  readonly name: string;
+  readonly op: OpName;
+  readonly shape: readonly number[];
+  readonly dtype: Dtype;
+  readonly chunks: Chunks;
+  readonly inputs: readonly ChunkedArray[];
+  readonly #block: (index: readonly number[]) => BlockTask;
+
+  constructor(init: ArrayInit & { name: string }) {
+    this.name = init.name;
+    this.op = init.op;
+    this.shape = [...init.shape];
+    this.dtype = init.dtype;
+    this.chunks = init.chunks;
+    this.inputs = init.inputs;
+    this.#block = init.block;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+  get nbytes(): number {
+    return this.size * itemsize(this.dtype);
+  }
+  /** Number of blocks along each axis. */
+  get numblocks(): number[] {
+    return this.chunks.map((c) => c.length);
+  }
+  key(index: readonly number[]): string {
+    return taskKey(this.name, index);
+  }
+  /** Every block key, in C order. */
+  keys(): string[] {
+    return [...gridIndices(this.numblocks)].map((i) => this.key(i));
+  }
+  blockShape(index: readonly number[]): number[] {
+    return index.map((b, ax) => this.chunks[ax]![b]!);
+  }
+  /** The task recipe of one block (used by the graph builder). */
+  blockTask(index: readonly number[]): BlockTask {
+    return this.#block(index);
+  }
+  toString(): string {
+    return `ChunkedArray<${this.name} ${this.dtype}${fmtShape(this.shape)} chunks ${fmtChunks(this.chunks)}>`;
+  }
+
+  // Elementwise
+  add(o: Operand): ChunkedArray { return ew.add(this, o); }
+  sub(o: Operand): ChunkedArray { return ew.sub(this, o); }
+  mul(o: Operand): ChunkedArray { return ew.mul(this, o); }
+  div(o: Operand): ChunkedArray { return ew.div(this, o); }
+  pow(o: Operand): ChunkedArray { return ew.pow(this, o); }
+  maximum(o: Operand): ChunkedArray { return ew.maximum(this, o); }
+  minimum(o: Operand): ChunkedArray { return ew.minimum(this, o); }
+  lt(o: Operand): ChunkedArray { return ew.lt(this, o); }
+  le(o: Operand): ChunkedArray { return ew.le(this, o); }
+  gt(o: Operand): ChunkedArray { return ew.gt(this, o); }
+  ge(o: Operand): ChunkedArray { return ew.ge(this, o); }
+  eq(o: Operand): ChunkedArray { return ew.eq(this, o); }
+  ne(o: Operand): ChunkedArray { return ew.ne(this, o); }
+  neg(): ChunkedArray { return ew.neg(this); }
+  abs(): ChunkedArray { return ew.abs(this); }
+  sqrt(): ChunkedArray { return ew.sqrt(this); }
+  exp(): ChunkedArray { return ew.exp(this); }
+  log(): ChunkedArray { return ew.log(this); }
+  sin(): ChunkedArray { return ew.sin(this); }
+  cos(): ChunkedArray { return ew.cos(this); }
+  tanh(): ChunkedArray { return ew.tanh(this); }
+  /** `cond.where(a, b)`: a where this is non-zero, else b. */
+  where(a: Operand, b: Operand): ChunkedArray { return ew.where(this, a, b); }
+  astype(dtype: Dtype): ChunkedArray { return ew.astype(this, dtype); }
+
+  // Reductions (over every axis without keepdims they give a ChunkedScalar)
+  sum(opts?: FullReduceOptions): ChunkedScalar;
+  sum(opts: ReduceOptions): ChunkedArray;
+  sum(opts?: ReduceOptions): ChunkedArray { return red.sum(this, opts as ReduceOptions); }
+  prod(opts?: FullReduceOptions): ChunkedScalar;
+  prod(opts: ReduceOptions): ChunkedArray;
+  prod(opts?: ReduceOptions): ChunkedArray { return red.prod(this, opts as ReduceOptions); }
+  mean(opts?: FullReduceOptions): ChunkedScalar;
+  mean(opts: ReduceOptions): ChunkedArray;
+  mean(opts?: ReduceOptions): ChunkedArray { return red.mean(this, opts as ReduceOptions); }
+  min(opts?: FullReduceOptions): ChunkedScalar;
+  min(opts: ReduceOptions): ChunkedArray;
+  min(opts?: ReduceOptions): ChunkedArray { return red.min(this, opts as ReduceOptions); }
+  max(opts?: FullReduceOptions): ChunkedScalar;
+  max(opts: ReduceOptions): ChunkedArray;
+  max(opts?: ReduceOptions): ChunkedArray { return red.max(this, opts as ReduceOptions); }
+  var(opts?: FullVarOptions): ChunkedScalar;
+  var(opts: VarOptions): ChunkedArray;
+  var(opts?: VarOptions): ChunkedArray { return red.var_(this, opts as VarOptions); }
+  std(opts?: FullVarOptions): ChunkedScalar;
+  std(opts: VarOptions): ChunkedArray;
+  std(opts?: VarOptions): ChunkedArray { return red.std(this, opts as VarOptions); }
+  argmin(opts?: FullArgReduceOptions): ChunkedScalar;
+  argmin(opts: ArgReduceOptions): ChunkedArray;
+  argmin(opts?: ArgReduceOptions): ChunkedArray { return red.argmin(this, opts as ArgReduceOptions); }
+  argmax(opts?: FullArgReduceOptions): ChunkedScalar;
+  argmax(opts: ArgReduceOptions): ChunkedArray;
+  argmax(opts?: ArgReduceOptions): ChunkedArray { return red.argmax(this, opts as ArgReduceOptions); }
+
+  // Structure
+  /** The transpose (axes reversed). */
+  get T(): ChunkedArray { return st.transpose(this); }
+  transpose(axes?: readonly number[]): ChunkedArray { return st.transpose(this, axes); }
+  reshape(shape: readonly number[]): ChunkedArray { return st.reshape(this, shape); }
+  rechunk(chunks: ChunksSpec): ChunkedArray { return sl.rechunk(this, chunks); }
+  /** Python-style slicing, one spec per leading axis: `x.slice({ start: 1, step: 2 }, 0)` is `x[1::2, 0]`. */
+  slice(...specs: SliceSpec[]): ChunkedArray { return sl.slice(this, ...specs); }
+  /** `a.concatenate([b, c], { axis })` is `concatenate([a, b, c], { axis })`. */
+  concatenate(others: readonly ChunkedArray[], opts?: { axis?: number }): ChunkedArray { return st.concatenate([this, ...others], opts); }
+  stack(others: readonly ChunkedArray[], opts?: { axis?: number }): ChunkedArray { return st.stack([this, ...others], opts); }
+  matmul(b: ChunkedArray): ChunkedArray { return la.matmul(this, b); }
+  tensordot(b: ChunkedArray, opts?: { axes?: number | readonly [readonly number[], readonly number[]] }): ChunkedArray { return la.tensordot(this, b, opts); }
+  mapBlocks(kernel: string, ...rest: (ChunkedArray | MapBlocksOptions)[]): ChunkedArray {
+    return mapBlocks(kernel, this, ...(rest as ChunkedArray[]));
+  }
+}
+
+/**
+ * A 0-d array. Every 0-d array is created as this class, so `client.compute` resolves it to a
+ * plain number; full reductions are typed to return it.
+ */
+export class ChunkedScalar extends ChunkedArray {
+  /** Brand: a ChunkedArray is not structurally a ChunkedScalar. */
+  readonly scalar = true as const;
+}
+
+/** Create an array from a layer, naming it `<label>-<token>`. */
+export function makeArray(init: ArrayInit): ChunkedArray {
+  const name =
+    init.name ??
+    `${init.label}-${tokenize(init.label, init.op, init.token, init.inputs.map((a) => a.name), init.shape, init.dtype, init.chunks)}`;
+  return init.shape.length === 0 ? new ChunkedScalar({ ...init, name }) : new ChunkedArray({ ...init, name });
+}
+
+export function isChunkedArray(v: unknown): v is ChunkedArray {
+  return v instanceof ChunkedArray;
+}

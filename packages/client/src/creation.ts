@@ -1,0 +1,121 @@
+import {
+  type Dtype,
+  InvalidArgumentError,
+  type NumericArray,
+  ShapeError,
+  castScalar,
+  dtypeOf,
+  fmtShape,
+  sizeOf,
+  tokenize,
+  typedArrayCtor,
+} from '@tessera/protocol';
+import { type ChunkedArray, makeArray } from './array.js';
+import { type ChunksSpec, boundaries, normalizeChunks } from './chunks.js';
+import { checkDtype } from './elementwise.js';
+import { copyBox } from './layout.js';
+
+export interface CreationOptions {
+  chunks?: ChunksSpec;
+  dtype?: Dtype;
+}
+
+export function checkShape(fn: string, shape: unknown): number[] {
+  const s = typeof shape === 'number' ? [shape] : shape;
+  if (!Array.isArray(s) || !s.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new InvalidArgumentError(`${fn}: shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  return [...(s as number[])];
+}
+
+function isNumericArray(v: unknown): v is NumericArray {
+  return v instanceof Float64Array || v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array;
+}
+
+/**
+ * An array from data in memory: one `from-bytes` task per block, holding that block's bytes
+ * (little-endian, C order). A plain number[] becomes float64.
+ */
+export function fromArray(data: NumericArray | readonly number[], opts: { shape?: readonly number[]; chunks?: ChunksSpec } = {}): ChunkedArray {
+  const src = Array.isArray(data) ? Float64Array.from(data as number[]) : data;
+  if (!isNumericArray(src)) {
+    throw new InvalidArgumentError('fromArray: data must be a Float64Array, Float32Array, Int32Array, Uint8Array or number[]');
+  }
+  const shape = checkShape('fromArray', opts.shape ?? [src.length]);
+  if (sizeOf(shape) !== src.length) throw new ShapeError(`fromArray: ${src.length} elements cannot have shape ${fmtShape(shape)}`);
+  const dtype = dtypeOf(src);
+  const chunks = normalizeChunks('fromArray', shape, opts.chunks, dtype);
+  const starts = chunks.map(boundaries);
+  const Ctor = typedArrayCtor(dtype);
+  return makeArray({
+    label: 'from-bytes',
+    op: 'from-bytes',
+    shape,
+    dtype,
+    chunks,
+    inputs: [],
+    token: tokenize(src),
+    block: (index) => {
+      const bshape = index.map((b, ax) => chunks[ax]![b]!);
+      const out = new Ctor(sizeOf(bshape));
+      copyBox(src, shape, index.map((b, ax) => starts[ax]![b]!), out, bshape, bshape.map(() => 0), bshape);
+      return { params: { bytes: new Uint8Array(out.buffer, out.byteOffset, out.byteLength) }, deps: [] };
+    },
+  });
+}
+
+/** An array of one value: one `full` task per block. */
+export function full(shape: readonly number[] | number, value: number, opts: CreationOptions = {}): ChunkedArray {
+  return filled('full', shape, value, opts);
+}
+
+function filled(fn: string, shapeIn: readonly number[] | number, value: number, opts: CreationOptions): ChunkedArray {
+  const shape = checkShape(fn, shapeIn);
+  const dtype = checkDtype(fn, opts.dtype ?? 'float64');
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new InvalidArgumentError(`${fn}: value must be a number (NaN is not supported), got ${String(value)}`);
+  const v = castScalar(dtype, value);
+  const chunks = normalizeChunks(fn, shape, opts.chunks, dtype);
+  return makeArray({ label: 'full', op: 'full', shape, dtype, chunks, inputs: [], token: v, block: () => ({ params: { value: v }, deps: [] }) });
+}
+
+export function zeros(shape: readonly number[] | number, opts: CreationOptions = {}): ChunkedArray {
+  return filled('zeros', shape, 0, opts);
+}
+
+export function ones(shape: readonly number[] | number, opts: CreationOptions = {}): ChunkedArray {
+  return filled('ones', shape, 1, opts);
+}
+
+/**
+ * Evenly spaced values in [start, stop), numpy style: `arange(stop)`, `arange(start, stop)`,
+ * `arange(start, stop, step)`, each optionally followed by `{ chunks, dtype }`. All-integer
+ * arguments give int32 (our default integer), otherwise float64.
+ */
+export function arange(stop: number, opts?: CreationOptions): ChunkedArray;
+export function arange(start: number, stop: number, opts?: CreationOptions): ChunkedArray;
+export function arange(start: number, stop: number, step: number, opts?: CreationOptions): ChunkedArray;
+export function arange(...args: (number | CreationOptions | undefined)[]): ChunkedArray {
+  while (args.length && args[args.length - 1] === undefined) args.pop();
+  const last = args[args.length - 1];
+  const opts: CreationOptions = typeof last === 'object' && last !== null ? (args.pop() as CreationOptions) : {};
+  if (args.length < 1 || args.length > 3 || !args.every((a) => typeof a === 'number' && Number.isFinite(a))) {
+    throw new InvalidArgumentError(`arange: expected (stop), (start, stop) or (start, stop, step) as finite numbers, got ${JSON.stringify(args)}`);
+  }
+  const nums = args as number[];
+  const [start, stop, step] = nums.length === 1 ? [0, nums[0]!, 1] : [nums[0]!, nums[1]!, nums[2] ?? 1];
+  if (step === 0) throw new InvalidArgumentError('arange: step must not be 0');
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const dtype = checkDtype('arange', opts.dtype ?? (nums.every(Number.isInteger) ? 'int32' : 'float64'));
+  const chunks = normalizeChunks('arange', [n], opts.chunks, dtype);
+  const starts = boundaries(chunks[0]!);
+  return makeArray({
+    label: 'arange',
+    op: 'arange',
+    shape: [n],
+    dtype,
+    chunks,
+    inputs: [],
+    token: [start, step],
+    block: ([b]) => ({ params: { start: start + starts[b!]! * step, step }, deps: [] }),
+  });
+}

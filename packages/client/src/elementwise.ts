@@ -1,0 +1,107 @@
+import {
+  DTYPES,
+  Dtype,
+  DtypeError,
+  type ElementwiseOp,
+  type Instruction,
+  InvalidArgumentError,
+  type Operand as ProgramOperand,
+  elementwiseResultDtype,
+  promoteTypes,
+  promoteWithScalar,
+} from '@tessera/protocol';
+import { ChunkedArray, makeArray, type Operand } from './array.js';
+import { align } from './blockwise.js';
+
+/**
+ * The scalar's dtype inside the program (numpy NEP 50): it takes the dtype of the arrays it meets
+ * unless it cannot be represented there (a fraction meeting integers); without arrays, int32 for
+ * integers and float64 otherwise.
+ */
+function constDtype(context: Dtype | undefined, v: number): Dtype {
+  if (context) return promoteWithScalar(context, v);
+  return Number.isInteger(v) ? 'int32' : 'float64';
+}
+
+/**
+ * One elementwise op over arrays and JS numbers, broadcast numpy-style. It becomes a one-
+ * instruction `elementwise` task per block; the optimiser later fuses chains of them.
+ */
+export function elementwise(op: ElementwiseOp, operands: readonly Operand[], castTo?: Dtype): ChunkedArray {
+  const arrays: ChunkedArray[] = [];
+  for (const o of operands) {
+    if (o instanceof ChunkedArray) {
+      if (!arrays.includes(o)) arrays.push(o);
+    } else if (typeof o !== 'number' || Number.isNaN(o)) {
+      throw new InvalidArgumentError(`${op}: operands must be arrays or numbers (NaN constants are not supported), got ${String(o)}`);
+    }
+  }
+  if (arrays.length === 0) throw new InvalidArgumentError(`${op}: needs at least one array operand, got only numbers`);
+  const al = align(op, arrays);
+  // For `where` the condition does not take part in the value's dtype.
+  const valueOperands = op === 'where' ? operands.slice(1) : operands;
+  const valueArrays = valueOperands.filter((o): o is ChunkedArray => o instanceof ChunkedArray);
+  const context = valueArrays.length ? valueArrays.map((a) => a.dtype).reduce(promoteTypes) : undefined;
+  const args: ProgramOperand[] = operands.map((o) =>
+    o instanceof ChunkedArray ? { input: arrays.indexOf(o) } : { const: o, dtype: constDtype(context, o) },
+  );
+  const argTypes = args.map((a) => ('input' in a ? arrays[a.input]!.dtype : (a as { dtype: Dtype }).dtype));
+  const dtype = op === 'astype' ? castTo! : elementwiseResultDtype(op, argTypes);
+  const program: Instruction[] = [{ op, args, dtype }];
+  const views = arrays.map(() => ({}));
+  return makeArray({
+    label: op,
+    op: 'elementwise',
+    shape: al.shape,
+    dtype,
+    chunks: al.chunks,
+    inputs: al.arrays,
+    token: program,
+    block: (index) => ({
+      params: { program, inputs: views, domain: index.map((b, ax) => al.chunks[ax]![b]!) },
+      deps: al.arrays.map((a, k) => a.key(al.blockOf(k, index))),
+    }),
+  });
+}
+
+const binary = (op: ElementwiseOp) => (a: Operand, b: Operand): ChunkedArray => elementwise(op, [a, b]);
+const unary = (op: ElementwiseOp) => (x: ChunkedArray): ChunkedArray => elementwise(op, [x]);
+
+export const add = binary('add');
+export const sub = binary('sub');
+export const mul = binary('mul');
+export const div = binary('div');
+export const pow = binary('pow');
+export const maximum = binary('maximum');
+export const minimum = binary('minimum');
+/** Comparisons give uint8 (0 or 1). */
+export const lt = binary('lt');
+export const le = binary('le');
+export const gt = binary('gt');
+export const ge = binary('ge');
+export const eq = binary('eq');
+export const ne = binary('ne');
+export const neg = unary('neg');
+export const abs = unary('abs');
+export const sqrt = unary('sqrt');
+export const exp = unary('exp');
+export const log = unary('log');
+export const sin = unary('sin');
+export const cos = unary('cos');
+export const tanh = unary('tanh');
+
+/** `a` where `cond` is non-zero, else `b`. */
+export function where(cond: Operand, a: Operand, b: Operand): ChunkedArray {
+  return elementwise('where', [cond, a, b]);
+}
+
+export function checkDtype(fn: string, dtype: unknown): Dtype {
+  const p = Dtype.safeParse(dtype);
+  if (!p.success) throw new DtypeError(`${fn}: unknown dtype ${JSON.stringify(dtype)} (supported: ${DTYPES.join(', ')})`);
+  return p.data;
+}
+
+export function astype(x: ChunkedArray, dtype: Dtype): ChunkedArray {
+  const d = checkDtype('astype', dtype);
+  return d === x.dtype ? x : elementwise('astype', [x], d);
+}

@@ -1,0 +1,104 @@
+import { type Graph, keyOp, validateGraph } from '@tessera/protocol';
+import { describe, expect, it } from 'vitest';
+import * as ta from '../index.js';
+import { countOps, graphOf, values } from '../../test-util/graphs.js';
+import { buildGraph } from './build.js';
+import { cull } from './cull.js';
+import { fuse } from './fuse.js';
+
+describe('keys', () => {
+  it('the same expression built twice has the same keys; other params other keys', () => {
+    const build = (seed: number, k: number) => {
+      const x = ta.random.uniform([40, 40], { chunks: 10, seed });
+      return graphOf(x.add(x.T).mul(k).sum({ axis: 0 }));
+    };
+    const keys = (g: Graph) => g.tasks.map((t) => t.key).sort();
+    expect(keys(build(1, 2))).toEqual(keys(build(1, 2)));
+    expect(keys(build(1, 2))).not.toEqual(keys(build(1, 3)));
+    expect(keys(build(1, 2))).not.toEqual(keys(build(2, 2)));
+    for (const k of keys(build(1, 2))) expect(k).toMatch(/^[a-z][a-z0-9_.-]*-[0-9a-f]{16}:(\d+(,\d+)*)?$/);
+    expect(ta.ones([4], { chunks: 2 }).name).not.toBe(ta.ones([4], { chunks: 4 }).name);
+  });
+});
+
+describe('build and cull', () => {
+  it('build walks back from the outputs; cull drops what they do not need', () => {
+    const x = ta.random.uniform([100, 100], { chunks: 10, seed: 1 });
+    const y = x.slice({ start: 0, stop: 10 }, { start: 0, stop: 25 });
+    const all = buildGraph([y], { cull: false });
+    expect(countOps(all)).toEqual({ random: 100, assemble: 3 });
+    const culled = cull(all);
+    expect(countOps(culled)).toEqual({ random: 3, assemble: 3 });
+    expect(countOps(buildGraph([y]))).toEqual(countOps(culled));
+    validateGraph(culled);
+  });
+  it('several outputs share their inputs; outputs are listed once', () => {
+    const x = ta.ones([4], { chunks: 2 });
+    const g = graphOf([x.add(1), x.mul(2), x.add(1)]);
+    expect(g.outputs).toHaveLength(4);
+    expect(countOps(g)).toEqual({ full: 2, elementwise: 4 });
+  });
+});
+
+describe('fusion', () => {
+  const x = ta.random.uniform([80, 80], { chunks: 10, seed: 42 }); // 64 blocks
+  it('sin(x)**2 + cos(x)**2 over 64 blocks is 64 fused tasks (not 320)', () => {
+    const y = ta.sin(x).pow(2).add(ta.cos(x).pow(2));
+    expect(countOps(graphOf(y, { fuse: false }))).toEqual({ random: 64, elementwise: 320 });
+    const g = graphOf(y);
+    expect(countOps(g)).toEqual({ random: 64, elementwise: 64 });
+    const t = g.tasks.find((u) => u.key === y.key([3, 5]))!; // keeps the key of the chain's last array
+    expect((t.params['program'] as unknown[]).length).toBe(5);
+    expect(t.deps).toEqual([x.key([3, 5])]);
+    expect(values(y)).toEqual(values(y, {}, { fuse: false }));
+  });
+
+  it('with .sum() the partial is fused into the chain too', () => {
+    const s = ta.sin(x).pow(2).add(ta.cos(x).pow(2)).sum();
+    const g = graphOf(s);
+    expect(countOps(g)).toEqual({ random: 64, elementwise: 64, 'reduce-merge': 21 });
+    for (const t of g.tasks.filter((u) => u.op === 'elementwise')) {
+      expect(t.params['reduce']).toEqual({ kind: 'sum', axes: [0, 1] });
+      expect(keyOp(t.key)).toBe('sum-partial');
+    }
+    expect(values(s)[0]).toBeCloseTo(6400, 8);
+  });
+
+  it('x + x.T reads the transposed block through a perm view: no transpose task', () => {
+    const s = x.add(x.T).sum();
+    const g = graphOf(s);
+    expect(countOps(g)).toEqual({ random: 64, elementwise: 64, 'reduce-merge': 21 });
+    const t = g.tasks.find((u) => u.key.endsWith(':1,2,0') && u.op === 'elementwise')!;
+    expect(t.deps).toEqual([x.key([1, 2]), x.key([2, 1])]);
+    expect(t.params['inputs']).toEqual([{}, { perm: [1, 0] }]);
+    expect(values(s)[0]).toBeCloseTo(values(s, {}, { fuse: false })[0]!, 8);
+    const y = x.slice({ stop: 20 }, { stop: 30 });
+    expect(values(y.T.T.mul(2))).toEqual(values(y.mul(2)));
+    expect(values(y.T.mul(2).add(y.T.exp()))).toEqual(values(y.T.mul(2).add(y.T.exp()), {}, { fuse: false }));
+    expect(values(x.transpose([1, 0]).add(1).T)).toEqual(values(x.add(1)));
+  });
+
+  it('an intermediate read inside the chain several times is fused; one read outside is not', () => {
+    const y = x.sin();
+    const inside = y.mul(y).add(y);
+    expect(countOps(graphOf(inside))).toEqual({ random: 64, elementwise: 64 });
+    const g = graphOf([inside, y.exp().sum()]);
+    // y is read by two chains: it stays a task; each chain fuses what it alone reads.
+    expect(countOps(g)).toEqual({ random: 64, elementwise: 64 * 3, 'reduce-merge': 21 });
+    // An output is never fused away.
+    expect(countOps(graphOf([y, y.cos()]))).toEqual({ random: 64, elementwise: 128 });
+  });
+
+  it('broadcast inputs stay inputs; a smaller intermediate is not fused into a bigger domain', () => {
+    const row = ta.random.uniform([1, 80], { chunks: 10, seed: 1 }).exp();
+    const y = x.add(row);
+    const g = graphOf(y);
+    expect(countOps(g)).toEqual({ random: 64 + 8, elementwise: 64 + 8 });
+    expect(values(y)).toEqual(values(y, {}, { fuse: false }));
+  });
+
+  it('fuse leaves a graph without elementwise chains alone', () => {
+    const g = buildGraph([ta.ones([4], { chunks: 2 }).sum()]);
+    expect(fuse(g)).toEqual(g);
+  });
+});

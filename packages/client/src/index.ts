@@ -1,0 +1,90 @@
+/**
+ * @tessera/client: lazy chunked arrays, graph building and optimisation, and the Client that
+ * runs them on an Engine.
+ *
+ *   import * as ta from '@tessera/client';
+ *   const client = await ta.Client.connect();
+ *   const x = ta.random.uniform([8000, 8000], { chunks: [1000, 1000], seed: 42 });
+ *   const total = await client.compute(x.add(x.T).sum());
+ */
+export {
+  ChunkedArray,
+  ChunkedArray as Array,
+  ChunkedScalar,
+  isChunkedArray,
+  type NDArray,
+  type Operand,
+  type SliceSpec,
+  type ReduceOptions,
+  type FullReduceOptions,
+  type VarOptions,
+  type ArgReduceOptions,
+  type BlockTask,
+} from './array.js';
+export { type ChunksSpec, type AxisChunks, type Chunks, AUTO_CHUNK_BYTES } from './chunks.js';
+export { fromArray, full, zeros, ones, arange, type CreationOptions } from './creation.js';
+export * as random from './random.js';
+export type { UniformOptions, NormalOptions } from './random.js';
+export {
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  maximum,
+  minimum,
+  lt,
+  le,
+  gt,
+  ge,
+  eq,
+  ne,
+  neg,
+  abs,
+  sqrt,
+  exp,
+  log,
+  sin,
+  cos,
+  tanh,
+  where,
+  astype,
+} from './elementwise.js';
+export { sum, prod, mean, min, max, var_ as var, std, argmin, argmax, type Reducer } from './reductions.js';
+export { transpose, reshape, concatenate, stack } from './structure.js';
+export { slice, rechunk } from './slicing.js';
+export { matmul, tensordot, type TensordotOptions } from './linalg.js';
+export { mapBlocks, type MapBlocksOptions } from './map-blocks.js';
+export { buildGraph } from './graph/build.js';
+export { cull } from './graph/cull.js';
+export { fuse } from './graph/fuse.js';
+export { order } from './graph/order.js';
+export { toGraph, type GraphOptions } from './graph/optimize.js';
+export { Client, type ComputeOptions, type ConnectOptions } from './client.js';
+export { Job } from './job.js';
+export { ProgressBar, type ProgressOptions, type ProgressStream } from './progress.js';
+export type { Result, Results } from './results.js';
+
+export {
+  type Dtype,
+  DTYPES,
+  type NumericArray,
+  type Chunk,
+  type Graph,
+  type TaskSpec,
+  type EngineEvent,
+  type TaskEvent,
+  type GraphEvent,
+  type Engine,
+  TesseraError,
+  ShapeError,
+  DtypeError,
+  ChunkError,
+  InvalidArgumentError,
+  GraphValidationError,
+  TaskError,
+  KernelNotFoundError,
+  CancelledError,
+  EngineClosedError,
+  ChunkLostError,
+} from '@tessera/protocol';

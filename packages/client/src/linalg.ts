@@ -1,0 +1,94 @@
+import { InvalidArgumentError, ShapeError, fmtShape, promoteTypes } from '@tessera/protocol';
+import { type ChunkedArray, makeArray } from './array.js';
+import { type Chunks, chunksEqual, gridIndices, unifyAxis } from './chunks.js';
+import { astype } from './elementwise.js';
+import { normalizeAxis } from './reductions.js';
+import { rechunk } from './slicing.js';
+
+export interface TensordotOptions {
+  /** numpy's `axes`: n (last n of a with first n of b) or the two lists of contracted axes. Default 2. */
+  axes?: number | readonly [readonly number[], readonly number[]];
+}
+
+function contractedAxes(a: ChunkedArray, b: ChunkedArray, spec: TensordotOptions['axes']): [number[], number[]] {
+  const axes = spec ?? 2;
+  if (typeof axes === 'number') {
+    if (!Number.isInteger(axes) || axes < 0 || axes > a.ndim || axes > b.ndim) {
+      throw new InvalidArgumentError(`tensordot: axes=${axes} is not possible for shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+    }
+    return [Array.from({ length: axes }, (_, i) => a.ndim - axes + i), Array.from({ length: axes }, (_, i) => i)];
+  }
+  if (!Array.isArray(axes) || axes.length !== 2 || axes[0].length !== axes[1].length) {
+    throw new InvalidArgumentError(`tensordot: axes must be a number or two lists of equal length, got ${JSON.stringify(axes)}`);
+  }
+  const la = axes[0].map((x) => normalizeAxis('tensordot', x, a.ndim));
+  const lb = axes[1].map((x) => normalizeAxis('tensordot', x, b.ndim));
+  if (new Set(la).size !== la.length || new Set(lb).size !== lb.length) throw new InvalidArgumentError(`tensordot: repeated axis in ${JSON.stringify(axes)}`);
+  return [la, lb];
+}
+
+/**
+ * Contract `axA` of a with `axB` of b. After unifying the chunks of each contracted pair, every
+ * output block is one `tensordot` task taking all the A blocks and B blocks along the contraction.
+ */
+function contract(label: string, a0: ChunkedArray, b0: ChunkedArray, axA: number[], axB: number[]): ChunkedArray {
+  axA.forEach((x, i) => {
+    const y = axB[i]!;
+    if (a0.shape[x] !== b0.shape[y]) {
+      throw new ShapeError(
+        `${label}: shapes ${fmtShape(a0.shape)} and ${fmtShape(b0.shape)} are not aligned: ${a0.shape[x]} (axis ${x}) != ${b0.shape[y]} (axis ${y})`,
+      );
+    }
+  });
+  const dtype = promoteTypes(a0.dtype, b0.dtype);
+  let a = astype(a0, dtype);
+  let b = astype(b0, dtype);
+  const ca: Chunks = a.chunks.map((c) => [...c]);
+  const cb: Chunks = b.chunks.map((c) => [...c]);
+  axA.forEach((x, i) => {
+    const u = unifyAxis([ca[x]!, cb[axB[i]!]!]);
+    ca[x] = u;
+    cb[axB[i]!] = u;
+  });
+  if (!chunksEqual(ca, a.chunks)) a = rechunk(a, ca);
+  if (!chunksEqual(cb, b.chunks)) b = rechunk(b, cb);
+  const freeA = a.shape.flatMap((_, i) => (axA.includes(i) ? [] : [i]));
+  const freeB = b.shape.flatMap((_, i) => (axB.includes(i) ? [] : [i]));
+  const chunks: Chunks = [...freeA.map((i) => a.chunks[i]!), ...freeB.map((i) => b.chunks[i]!)];
+  const combos = [...gridIndices(axA.map((x) => a.chunks[x]!.length))];
+  const params = { axesA: axA, axesB: axB, pairs: combos.length };
+  const ta = a;
+  const tb = b;
+  return makeArray({
+    label,
+    op: 'tensordot',
+    shape: chunks.map((c) => c.reduce((s, d) => s + d, 0)),
+    dtype,
+    chunks,
+    inputs: [ta, tb],
+    token: params,
+    block: (index) => {
+      const ia = a.shape.map(() => 0);
+      const ib = b.shape.map(() => 0);
+      freeA.forEach((ax, k) => (ia[ax] = index[k]!));
+      freeB.forEach((ax, k) => (ib[ax] = index[freeA.length + k]!));
+      const keysA = combos.map((c) => ta.key(ia.map((v, ax) => (axA.includes(ax) ? c[axA.indexOf(ax)]! : v))));
+      const keysB = combos.map((c) => tb.key(ib.map((v, ax) => (axB.includes(ax) ? c[axB.indexOf(ax)]! : v))));
+      return { params, deps: [...keysA, ...keysB] };
+    },
+  });
+}
+
+/** numpy.tensordot. */
+export function tensordot(a: ChunkedArray, b: ChunkedArray, opts: TensordotOptions = {}): ChunkedArray {
+  const [axA, axB] = contractedAxes(a, b, opts.axes);
+  return contract('tensordot', a, b, axA, axB);
+}
+
+/** Matrix product of two 2-D arrays. */
+export function matmul(a: ChunkedArray, b: ChunkedArray): ChunkedArray {
+  if (a.ndim !== 2 || b.ndim !== 2) {
+    throw new ShapeError(`matmul: expects 2-D arrays, got shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  }
+  return contract('matmul', a, b, [1], [0]);
+}

@@ -1,0 +1,76 @@
+import { ChunkError, type Dtype, InvalidArgumentError, fmtShape, keySafe } from '@tessera/protocol';
+import { ChunkedArray, makeArray } from './array.js';
+import { align } from './blockwise.js';
+import { type Chunks, fmtChunks } from './chunks.js';
+import { checkDtype } from './elementwise.js';
+
+export interface MapBlocksOptions {
+  /** Output dtype; default the first input's. */
+  dtype?: Dtype;
+  /** JSON-like parameters handed to the kernel with every block. */
+  params?: Record<string, unknown>;
+  /** Explicit output block sizes per axis, on the same block grid as the inputs; default theirs. */
+  chunks?: readonly (readonly number[])[];
+  /** Output shape, when every axis is a single block (otherwise give chunks). */
+  shape?: readonly number[];
+}
+
+function checkExplicit(chunks: unknown): Chunks {
+  if (!Array.isArray(chunks) || !chunks.every((c) => Array.isArray(c) && c.every((b) => Number.isInteger(b) && b >= 0))) {
+    throw new InvalidArgumentError(`mapBlocks: chunks must list the block sizes of every axis, got ${JSON.stringify(chunks)}`);
+  }
+  return chunks.map((c: number[]) => [...c]);
+}
+
+/**
+ * Run a user kernel (registered by name on the workers) on every block: op `map-blocks`, one
+ * task per block of the inputs' common grid (broadcast and unified like an elementwise op).
+ * Only the kernel's name and JSON params travel; no code is shipped.
+ */
+export function mapBlocks(kernel: string, ...args: [...ChunkedArray[], MapBlocksOptions] | ChunkedArray[]): ChunkedArray {
+  if (typeof kernel !== 'string' || kernel.length === 0 || kernel.length > 200) {
+    throw new InvalidArgumentError(`mapBlocks: kernel must be a registered kernel's name (1-200 characters), got ${JSON.stringify(kernel)}`);
+  }
+  const last = args[args.length - 1];
+  const opts: MapBlocksOptions = last !== undefined && !(last instanceof ChunkedArray) ? (last as MapBlocksOptions) : {};
+  const arrays = (last === opts ? args.slice(0, -1) : args) as ChunkedArray[];
+  if (!arrays.every((a) => a instanceof ChunkedArray)) throw new InvalidArgumentError('mapBlocks: inputs must be ChunkedArrays, followed by an optional options object');
+  const al = arrays.length ? align(`mapBlocks(${kernel})`, arrays) : undefined;
+  const grid = al?.chunks.map((c) => c.length);
+  let chunks: Chunks;
+  if (opts.chunks !== undefined) {
+    chunks = checkExplicit(opts.chunks);
+    if (grid && (chunks.length !== grid.length || chunks.some((c, ax) => c.length !== grid[ax]))) {
+      throw new ChunkError(`mapBlocks(${kernel}): chunks ${fmtChunks(chunks)} do not match the inputs' block grid ${fmtShape(grid)}`);
+    }
+  } else if (opts.shape !== undefined) {
+    if (grid && grid.some((n) => n !== 1)) {
+      throw new ChunkError(`mapBlocks(${kernel}): shape alone needs single-block inputs, the inputs have a ${fmtShape(grid)} grid; give chunks`);
+    }
+    chunks = opts.shape.map((d) => [d]);
+  } else if (al) {
+    chunks = al.chunks;
+  } else {
+    throw new InvalidArgumentError(`mapBlocks(${kernel}): without inputs, give chunks (or shape) of the output`);
+  }
+  if (opts.shape !== undefined && !chunks.every((c, ax) => c.reduce((a, b) => a + b, 0) === opts.shape![ax])) {
+    throw new ChunkError(`mapBlocks(${kernel}): chunks ${fmtChunks(chunks)} do not add up to shape ${fmtShape(opts.shape)}`);
+  }
+  const dtype = checkDtype(`mapBlocks(${kernel})`, opts.dtype ?? arrays[0]?.dtype ?? 'float64');
+  const params = opts.params ?? {};
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new InvalidArgumentError('mapBlocks: params must be an object');
+  return makeArray({
+    label: keySafe(kernel),
+    op: 'map-blocks',
+    shape: chunks.map((c) => c.reduce((a, b) => a + b, 0)),
+    dtype,
+    chunks,
+    inputs: al?.arrays ?? [],
+    token: { kernel, params },
+    block: (index) => ({
+      params: { kernel, params, blockIndex: [...index] },
+      // With `shape` the output rank may differ from the inputs': then they are single blocks.
+      deps: al ? al.arrays.map((a, k) => a.key(chunks.length === al.chunks.length ? al.blockOf(k, index) : a.shape.map(() => 0))) : [],
+    }),
+  });
+}
