@@ -78,3 +78,6 @@ export function castScalar(dtype: Dtype, v: number): number {
       return v & 255;
   }
 }
+
+/** Any JS number a value may hold, NaN and ±Infinity included (zod's number() refuses NaN). */
+export const ScalarValue = z.union([z.number(), z.nan()]);

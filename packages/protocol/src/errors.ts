@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'CANCELLED',
   'ENGINE_CLOSED',
   'CHUNK_LOST',
+  'CHUNK_DECODE',
   'INTERNAL',
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
@@ -85,8 +86,10 @@ export class TaskError extends TesseraError {
 }
 
 export class KernelNotFoundError extends TesseraError {
+  readonly kernel: string;
   constructor(kernel: string) {
     super('KERNEL_NOT_FOUND', `no kernel registered under the name "${kernel}" (register it with registerKernel in a module the worker loads)`);
+    this.kernel = kernel;
   }
 }
 
@@ -103,8 +106,17 @@ export class EngineClosedError extends TesseraError {
 }
 
 export class ChunkLostError extends TesseraError {
+  readonly key: string;
   constructor(key: string) {
     super('CHUNK_LOST', `chunk ${key} is no longer held by the engine (persisted data released or lost)`);
+    this.key = key;
+  }
+}
+
+/** Bytes that are not a valid encoded chunk (Arrow IPC stream), or an Arrow value that is not a chunk. */
+export class CodecError extends TesseraError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CHUNK_DECODE', message, options);
   }
 }
 
@@ -127,6 +139,8 @@ export function serializeError(err: unknown): SerializedError {
   if (err instanceof GraphValidationError) {
     return { code: err.code, name: err.name, message: err.message, issues: err.issues };
   }
+  if (err instanceof ChunkLostError) return { code: err.code, name: err.name, message: err.message, key: err.key };
+  if (err instanceof KernelNotFoundError) return { code: err.code, name: err.name, message: err.message, key: err.kernel };
   if (err instanceof TesseraError) return { code: err.code, name: err.name, message: err.message };
   const e = err instanceof Error ? err : new Error(String(err));
   return { code: 'INTERNAL', name: e.name, message: e.message };
@@ -151,8 +165,12 @@ export function deserializeError(s: SerializedError): TesseraError {
       return new CancelledError(s.message);
     case 'ENGINE_CLOSED':
       return new EngineClosedError();
+    case 'CHUNK_DECODE':
+      return new CodecError(s.message);
     case 'KERNEL_NOT_FOUND':
+      return new KernelNotFoundError(s.key ?? '?');
     case 'CHUNK_LOST':
+      return new ChunkLostError(s.key ?? '?');
     case 'INTERNAL':
       return new TesseraError(s.code, s.message);
   }

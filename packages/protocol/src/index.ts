@@ -8,3 +8,4 @@ export * from './engine.js';
 export * from './ops/elementwise.js';
 export * from './ops/reduction.js';
 export * from './ops/catalogue.js';
+export * from './codec.js';

@@ -32,7 +32,8 @@ export function keyIndex(key: string): number[] {
 /** Deterministic JSON: object keys sorted, typed arrays by content hash. */
 function stable(v: unknown, h: ReturnType<typeof createHash>): void {
   if (v === null || v === undefined || typeof v !== 'object') {
-    h.update(typeof v === 'number' && Object.is(v, -0) ? '-0' : JSON.stringify(v) ?? 'undefined');
+    // String() keeps NaN, Infinity and -0 distinct, which JSON would not.
+    h.update(typeof v === 'number' ? (Object.is(v, -0) ? '-0' : String(v)) : (JSON.stringify(v) ?? 'undefined'));
     return;
   }
   if (ArrayBuffer.isView(v)) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Dtype, itemsize } from '../dtype.js';
+import { Dtype, itemsize, ScalarValue } from '../dtype.js';
 import {
   broadcastShapes,
   fmtShape,
@@ -22,7 +22,7 @@ import { partialComponents, ReduceFinal, ReducePartialSpec } from './reduction.j
 const int = z.number().int();
 const nonneg = z.number().int().nonnegative();
 
-export const FullParams = z.object({ value: z.number() }).strict();
+export const FullParams = z.object({ value: ScalarValue }).strict();
 export const ArangeParams = z.object({ start: z.number(), step: z.number() }).strict();
 export const RandomParams = z
   .object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Dtype, floatResultType, isFloat, promoteTypes } from '../dtype.js';
+import { Dtype, floatResultType, isFloat, promoteTypes, ScalarValue } from '../dtype.js';
 
 export const UNARY_OPS = ['neg', 'abs', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tanh', 'astype'] as const;
 export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge', 'eq', 'ne'] as const;
@@ -50,7 +50,7 @@ export function elementwiseResultDtype(op: ElementwiseOp, operands: readonly Dty
  */
 export const Operand = z.union([
   z.object({ input: z.number().int().nonnegative() }).strict(),
-  z.object({ const: z.number(), dtype: Dtype }).strict(),
+  z.object({ const: ScalarValue, dtype: Dtype }).strict(),
   z.object({ ref: z.number().int().nonnegative() }).strict(),
 ]);
 export type Operand = z.infer<typeof Operand>;

@@ -1,0 +1,441 @@
+/**
+ * The chunk codec: a chunk on the wire is an Arrow IPC *stream* holding one record batch with
+ * one column `data` of type FixedSizeList<dtype>[prod(shape)] and exactly one row, so the
+ * column's child is the flat C-order data of the chunk.
+ *
+ * - The field carries the Arrow canonical tensor extension (`ARROW:extension:name =
+ *   arrow.fixed_shape_tensor`, `ARROW:extension:metadata = {"shape":[...]}`), so pyarrow and
+ *   other Arrow readers see a tensor.
+ * - The schema carries `tessera.dtype` and `tessera.shape` (JSON).
+ *
+ * Zero-copy, both ways:
+ * - `chunkToArrow` / `chunkFromArrow` wrap the chunk's own typed array (same ArrayBuffer or
+ *   SharedArrayBuffer object) in Arrow `Data` and back.
+ * - `encodeChunk` returns the stream as a list of buffers: a small header buffer, the chunk's data
+ *   *by reference* (a Uint8Array view over the chunk's own buffer), and a small trailer
+ *   (body padding + end-of-stream marker). Only the headers are freshly allocated. This is done by
+ *   running apache-arrow's own `RecordBatchStreamWriter` with its byte sink replaced by a list
+ *   (the stock writer queues the same views, but its only synchronous way out,
+ *   `toUint8Array(true)`, joins them into one new buffer; async iteration yields them unjoined
+ *   but forces every encode to be async).
+ * - `decodeChunk` returns a typed array that views the input bytes when the body is 8-byte
+ *   aligned (Arrow pads every message to 8 bytes, so that means: the input starts at an offset
+ *   that is a multiple of 8); apache-arrow copies the body only when it is misaligned.
+ *
+ * Decoding trusts nothing: before apache-arrow sees the bytes, ipc-verify.ts walks the framing and
+ * bounds-checks every header flatbuffer (apache-arrow would loop to OOM on a corrupted vector
+ * length); after, every property of the chunk is checked against the metadata.
+ */
+import {
+  Data,
+  DataType,
+  Field,
+  FixedSizeList,
+  Float32,
+  Float64,
+  Int32,
+  RecordBatch,
+  RecordBatchReader,
+  RecordBatchStreamWriter,
+  Schema,
+  Struct,
+  Uint8,
+  Vector,
+  makeData,
+} from 'apache-arrow';
+import { type Chunk, checkChunk } from './chunk.js';
+import { DTYPES, type Dtype, type NumericArray, dtypeOf } from './dtype.js';
+import { CodecError, InvalidArgumentError } from './errors.js';
+import { verifyIpcStream } from './ipc-verify.js';
+import { fmtShape, sizeOf } from './shape.js';
+
+export const CHUNK_COLUMN = 'data';
+export const TENSOR_EXTENSION_NAME = 'arrow.fixed_shape_tensor';
+export const META_EXTENSION_NAME = 'ARROW:extension:name';
+export const META_EXTENSION_METADATA = 'ARROW:extension:metadata';
+export const META_DTYPE = 'tessera.dtype';
+export const META_SHAPE = 'tessera.shape';
+
+type ArrowValueType = Float64 | Float32 | Int32 | Uint8;
+/** The Arrow type of one chunk column. */
+export type ChunkArrowType = FixedSizeList<ArrowValueType>;
+
+function arrowValueType(dtype: Dtype): ArrowValueType {
+  switch (dtype) {
+    case 'float64':
+      return new Float64();
+    case 'float32':
+      return new Float32();
+    case 'int32':
+      return new Int32();
+    case 'uint8':
+      return new Uint8();
+  }
+}
+
+/** Our dtype for an Arrow element type, or a description of the unsupported type. */
+function dtypeOfArrow(t: DataType): { dtype: Dtype } | { unsupported: string } {
+  if (DataType.isFloat(t)) {
+    // Precision: HALF = 0, SINGLE = 1, DOUBLE = 2
+    if (t.precision === 2) return { dtype: 'float64' };
+    if (t.precision === 1) return { dtype: 'float32' };
+  } else if (DataType.isInt(t)) {
+    if (t.bitWidth === 32 && t.isSigned) return { dtype: 'int32' };
+    if (t.bitWidth === 8 && !t.isSigned) return { dtype: 'uint8' };
+  }
+  return { unsupported: String(t) };
+}
+
+function tensorField(dtype: Dtype, shape: readonly number[]): Field<ChunkArrowType> {
+  // Child field as pyarrow names it (`item`, nullable), so the storage type is exactly
+  // pyarrow's `fixed_shape_tensor(value_type, shape).storage_type`.
+  const type = new FixedSizeList(sizeOf(shape), new Field('item', arrowValueType(dtype), true));
+  const metadata = new Map([
+    [META_EXTENSION_NAME, TENSOR_EXTENSION_NAME],
+    [META_EXTENSION_METADATA, JSON.stringify({ shape })],
+  ]);
+  return new Field(CHUNK_COLUMN, type, false, metadata);
+}
+
+/** The schema of a chunk of `dtype` and `shape` on the wire. */
+export function chunkSchema(dtype: Dtype, shape: readonly number[]): Schema {
+  const metadata = new Map([
+    [META_DTYPE, dtype],
+    [META_SHAPE, JSON.stringify(shape)],
+  ]);
+  return new Schema([tensorField(dtype, shape)], metadata);
+}
+
+function assertEncodable(chunk: Chunk): void {
+  const problem = checkChunk(chunk);
+  if (problem) throw new InvalidArgumentError(`cannot encode chunk: ${problem}`);
+}
+
+/**
+ * The chunk as Arrow Data of type FixedSizeList<dtype>[prod(shape)] with one row. Zero-copy:
+ * the child's values are the chunk's own typed array (same buffer object, shared or not).
+ */
+export function chunkToArrow(chunk: Chunk): Data<ChunkArrowType> {
+  assertEncodable(chunk);
+  const n = chunk.data.length;
+  const valueType = arrowValueType(chunk.dtype);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- makeData's overloads are per type
+  const child = makeData({ type: valueType, length: n, nullCount: 0, data: chunk.data } as any) as unknown as Data<ArrowValueType>;
+  const type = new FixedSizeList(n, new Field('item', valueType, true));
+  return makeData({ type, length: 1, nullCount: 0, child }) as Data<ChunkArrowType>;
+}
+
+/** The chunk as a one-row Arrow record batch with the wire schema (metadata included). */
+export function chunkToRecordBatch(chunk: Chunk): RecordBatch {
+  const column = chunkToArrow(chunk);
+  const schema = chunkSchema(chunk.dtype, chunk.shape);
+  const struct = makeData({ type: new Struct(schema.fields), length: 1, nullCount: 0, children: [column] });
+  return new RecordBatch(schema, struct);
+}
+
+/**
+ * A chunk back from Arrow, zero-copy (the returned data views the Arrow values buffer).
+ * - A RecordBatch (or anything with `schema` and `getChildAt`) is validated like a decoded stream,
+ *   and its dtype and shape come from its metadata.
+ * - Data or a Vector of one FixedSizeList row: `shape` defaults to `[listSize]`.
+ */
+export function chunkFromArrow(source: RecordBatch | Data | Vector, shape?: readonly number[]): Chunk {
+  if (source instanceof RecordBatch) return chunkFromBatch(source.schema, [source], shape);
+  let data: Data;
+  if (source instanceof Vector) {
+    if (source.data.length !== 1) throw new CodecError(`expected a vector of one Arrow Data, got ${source.data.length} chunks`);
+    data = source.data[0]!;
+  } else {
+    data = source;
+  }
+  if (!DataType.isFixedSizeList(data.type)) throw new CodecError(`expected a FixedSizeList column, got ${String(data.type)}`);
+  const n = data.type.listSize;
+  const want = shape ?? [n];
+  return chunkFromListData(data as Data<FixedSizeList>, want, undefined);
+}
+
+function chunkFromListData(col: Data<FixedSizeList>, shape: readonly number[], metaDtype: Dtype | undefined): Chunk {
+  const type = col.type;
+  const child = col.children[0];
+  if (!child) throw new CodecError('FixedSizeList column has no child data');
+  const found = dtypeOfArrow(type.valueType);
+  if ('unsupported' in found) {
+    throw new CodecError(`unsupported element type ${found.unsupported} (supported: ${DTYPES.join(', ')})`);
+  }
+  const dtype = found.dtype;
+  if (metaDtype !== undefined && metaDtype !== dtype) {
+    throw new CodecError(`metadata says dtype ${metaDtype} but the column holds ${dtype} (${String(type.valueType)})`);
+  }
+  const n = sizeOf(shape);
+  if (type.listSize !== n) {
+    throw new CodecError(`column is FixedSizeList[${type.listSize}] but shape ${fmtShape(shape)} needs ${n} elements`);
+  }
+  if (col.length !== 1) throw new CodecError(`column has ${col.length} rows, a chunk is exactly one`);
+  if (col.nullCount !== 0) throw new CodecError('the chunk row is null');
+  if (child.nullCount !== 0) throw new CodecError(`the data holds ${child.nullCount} nulls; chunks have no nulls`);
+  const start = child.offset + col.offset * n;
+  if (child.length - col.offset * n < n) {
+    throw new CodecError(`data holds ${child.length} elements, shape ${fmtShape(shape)} needs ${n}`);
+  }
+  const values = child.values as unknown;
+  if (!ArrayBuffer.isView(values) || dtypeOfValues(values) !== dtype || (values as NumericArray).length < start + n) {
+    throw new CodecError(`data buffer of the column is missing or shorter than ${n} ${dtype} elements`);
+  }
+  const arr = values as NumericArray;
+  const data = start === 0 && arr.length === n ? arr : (arr.subarray(start, start + n) as NumericArray);
+  return { dtype, shape: [...shape], data };
+}
+
+function dtypeOfValues(v: ArrayBufferView): Dtype | undefined {
+  if (v instanceof Float64Array || v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array) {
+    return dtypeOf(v);
+  }
+  return undefined;
+}
+
+function parseShapeJson(text: string, where: string): number[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new CodecError(`${where} is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  if (!Array.isArray(v) || !v.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+    throw new CodecError(`${where} is not a list of non-negative integers: ${text.slice(0, 80)}`);
+  }
+  return v as number[];
+}
+
+function parseTensorMetadata(text: string): number[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new CodecError(`${META_EXTENSION_METADATA} is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  if (typeof v !== 'object' || v === null || !('shape' in v)) {
+    throw new CodecError(`${META_EXTENSION_METADATA} has no "shape": ${text.slice(0, 80)}`);
+  }
+  const meta = v as { shape: unknown; permutation?: unknown };
+  const shape = parseShapeJson(JSON.stringify(meta.shape), `${META_EXTENSION_METADATA} shape`);
+  if (meta.permutation !== undefined) {
+    const p = meta.permutation;
+    if (!Array.isArray(p) || p.length !== shape.length || p.some((x, i) => x !== i)) {
+      throw new CodecError(`tensor permutation ${JSON.stringify(p)} is not supported (only C order)`);
+    }
+  }
+  return shape;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Validate a decoded schema + batches and take the chunk out (zero-copy). */
+function chunkFromBatch(schema: Schema, batches: RecordBatch[], shapeHint?: readonly number[]): Chunk {
+  if (batches.length === 0) throw new CodecError('the Arrow stream holds no record batch; a chunk is exactly one');
+  if (batches.length > 1) throw new CodecError(`the Arrow stream holds ${batches.length} record batches; a chunk is exactly one`);
+  const batch = batches[0]!;
+  if (schema.fields.length !== 1) {
+    throw new CodecError(
+      `expected one column "${CHUNK_COLUMN}", got ${schema.fields.length}: [${schema.fields.map((f) => f.name).join(', ')}]`,
+    );
+  }
+  const field = schema.fields[0]!;
+  if (field.name !== CHUNK_COLUMN) throw new CodecError(`expected the column to be named "${CHUNK_COLUMN}", got "${field.name}"`);
+  if (!DataType.isFixedSizeList(field.type)) {
+    throw new CodecError(`column "${CHUNK_COLUMN}" has type ${String(field.type)}, expected FixedSizeList<dtype>[n]`);
+  }
+
+  // dtype: from the schema metadata when present (must match the column), else from the column.
+  const dtypeText = schema.metadata.get(META_DTYPE);
+  let metaDtype: Dtype | undefined;
+  if (dtypeText !== undefined) {
+    if (!(DTYPES as readonly string[]).includes(dtypeText)) {
+      throw new CodecError(`unsupported dtype ${JSON.stringify(dtypeText)} in ${META_DTYPE} (supported: ${DTYPES.join(', ')})`);
+    }
+    metaDtype = dtypeText as Dtype;
+  }
+
+  // shape: tessera.shape and the tensor extension metadata must agree where both are present.
+  const shapeText = schema.metadata.get(META_SHAPE);
+  const extName = field.metadata.get(META_EXTENSION_NAME);
+  const extMeta = field.metadata.get(META_EXTENSION_METADATA);
+  if (extName !== undefined && extName !== TENSOR_EXTENSION_NAME) {
+    throw new CodecError(`column extension type is ${JSON.stringify(extName)}, expected ${TENSOR_EXTENSION_NAME}`);
+  }
+  if (extName !== undefined && extMeta === undefined)
+    throw new CodecError(`${TENSOR_EXTENSION_NAME} column has no ${META_EXTENSION_METADATA}`);
+  const metaShape = shapeText !== undefined ? parseShapeJson(shapeText, META_SHAPE) : undefined;
+  const tensorShape = extName !== undefined && extMeta !== undefined ? parseTensorMetadata(extMeta) : undefined;
+  if (metaShape && tensorShape && !sameShape(metaShape, tensorShape)) {
+    throw new CodecError(`${META_SHAPE} ${fmtShape(metaShape)} disagrees with the tensor extension shape ${fmtShape(tensorShape)}`);
+  }
+  const shape = metaShape ?? tensorShape ?? (shapeHint ? [...shapeHint] : undefined);
+  if (!shape) throw new CodecError(`no shape: neither ${META_SHAPE} nor ${TENSOR_EXTENSION_NAME} metadata is present`);
+  if (shapeHint && !sameShape(shapeHint, shape)) {
+    throw new CodecError(`expected shape ${fmtShape(shapeHint)}, the metadata says ${fmtShape(shape)}`);
+  }
+  if (batch.numRows !== 1) throw new CodecError(`the record batch has ${batch.numRows} rows, a chunk is exactly one`);
+  const col = batch.data.children[0];
+  if (!col) throw new CodecError('the record batch has no column data');
+  return chunkFromListData(col as Data<FixedSizeList>, shape, metaDtype);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/**
+ * apache-arrow's stream writer with its byte sink replaced by a plain list: `_write` is where every
+ * header, body buffer and padding passes (as views, the body buffers over the data's own memory),
+ * so collecting them here keeps them unjoined, synchronously.
+ */
+class PartsWriter extends RecordBatchStreamWriter {
+  readonly parts: Uint8Array[] = [];
+  protected override _write(chunk: ArrayBufferView): this {
+    if (this._started && chunk.byteLength > 0) {
+      this.parts.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this._position += chunk.byteLength;
+    }
+    return this;
+  }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * The chunk as an Arrow IPC stream, as a list of buffers to write in order (e.g. with writev):
+ * `[header, data, trailer]` where `data` views the chunk's own memory (no copy) and header and
+ * trailer are small (schema and record-batch messages; body padding and end-of-stream marker).
+ * An empty chunk gives one buffer.
+ */
+export function encodeChunk(chunk: Chunk): Uint8Array[] {
+  const batch = chunkToRecordBatch(chunk);
+  const writer = new PartsWriter();
+  writer.write(batch);
+  writer.finish();
+  // Coalesce everything that is not the chunk's data (a dozen small pieces) into few buffers.
+  const src = chunk.data.buffer;
+  const out: Uint8Array[] = [];
+  let small: Uint8Array[] = [];
+  for (const p of writer.parts) {
+    if (p.buffer === src) {
+      if (small.length) out.push(concat(small));
+      small = [];
+      out.push(p);
+    } else {
+      small.push(p);
+    }
+  }
+  if (small.length) out.push(concat(small));
+  return out;
+}
+
+/** The chunk as one contiguous Arrow IPC stream (one copy of the data). */
+export function encodeChunkBytes(chunk: Chunk): Uint8Array {
+  return concat(encodeChunk(chunk));
+}
+
+/** Total byte length of a list of buffers (e.g. what encodeChunk returned). */
+export function partsByteLength(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+const ARROW_FILE_MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
+
+function firstBytes(parts: readonly Uint8Array[], n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    if (o >= n) break;
+    const take = Math.min(n - o, p.byteLength);
+    out.set(p.subarray(0, take), o);
+    o += take;
+  }
+  return out.subarray(0, o);
+}
+
+/** Reject what is plainly not an Arrow stream, then bounds-check every message (ipc-verify.ts). */
+function checkStream(parts: readonly Uint8Array[], total: number): void {
+  if (total === 0) throw new CodecError('not an Arrow IPC stream: the input is empty');
+  const head = firstBytes(parts, 8);
+  if (head.length >= 6 && ARROW_FILE_MAGIC.every((b, i) => head[i] === b)) {
+    throw new CodecError('this is the Arrow IPC *file* format (starts with ARROW1); chunks use the stream format');
+  }
+  if (total < 8) throw new CodecError(`not an Arrow IPC stream: only ${total} bytes`);
+  const summary = verifyIpcStream(parts);
+  // Counted here: apache-arrow's reader yields a zero-row placeholder batch for a batch-less stream.
+  if (summary.recordBatches === 0) throw new CodecError('the Arrow stream holds no record batch; a chunk is exactly one');
+  if (summary.recordBatches > 1) {
+    throw new CodecError(`the Arrow stream holds ${summary.recordBatches} record batches; a chunk is exactly one`);
+  }
+}
+
+/**
+ * Decode one chunk from an Arrow IPC stream (one buffer, or the list `encodeChunk` made). Checks
+ * framing, that there is exactly one record batch with one row, the column's name and type, the
+ * dtype (supported, and matching `tessera.dtype`), the shape (`tessera.shape` and the tensor
+ * extension metadata agree, and prod(shape) = the list size = the data length) and no nulls.
+ * Throws CodecError (code CHUNK_DECODE) with what was wrong.
+ *
+ * Zero-copy when the body is aligned: the returned data views the input bytes (for a list, the
+ * part that holds the whole body, as `encodeChunk` emits for data lengths that are a multiple of
+ * 8 bytes); otherwise apache-arrow copies the body once.
+ */
+export function decodeChunk(bytes: Uint8Array | readonly Uint8Array[], expect?: { dtype?: Dtype; shape?: readonly number[] }): Chunk {
+  const parts: readonly Uint8Array[] = ArrayBuffer.isView(bytes) ? [bytes as Uint8Array] : (bytes as readonly Uint8Array[]);
+  if (!Array.isArray(parts) || !parts.every((p) => p instanceof Uint8Array)) {
+    throw new CodecError('decodeChunk takes a Uint8Array or a list of Uint8Arrays');
+  }
+  const total = partsByteLength(parts);
+  checkStream(parts, total);
+
+  let schema: Schema;
+  let batches: RecordBatch[];
+  try {
+    // Non-empty parts only: a zero-length part would look like the end of the stream.
+    const source = parts.length === 1 ? parts[0]! : parts.filter((p) => p.byteLength > 0);
+    const reader = RecordBatchReader.from(source as Uint8Array).open({ autoDestroy: false });
+    schema = reader.schema;
+    batches = [];
+    for (const b of reader) batches.push(b);
+    reader.cancel();
+  } catch (err) {
+    if (err instanceof CodecError) throw err;
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new CodecError(`not a valid Arrow IPC stream: ${msg}`, { cause: err });
+  }
+  if (!schema) throw new CodecError('not a valid Arrow IPC stream: no schema message');
+  let chunk: Chunk;
+  try {
+    chunk = chunkFromBatch(schema, batches);
+  } catch (err) {
+    if (err instanceof CodecError) throw err;
+    // Defensive: a malformed stream that apache-arrow accepted but left in a shape we did not expect.
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new CodecError(`malformed chunk stream: ${msg}`, { cause: err });
+  }
+  if (expect?.dtype !== undefined && expect.dtype !== chunk.dtype) {
+    throw new CodecError(`expected dtype ${expect.dtype}, got ${chunk.dtype}`);
+  }
+  if (expect?.shape !== undefined && !sameShape(expect.shape, chunk.shape)) {
+    throw new CodecError(`expected shape ${fmtShape(expect.shape)}, got ${fmtShape(chunk.shape)}`);
+  }
+  return chunk;
+}
