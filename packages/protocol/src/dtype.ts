@@ -80,4 +80,4 @@ export function castScalar(dtype: Dtype, v: number): number {
 }
 
 /** Any JS number a value may hold, NaN and ±Infinity included (zod's number() refuses NaN). */
-export const ScalarValue = z.union([z.number(), z.nan()]);
+export const ScalarValue = z.custom<number>((v) => typeof v === 'number', { message: 'Expected a number' });

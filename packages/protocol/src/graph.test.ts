@@ -43,7 +43,7 @@ describe('validateGraph', () => {
     const g = { tasks: [t('a', 'frobnicate', {}, [], [1]), t('b', 'full', { value: 'x' }, [], [1])], outputs: [`a-${T}:0`] };
     const got = issues(g);
     expect(got[0]).toBe(`a-${T}:0: unknown op "frobnicate"`);
-    expect(got[1]).toMatch(new RegExp(`^b-${T}:0: bad full params: value: Expected number`));
+    expect(got[1]).toMatch(new RegExp(`^b-${T}:0: bad full params: value: Expected a number`));
   });
 
   it('finds a cycle and prints it', () => {
