@@ -1,0 +1,32 @@
+import { allocChunk, castScalar, itemsize, type ArangeParams, type Chunk, type Dtype, type FromBytesParams, type FullParams } from '@tessera/protocol';
+
+/** Kernels that make chunks from nothing but their parameters. */
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export function full(p: FullParams, shape: number[], dtype: Dtype): Chunk {
+  const out = allocChunk(dtype, shape);
+  const v = castScalar(dtype, p.value);
+  if (v !== 0 || Object.is(v, -0)) out.data.fill(v);
+  return out;
+}
+
+/** Element i = start + i*step, stored into the dtype (typed-array stores convert exactly like castScalar). */
+export function arange(p: ArangeParams, shape: number[], dtype: Dtype): Chunk {
+  if (shape.length !== 1) throw new Error(`arange: chunks are 1-D, got [${shape.join(', ')}]`);
+  const out = allocChunk(dtype, shape);
+  const d = out.data;
+  const { start, step } = p;
+  for (let i = 0; i < d.length; i++) d[i] = start + i * step;
+  return out;
+}
+
+export function fromBytes(p: FromBytesParams, shape: number[], dtype: Dtype): Chunk {
+  const out = allocChunk(dtype, shape);
+  const want = out.data.length * itemsize(dtype);
+  if (p.bytes.byteLength !== want) throw new Error(`from-bytes: ${p.bytes.byteLength} bytes cannot hold ${dtype}[${shape.join(', ')}] (${want} bytes)`);
+  // Chunks are little-endian on the wire; every platform Node runs on here is too.
+  if (!LITTLE_ENDIAN && itemsize(dtype) > 1) throw new Error('from-bytes: big-endian hosts are not supported');
+  new Uint8Array(out.data.buffer, out.data.byteOffset, want).set(p.bytes);
+  return out;
+}

@@ -1,0 +1,327 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DTYPES,
+  elementwiseResultDtype,
+  typedArrayCtor,
+  type Chunk,
+  type Dtype,
+  type ElementwiseOp,
+  type Instruction,
+  type NumericArray,
+} from '@tessera/protocol';
+import { executeTask } from './index.js';
+
+// ---------- plain reference: one element at a time, numpy's rules written out ----------
+
+function forEachIndex(shape: readonly number[], fn: (idx: number[]) => void): void {
+  if (shape.some((d) => d === 0)) return;
+  const idx = shape.map(() => 0);
+  for (;;) {
+    fn([...idx]);
+    let k = shape.length - 1;
+    while (k >= 0 && ++idx[k]! === shape[k]!) idx[k--] = 0;
+    if (k < 0) return;
+  }
+}
+
+function flat(shape: readonly number[], idx: readonly number[]): number {
+  let f = 0;
+  for (let k = 0; k < shape.length; k++) f = f * shape[k]! + idx[k]!;
+  return f;
+}
+
+/** Store a mathematically exact integer (a BigInt) or a float into a dtype. */
+function store(dtype: Dtype, v: number | bigint): number {
+  if (typeof v === 'bigint') {
+    if (dtype === 'int32') return Number(BigInt.asIntN(32, v));
+    if (dtype === 'uint8') return Number(BigInt.asUintN(8, v));
+    return dtype === 'float32' ? Math.fround(Number(v)) : Number(v);
+  }
+  if (dtype === 'float32') return Math.fround(v);
+  if (dtype === 'float64') return v;
+  // float -> int: truncate toward zero, then wrap (NaN/Inf -> 0 here)
+  if (!Number.isFinite(v)) return 0;
+  return store(dtype, BigInt(Math.trunc(v)));
+}
+
+const isInt = (d: Dtype): boolean => d === 'int32' || d === 'uint8';
+
+function refOp(op: ElementwiseOp, args: number[], dtype: Dtype): number {
+  const [a = 0, b = 0, c = 0] = args;
+  const ints = isInt(dtype);
+  switch (op) {
+    case 'add': return store(dtype, ints ? BigInt(a) + BigInt(b) : a + b);
+    case 'sub': return store(dtype, ints ? BigInt(a) - BigInt(b) : a - b);
+    case 'mul': return store(dtype, ints ? BigInt(a) * BigInt(b) : a * b);
+    case 'div': return store(dtype, a / b);
+    case 'pow':
+      if (ints && b >= 0) return store(dtype, BigInt(a) ** BigInt(b));
+      return store(dtype, Math.pow(a, b));
+    case 'maximum': return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b);
+    case 'minimum': return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b);
+    case 'lt': return a < b ? 1 : 0;
+    case 'le': return a <= b ? 1 : 0;
+    case 'gt': return a > b ? 1 : 0;
+    case 'ge': return a >= b ? 1 : 0;
+    case 'eq': return a === b ? 1 : 0;
+    case 'ne': return a !== b ? 1 : 0;
+    case 'where': return a !== 0 ? b : c;
+    case 'neg': return store(dtype, ints ? -BigInt(a) : -a);
+    case 'abs': return store(dtype, ints ? BigInt(Math.abs(a)) : Math.abs(a));
+    case 'sqrt': return store(dtype, Math.sqrt(a));
+    case 'exp': return store(dtype, Math.exp(a));
+    case 'log': return store(dtype, Math.log(a));
+    case 'sin': return store(dtype, Math.sin(a));
+    case 'cos': return store(dtype, Math.cos(a));
+    case 'tanh': return store(dtype, Math.tanh(a));
+    case 'astype': return store(dtype, a);
+  }
+}
+
+interface TestInput {
+  chunk: Chunk;
+  perm?: number[];
+}
+
+/** Evaluate a program per domain element by walking each input's view explicitly. */
+function refEval(program: Instruction[], inputs: TestInput[], domain: number[], dtype: Dtype): NumericArray {
+  const n = domain.reduce((a, b) => a * b, 1);
+  const out = new (typedArrayCtor(dtype))(n);
+  forEachIndex(domain, (idx) => {
+    const read = (i: number): number => {
+      const { chunk, perm } = inputs[i]!;
+      const r = chunk.shape.length;
+      const vshape = perm ? perm.map((p) => chunk.shape[p]!) : chunk.shape;
+      const cidx = new Array<number>(r).fill(0);
+      for (let k = 0; k < r; k++) {
+        const di = idx[domain.length - r + k]!;
+        const vi = vshape[k] === 1 ? 0 : di;
+        cidx[perm ? perm[k]! : k] = vi;
+      }
+      return chunk.data[flat(chunk.shape, cidx)]!;
+    };
+    const vals: number[] = [];
+    for (const ins of program) {
+      const args = ins.args.map((o) => ('input' in o ? read(o.input) : 'const' in o ? store(o.dtype, o.const) : vals[o.ref]!));
+      vals.push(refOp(ins.op, args, ins.dtype));
+    }
+    out[flat(domain, idx)] = vals[vals.length - 1]!;
+  });
+  return out;
+}
+
+// ---------- data ----------
+
+let seed = 12345;
+function rnd(): number {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  return seed / 4294967296;
+}
+
+function makeChunk(dtype: Dtype, shape: number[], special = true): Chunk {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new (typedArrayCtor(dtype))(n);
+  const specials: Record<Dtype, number[]> = {
+    float64: [NaN, Infinity, -Infinity, 0, -0, 1e300, -2.5],
+    float32: [NaN, Infinity, -0, 3.4e38, 1.5],
+    int32: [-2147483648, 2147483647, 0, -1, 65536],
+    uint8: [0, 255, 1, 128],
+  };
+  for (let i = 0; i < n; i++) {
+    if (special && rnd() < 0.15) data[i] = specials[dtype][Math.floor(rnd() * specials[dtype].length)]!;
+    else if (dtype === 'int32') data[i] = Math.floor(rnd() * 2001) - 1000;
+    else if (dtype === 'uint8') data[i] = Math.floor(rnd() * 256);
+    else data[i] = (rnd() - 0.5) * 10;
+  }
+  return { dtype, shape, data };
+}
+
+function sameValues(got: NumericArray, want: NumericArray): void {
+  expect(got.constructor).toBe(want.constructor);
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!, w = want[i]!;
+    if (!(Object.is(g, w) || (g === w) || (Number.isNaN(g) && Number.isNaN(w)))) {
+      expect.fail(`element ${i}: got ${g}, want ${w}`);
+    }
+  }
+}
+
+let counter = 0;
+function run(program: Instruction[], inputs: TestInput[], domain: number[]): Chunk {
+  const dtype = program[program.length - 1]!.dtype;
+  return executeTask(
+    {
+      key: `elementwise-0123456789abcdef:${counter++}`,
+      op: 'elementwise',
+      params: { program, inputs: inputs.map((i) => (i.perm ? { perm: i.perm } : {})), domain },
+      shape: domain,
+      dtype,
+    },
+    inputs.map((i) => i.chunk),
+  );
+}
+
+function check(program: Instruction[], inputs: TestInput[], domain: number[]): void {
+  const dtype = program[program.length - 1]!.dtype;
+  const out = run(program, inputs, domain);
+  expect(out.shape).toEqual(domain);
+  expect(out.dtype).toBe(dtype);
+  expect(out.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+  sameValues(out.data, refEval(program, inputs, domain, dtype));
+}
+
+const UNARY: ElementwiseOp[] = ['neg', 'abs', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tanh'];
+const BINARY: ElementwiseOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge', 'eq', 'ne'];
+const SHAPES = [[7, 5], [1], [], [0, 3], [3, 4, 5], [5000]];
+
+describe('elementwise: every op, every dtype, against the element-at-a-time reference', () => {
+  for (const dt of DTYPES) {
+    for (const op of UNARY) {
+      it(`${op} ${dt}`, () => {
+        for (const shape of SHAPES) {
+          const x = makeChunk(dt, shape);
+          check([{ op, args: [{ input: 0 }], dtype: elementwiseResultDtype(op, [dt]) }], [{ chunk: x }], shape);
+        }
+      });
+    }
+    for (const dt2 of DTYPES) {
+      it(`binary ops ${dt} x ${dt2}`, () => {
+        for (const op of BINARY) {
+          for (const shape of SHAPES) {
+            const x = makeChunk(dt, shape);
+            // pow: keep exponents small so int results stay meaningful
+            const y = op === 'pow' ? makeChunk(dt2, shape, false) : makeChunk(dt2, shape);
+            if (op === 'pow') for (let i = 0; i < y.data.length; i++) y.data[i] = isInt(dt2) ? y.data[i]! % 13 : y.data[i]! / 3;
+            check([{ op, args: [{ input: 0 }, { input: 1 }], dtype: elementwiseResultDtype(op, [dt, dt2]) }], [{ chunk: x }, { chunk: y }], shape);
+          }
+        }
+      });
+    }
+    for (const to of DTYPES) {
+      it(`astype ${dt} -> ${to}`, () => {
+        const x = makeChunk(dt, [9, 11]);
+        if (isInt(to) && !isInt(dt)) for (let i = 0; i < x.data.length; i++) if (!Number.isFinite(x.data[i]!)) x.data[i] = 7.9;
+        check([{ op: 'astype', args: [{ input: 0 }], dtype: to }], [{ chunk: x }], [9, 11]);
+      });
+    }
+    it(`where with ${dt} branches`, () => {
+      const c = makeChunk('uint8', [6, 7]);
+      for (let i = 0; i < c.data.length; i++) c.data[i] = c.data[i]! % 2;
+      const a = makeChunk(dt, [6, 7]);
+      const b = makeChunk('int32', [7]);
+      check([{ op: 'where', args: [{ input: 0 }, { input: 1 }, { input: 2 }], dtype: elementwiseResultDtype('where', ['uint8', dt, 'int32']) }],
+        [{ chunk: c }, { chunk: a }, { chunk: b }], [6, 7]);
+    });
+  }
+
+  it('int32 wraps exactly: mul overflow, add overflow, neg/abs of INT_MIN, pow beyond 2^53', () => {
+    const x: Chunk = { dtype: 'int32', shape: [4], data: new Int32Array([2147483647, -2147483648, 123456789, 3]) };
+    const y: Chunk = { dtype: 'int32', shape: [4], data: new Int32Array([2147483647, -1, 987654321, 40]) };
+    const mul = run([{ op: 'mul', args: [{ input: 0 }, { input: 1 }], dtype: 'int32' }], [{ chunk: x }, { chunk: y }], [4]);
+    expect([...mul.data]).toEqual([1, -2147483648, Number(BigInt.asIntN(32, 123456789n * 987654321n)), 120]);
+    const add = run([{ op: 'add', args: [{ input: 0 }, { input: 1 }], dtype: 'int32' }], [{ chunk: x }, { chunk: y }], [4]);
+    expect([...add.data]).toEqual([-2, 2147483647, 1111111110, 43]);
+    const neg = run([{ op: 'neg', args: [{ input: 0 }], dtype: 'int32' }], [{ chunk: x }], [4]);
+    expect([...neg.data]).toEqual([-2147483647, -2147483648, -123456789, -3]);
+    const abs = run([{ op: 'abs', args: [{ input: 0 }], dtype: 'int32' }], [{ chunk: x }], [4]);
+    expect(abs.data[1]).toBe(-2147483648);
+    const pow = run([{ op: 'pow', args: [{ input: 0 }, { input: 1 }], dtype: 'int32' }], [{ chunk: x }, { chunk: y }], [4]);
+    expect(pow.data[3]).toBe(Number(BigInt.asIntN(32, 3n ** 40n)));
+  });
+
+  it('uint8 wraps, comparisons give uint8 0/1, NaN compares unequal', () => {
+    const x: Chunk = { dtype: 'uint8', shape: [3], data: new Uint8Array([250, 0, 16]) };
+    const add = run([{ op: 'add', args: [{ input: 0 }, { const: 10, dtype: 'uint8' }], dtype: 'uint8' }], [{ chunk: x }], [3]);
+    expect([...add.data]).toEqual([4, 10, 26]);
+    const sq = run([{ op: 'pow', args: [{ input: 0 }, { const: 2, dtype: 'uint8' }], dtype: 'uint8' }], [{ chunk: x }], [3]);
+    expect([...sq.data]).toEqual([(250 * 250) & 255, 0, 0]);
+    const neg = run([{ op: 'neg', args: [{ input: 0 }], dtype: 'uint8' }], [{ chunk: x }], [3]);
+    expect([...neg.data]).toEqual([6, 0, 240]);
+    const f: Chunk = { dtype: 'float64', shape: [2], data: new Float64Array([NaN, 1]) };
+    const ne = run([{ op: 'ne', args: [{ input: 0 }, { input: 0 }], dtype: 'uint8' }], [{ chunk: f }], [2]);
+    expect(ne.data).toBeInstanceOf(Uint8Array);
+    expect([...ne.data]).toEqual([1, 0]);
+  });
+
+  it('maximum/minimum propagate NaN from either side', () => {
+    const a: Chunk = { dtype: 'float64', shape: [3], data: new Float64Array([NaN, 1, 2]) };
+    const b: Chunk = { dtype: 'float64', shape: [3], data: new Float64Array([0, NaN, 1]) };
+    const mx = run([{ op: 'maximum', args: [{ input: 0 }, { input: 1 }], dtype: 'float64' }], [{ chunk: a }, { chunk: b }], [3]);
+    expect([...mx.data]).toEqual([NaN, NaN, 2]);
+    const mn = run([{ op: 'minimum', args: [{ input: 0 }, { input: 1 }], dtype: 'float64' }], [{ chunk: a }, { chunk: b }], [3]);
+    expect([...mn.data]).toEqual([NaN, NaN, 1]);
+  });
+
+  it('float32 rounds after every instruction, not only at the end', () => {
+    const x: Chunk = { dtype: 'float32', shape: [1], data: new Float32Array([16777216]) };
+    // (x + 1) - x in float32 is 0 (16777217 is not a float32); in float64 it would be 1.
+    const out = run([
+      { op: 'add', args: [{ input: 0 }, { const: 1, dtype: 'float32' }], dtype: 'float32' },
+      { op: 'sub', args: [{ ref: 0 }, { input: 0 }], dtype: 'float32' },
+    ], [{ chunk: x }], [1]);
+    expect(out.data[0]).toBe(0);
+  });
+
+  it('multi-instruction programs with refs, constants and mixed dtypes', () => {
+    const x = makeChunk('float32', [13, 17]);
+    const k = makeChunk('int32', [13, 1]);
+    const prog: Instruction[] = [
+      { op: 'mul', args: [{ input: 0 }, { const: 2.5, dtype: 'float32' }], dtype: 'float32' },
+      { op: 'add', args: [{ ref: 0 }, { input: 1 }], dtype: 'float64' },
+      { op: 'sin', args: [{ ref: 1 }], dtype: 'float64' },
+      { op: 'gt', args: [{ ref: 2 }, { const: 0, dtype: 'float64' }], dtype: 'uint8' },
+      { op: 'where', args: [{ ref: 3 }, { ref: 2 }, { ref: 0 }], dtype: 'float64' },
+      { op: 'maximum', args: [{ ref: 4 }, { ref: 1 }], dtype: 'float64' },
+    ];
+    check(prog, [{ chunk: x }, { chunk: k }], [13, 17]);
+  });
+});
+
+describe('elementwise: views', () => {
+  it('broadcasts size-1 axes and lower ranks (stride 0), scalar inputs too', () => {
+    for (const dt of DTYPES) {
+      const a = makeChunk(dt, [4, 1, 6]);
+      const b = makeChunk(dt, [5, 1]);
+      const c = makeChunk(dt, []);
+      const prog: Instruction[] = [
+        { op: 'add', args: [{ input: 0 }, { input: 1 }], dtype: dt },
+        { op: 'sub', args: [{ ref: 0 }, { input: 2 }], dtype: dt },
+      ];
+      check(prog, [{ chunk: a }, { chunk: b }, { chunk: c }], [4, 5, 6]);
+      check(prog, [{ chunk: makeChunk(dt, [1, 1, 1]) }, { chunk: makeChunk(dt, [1]) }, { chunk: c }], [2, 3, 1]);
+    }
+  });
+
+  it('transposed inputs (x + x.T) at sizes that straddle the 64x64 tiles', () => {
+    for (const n of [1, 7, 64, 65, 130]) {
+      for (const dt of ['float64', 'int32', 'uint8'] as Dtype[]) {
+        const x = makeChunk(dt, [n, n]);
+        check([{ op: 'add', args: [{ input: 0 }, { input: 1 }], dtype: dt }], [{ chunk: x }, { chunk: x, perm: [1, 0] }], [n, n]);
+      }
+    }
+    const r = makeChunk('float64', [70, 3]);
+    check([{ op: 'mul', args: [{ input: 0 }, { input: 1 }], dtype: 'float64' }], [{ chunk: makeChunk('float64', [3, 70]) }, { chunk: r, perm: [1, 0] }], [3, 70]);
+  });
+
+  it('3-D perms combined with broadcasting', () => {
+    const x = makeChunk('float64', [3, 4, 5]);
+    const y = makeChunk('float32', [5, 1, 3]);
+    check([{ op: 'sub', args: [{ input: 0 }, { input: 1 }], dtype: 'float64' }], [{ chunk: x, perm: [2, 0, 1] }, { chunk: y, perm: [0, 2, 1] }], [5, 3, 4]);
+    const z = makeChunk('int32', [4, 1]);
+    check([{ op: 'add', args: [{ input: 0 }, { input: 1 }], dtype: 'int32' }], [{ chunk: z, perm: [1, 0] }, { chunk: makeChunk('int32', [6, 1, 4]) }], [6, 1, 4]);
+  });
+
+  it('large 1-D and ragged 2-D domains cross block boundaries', () => {
+    const x = makeChunk('float64', [3, 5000]);
+    const y = makeChunk('float64', [5000]);
+    check([{ op: 'div', args: [{ input: 0 }, { input: 1 }], dtype: 'float64' }], [{ chunk: x }, { chunk: y }], [3, 5000]);
+    const t = makeChunk('float32', [3000, 3]);
+    check([{ op: 'exp', args: [{ input: 0 }], dtype: 'float32' }], [{ chunk: t }], [3000, 3]);
+  });
+
+  it('rejects inputs that do not broadcast to the domain', () => {
+    const x = makeChunk('float64', [3, 4]);
+    expect(() => run([{ op: 'neg', args: [{ input: 0 }], dtype: 'float64' }], [{ chunk: x }], [4, 3])).toThrow(/does not broadcast/);
+  });
+});

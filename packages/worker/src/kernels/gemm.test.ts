@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { DTYPES, promoteTypes, typedArrayCtor, type Chunk, type Dtype } from '@tessera/protocol';
+import { executeTask } from './index.js';
+
+function forEachIndex(shape: readonly number[], fn: (idx: number[]) => void): void {
+  if (shape.some((d) => d === 0)) return;
+  const idx = shape.map(() => 0);
+  for (;;) {
+    fn([...idx]);
+    let k = shape.length - 1;
+    while (k >= 0 && ++idx[k]! === shape[k]!) idx[k--] = 0;
+    if (k < 0) return;
+  }
+}
+const flat = (shape: readonly number[], idx: readonly number[]): number => idx.reduce((f, v, k) => f * shape[k]! + v, 0);
+
+let seed = 7;
+function make(dtype: Dtype, shape: number[]): Chunk {
+  const data = new (typedArrayCtor(dtype))(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const r = seed / 4294967296;
+    data[i] = dtype === 'uint8' ? Math.floor(r * 256) : dtype === 'int32' ? Math.floor(r * 200) - 100 : r * 4 - 2;
+  }
+  return { dtype, shape, data };
+}
+
+/** numpy.tensordot by definition: sum over the contracted multi-index, float64 accumulation. */
+function ref(pairs: [Chunk, Chunk][], axesA: number[], axesB: number[], dtype: Dtype): { shape: number[]; data: number[] } {
+  const [a0, b0] = pairs[0]!;
+  const freeA = a0.shape.map((_, i) => i).filter((i) => !axesA.includes(i));
+  const freeB = b0.shape.map((_, i) => i).filter((i) => !axesB.includes(i));
+  const shape = [...freeA.map((i) => a0.shape[i]!), ...freeB.map((i) => b0.shape[i]!)];
+  const kshape = axesA.map((i) => a0.shape[i]!);
+  const data: number[] = [];
+  forEachIndex(shape, (o) => {
+    let s = 0;
+    for (const [a, b] of pairs) {
+      forEachIndex(kshape, (k) => {
+        const ia = new Array<number>(a.shape.length), ib = new Array<number>(b.shape.length);
+        freeA.forEach((ax, i) => (ia[ax] = o[i]!));
+        freeB.forEach((ax, i) => (ib[ax] = o[freeA.length + i]!));
+        axesA.forEach((ax, i) => (ia[ax] = k[i]!));
+        axesB.forEach((ax, i) => (ib[ax] = k[i]!));
+        s += a.data[flat(a.shape, ia)]! * b.data[flat(b.shape, ib)]!;
+      });
+    }
+    data.push(dtype === 'float32' ? Math.fround(s) : dtype === 'int32' ? s | 0 : dtype === 'uint8' ? s & 255 : s);
+  });
+  if (shape.some((d) => d === 0)) return { shape, data: [] };
+  if (shape.length === 0 && data.length === 0) data.push(0);
+  return { shape, data };
+}
+
+let n = 0;
+function run(pairs: [Chunk, Chunk][], axesA: number[], axesB: number[], shape: number[], dtype: Dtype): Chunk {
+  return executeTask(
+    { key: `tensordot-0123456789abcdef:${n++}`, op: 'tensordot', params: { axesA, axesB, pairs: pairs.length }, shape, dtype },
+    [...pairs.map((p) => p[0]), ...pairs.map((p) => p[1])],
+  );
+}
+
+function check(pairs: [Chunk, Chunk][], axesA: number[], axesB: number[]): void {
+  const dtype = promoteTypes(pairs[0]![0].dtype, pairs[0]![1].dtype);
+  const want = ref(pairs, axesA, axesB, dtype);
+  const out = run(pairs, axesA, axesB, want.shape, dtype);
+  expect(out.shape).toEqual(want.shape);
+  expect(out.data.length).toBe(want.data.length);
+  const tol = dtype === 'float64' ? 1e-12 : dtype === 'float32' ? 1e-6 : 0;
+  for (let i = 0; i < want.data.length; i++) {
+    const g = out.data[i]!, w = want.data[i]!;
+    if (Math.abs(g - w) > tol * Math.max(1, Math.abs(w))) expect.fail(`element ${i}: got ${g}, want ${w}`);
+  }
+}
+
+describe('tensordot', () => {
+  it('matrix products at odd sizes crossing the 4x4 micro-tiles and the packing blocks', () => {
+    for (const [m, k, nn] of [[7, 5, 3], [1, 1, 1], [1, 9, 1], [13, 300, 6], [130, 17, 129], [0, 4, 3], [3, 0, 2]] as const) {
+      check([[make('float64', [m, k]), make('float64', [k, nn])]], [1], [0]);
+    }
+  });
+
+  for (const da of DTYPES) {
+    for (const db of DTYPES) {
+      it(`dtypes ${da} x ${db}`, () => {
+        check([[make(da, [6, 9]), make(db, [9, 5])]], [1], [0]);
+      });
+    }
+  }
+
+  it('transposed operands, several and zero contracted axes, 3-D', () => {
+    check([[make('float64', [9, 6]), make('float64', [9, 5])]], [0], [0]); // a.T @ b
+    check([[make('float64', [6, 9]), make('float64', [5, 9])]], [1], [1]); // a @ b.T
+    check([[make('int32', [3, 4, 5]), make('int32', [5, 4, 2])]], [1, 2], [1, 0]);
+    check([[make('float32', [2, 3, 4]), make('float32', [4, 3])]], [2, 1], [0, 1]);
+    check([[make('float64', [3, 2]), make('float64', [4])]], [], []); // outer product
+    check([[make('float64', [3, 4, 2]), make('float64', [4, 5])]], [1], [0]); // non-collapsible A: copied
+    check([[make('float64', [5]), make('float64', [5])]], [0], [0]); // dot -> 0-d
+  });
+
+  it('sums several pairs', () => {
+    check([
+      [make('float64', [5, 7]), make('float64', [7, 4])],
+      [make('float64', [5, 2]), make('float64', [2, 4])],
+      [make('float64', [5, 1]), make('float64', [1, 4])],
+    ], [1], [0]);
+    check([[make('int32', [3, 3]), make('uint8', [3, 2])], [make('int32', [3, 3]), make('uint8', [3, 2])]], [1], [0]);
+  });
+
+  it('int32 results wrap', () => {
+    const a: Chunk = { dtype: 'int32', shape: [1, 2], data: new Int32Array([2147483647, 2]) };
+    const b: Chunk = { dtype: 'int32', shape: [2, 1], data: new Int32Array([1, 1]) };
+    expect(run([[a, b]], [1], [0], [1, 1], 'int32').data[0]).toBe(-2147483647);
+  });
+});

@@ -1,0 +1,69 @@
+import { checkChunk, isOpName, OPS, type Chunk, type Dtype, type OpName, type OpParams } from '@tessera/protocol';
+import { arange, fromBytes, full } from './creation.js';
+import { elementwise, reducePartial } from './elementwise.js';
+import { tensordot } from './gemm.js';
+import { mapBlocks } from './registry.js';
+import { random } from './random.js';
+import { reduceMerge } from './reduce.js';
+import { assemble, reshape, transpose } from './structure.js';
+
+export { registerKernel, getKernel, hasKernel, unregisterKernel, type UserKernel, type UserKernelContext } from './registry.js';
+export { uniformAt } from './random.js';
+
+/** What a kernel needs of a task: its spec without dependency keys or scheduling fields. */
+export interface KernelTask {
+  key: string;
+  op: string;
+  params: Record<string, unknown>;
+  shape: number[];
+  dtype: Dtype;
+}
+
+export interface ExecuteOptions {
+  /**
+   * Skip the zod parse of params: only for tasks of a graph that validateGraph accepted (it
+   * parsed every task's params already). Kernels still check what they index with.
+   */
+  trusted?: boolean;
+}
+
+/**
+ * Run one task synchronously on the CPU. Outputs are fresh SharedArrayBuffer chunks, except
+ * `reshape` (a view of its input's buffer) and map-blocks kernels that return shared data.
+ */
+export function executeTask(task: KernelTask, inputs: Chunk[], options?: ExecuteOptions): Chunk {
+  const { op, shape, dtype } = task;
+  if (!isOpName(op)) throw new Error(`task ${task.key}: unknown op "${op}"`);
+  let params: unknown = task.params;
+  if (!options?.trusted) {
+    const parsed = OPS[op].params.safeParse(task.params);
+    if (!parsed.success) {
+      const first = parsed.error.issues[0];
+      throw new Error(`task ${task.key}: bad ${op} params: ${first ? `${first.path.join('.') || 'params'}: ${first.message}` : parsed.error.message}`);
+    }
+    params = parsed.data;
+  }
+  const out = dispatch(op, params, inputs, task);
+  const bad = checkChunk(out, { dtype, shape });
+  if (bad) throw new Error(`task ${task.key}: kernel ${op} produced a bad chunk: ${bad}`);
+  return out;
+}
+
+function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): Chunk {
+  const p = <N extends OpName>(_n: N): OpParams<N> => params as OpParams<N>;
+  switch (op) {
+    case 'full': return full(p('full'), t.shape, t.dtype);
+    case 'arange': return arange(p('arange'), t.shape, t.dtype);
+    case 'random': return random(p('random'), t.shape, t.dtype);
+    case 'from-bytes': return fromBytes(p('from-bytes'), t.shape, t.dtype);
+    case 'persisted': throw new Error(`task ${t.key}: persisted chunks are served by the engine, not computed by a kernel`);
+    case 'elementwise': return elementwise(p('elementwise'), inputs, t.shape, t.dtype);
+    case 'reduce-partial': return reducePartial(p('reduce-partial'), inputs, t.shape);
+    case 'reduce-merge': return reduceMerge(p('reduce-merge'), inputs, t.shape, t.dtype);
+    case 'transpose': return transpose(p('transpose'), inputs, t.shape, t.dtype);
+    case 'reshape': return reshape(p('reshape'), inputs);
+    case 'assemble': return assemble(p('assemble'), inputs, t.shape, t.dtype);
+    case 'tensordot': return tensordot(p('tensordot'), inputs, t.shape, t.dtype);
+    case 'map-blocks': return mapBlocks(p('map-blocks'), inputs, t.key, t.shape, t.dtype);
+  }
+}

@@ -1,0 +1,95 @@
+import { allocChunk, type Chunk, type Dtype, type RandomParams } from '@tessera/protocol';
+import { cStrides, nextIndex } from './strided.js';
+
+/**
+ * Counter-based random numbers: a value depends only on (seed, global C-order flat index g into
+ * fullShape, stream), never on chunking, worker or retry.
+ *
+ * word(seed, w, g) = fmix32(mix(mix(mix(seed, w), hi), lo)), where lo/hi are the low/high 32
+ * bits of g and mix/fmix32 are MurmurHash3's block mix and finaliser (all Math.imul, 32-bit).
+ * Uniform stream s at g: u = ((word(2s) >>> 6) * 2^27 + (word(2s+1) >>> 5)) / 2^53, a 53-bit
+ * double in [0, 1).
+ *   uniform: a + (b - a) * u(stream 0)
+ *   normal:  a + b * sqrt(-2 ln(1 - u0)) * cos(2 pi u1)   (Box-Muller, u0 from stream 0, u1 from stream 1)
+ * The (seed, w, hi) prefix is hashed once per row, so each element costs two mixes per word.
+ * float32 output stores Math.fround of the float64 value (so a uniform may round up to b).
+ */
+
+const TWO32 = 4294967296;
+const TWO27 = 134217728;
+const TWO53 = 9007199254740992;
+
+function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function prefix(seed: number, w: number, hi: number): number {
+  return mix(mix(seed | 0, w), hi);
+}
+
+/** One uniform of stream s at global index g (slow path, exported for tests and row edges). */
+export function uniformAt(seed: number, s: number, g: number): number {
+  const lo = g % TWO32 | 0, hi = Math.floor(g / TWO32);
+  const x = fmix(mix(prefix(seed, 2 * s, hi), lo)), y = fmix(mix(prefix(seed, 2 * s + 1, hi), lo));
+  return ((x >>> 6) * TWO27 + (y >>> 5)) / TWO53;
+}
+
+export function random(p: RandomParams, shape: number[], dtype: Dtype): Chunk {
+  if (dtype !== 'float64' && dtype !== 'float32') throw new Error(`random: values are float, declared ${dtype}`);
+  const r = shape.length;
+  if (p.offset.length !== r || p.fullShape.length !== r || shape.some((d, i) => p.offset[i]! + d > p.fullShape[i]!)) {
+    throw new Error(`random: chunk [${shape.join(', ')}] at offset [${p.offset.join(', ')}] does not fit in [${p.fullShape.join(', ')}]`);
+  }
+  const out = allocChunk(dtype, shape);
+  const d = out.data;
+  if (d.length === 0) return out;
+  const fs = cStrides(p.fullShape);
+  const L = r === 0 ? 1 : shape[r - 1]!;
+  const idx = new Array<number>(Math.max(0, r - 1)).fill(0);
+  const normal = p.dist === 'normal';
+  const { seed, a, b } = p;
+  const scale = b - a;
+  let o = 0;
+  do {
+    let g = 0;
+    for (let k = 0; k < r; k++) g += (p.offset[k]! + (k < r - 1 ? idx[k]! : 0)) * fs[k]!;
+    const lo0 = g % TWO32, hi = Math.floor(g / TWO32);
+    if (lo0 + L > TWO32) {
+      // The row crosses a 2^32 boundary of the counter: take the slow path for it.
+      for (let j = 0; j < L; j++) {
+        const gj = g + j;
+        d[o + j] = normal
+          ? a + b * Math.sqrt(-2 * Math.log(1 - uniformAt(seed, 0, gj))) * Math.cos(2 * Math.PI * uniformAt(seed, 1, gj))
+          : a + scale * uniformAt(seed, 0, gj);
+      }
+    } else if (!normal) {
+      const p0 = prefix(seed, 0, hi), p1 = prefix(seed, 1, hi);
+      for (let j = 0, lo = lo0 | 0; j < L; j++, lo = (lo + 1) | 0) {
+        const x = fmix(mix(p0, lo)), y = fmix(mix(p1, lo));
+        d[o + j] = a + scale * (((x >>> 6) * TWO27 + (y >>> 5)) / TWO53);
+      }
+    } else {
+      const p0 = prefix(seed, 0, hi), p1 = prefix(seed, 1, hi), p2 = prefix(seed, 2, hi), p3 = prefix(seed, 3, hi);
+      for (let j = 0, lo = lo0 | 0; j < L; j++, lo = (lo + 1) | 0) {
+        const u0 = ((fmix(mix(p0, lo)) >>> 6) * TWO27 + (fmix(mix(p1, lo)) >>> 5)) / TWO53;
+        const u1 = ((fmix(mix(p2, lo)) >>> 6) * TWO27 + (fmix(mix(p3, lo)) >>> 5)) / TWO53;
+        d[o + j] = a + b * (Math.sqrt(-2 * Math.log(1 - u0)) * Math.cos(2 * Math.PI * u1));
+      }
+    }
+    o += L;
+  } while (nextIndex(idx, shape, r - 1));
+  return out;
+}

@@ -1,0 +1,216 @@
+import {
+  allocChunk,
+  partialComponents,
+  type Chunk,
+  type Dtype,
+  type ReduceMergeParams,
+  type ReductionKind,
+} from '@tessera/protocol';
+
+/**
+ * Reduction partials (layout in protocol ops/reduction.ts): float64, one slot per kept position,
+ * C components per slot, stored slot-major (data[slot * C + component]).
+ *
+ * Empty partials (nothing fed to a slot) merge as identities:
+ *   sum [0], prod [1], min [+Inf], max [-Inf], mean [0, 0], var/std [0, 0, 0],
+ *   argmin [+Inf, -1], argmax [-Inf, -1]   (index -1 marks "no element"; merging skips it).
+ * NaN wins min/max (numpy propagates it); for argmin/argmax the first NaN's index wins.
+ */
+
+export const K_SUM = 0, K_PROD = 1, K_MIN = 2, K_MAX = 3, K_MEAN = 4, K_VAR = 5, K_ARGMIN = 6, K_ARGMAX = 7;
+
+export function kindCode(kind: ReductionKind): number {
+  switch (kind) {
+    case 'sum': return K_SUM;
+    case 'prod': return K_PROD;
+    case 'min': return K_MIN;
+    case 'max': return K_MAX;
+    case 'mean': return K_MEAN;
+    case 'var':
+    case 'std': return K_VAR;
+    case 'argmin': return K_ARGMIN;
+    case 'argmax': return K_ARGMAX;
+  }
+}
+
+export function isArg(k: number): boolean {
+  return k === K_ARGMIN || k === K_ARGMAX;
+}
+
+/** Fill every slot of a fresh partial with the identity of its kind. */
+export function initPartial(k: number, d: Float64Array): void {
+  switch (k) {
+    case K_PROD: d.fill(1); break;
+    case K_MIN: d.fill(Infinity); break;
+    case K_MAX: d.fill(-Infinity); break;
+    case K_ARGMIN: case K_ARGMAX: {
+      const v = k === K_ARGMIN ? Infinity : -Infinity;
+      for (let i = 0; i < d.length; i += 2) { d[i] = v; d[i + 1] = -1; }
+      break;
+    }
+    default: d.fill(0); // sum, mean, var: zeros (allocChunk already zeroed, cheap anyway)
+  }
+}
+
+/** Sum with four accumulators (independent add chains run in parallel). */
+function sumRange(v: Float64Array, off: number, n: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let i = off;
+  const end = off + n, end4 = off + (n & ~3);
+  for (; i < end4; i += 4) { s0 += v[i]!; s1 += v[i + 1]!; s2 += v[i + 2]!; s3 += v[i + 3]!; }
+  for (; i < end; i++) s0 += v[i]!;
+  return (s0 + s1) + (s2 + s3);
+}
+
+/** Chan et al. merge of (n, mean, M2) into slot p of d. */
+function mergeVar(d: Float64Array, p: number, nb: number, mb: number, m2b: number): void {
+  if (nb === 0) return;
+  const na = d[p]!;
+  if (na === 0) { d[p] = nb; d[p + 1] = mb; d[p + 2] = m2b; return; }
+  const n = na + nb;
+  const delta = mb - d[p + 1]!;
+  d[p] = n;
+  d[p + 1] = d[p + 1]! + (delta * nb) / n;
+  d[p + 2] = d[p + 2]! + m2b + ((delta * delta) * na * nb) / n;
+}
+
+/** Merge (value, index) into slot p: skip empties, first NaN wins, then better value, then smaller index. */
+function mergeArg(d: Float64Array, p: number, v: number, g: number, isMin: boolean): void {
+  if (g < 0) return;
+  const cv = d[p]!, cg = d[p + 1]!;
+  let take: boolean;
+  if (cg < 0) take = true;
+  else if (v !== v) take = cv === cv || g < cg;
+  else if (cv !== cv) take = false;
+  else if (v === cv) take = g < cg;
+  else take = isMin ? v < cv : v > cv;
+  if (take) { d[p] = v; d[p + 1] = g; }
+}
+
+/**
+ * Feed n values v[off..off+n) into partial d. Value j goes to slot offset slot0 + j*slotStep
+ * (offsets already multiplied by the component count) and has global index g0 + j*gStep.
+ */
+export function feed(
+  k: number, d: Float64Array, v: Float64Array, off: number, n: number,
+  slot0: number, slotStep: number, g0: number, gStep: number,
+): void {
+  if (n <= 0) return;
+  if (slotStep === 0) return feedOne(k, d, v, off, n, slot0, g0, gStep);
+  const end = off + n;
+  switch (k) {
+    case K_SUM: for (let i = off, p = slot0; i < end; i++, p += slotStep) d[p] = d[p]! + v[i]!; break;
+    case K_PROD: for (let i = off, p = slot0; i < end; i++, p += slotStep) d[p] = d[p]! * v[i]!; break;
+    case K_MIN: for (let i = off, p = slot0; i < end; i++, p += slotStep) { const x = v[i]!; if (x < d[p]! || x !== x) d[p] = x; } break;
+    case K_MAX: for (let i = off, p = slot0; i < end; i++, p += slotStep) { const x = v[i]!; if (x > d[p]! || x !== x) d[p] = x; } break;
+    case K_MEAN: for (let i = off, p = slot0; i < end; i++, p += slotStep) { d[p] = d[p]! + 1; d[p + 1] = d[p + 1]! + v[i]!; } break;
+    case K_VAR:
+      // Welford, one element per slot at a time.
+      for (let i = off, p = slot0; i < end; i++, p += slotStep) {
+        const x = v[i]!;
+        const c = d[p]! + 1;
+        const delta = x - d[p + 1]!;
+        const mean = d[p + 1]! + delta / c;
+        d[p] = c; d[p + 1] = mean; d[p + 2] = d[p + 2]! + delta * (x - mean);
+      }
+      break;
+    default: {
+      const isMin = k === K_ARGMIN;
+      for (let i = off, p = slot0, g = g0; i < end; i++, p += slotStep, g += gStep) mergeArg(d, p, v[i]!, g, isMin);
+    }
+  }
+}
+
+/** All n values go to one slot: reduce them locally first, then merge once. */
+function feedOne(k: number, d: Float64Array, v: Float64Array, off: number, n: number, p: number, g0: number, gStep: number): void {
+  const end = off + n;
+  switch (k) {
+    case K_SUM: d[p] = d[p]! + sumRange(v, off, n); return;
+    case K_PROD: { let m = 1; for (let i = off; i < end; i++) m *= v[i]!; d[p] = d[p]! * m; return; }
+    case K_MIN: { let m = d[p]!; for (let i = off; i < end; i++) { const x = v[i]!; if (x < m || x !== x) m = x; } d[p] = m; return; }
+    case K_MAX: { let m = d[p]!; for (let i = off; i < end; i++) { const x = v[i]!; if (x > m || x !== x) m = x; } d[p] = m; return; }
+    case K_MEAN: d[p] = d[p]! + n; d[p + 1] = d[p + 1]! + sumRange(v, off, n); return;
+    case K_VAR: {
+      // Two passes over the block (it is in cache): exact-ish mean, then M2; Chan-merge into the slot.
+      const mean = sumRange(v, off, n) / n;
+      let m0 = 0, m1 = 0;
+      let i = off;
+      for (; i + 1 < end; i += 2) { const a = v[i]! - mean, b = v[i + 1]! - mean; m0 += a * a; m1 += b * b; }
+      if (i < end) { const a = v[i]! - mean; m0 += a * a; }
+      mergeVar(d, p, n, mean, m0 + m1);
+      return;
+    }
+    default: {
+      // Local best; strict comparisons keep the first occurrence (indices grow along the run).
+      const isMin = k === K_ARGMIN;
+      let bv = v[off]!, bj = 0;
+      if (bv === bv) {
+        for (let i = off + 1; i < end; i++) {
+          const x = v[i]!;
+          if (x !== x) { bv = x; bj = i - off; break; }
+          if (isMin ? x < bv : x > bv) { bv = x; bj = i - off; }
+        }
+      }
+      mergeArg(d, p, bv, g0 + bj * gStep, isMin);
+    }
+  }
+}
+
+/** Merge partial src into dst, slot by slot (both slot-major with the same shape). */
+function mergeInto(k: number, dst: Float64Array, src: Float64Array): void {
+  const len = dst.length;
+  switch (k) {
+    case K_SUM: for (let i = 0; i < len; i++) dst[i] = dst[i]! + src[i]!; break;
+    case K_PROD: for (let i = 0; i < len; i++) dst[i] = dst[i]! * src[i]!; break;
+    case K_MIN: for (let i = 0; i < len; i++) { const x = src[i]!; if (x < dst[i]! || x !== x) dst[i] = x; } break;
+    case K_MAX: for (let i = 0; i < len; i++) { const x = src[i]!; if (x > dst[i]! || x !== x) dst[i] = x; } break;
+    case K_MEAN: for (let i = 0; i < len; i++) dst[i] = dst[i]! + src[i]!; break;
+    case K_VAR: for (let p = 0; p < len; p += 3) mergeVar(dst, p, src[p]!, src[p + 1]!, src[p + 2]!); break;
+    default: {
+      const isMin = k === K_ARGMIN;
+      for (let p = 0; p < len; p += 2) mergeArg(dst, p, src[p]!, src[p + 1]!, isMin);
+    }
+  }
+}
+
+/** reduce-merge: combine k >= 1 partials; with `final`, finish into the result array. */
+export function reduceMerge(p: ReduceMergeParams, inputs: readonly Chunk[], shape: number[], dtype: Dtype): Chunk {
+  const first = inputs[0];
+  if (!first) throw new Error('reduce-merge: needs at least one partial');
+  const C = partialComponents(p.kind);
+  const len = first.data.length;
+  for (const [i, c] of inputs.entries()) {
+    if (!(c.data instanceof Float64Array) || c.data.length !== len || c.shape[c.shape.length - 1] !== C) {
+      throw new Error(`reduce-merge: partial ${i} is ${c.dtype}[${c.shape.join(', ')}], expected float64 with ${len / C} slots of ${C} components`);
+    }
+  }
+  const k = kindCode(p.kind);
+  const merged = p.final ? new Float64Array(len) : allocChunk('float64', shape).data as Float64Array;
+  merged.set(first.data);
+  for (let i = 1; i < inputs.length; i++) mergeInto(k, merged, inputs[i]!.data as Float64Array);
+  if (!p.final) return { dtype: 'float64', shape, data: merged };
+  const out = allocChunk(dtype, shape);
+  const slots = len / C;
+  if (out.data.length !== slots) throw new Error(`reduce-merge: ${slots} result values do not fill ${dtype}[${shape.join(', ')}]`);
+  const r = out.data instanceof Float64Array ? out.data : new Float64Array(slots);
+  const ddof = p.final.ddof;
+  for (let s = 0; s < slots; s++) {
+    const q = s * C;
+    let x: number;
+    switch (k) {
+      case K_MEAN: { const n = merged[q]!; x = n === 0 ? NaN : merged[q + 1]! / n; break; }
+      case K_VAR: {
+        const dof = merged[q]! - ddof;
+        x = dof <= 0 ? NaN : merged[q + 2]! / dof;
+        if (p.kind === 'std') x = Math.sqrt(x);
+        break;
+      }
+      case K_ARGMIN: case K_ARGMAX: x = merged[q + 1]!; break;
+      default: x = merged[q]!;
+    }
+    r[s] = x;
+  }
+  // TypedArray.set converts like castScalar: fround for float32, modulo wrap for int32/uint8.
+  if (r !== out.data) out.data.set(r);
+  return out;
+}
