@@ -116,13 +116,30 @@ function operandDtype(o: Operand, deps: readonly ArrayMeta[], results: readonly 
 }
 
 function checkElementwise(p: ElementwiseParams, deps: readonly ArrayMeta[], out: ArrayMeta): string | undefined {
-  if (p.inputs.length !== deps.length) return `has ${deps.length} inputs but ${p.inputs.length} input views`;
+  const fromDeps = p.inputs.filter((v) => !v.source).length;
+  if (fromDeps !== deps.length) return `has ${deps.length} inputs but ${fromDeps} input views that read dependencies`;
   const views: number[][] = [];
+  const metas: ArrayMeta[] = [];
+  let next = 0;
   for (const [i, v] of p.inputs.entries()) {
-    const s = deps[i]!.shape;
+    let meta: ArrayMeta;
+    if (v.source) {
+      const src = v.source;
+      const def = OPS[src.op] as OpDef<z.ZodTypeAny>;
+      const parsed = def.params.safeParse(src.params);
+      if (!parsed.success) return `input ${i}: bad ${src.op} source params: ${parsed.error.issues[0]?.message ?? ''}`;
+      const bad = def.check(parsed.data, [], src);
+      if (bad) return `input ${i}: ${src.op} source: ${bad}`;
+      meta = src;
+    } else {
+      meta = deps[next++]!;
+    }
+    metas.push(meta);
+    const s = meta.shape;
     if (v.perm && !isPermutation(v.perm, s.length)) return `input ${i}: perm [${v.perm.join(', ')}] is not a permutation of ${s.length} axes`;
     views.push(v.perm ? permuteShape(s, v.perm) : [...s]);
   }
+  deps = metas;
   const b = broadcastShapes([...views, p.domain]);
   if (!b || !shapeEquals(b, p.domain)) {
     return `inputs ${views.map(fmtShape).join(', ')} do not broadcast to domain ${fmtShape(p.domain)}`;

@@ -61,9 +61,29 @@ export const Instruction = z
   .strict();
 export type Instruction = z.infer<typeof Instruction>;
 
+/** The creation ops cheap enough to regenerate inside a fused task rather than hold in memory. */
+export const SOURCE_OPS = ['full', 'arange', 'random'] as const;
+
 /**
  * How a task input is seen by the program: first permuted by `perm` (a transpose that was fused
  * away), then broadcast numpy-style (right-aligned, size-1 axes stretched) to the domain.
+ * An input with a `source` is not a dependency: the kernel generates that chunk itself (a
+ * creation op fused in, like Dask's blockwise fusion of `random` or `ones`), so it is never held.
+ * Inputs without a source take the task's dependencies in order.
  */
-export const InputView = z.object({ perm: z.array(z.number().int().nonnegative()).optional() }).strict();
+export const InputView = z
+  .object({
+    perm: z.array(z.number().int().nonnegative()).optional(),
+    source: z
+      .object({
+        op: z.enum(SOURCE_OPS),
+        params: z.record(z.string(), z.unknown()),
+        shape: z.array(z.number().int().nonnegative()),
+        dtype: Dtype,
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 export type InputView = z.infer<typeof InputView>;
+export type SourceSpec = NonNullable<InputView['source']>;

@@ -1,20 +1,21 @@
-import { allocChunk, castScalar, itemsize, type ArangeParams, type Chunk, type Dtype, type FromBytesParams, type FullParams } from '@tessera/protocol';
+import { allocChunk, castScalar, itemsize, type ArangeParams, type Chunk, type Dtype, type FromBytesParams, type FullParams, type NumericArray } from '@tessera/protocol';
 
 /** Kernels that make chunks from nothing but their parameters. */
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export function full(p: FullParams, shape: number[], dtype: Dtype): Chunk {
-  const out = allocChunk(dtype, shape);
+/** `into`: write into this array (a fused source's scratch) instead of a new chunk. */
+export function full(p: FullParams, shape: number[], dtype: Dtype, into?: NumericArray): Chunk {
+  const out = into ? { dtype, shape, data: into } : allocChunk(dtype, shape);
   const v = castScalar(dtype, p.value);
-  if (v !== 0 || Object.is(v, -0)) out.data.fill(v);
+  if (into || v !== 0 || Object.is(v, -0)) out.data.fill(v);
   return out;
 }
 
 /** Element i = start + i*step, stored into the dtype (typed-array stores convert exactly like castScalar). */
-export function arange(p: ArangeParams, shape: number[], dtype: Dtype): Chunk {
+export function arange(p: ArangeParams, shape: number[], dtype: Dtype, into?: NumericArray): Chunk {
   if (shape.length !== 1) throw new Error(`arange: chunks are 1-D, got [${shape.join(', ')}]`);
-  const out = allocChunk(dtype, shape);
+  const out = into ? { dtype, shape, data: into } : allocChunk(dtype, shape);
   const d = out.data;
   const { start, step } = p;
   for (let i = 0; i < d.length; i++) d[i] = start + i * step;

@@ -10,6 +10,7 @@ import {
 } from '@tessera/protocol';
 import { BLOCK, compile, runStep, scratch, type Compiled } from './program.js';
 import { feed, initPartial, isArg, kindCode } from './reduce.js';
+import { resolveInputs } from './sources.js';
 import { collapse, cStrides, nextIndex } from './strided.js';
 
 /**
@@ -28,8 +29,8 @@ interface ReduceSink {
 
 const TILE = 64;
 
-export function elementwise(p: ElementwiseParams, inputs: readonly Chunk[], shape: number[], dtype: Dtype): Chunk {
-  if (p.inputs.length !== inputs.length) throw new Error(`elementwise: ${inputs.length} input chunks but ${p.inputs.length} input views`);
+export function elementwise(p: ElementwiseParams, deps: readonly Chunk[], shape: number[], dtype: Dtype): Chunk {
+  const inputs = resolveInputs(p, deps);
   const prog = compile(p.program, inputs.length);
   const D = p.domain;
   const vecs: number[][] = inputs.map((c, i) => viewStrides(c, p.inputs[i]!.perm, D, i));

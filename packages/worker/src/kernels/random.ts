@@ -1,4 +1,4 @@
-import { allocChunk, type Chunk, type Dtype, type RandomParams } from '@tessera/protocol';
+import { allocChunk, type Chunk, type Dtype, type NumericArray, type RandomParams } from '@tessera/protocol';
 import { cStrides, nextIndex } from './strided.js';
 
 /**
@@ -47,13 +47,14 @@ export function uniformAt(seed: number, s: number, g: number): number {
   return ((x >>> 6) * TWO27 + (y >>> 5)) / TWO53;
 }
 
-export function random(p: RandomParams, shape: number[], dtype: Dtype): Chunk {
+/** `into`: write into this array (a fused source's scratch) instead of a new chunk. */
+export function random(p: RandomParams, shape: number[], dtype: Dtype, into?: NumericArray): Chunk {
   if (dtype !== 'float64' && dtype !== 'float32') throw new Error(`random: values are float, declared ${dtype}`);
   const r = shape.length;
   if (p.offset.length !== r || p.fullShape.length !== r || shape.some((d, i) => p.offset[i]! + d > p.fullShape[i]!)) {
     throw new Error(`random: chunk [${shape.join(', ')}] at offset [${p.offset.join(', ')}] does not fit in [${p.fullShape.join(', ')}]`);
   }
-  const out = allocChunk(dtype, shape);
+  const out = into ? { dtype, shape, data: into } : allocChunk(dtype, shape);
   const d = out.data;
   if (d.length === 0) return out;
   const fs = cStrides(p.fullShape);

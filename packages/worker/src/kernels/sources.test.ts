@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import type { Chunk, ElementwiseParams, TaskSpec } from '@tessera/protocol';
+import { validateGraph } from '@tessera/protocol';
+import { executeTask } from './index.js';
+
+const T = '0123456789abcdef';
+const run = (params: ElementwiseParams, inputs: Chunk[], shape: number[], dtype: Chunk['dtype'] = 'float64'): Chunk =>
+  executeTask({ key: `f-${T}:0`, op: 'elementwise', params, shape, dtype }, inputs);
+
+describe('fused creation sources', () => {
+  const rnd = (offset: number[], shape: number[]) => ({
+    op: 'random' as const,
+    params: { dist: 'uniform', seed: 7, a: 0, b: 1, offset, fullShape: [6, 6] },
+    shape,
+    dtype: 'float64' as const,
+  });
+
+  it('a random source equals the random chunk it replaces, read through a perm', () => {
+    const a = executeTask({ key: `r-${T}:0,1`, op: 'random', params: rnd([0, 3], [3, 3]).params, shape: [3, 3], dtype: 'float64' }, []);
+    const b = executeTask({ key: `r-${T}:1,0`, op: 'random', params: rnd([3, 0], [3, 3]).params, shape: [3, 3], dtype: 'float64' }, []);
+    const params: ElementwiseParams = {
+      program: [{ op: 'add', args: [{ input: 0 }, { input: 1 }], dtype: 'float64' }],
+      inputs: [{ source: rnd([0, 3], [3, 3]) }, { perm: [1, 0], source: rnd([3, 0], [3, 3]) }],
+      domain: [3, 3],
+    };
+    const out = run(params, [], [3, 3]);
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(out.data[i * 3 + j]).toBe(a.data[i * 3 + j]! + b.data[j * 3 + i]!);
+  });
+
+  it('mixes sources and dependencies in view order, and folds a reduction over a full source', () => {
+    const dep: Chunk = { dtype: 'int32', shape: [4], data: new Int32Array([1, 2, 3, 4]) };
+    const params: ElementwiseParams = {
+      program: [{ op: 'mul', args: [{ input: 0 }, { input: 1 }], dtype: 'float64' }],
+      inputs: [{ source: { op: 'arange', params: { start: 10, step: 1 }, shape: [4], dtype: 'float64' } }, {}],
+      domain: [4],
+      reduce: { kind: 'sum', axes: [0] },
+    };
+    const out = run(params, [dep], [1, 1]);
+    expect(Array.from(out.data)).toEqual([10 * 1 + 11 * 2 + 12 * 3 + 13 * 4]);
+    // Scratch is reused between tasks: a second, smaller run must not see the first one's values.
+    const small = run({ ...params, inputs: [{ source: { op: 'full', params: { value: 2 }, shape: [2], dtype: 'float64' } }, {}], domain: [2] }, [
+      { dtype: 'int32', shape: [2], data: new Int32Array([5, 6]) },
+    ], [1, 1]);
+    expect(Array.from(small.data)).toEqual([22]);
+  });
+
+  it('the validator checks a source like the task it replaces', () => {
+    const task = (source: Record<string, unknown>): TaskSpec => ({
+      key: `f-${T}:0`,
+      op: 'elementwise',
+      params: { program: [{ op: 'neg', args: [{ input: 0 }], dtype: 'float64' }], inputs: [{ source }], domain: [3] },
+      deps: [],
+      shape: [3],
+      dtype: 'float64',
+      nbytes: 24,
+      priority: 0,
+    });
+    const ok = task({ op: 'full', params: { value: 1 }, shape: [3], dtype: 'float64' });
+    expect(() => validateGraph({ tasks: [ok], outputs: [ok.key] })).not.toThrow();
+    const bad = task({ op: 'random', params: { dist: 'uniform', seed: 1, a: 0, b: 1, offset: [0], fullShape: [3] }, shape: [3], dtype: 'int32' });
+    expect(() => validateGraph({ tasks: [bad], outputs: [bad.key] })).toThrow(/input 0: random source: random values are float, declared int32/);
+    const wrong = task({ op: 'full', params: { value: 1 }, shape: [4], dtype: 'float64' });
+    expect(() => validateGraph({ tasks: [wrong], outputs: [wrong.key] })).toThrow(/do not broadcast to domain/);
+  });
+});
