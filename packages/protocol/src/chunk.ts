@@ -8,13 +8,29 @@ export interface Chunk {
   data: NumericArray;
 }
 
+/** Hands out a free buffer of exactly `byteLength` bytes, or nothing. */
+export type BufferSource = (byteLength: number) => SharedArrayBuffer | undefined;
+let bufferSource: BufferSource | undefined;
+
+/**
+ * Let allocChunk reuse buffers (a pool thread sets this per task to the buffer the engine
+ * recycled for the task's output). Freed SharedArrayBuffers otherwise wait for the garbage
+ * collectors of every thread that saw them, and memory grows far past what is live.
+ */
+export function setBufferSource(source: BufferSource | undefined): void {
+  bufferSource = source;
+}
+
 /**
  * Allocate a zeroed chunk on a SharedArrayBuffer, so threads of a pool can read and write it
  * without copying.
  */
 export function allocChunk(dtype: Dtype, shape: readonly number[]): Chunk {
   const n = sizeOf(shape);
-  const data = viewOf(dtype, new SharedArrayBuffer(n * itemsize(dtype)), 0, n);
+  const bytes = n * itemsize(dtype);
+  const reused = bytes > 0 ? bufferSource?.(bytes) : undefined;
+  if (reused) new Uint8Array(reused).fill(0);
+  const data = viewOf(dtype, reused ?? new SharedArrayBuffer(bytes), 0, n);
   return { dtype, shape: [...shape], data };
 }
 

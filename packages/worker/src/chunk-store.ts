@@ -6,7 +6,12 @@ import type { Chunk } from '@tessera/protocol';
  */
 export class ChunkStore {
   private readonly chunks = new Map<string, { chunk: Chunk; holders: Set<string>; pinned: boolean }>();
+  /** Chunks per buffer: a reshape shares its input's buffer, so a buffer is free only at zero. */
+  private readonly buffers = new Map<ArrayBufferLike, number>();
   private bytes = 0;
+
+  /** `onFree` receives each SharedArrayBuffer that no held chunk uses any more (for reuse). */
+  constructor(private readonly onFree?: (b: SharedArrayBuffer) => void) {}
 
   get nbytes(): number {
     return this.bytes;
@@ -32,6 +37,8 @@ export class ChunkStore {
     }
     this.chunks.set(key, { chunk, holders: new Set([holder]), pinned: false });
     this.bytes += chunk.data.byteLength;
+    const b = chunk.data.buffer;
+    this.buffers.set(b, (this.buffers.get(b) ?? 0) + 1);
   }
 
   /** Another graph starts using a chunk already held. */
@@ -66,5 +73,13 @@ export class ChunkStore {
     if (!e) return;
     this.bytes -= e.chunk.data.byteLength;
     this.chunks.delete(key);
+    const b = e.chunk.data.buffer;
+    const left = (this.buffers.get(b) ?? 1) - 1;
+    if (left > 0) {
+      this.buffers.set(b, left);
+      return;
+    }
+    this.buffers.delete(b);
+    if (b instanceof SharedArrayBuffer && e.chunk.data.byteOffset === 0 && e.chunk.data.byteLength === b.byteLength) this.onFree?.(b);
   }
 }

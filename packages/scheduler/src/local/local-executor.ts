@@ -1,5 +1,5 @@
 import { ChunkLostError, TaskError, serializeError, type Chunk, type TaskSpec } from '@tessera/protocol';
-import { ChunkStore, ThreadPool, type PoolTask, type TaskOutcome, type ThreadPoolOptions } from '@tessera/worker';
+import { BufferPool, ChunkStore, ThreadPool, type PoolTask, type TaskOutcome, type ThreadPoolOptions } from '@tessera/worker';
 import type { ExecutionListener, Executor } from '../core/executor.js';
 import { ReadyQueue } from './ready-queue.js';
 
@@ -8,6 +8,8 @@ const WORKER = 'local';
 const SMALL_TASK_BYTES = 256 * 1024;
 const DEPTH_SMALL = 32;
 const DEPTH_LARGE = 2;
+/** Freed chunk buffers kept for reuse as task outputs. */
+const BUFFER_POOL_BYTES = 256 * 2 ** 20;
 
 interface Running {
   spec: TaskSpec;
@@ -20,7 +22,8 @@ interface Running {
  * chunks in a ChunkStore on SharedArrayBuffers (threads read inputs and write outputs in place).
  */
 export class LocalExecutor implements Executor {
-  readonly chunks = new ChunkStore();
+  private readonly buffers = new BufferPool(BUFFER_POOL_BYTES);
+  readonly chunks = new ChunkStore((b) => this.buffers.give(b));
   private pool!: ThreadPool;
   private readonly queue = new ReadyQueue();
   private readonly running = new Map<number, Running>();
@@ -58,7 +61,11 @@ export class LocalExecutor implements Executor {
 
   cancel(graphId: string): void {
     this.graphSeq.delete(graphId);
-    for (const r of this.running.values()) r.graphs = r.graphs.filter((g) => g !== graphId);
+    for (const [id, r] of this.running) {
+      r.graphs = r.graphs.filter((g) => g !== graphId);
+      // Still waiting in a thread's batch and wanted by no other graph: skip it there.
+      if (r.graphs.length === 0) this.pool.cancel(id);
+    }
   }
 
   /** Drop every chunk a graph holds; `pin` keeps these keys alive (persisted outputs). */
@@ -124,12 +131,24 @@ export class LocalExecutor implements Executor {
         this.listener.taskFailed(graphId, spec.key, serializeError(new ChunkLostError(lost)), { worker: WORKER, start: now, stop: now });
         continue;
       }
+      if (spec.op === 'reshape') {
+        // A view with a new shape: done here, so the view keeps the very buffer object of its
+        // input and the chunk store can tell when that buffer is free.
+        const input = inputs[0]!;
+        this.chunks.put(spec.key, { dtype: input.dtype, shape: [...spec.shape], data: input.data }, graphId);
+        this.hold(graphId, spec.key);
+        const now = performance.timeOrigin + performance.now();
+        this.executed++;
+        this.listener.taskFinished(graphId, spec.key, spec.nbytes, { worker: WORKER, start: now, stop: now });
+        continue;
+      }
       const id = this.nextId++;
       const r: Running = { spec, graphs: [graphId] };
       this.running.set(id, r);
       this.runningByKey.set(spec.key, r);
       const batch = batches.get(thread) ?? [];
-      batch.push({ id, key: spec.key, op: spec.op, params: spec.params, shape: spec.shape, dtype: spec.dtype, inputs: inputs as Chunk[] });
+      const out = this.buffers.take(spec.nbytes);
+      batch.push({ id, key: spec.key, op: spec.op, params: spec.params, shape: spec.shape, dtype: spec.dtype, inputs: inputs as Chunk[], out });
       batches.set(thread, batch);
     }
     for (const [thread, tasks] of batches) {
@@ -159,13 +178,20 @@ export class LocalExecutor implements Executor {
   }
 
   private onOutcome(thread: number, o: TaskOutcome): void {
+    if (o.unused) this.buffers.give(o.unused);
     const r = this.running.get(o.id);
     if (!r) return;
     this.running.delete(o.id);
     this.runningByKey.delete(r.spec.key);
+    if (!o.ok && 'skipped' in o) {
+      queueMicrotask(() => this.pump());
+      return;
+    }
     this.executed++;
     const timing = { worker: WORKER, thread, start: o.start, stop: o.stop };
     if (o.ok) {
+      // Nobody wants it any more (its graphs were cancelled): its buffer is free.
+      if (r.graphs.length === 0 && o.chunk.data.buffer instanceof SharedArrayBuffer && o.chunk.data.byteOffset === 0) this.buffers.give(o.chunk.data.buffer);
       for (const g of r.graphs) {
         this.chunks.put(r.spec.key, o.chunk, g);
         this.hold(g, r.spec.key);

@@ -300,6 +300,8 @@ describe('elementwise: views', () => {
         check([{ op: 'add', args: [{ input: 0 }, { input: 1 }], dtype: dt }], [{ chunk: x }, { chunk: x, perm: [1, 0] }], [n, n]);
       }
     }
+    const wide = makeChunk('float32', [1030, 20]);
+    check([{ op: 'sub', args: [{ input: 0 }, { input: 1 }], dtype: 'float64' }], [{ chunk: wide, perm: [1, 0] }, { chunk: makeChunk('int32', [1030]) }], [20, 1030]);
     const r = makeChunk('float64', [70, 3]);
     check([{ op: 'mul', args: [{ input: 0 }, { input: 1 }], dtype: 'float64' }], [{ chunk: makeChunk('float64', [3, 70]) }, { chunk: r, perm: [1, 0] }], [3, 70]);
   });

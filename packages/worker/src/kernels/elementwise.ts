@@ -17,8 +17,10 @@ import { collapse, cStrides, nextIndex } from './strided.js';
  * Drives a compiled program over a domain, tile by tile. The (collapsed) domain is seen as
  * [outer..., R, C]; tiles are nr x nc sub-boxes of the last two axes holding <= BLOCK elements.
  * Without transposed inputs a tile is whole rows, so it is one contiguous run of the output and
- * contiguous float64 inputs are read in place (subarray, no copy). With a transposed input
- * (fused `x + x.T`) tiles are 64x64 so the strided reads stay in cache.
+ * contiguous float64 inputs are read in place (subarray, no copy), and a float64 result is
+ * computed straight into the output. With a transposed input (fused `x + x.T`) tiles are
+ * 8 x 512: each strided column read then uses a whole cache line across the tile's 8 rows
+ * (measured faster here than square 64x64 tiles, whose short rows cost more than they save).
  * The program's value goes to a sink: stored into the output, or folded into a reduction partial.
  */
 
@@ -27,7 +29,8 @@ interface ReduceSink {
   data: Float64Array;
 }
 
-const TILE = 64;
+/** Rows per tile when an input is transposed: 8 float64 = one 64-byte line of the transposed source. */
+const TROWS = 8;
 
 export function elementwise(p: ElementwiseParams, deps: readonly Chunk[], shape: number[], dtype: Dtype): Chunk {
   const inputs = resolveInputs(p, deps);
@@ -107,7 +110,7 @@ function run(
   const R = dims[r - 2]!, Cn = dims[r - 1]!;
   const nIn = used.length;
   const transposed = strides.slice(0, nIn).some((s) => s[r - 1] !== 0 && s[r - 1] !== 1);
-  const tc = transposed ? Math.min(Cn, TILE) : Math.min(Cn, BLOCK);
+  const tc = transposed ? Math.min(Cn, BLOCK / TROWS) : Math.min(Cn, BLOCK);
   const trCap = Math.min(R, Math.max(1, Math.floor(BLOCK / tc)));
 
   const bufs = scratch(prog.nregs);

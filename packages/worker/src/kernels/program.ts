@@ -102,7 +102,8 @@ export function compile(program: ElementwiseParams['program'], ninputs: number):
     valReg[i] = out;
     const isInt = ins.dtype === 'int32' || ins.dtype === 'uint8';
     let op = ins.op === 'where' ? WHERE : (UNARY_CODES[ins.op] ?? BINARY_CODES[ins.op]!);
-    let [a = 0, b = 0, c = 0] = regs;
+    const [a = 0, , c = 0] = regs;
+    let b = regs[1] ?? 0;
     if (op === MUL && isInt) op = IMUL;
     if (op === POW) {
       const e = ins.args[1]!;

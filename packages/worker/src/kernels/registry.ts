@@ -64,7 +64,10 @@ export function mapBlocks(p: MapBlocksParams, inputs: Chunk[], key: string, shap
   const bad = checkChunk(chunk, { dtype, shape });
   if (bad) throw new Error(`kernel "${p.kernel}" returned a bad chunk for ${key}: ${bad}`);
   const c = chunk as Chunk;
-  if (c.data.buffer instanceof SharedArrayBuffer) return c;
+  // A fresh shared buffer of its own is kept as is. A kernel may also hand back (a view of) an
+  // input's buffer: that memory belongs to the input's chunk, so the result gets a copy.
+  const own = c.data.buffer instanceof SharedArrayBuffer && c.data.byteOffset === 0 && c.data.byteLength === c.data.buffer.byteLength;
+  if (own && !inputs.some((i) => i.data.buffer === c.data.buffer)) return c;
   const out = allocChunk(dtype, shape);
   out.data.set(c.data);
   return out;

@@ -16,6 +16,8 @@ export interface PoolTask {
   dtype: Dtype;
   /** Chunks on SharedArrayBuffers: posting them shares memory, nothing is copied. */
   inputs: Chunk[];
+  /** A freed buffer of exactly the output's size for the kernel to allocate its output in. */
+  out?: SharedArrayBuffer | undefined;
 }
 
 export interface RemoteErrorInfo {
@@ -24,9 +26,12 @@ export interface RemoteErrorInfo {
   stack?: string | undefined;
 }
 
+/** `unused`: the task's `out` buffer when the kernel did not take it, handed back. */
 export type TaskOutcome =
-  | { id: number; ok: true; chunk: Chunk; start: number; stop: number }
-  | { id: number; ok: false; error: RemoteErrorInfo; start: number; stop: number };
+  | { id: number; ok: true; chunk: Chunk; start: number; stop: number; unused?: SharedArrayBuffer }
+  | { id: number; ok: false; error: RemoteErrorInfo; start: number; stop: number; unused?: SharedArrayBuffer }
+  /** Cancelled while it waited in the thread's batch: never ran. */
+  | { id: number; ok: false; skipped: true; start: number; stop: number; unused?: SharedArrayBuffer };
 
 /** Pool thread → main thread. */
 export type ThreadMessage =
@@ -34,7 +39,12 @@ export type ThreadMessage =
   | { type: 'init-failed'; error: RemoteErrorInfo }
   | { type: 'done'; outcomes: TaskOutcome[] };
 
+/** Slots of the shared cancel flags: task id & (CANCEL_SLOTS - 1). Far more than tasks in flight. */
+export const CANCEL_SLOTS = 1 << 16;
+
 export interface ThreadInit {
+  /** Int32 flags shared by all threads: non-zero at a task's slot means skip it. */
+  cancelFlags: SharedArrayBuffer;
   /** Module specifiers (paths or URLs) whose top level calls registerKernel. */
   kernels: string[];
   index: number;

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { PoolTask, RemoteErrorInfo, TaskOutcome, ThreadMessage } from './messages.js';
+import { CANCEL_SLOTS, type PoolTask, type RemoteErrorInfo, type TaskOutcome, type ThreadMessage } from './messages.js';
 
 export interface ThreadPoolOptions {
   /** Number of threads; default: the machine's cores. */
@@ -34,6 +34,8 @@ export class ThreadPool {
   readonly size: number;
   private readonly workers: Worker[] = [];
   private readonly inflight: number[];
+  private readonly cancelFlags = new SharedArrayBuffer(CANCEL_SLOTS * 4);
+  private readonly cancelled = new Int32Array(this.cancelFlags);
   private closed = false;
 
   private constructor(size: number, private readonly onOutcome: OutcomeHandler) {
@@ -47,7 +49,7 @@ export class ThreadPool {
     const entry = threadEntry();
     const ready: Promise<void>[] = [];
     for (let i = 0; i < size; i++) {
-      const w = new Worker(entry, { workerData: { kernels: options.kernels ?? [], index: i } });
+      const w = new Worker(entry, { workerData: { kernels: options.kernels ?? [], index: i, cancelFlags: pool.cancelFlags } });
       pool.workers.push(w);
       ready.push(
         new Promise<void>((resolve, reject) => {
@@ -85,8 +87,14 @@ export class ThreadPool {
     return this.inflight[thread] ?? 0;
   }
 
+  /** A posted task that has not started will be skipped (its outcome says `skipped`). */
+  cancel(id: number): void {
+    Atomics.store(this.cancelled, id & (CANCEL_SLOTS - 1), 1);
+  }
+
   post(thread: number, tasks: PoolTask[]): void {
     if (this.closed || tasks.length === 0) return;
+    for (const t of tasks) Atomics.store(this.cancelled, t.id & (CANCEL_SLOTS - 1), 0);
     this.inflight[thread]! += tasks.length;
     this.workers[thread]!.postMessage({ type: 'run', tasks });
   }

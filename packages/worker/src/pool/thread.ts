@@ -1,8 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
+import { setBufferSource } from '@tessera/protocol';
 import { executeTask } from '../kernels/index.js';
-import type { RunBatch, TaskOutcome, ThreadInit, ThreadMessage } from './messages.js';
+import { CANCEL_SLOTS, type RunBatch, type TaskOutcome, type ThreadInit, type ThreadMessage } from './messages.js';
 
 // One pool thread: loads the user kernel modules it was started with, then runs batches of
 // tasks. Results are sent back in small batches so tiny tasks do not pay one message each,
@@ -11,6 +12,7 @@ const port = parentPort!;
 const init = workerData as ThreadInit;
 const now = (): number => performance.timeOrigin + performance.now();
 const FLUSH_AFTER_MS = 0.5;
+const cancelled = new Int32Array(init.cancelFlags);
 
 function errorInfo(e: unknown): { name: string; message: string; stack?: string | undefined } {
   const err = e instanceof Error ? e : new Error(String(e));
@@ -35,12 +37,27 @@ async function start(): Promise<void> {
     let lastFlush = now();
     for (const t of msg.tasks) {
       const start = now();
+      if (Atomics.load(cancelled, t.id & (CANCEL_SLOTS - 1)) !== 0) {
+        out.push(t.out ? { id: t.id, ok: false, skipped: true, start, stop: start, unused: t.out } : { id: t.id, ok: false, skipped: true, start, stop: start });
+        continue;
+      }
+      let spare = t.out;
+      setBufferSource((n) => {
+        if (!spare || spare.byteLength !== n) return undefined;
+        const b = spare;
+        spare = undefined;
+        return b;
+      });
+      let o: TaskOutcome;
       try {
         const chunk = executeTask(t, t.inputs, { trusted: true });
-        out.push({ id: t.id, ok: true, chunk, start, stop: now() });
+        o = { id: t.id, ok: true, chunk, start, stop: now() };
       } catch (e) {
-        out.push({ id: t.id, ok: false, error: errorInfo(e), start, stop: now() });
+        o = { id: t.id, ok: false, error: errorInfo(e), start, stop: now() };
       }
+      setBufferSource(undefined);
+      if (spare) o.unused = spare;
+      out.push(o);
       const stop = now();
       if (stop - lastFlush >= FLUSH_AFTER_MS) {
         post({ type: 'done', outcomes: out });
