@@ -1,106 +1,203 @@
-import { CancelledError, type Chunk, type EngineEvent, TaskError, TesseraError } from '@tessera/protocol';
-import { describe, expect, it } from 'vitest';
+import { CancelledError, ChunkLostError, type EngineEvent, TaskError, TesseraError } from '@tessera/protocol';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as ta from './index.js';
-import { FakeEngine } from '../test-util/fake-engine.js';
+import { connectLocal, engineStats } from '../test-util/engine.js';
+import { graphOf } from '../test-util/graphs.js';
 
-const kernels = {
-  boom: (): Chunk => {
-    throw new RangeError('exploded');
-  },
-};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('Client over an engine', () => {
+describe('Client on the local engine', () => {
+  let client: ta.Client;
+  beforeAll(async () => {
+    client = await connectLocal();
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+  // Every graph is released once its result is in (or it failed or was cancelled): nothing stays on the engine.
+  afterEach(() => {
+    expect(engineStats(client).chunksHeld).toBe(0);
+  });
+
   it('compute: a number for 0-d, an NDArray otherwise, a list for a list', async () => {
-    const client = new ta.Client(new FakeEngine());
-    const x = ta.fromArray(Float64Array.from({ length: 12 }, (_, i) => i), { shape: [3, 4], chunks: [2, 3] });
+    const rows = 3;
+    const cols = 4;
+    const at = (i: number, j: number) => i * cols + j;
+    const x = ta.fromArray(Float64Array.from({ length: rows * cols }, (_, i) => i), { shape: [rows, cols], chunks: [2, 3] });
     const total: number = await client.compute(x.sum());
-    expect(total).toBe(66);
+    let want = 0;
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) want += at(i, j);
+    expect(total).toBe(want);
     const m: ta.NDArray = await client.compute(x.mean({ axis: 0 }));
-    expect(m.shape).toEqual([4]);
+    expect(m.shape).toEqual([cols]);
     expect(m.dtype).toBe('float64');
-    expect([...m.data]).toEqual([4, 5, 6, 7]);
+    const colMeans: number[] = [];
+    for (let j = 0; j < cols; j++) {
+      let s = 0;
+      for (let i = 0; i < rows; i++) s += at(i, j);
+      colMeans.push(s / rows);
+    }
+    expect([...m.data]).toEqual(colMeans);
     const [a, b] = await client.compute([x.T, x.max()] as const);
-    expect(a.shape).toEqual([4, 3]);
-    expect([...a.data]).toEqual([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);
-    expect(b).toBe(11);
+    expect(a.shape).toEqual([cols, rows]);
+    const transposed: number[] = [];
+    for (let j = 0; j < cols; j++) for (let i = 0; i < rows; i++) transposed.push(at(i, j));
+    expect([...a.data]).toEqual(transposed);
+    expect(b).toBe(at(rows - 1, cols - 1));
     const i = await client.compute(ta.arange(5, { chunks: 2 }));
     expect(i.data).toBeInstanceOf(Int32Array);
+    expect([...i.data]).toEqual([0, 1, 2, 3, 4]);
+    // The engine keeps chunks on SharedArrayBuffers; results are the caller's own memory.
     expect(i.data.buffer).not.toBeInstanceOf(SharedArrayBuffer);
-    await client.close();
-    await expect(client.compute(x.sum())).rejects.toThrow(/closed/);
   });
 
   it('releases every graph; onEvent sees the graph from running to finished', async () => {
-    const engine = new FakeEngine();
-    const client = new ta.Client(engine);
     const events: EngineEvent[] = [];
-    await client.compute(ta.ones([4], { chunks: 2 }).sum(), { onEvent: (e) => events.push(e) });
+    const y = ta.ones([4], { chunks: 2 }).sum();
+    expect(await client.compute(y, { onEvent: (e) => events.push(e) })).toBe(4);
     expect(events[0]).toMatchObject({ type: 'graph', state: 'running' });
-    expect(events[events.length - 1]).toMatchObject({ type: 'graph', state: 'finished' });
-    expect(engine.released).toEqual(['g1']);
+    const last = events[events.length - 1]!;
+    expect(last).toMatchObject({ type: 'graph', state: 'finished' });
+    const total = graphOf(y).tasks.length;
+    expect(last).toMatchObject({ total, done: total });
+    // every task of the graph reached memory
+    const inMemory = new Set(events.flatMap((e) => (e.type === 'task' && e.state === 'memory' ? [e.key] : [])));
+    expect(inMemory).toEqual(new Set(graphOf(y).tasks.map((t) => t.key)));
+    expect(engineStats(client).chunksHeld).toBe(0);
   });
 
   it('submit: a Job with buffered events and a result', async () => {
-    const client = new ta.Client(new FakeEngine());
-    const job = await client.submit(ta.ones([6], { chunks: 2 }).sum());
-    expect(job.id).toBe('g1');
+    const y = ta.ones([6], { chunks: 2 }).sum();
+    const total = graphOf(y).tasks.length;
+    const job = await client.submit(y);
+    expect(typeof job.id).toBe('string');
     const result = await job.result();
     expect(result).toBe(6);
+    // Iterated only after the result: the events were buffered from submission.
     const seen: EngineEvent[] = [];
     for await (const ev of job.events()) seen.push(ev);
-    expect(seen.filter((e) => e.type === 'task')).toHaveLength(3 + 3 + 1); // full, partial, final merge
-    expect(seen[seen.length - 1]).toMatchObject({ type: 'graph', state: 'finished', done: 7 });
+    expect(seen[0]).toMatchObject({ type: 'graph', graph: job.id, state: 'running' });
+    const memory = seen.filter((e) => e.type === 'task' && e.state === 'memory');
+    expect(memory).toHaveLength(total);
+    expect(seen[seen.length - 1]).toMatchObject({ type: 'graph', graph: job.id, state: 'finished', total, done: total });
+    // A second iteration replays the same events.
+    const again: EngineEvent[] = [];
+    for await (const ev of job.events()) again.push(ev);
+    expect(again).toEqual(seen);
   });
 
-  it('abort: rejects with CancelledError and cancels on the engine', async () => {
-    const engine = new FakeEngine({}, 50);
-    const client = new ta.Client(engine);
+  // Two slow blocks (one per thread), then work that depends on them: a cancel must stop that work.
+  const slowGraph = () => {
+    const x = ta.arange(2, { chunks: 1, dtype: 'float64' });
+    return ta.mapBlocks('slow-copy', x, { params: { ms: 100 } }).add(1).sum();
+  };
+
+  it('abort: rejects with CancelledError, cancels on the engine, later work never runs', async () => {
+    const y = slowGraph();
+    const g = graphOf(y);
+    const roots = g.tasks.filter((t) => t.deps.length === 0).length; // they ran before any slow one started
+    const upstream = roots + 2; // the roots and the two slow ones: all a cancel may let run
+    expect(g.tasks.filter((t) => t.op === 'map-blocks')).toHaveLength(2);
+    expect(g.tasks.length).toBeGreaterThan(upstream);
+    const before = engineStats(client).tasksExecuted;
     const ac = new AbortController();
-    const p = client.compute(ta.ones([4]).sum(), { signal: ac.signal });
-    setTimeout(() => ac.abort(), 5);
+    const events: EngineEvent[] = [];
+    const p = client.compute(y, {
+      signal: ac.signal,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'task' && e.state === 'processing' && e.key.startsWith('slow_copy')) ac.abort();
+      },
+    });
     await expect(p).rejects.toBeInstanceOf(CancelledError);
-    expect(engine.runs.get('g1')!.cancelled).toBe(true);
-    expect(engine.released).toEqual(['g1']);
-    const job = await client.submit(ta.ones([4]).sum());
+    expect(events.filter((e) => e.type === 'graph').map((e) => e.type === 'graph' && e.state)).toEqual(['running', 'cancelled']);
+    // What was already running on a thread finishes (the slow ones take 100 ms); nothing after it is started.
+    await sleep(800);
+    const ran = engineStats(client).tasksExecuted - before;
+    expect(ran).toBeGreaterThanOrEqual(roots);
+    expect(ran).toBeLessThanOrEqual(upstream);
+    expect(engineStats(client).chunksHeld).toBe(0);
+
+    const job = await client.submit(slowGraph());
     await job.cancel();
     await expect(job.result()).rejects.toBeInstanceOf(CancelledError);
+    const states: string[] = [];
+    for await (const ev of job.events()) if (ev.type === 'graph') states.push(ev.state);
+    expect(states).toEqual(['running', 'cancelled']);
+    await sleep(800);
+
     ac.abort();
     await expect(client.compute(ta.ones([4]).sum(), { signal: ac.signal })).rejects.toBeInstanceOf(CancelledError);
+    expect(await client.compute(ta.ones([4]).sum())).toBe(4);
   });
 
-  it('a kernel failure rejects with the TaskError; the client still works', async () => {
-    const client = new ta.Client(new FakeEngine(kernels));
+  it('a kernel failure rejects with the TaskError (key, op, message); the client still works', async () => {
     const x = ta.ones([4], { chunks: 2 });
-    await expect(client.compute(ta.mapBlocks('boom', x))).rejects.toBeInstanceOf(TaskError);
+    const y = ta.mapBlocks('boom', x, { params: { why: 'on purpose' } });
+    const err = await client.compute(y.sum()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TaskError);
+    const te = err as TaskError;
+    expect(y.keys()).toContain(te.key);
+    expect(te.op).toBe('map-blocks');
+    expect(te.remote).toMatchObject({ name: 'RangeError', message: 'exploded: on purpose' });
+    expect(te.message).toMatch(/exploded: on purpose/);
+    await expect(client.compute(ta.mapBlocks('no-such-kernel', x))).rejects.toThrow(/no kernel registered under the name "no-such-kernel"/);
     expect(await client.compute(x.sum())).toBe(4);
   });
 
-  it('persist: same name and keys, persisted tasks; unpersist drops them', async () => {
-    const engine = new FakeEngine();
-    const client = new ta.Client(engine);
+  it('persist: same name and keys; later graphs reuse the blocks instead of recomputing; unpersist drops them', async () => {
     const x = ta.arange(6, { chunks: 4, dtype: 'float64' }).mul(2);
     const p = await client.persist(x);
     expect(p.name).toBe(x.name);
     expect(p.keys()).toEqual(x.keys());
     expect(p.op).toBe('persisted');
     expect(p.inputs).toEqual([]);
-    expect(engine.persisted.size).toBe(2);
-    expect(await client.compute(p.sum())).toBe(30);
+    expect(engineStats(client).chunksHeld).toBe(2);
+
+    const g = graphOf(p.sum());
+    const persisted = g.tasks.filter((t) => t.op === 'persisted').length;
+    expect(persisted).toBe(2);
+    let want = 0;
+    for (let i = 0; i < 6; i++) want += 2 * i;
+    for (let round = 0; round < 2; round++) {
+      const before = engineStats(client).tasksExecuted;
+      expect(await client.compute(p.sum())).toBe(want);
+      // only the partials and the merge ran: the persisted blocks were not recomputed
+      expect(engineStats(client).tasksExecuted - before).toBe(g.tasks.length - persisted);
+      expect(engineStats(client).chunksHeld).toBe(2);
+    }
+    // The same sum from the lazy array recomputes its blocks.
+    const before = engineStats(client).tasksExecuted;
+    expect(await client.compute(x.sum())).toBe(want);
+    expect(engineStats(client).tasksExecuted - before).toBe(graphOf(x.sum()).tasks.length);
+
     await client.unpersist(p);
-    expect(engine.persisted.size).toBe(0);
+    expect(engineStats(client).chunksHeld).toBe(0);
+    await expect(client.compute(p.sum())).rejects.toBeInstanceOf(ChunkLostError);
   });
 
   it('progress bar on stderr: final line with done/total', async () => {
-    const client = new ta.Client(new FakeEngine());
     const writes: string[] = [];
     const orig = process.stderr.write.bind(process.stderr);
     process.stderr.write = ((s: string) => (writes.push(s), true)) as typeof process.stderr.write;
+    const y = ta.ones([4], { chunks: 2 }).sum();
+    const n = graphOf(y).tasks.length;
     try {
-      await client.compute(ta.ones([4], { chunks: 2 }).sum(), { progress: true });
+      await client.compute(y, { progress: true });
     } finally {
       process.stderr.write = orig;
     }
-    expect(writes.join('')).toMatch(/100% \| 5\/5 tasks \| \d+\.\ds\n$/);
+    expect(writes.join('')).toMatch(new RegExp(`100% \\| ${n}/${n} tasks \\| \\d+\\.\\ds\\n$`));
+  });
+});
+
+describe('Client lifecycle', () => {
+  it('close: later computes reject, closing twice is fine', async () => {
+    const client = await connectLocal();
+    expect(await client.compute(ta.ones([3]).sum())).toBe(3);
+    await client.close();
+    await expect(client.compute(ta.ones([3]).sum())).rejects.toThrow(/closed/);
+    await client.close();
   });
 
   it('connect: cluster addresses are refused for now', async () => {

@@ -6,6 +6,7 @@ import {
   castScalar,
   dtypeOf,
   fmtShape,
+  isFloat,
   sizeOf,
   tokenize,
   typedArrayCtor,
@@ -72,7 +73,9 @@ export function full(shape: readonly number[] | number, value: number, opts: Cre
 function filled(fn: string, shapeIn: readonly number[] | number, value: number, opts: CreationOptions): ChunkedArray {
   const shape = checkShape(fn, shapeIn);
   const dtype = checkDtype(fn, opts.dtype ?? 'float64');
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new InvalidArgumentError(`${fn}: value must be a number (NaN is not supported), got ${String(value)}`);
+  if (typeof value !== 'number') throw new InvalidArgumentError(`${fn}: value must be a number, got ${String(value)}`);
+  // Like numpy: NaN and ±Infinity fill float arrays; an integer array cannot hold them.
+  if (!Number.isFinite(value) && !isFloat(dtype)) throw new InvalidArgumentError(`${fn}: cannot store ${value} in a ${dtype} array`);
   const v = castScalar(dtype, value);
   const chunks = normalizeChunks(fn, shape, opts.chunks, dtype);
   return makeArray({ label: 'full', op: 'full', shape, dtype, chunks, inputs: [], token: v, block: () => ({ params: { value: v }, deps: [] }) });

@@ -32,8 +32,9 @@ export function elementwise(op: ElementwiseOp, operands: readonly Operand[], cas
   for (const o of operands) {
     if (o instanceof ChunkedArray) {
       if (!arrays.includes(o)) arrays.push(o);
-    } else if (typeof o !== 'number' || Number.isNaN(o)) {
-      throw new InvalidArgumentError(`${op}: operands must be arrays or numbers (NaN constants are not supported), got ${String(o)}`);
+    } else if (typeof o !== 'number') {
+      // NaN and ±Infinity are numbers too, and propagate like numpy's.
+      throw new InvalidArgumentError(`${op}: operands must be arrays or numbers, got ${String(o)}`);
     }
   }
   if (arrays.length === 0) throw new InvalidArgumentError(`${op}: needs at least one array operand, got only numbers`);

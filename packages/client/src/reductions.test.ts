@@ -1,8 +1,9 @@
 import { InvalidArgumentError, ShapeError, keyOp } from '@tessera/protocol';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ta from './index.js';
 import { mergeFactors } from './reductions.js';
-import { countOps, graphOf, run, values } from '../test-util/graphs.js';
+import { computeList, connectLocal } from '../test-util/engine.js';
+import { countOps, graphOf } from '../test-util/graphs.js';
 
 const data = Float64Array.from({ length: 24 }, (_, i) => ((i * 7) % 11) - 3.5);
 const x = ta.fromArray(data, { shape: [4, 6], chunks: [3, 4] });
@@ -94,45 +95,110 @@ describe('reductions: tree structure', () => {
   });
 });
 
-describe('reductions: values (test interpreter)', () => {
+describe('reductions: values (local engine)', () => {
+  let client: ta.Client;
+  beforeAll(async () => {
+    client = await connectLocal();
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+  const values = (a: ta.ChunkedArray) => computeList(client, a);
   const rows = [0, 1, 2, 3];
   const cols = [0, 1, 2, 3, 4, 5];
   const all = [...data];
-  it('sum, mean, min, max, prod', () => {
-    close(values(x.sum()), [all.reduce((a, b) => a + b)]);
-    close(values(x.sum({ axis: 0 })), cols.map((j) => rows.reduce((s, i) => s + at(i, j), 0)));
-    close(values(x.mean({ axis: 1 })), rows.map((i) => cols.reduce((s, j) => s + at(i, j), 0) / 6));
-    close(values(x.min({ axis: 0, splitEvery: 2 })), cols.map((j) => Math.min(...rows.map((i) => at(i, j)))));
-    close(values(x.max()), [Math.max(...all)]);
-    close(values(ta.fromArray([1, 2, 3, 4, 5], { chunks: 2 }).prod()), [120]);
+  const column = (j: number) => rows.map((i) => at(i, j));
+  const row = (i: number) => cols.map((j) => at(i, j));
+
+  it('sum, mean, min, max, prod', async () => {
+    close(await values(x.sum()), [all.reduce((a, b) => a + b)]);
+    close(await values(x.sum({ axis: 0 })), cols.map((j) => rows.reduce((s, i) => s + at(i, j), 0)));
+    close(await values(x.mean({ axis: 1 })), rows.map((i) => cols.reduce((s, j) => s + at(i, j), 0) / 6));
+    close(await values(x.min({ axis: 0, splitEvery: 2 })), cols.map((j) => Math.min(...column(j))));
+    close(await values(x.max()), [Math.max(...all)]);
+    close(await values(ta.fromArray([1, 2, 3, 4, 5], { chunks: 2 }).prod()), [120]);
+    const i = ta.fromArray(new Int32Array([5, -7, 3, 9, 0]), { chunks: 2 });
+    const imax = await client.compute(i.max());
+    expect(imax).toBe(9);
+    expect(await client.compute(i.sum())).toBe(10);
   });
-  it('var and std with ddof', () => {
+  it('var and std with ddof', async () => {
     const m = all.reduce((a, b) => a + b) / all.length;
     const ss = all.reduce((a, b) => a + (b - m) ** 2, 0);
-    close(values(x.var()), [ss / 24]);
-    close(values(x.std({ ddof: 1 })), [Math.sqrt(ss / 23)]);
+    close(await values(x.var()), [ss / 24]);
+    close(await values(x.std({ ddof: 1 })), [Math.sqrt(ss / 23)]);
     const colVar = cols.map((j) => {
-      const v = rows.map((i) => at(i, j));
+      const v = column(j);
       const mu = v.reduce((a, b) => a + b) / 4;
       return v.reduce((a, b) => a + (b - mu) ** 2, 0) / 3;
     });
-    close(values(x.var({ axis: 0, ddof: 1 })), colVar);
+    close(await values(x.var({ axis: 0, ddof: 1 })), colVar);
   });
-  it('argmin / argmax: flat index, or position along one axis', () => {
+  it('argmin / argmax: flat index, or position along one axis', async () => {
     const flatMin = all.indexOf(Math.min(...all));
-    expect(values(x.argmin())).toEqual([flatMin]);
-    expect(values(x.argmax({ axis: 0 }))).toEqual(cols.map((j) => {
-      const v = rows.map((i) => at(i, j));
-      return v.indexOf(Math.max(...v));
-    }));
-    expect(values(x.argmin({ axis: -1, keepdims: true }))).toEqual(rows.map((i) => {
-      const v = cols.map((j) => at(i, j));
-      return v.indexOf(Math.min(...v));
-    }));
+    expect(await values(x.argmin())).toEqual([flatMin]);
+    expect(await values(x.argmax({ axis: 0 }))).toEqual(cols.map((j) => column(j).indexOf(Math.max(...column(j)))));
+    expect(await values(x.argmin({ axis: -1, keepdims: true }))).toEqual(rows.map((i) => row(i).indexOf(Math.min(...row(i)))));
+    // ties: the first index wins, also across blocks
+    expect(await values(ta.fromArray([3, 1, 2, 1, 1], { chunks: 2 }).argmin({ splitEvery: 2 }))).toEqual([1]);
   });
-  it('keepdims result and 0-d number', () => {
-    const r = run(x.sum({ axis: 0, keepdims: true }));
-    expect(typeof r === 'number' ? r : r.shape).toEqual([1, 6]);
-    expect(typeof run(x.sum())).toBe('number');
+  it('keepdims result and 0-d number', async () => {
+    const r = await client.compute(x.sum({ axis: 0, keepdims: true }));
+    expect(r.shape).toEqual([1, 6]);
+    expect(typeof (await client.compute(x.sum()))).toBe('number');
+  });
+
+  describe('NaN (numpy: min/max/sum propagate it; argmin/argmax give the first NaN)', () => {
+    // NaNs at flat 7 = (1, 1) and 15 = (2, 3), in different blocks of the (3, 4) chunking.
+    const nanData = Float64Array.from(data, (v, k) => (k === 7 || k === 15 ? NaN : v));
+    const y = ta.fromArray(nanData, { shape: [4, 6], chunks: [3, 4] });
+    const nat = (i: number, j: number) => nanData[i * 6 + j]!;
+    /** numpy's min/max: NaN if any element is NaN. */
+    const npMin = (v: number[]) => (v.some(Number.isNaN) ? NaN : Math.min(...v));
+    const npMax = (v: number[]) => (v.some(Number.isNaN) ? NaN : Math.max(...v));
+    /** numpy's argmin/argmax: the first NaN, else the first extreme. */
+    const npArg = (v: number[], better: (a: number, b: number) => boolean) => {
+      let best = 0;
+      for (let k = 0; k < v.length; k++) {
+        if (Number.isNaN(v[k]!)) return k;
+        if (better(v[k]!, v[best]!)) best = k;
+      }
+      return best;
+    };
+    const ycol = (j: number) => rows.map((i) => nat(i, j));
+    const yrow = (i: number) => cols.map((j) => nat(i, j));
+
+    it('min, max, sum, mean of the whole array are NaN', async () => {
+      expect(await client.compute(y.min())).toBeNaN();
+      expect(await client.compute(y.max({ splitEvery: 2 }))).toBeNaN();
+      expect(await client.compute(y.sum())).toBeNaN();
+      expect(await client.compute(y.mean())).toBeNaN();
+    });
+    it('along an axis only the lanes holding a NaN are NaN', async () => {
+      const mins = await values(y.min({ axis: 0 }));
+      expect(mins).toEqual(cols.map((j) => npMin(ycol(j))));
+      expect(mins.filter(Number.isNaN)).toHaveLength(2);
+      expect(await values(y.max({ axis: 1 }))).toEqual(rows.map((i) => npMax(yrow(i))));
+      expect(await values(ta.maximum(y, 0).max({ axis: 1 }))).toEqual(rows.map((i) => npMax(yrow(i).map((v) => (Number.isNaN(v) ? v : Math.max(v, 0))))));
+    });
+    it('argmin / argmax: the first NaN wins', async () => {
+      expect(await client.compute(y.argmin())).toBe(7);
+      expect(await client.compute(y.argmax({ splitEvery: 2 }))).toBe(7);
+      // NaN only in the last block: still found
+      const late = ta.fromArray([5, 1, 2, 0, 3, NaN, 4, NaN], { chunks: 3 });
+      expect(await client.compute(late.argmin())).toBe(5);
+      expect(await client.compute(late.argmax({ splitEvery: 2 }))).toBe(5);
+      expect(await client.compute(late.min())).toBeNaN();
+      expect(await values(y.argmin({ axis: 0 }))).toEqual(cols.map((j) => npArg(ycol(j), (a, b) => a < b)));
+      expect(await values(y.argmax({ axis: 1 }))).toEqual(rows.map((i) => npArg(yrow(i), (a, b) => a > b)));
+    });
+    it('NaN made by a constant in the same graph', async () => {
+      const z = x.add(ta.where(x.gt(4), NaN, 0));
+      const zs = all.map((v) => (v > 4 ? NaN : v));
+      expect(zs.some(Number.isNaN)).toBe(true);
+      expect(await client.compute(z.argmin())).toBe(zs.findIndex(Number.isNaN));
+      expect(await client.compute(z.max())).toBeNaN();
+      expect(await client.compute(ta.where(x.lt(100), x, NaN).max())).toBe(Math.max(...all)); // NaN never selected
+    });
   });
 });

@@ -1,7 +1,5 @@
 import { type Graph, type TaskSpec, validateGraph } from '@tessera/protocol';
-import type { ChunkedArray, NDArray } from '../src/array.js';
-import { assembleResult } from '../src/results.js';
-import { type TestKernel, interpret } from './interpret.js';
+import type { ChunkedArray } from '../src/array.js';
 import { toGraph } from '../src/graph/optimize.js';
 
 /** The optimised graph of some arrays, asserted valid. */
@@ -21,17 +19,4 @@ export function taskByKey(g: Graph, key: string): TaskSpec {
   const t = g.tasks.find((x) => x.key === key);
   if (!t) throw new Error(`no task ${key}`);
   return t;
-}
-
-/** Compute arrays with the test interpreter: what the engine should give. */
-export function run(a: ChunkedArray, kernels: Record<string, TestKernel> = {}, opts: { fuse?: boolean } = {}): NDArray | number {
-  const g = graphOf(a, opts);
-  const chunks = interpret(g, kernels);
-  return assembleResult(a, a.keys().map((k) => chunks.get(k)!));
-}
-
-/** Run and return the data as a plain number list (0-d gives [value]). */
-export function values(a: ChunkedArray, kernels: Record<string, TestKernel> = {}, opts: { fuse?: boolean } = {}): number[] {
-  const r = run(a, kernels, opts);
-  return typeof r === 'number' ? [r] : [...r.data];
 }

@@ -1,7 +1,8 @@
 import { type Graph, keyOp, validateGraph } from '@tessera/protocol';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ta from '../index.js';
-import { countOps, graphOf, values } from '../../test-util/graphs.js';
+import { computeList, connectLocal } from '../../test-util/engine.js';
+import { countOps, graphOf } from '../../test-util/graphs.js';
 import { buildGraph } from './build.js';
 import { cull } from './cull.js';
 import { fuse } from './fuse.js';
@@ -42,7 +43,29 @@ describe('build and cull', () => {
 
 describe('fusion', () => {
   const x = ta.random.uniform([80, 80], { chunks: 10, seed: 42 }); // 64 blocks
-  it('sin(x)**2 + cos(x)**2 over 64 blocks is 64 fused tasks (not 320)', () => {
+  // Fused and unfused graphs run on the local engine and are checked against plain JS over x's values.
+  let client: ta.Client;
+  let xs: number[];
+  beforeAll(async () => {
+    client = await connectLocal();
+    xs = await values(x);
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+  const values = (a: ta.ChunkedArray, opts?: ta.GraphOptions) => computeList(client, a, opts);
+  const xAt = (i: number, j: number) => xs[i * 80 + j]!;
+  /** f(i, j) over an (n, m) grid, C order. */
+  const grid = (n: number, m: number, f: (i: number, j: number) => number) => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out.push(f(i, j));
+    return out;
+  };
+  const close = (got: number[], want: number[]) => {
+    expect(got.length).toBe(want.length);
+    got.forEach((g, k) => expect(Math.abs(g - want[k]!)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(want[k]!))));
+  };
+  it('sin(x)**2 + cos(x)**2 over 64 blocks is 64 fused tasks (not 320)', async () => {
     const y = ta.sin(x).pow(2).add(ta.cos(x).pow(2));
     expect(countOps(graphOf(y, { fuse: false }))).toEqual({ random: 64, elementwise: 320 });
     const g = graphOf(y);
@@ -50,10 +73,12 @@ describe('fusion', () => {
     const t = g.tasks.find((u) => u.key === y.key([3, 5]))!; // keeps the key of the chain's last array
     expect((t.params['program'] as unknown[]).length).toBe(5);
     expect(t.deps).toEqual([x.key([3, 5])]);
-    expect(values(y)).toEqual(values(y, {}, { fuse: false }));
+    const want = xs.map((v) => Math.sin(v) ** 2 + Math.cos(v) ** 2);
+    close(await values(y), want);
+    close(await values(y, { fuse: false }), want);
   });
 
-  it('with .sum() the partial is fused into the chain too', () => {
+  it('with .sum() the partial is fused into the chain too', async () => {
     const s = ta.sin(x).pow(2).add(ta.cos(x).pow(2)).sum();
     const g = graphOf(s);
     expect(countOps(g)).toEqual({ random: 64, elementwise: 64, 'reduce-merge': 21 });
@@ -61,21 +86,26 @@ describe('fusion', () => {
       expect(t.params['reduce']).toEqual({ kind: 'sum', axes: [0, 1] });
       expect(keyOp(t.key)).toBe('sum-partial');
     }
-    expect(values(s)[0]).toBeCloseTo(6400, 8);
+    expect((await values(s))[0]).toBeCloseTo(6400, 8);
   });
 
-  it('x + x.T reads the transposed block through a perm view: no transpose task', () => {
+  it('x + x.T reads the transposed block through a perm view: no transpose task', async () => {
     const s = x.add(x.T).sum();
     const g = graphOf(s);
     expect(countOps(g)).toEqual({ random: 64, elementwise: 64, 'reduce-merge': 21 });
     const t = g.tasks.find((u) => u.key.endsWith(':1,2,0') && u.op === 'elementwise')!;
     expect(t.deps).toEqual([x.key([1, 2]), x.key([2, 1])]);
     expect(t.params['inputs']).toEqual([{}, { perm: [1, 0] }]);
-    expect(values(s)[0]).toBeCloseTo(values(s, {}, { fuse: false })[0]!, 8);
+    const total = 2 * xs.reduce((a, b) => a + b, 0);
+    expect((await values(s))[0]).toBeCloseTo(total, 8);
+    expect((await values(s, { fuse: false }))[0]).toBeCloseTo(total, 8);
+    close(await values(x.add(x.T)), grid(80, 80, (i, j) => xAt(i, j) + xAt(j, i)));
     const y = x.slice({ stop: 20 }, { stop: 30 });
-    expect(values(y.T.T.mul(2))).toEqual(values(y.mul(2)));
-    expect(values(y.T.mul(2).add(y.T.exp()))).toEqual(values(y.T.mul(2).add(y.T.exp()), {}, { fuse: false }));
-    expect(values(x.transpose([1, 0]).add(1).T)).toEqual(values(x.add(1)));
+    expect(await values(y.T.T.mul(2))).toEqual(grid(20, 30, (i, j) => 2 * xAt(i, j)));
+    const yt = grid(30, 20, (i, j) => 2 * xAt(j, i) + Math.exp(xAt(j, i)));
+    close(await values(y.T.mul(2).add(y.T.exp())), yt);
+    close(await values(y.T.mul(2).add(y.T.exp()), { fuse: false }), yt);
+    expect(await values(x.transpose([1, 0]).add(1).T)).toEqual(xs.map((v) => v + 1));
   });
 
   it('an intermediate read inside the chain several times is fused; one read outside is not', () => {
@@ -89,12 +119,15 @@ describe('fusion', () => {
     expect(countOps(graphOf([y, y.cos()]))).toEqual({ random: 64, elementwise: 128 });
   });
 
-  it('broadcast inputs stay inputs; a smaller intermediate is not fused into a bigger domain', () => {
+  it('broadcast inputs stay inputs; a smaller intermediate is not fused into a bigger domain', async () => {
     const row = ta.random.uniform([1, 80], { chunks: 10, seed: 1 }).exp();
     const y = x.add(row);
     const g = graphOf(y);
     expect(countOps(g)).toEqual({ random: 64 + 8, elementwise: 64 + 8 });
-    expect(values(y)).toEqual(values(y, {}, { fuse: false }));
+    const r = await values(ta.random.uniform([1, 80], { chunks: 10, seed: 1 }));
+    const want = grid(80, 80, (i, j) => xAt(i, j) + Math.exp(r[j]!));
+    close(await values(y), want);
+    close(await values(y, { fuse: false }), want);
   });
 
   it('fuse leaves a graph without elementwise chains alone', () => {
