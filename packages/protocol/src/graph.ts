@@ -4,6 +4,7 @@ import { Dtype, itemsize } from './dtype.js';
 import { GraphValidationError, type GraphIssue } from './errors.js';
 import { KEY_PATTERN } from './keys.js';
 import { OPS, isOpName, type ArrayMeta } from './ops/catalogue.js';
+import { FAST_PARAMS } from './ops/fast-params.js';
 import { Shape, sizeOf } from './shape.js';
 
 export const TaskKey = z.string().regex(KEY_PATTERN, 'task key must look like <op>-<token>:<i>,<j>');
@@ -41,13 +42,18 @@ const MAX_ISSUES = 50;
  * listing what is wrong, task by task.
  */
 export function validateGraph(input: unknown): Graph {
-  const parsed = Graph.safeParse(input);
-  if (!parsed.success) {
-    throw new GraphValidationError(
-      parsed.error.issues.slice(0, MAX_ISSUES).map((i) => ({ message: `${i.path.join('.') || 'graph'}: ${i.message}` })),
-    );
+  let g: Graph;
+  if (isGraphEnvelope(input)) {
+    g = input;
+  } else {
+    const parsed = Graph.safeParse(input);
+    if (!parsed.success) {
+      throw new GraphValidationError(
+        parsed.error.issues.slice(0, MAX_ISSUES).map((i) => ({ message: `${i.path.join('.') || 'graph'}: ${i.message}` })),
+      );
+    }
+    g = parsed.data;
   }
-  const g = parsed.data;
   const issues: GraphIssue[] = [];
   const byKey = new Map<string, TaskSpec>();
   for (const t of g.tasks) {
@@ -68,14 +74,18 @@ export function validateGraph(input: unknown): Graph {
       continue;
     }
     const op = OPS[t.op];
-    const p = op.params.safeParse(t.params);
-    if (!p.success) {
-      const first = p.error.issues[0]!;
-      issues.push({ key: t.key, message: `bad ${t.op} params: ${first.path.join('.') || 'params'}: ${first.message}` });
-      continue;
+    let params: unknown = t.params;
+    if (!FAST_PARAMS[t.op]?.(params)) {
+      const p = op.params.safeParse(t.params);
+      if (!p.success) {
+        const first = p.error.issues[0]!;
+        issues.push({ key: t.key, message: `bad ${t.op} params: ${first.path.join('.') || 'params'}: ${first.message}` });
+        continue;
+      }
+      params = p.data;
     }
     const deps: ArrayMeta[] = t.deps.map((d) => byKey.get(d)!);
-    const bad = (op.check as (p: unknown, d: readonly ArrayMeta[], o: ArrayMeta) => string | undefined)(p.data, deps, t);
+    const bad = (op.check as (p: unknown, d: readonly ArrayMeta[], o: ArrayMeta) => string | undefined)(params, deps, t);
     if (bad) issues.push({ key: t.key, message: `${t.op}: ${bad}` });
   }
   for (const o of g.outputs) if (!byKey.has(o)) issues.push({ key: o, message: 'output is not a task of the graph' });
@@ -85,6 +95,30 @@ export function validateGraph(input: unknown): Graph {
   }
   if (issues.length) throw new GraphValidationError(issues);
   return g;
+}
+
+const DTYPE_SET = new Set<string>(Dtype.options);
+const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/**
+ * The same check as the Graph schema, written out: graphs have 10^5 tasks and zod would copy
+ * every one of them. Only when this says no does zod run, to name what is wrong.
+ */
+function isGraphEnvelope(v: unknown): v is Graph {
+  if (typeof v !== 'object' || v === null) return false;
+  const g = v as Record<string, unknown>;
+  if (Object.keys(g).length !== 2 || !Array.isArray(g.tasks) || !Array.isArray(g.outputs) || g.outputs.length === 0) return false;
+  for (const o of g.outputs) if (typeof o !== 'string' || !KEY_PATTERN.test(o)) return false;
+  for (const t of g.tasks as unknown[]) {
+    if (typeof t !== 'object' || t === null || Object.keys(t).length !== 8) return false;
+    const r = t as Record<string, unknown>;
+    if (typeof r.key !== 'string' || !KEY_PATTERN.test(r.key) || typeof r.op !== 'string') return false;
+    if (typeof r.params !== 'object' || r.params === null || Array.isArray(r.params)) return false;
+    if (!Array.isArray(r.deps) || !r.deps.every((d) => typeof d === 'string' && KEY_PATTERN.test(d))) return false;
+    if (!Array.isArray(r.shape) || !r.shape.every(isCount)) return false;
+    if (typeof r.dtype !== 'string' || !DTYPE_SET.has(r.dtype) || !isCount(r.nbytes) || !isCount(r.priority)) return false;
+  }
+  return true;
 }
 
 /** Iterative three-colour DFS; returns one cycle's keys if there is one. */

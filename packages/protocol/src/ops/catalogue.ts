@@ -12,6 +12,7 @@ import {
 } from '../shape.js';
 import { arityOf, elementwiseResultDtype, InputView, Instruction, type Operand } from './elementwise.js';
 import { partialComponents, ReduceFinal, ReducePartialSpec } from './reduction.js';
+import { FAST_PARAMS } from './fast-params.js';
 
 /**
  * The op catalogue: every op a task may name, its parameter schema, and the rule that checks a
@@ -126,9 +127,13 @@ function checkElementwise(p: ElementwiseParams, deps: readonly ArrayMeta[], out:
     if (v.source) {
       const src = v.source;
       const def = OPS[src.op] as OpDef<z.ZodTypeAny>;
-      const parsed = def.params.safeParse(src.params);
-      if (!parsed.success) return `input ${i}: bad ${src.op} source params: ${parsed.error.issues[0]?.message ?? ''}`;
-      const bad = def.check(parsed.data, [], src);
+      let params: unknown = src.params;
+      if (!FAST_PARAMS[src.op]?.(params)) {
+        const parsed = def.params.safeParse(src.params);
+        if (!parsed.success) return `input ${i}: bad ${src.op} source params: ${parsed.error.issues[0]?.message ?? ''}`;
+        params = parsed.data;
+      }
+      const bad = def.check(params, [], src);
       if (bad) return `input ${i}: ${src.op} source: ${bad}`;
       meta = src;
     } else {

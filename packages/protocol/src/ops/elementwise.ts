@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Dtype, floatResultType, isFloat, promoteTypes, ScalarValue } from '../dtype.js';
+import { Dtype, floatResultType, isFloat, promoteTypes } from '../dtype.js';
 
 export const UNARY_OPS = ['neg', 'abs', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tanh', 'astype'] as const;
 export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge', 'eq', 'ne'] as const;
@@ -48,12 +48,23 @@ export function elementwiseResultDtype(op: ElementwiseOp, operands: readonly Dty
  * An operand of an instruction: a task input (after its view is applied), a constant, or the
  * result of an earlier instruction of the same program.
  */
-export const Operand = z.union([
-  z.object({ input: z.number().int().nonnegative() }).strict(),
-  z.object({ const: ScalarValue, dtype: Dtype }).strict(),
-  z.object({ ref: z.number().int().nonnegative() }).strict(),
-]);
-export type Operand = z.infer<typeof Operand>;
+export type Operand = { input: number } | { const: number; dtype: Dtype } | { ref: number };
+
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+// Checked by hand rather than as a zod union: a union records an issue for every branch that
+// does not match, and programs hold many operands in every task of a graph.
+function isOperand(v: unknown): v is Operand {
+  if (typeof v !== 'object' || v === null) return false;
+  const keys = Object.keys(v);
+  const o = v as Record<string, unknown>;
+  if (keys.length === 1) return (keys[0] === 'input' && isIndex(o.input)) || (keys[0] === 'ref' && isIndex(o.ref));
+  return keys.length === 2 && typeof o.const === 'number' && Dtype.safeParse(o.dtype).success;
+}
+
+export const Operand = z.custom<Operand>(isOperand, {
+  message: 'an operand is {input: i}, {ref: j} or {const: number, dtype}',
+});
 
 /** One step of a fused elementwise program; `dtype` is its result dtype (the cast target for astype). */
 export const Instruction = z

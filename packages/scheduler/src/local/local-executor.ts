@@ -1,5 +1,5 @@
-import { ChunkLostError, TaskError, serializeError, type Chunk, type TaskSpec } from '@tessera/protocol';
-import { BufferPool, ChunkStore, ThreadPool, type PoolTask, type TaskOutcome, type ThreadPoolOptions } from '@tessera/worker';
+import { ChunkLostError, TaskError, itemsize, serializeError, sizeOf, type Chunk, type ElementwiseParams, type TaskSpec } from '@tessera/protocol';
+import { BufferPool, ChunkStore, ThreadPool, runTask, type PoolTask, type TaskOutcome, type ThreadPoolOptions } from '@tessera/worker';
 import type { ExecutionListener, Executor } from '../core/executor.js';
 import { ReadyQueue } from './ready-queue.js';
 
@@ -8,6 +8,12 @@ const WORKER = 'local';
 const SMALL_TASK_BYTES = 256 * 1024;
 const DEPTH_SMALL = 32;
 const DEPTH_LARGE = 2;
+/**
+ * Tasks touching at most this many bytes (inputs, output, generated sources, domain) run on the
+ * scheduling thread: posting one to a pool thread and back costs 10-20 µs, more than the work.
+ * User kernels never run inline (their cost is unknown).
+ */
+const INLINE_BYTES = 64 * 1024;
 /** Freed chunk buffers kept for reuse as task outputs. */
 const BUFFER_POOL_BYTES = 256 * 2 ** 20;
 
@@ -103,8 +109,9 @@ export class LocalExecutor implements Executor {
         this.queue.pop();
         continue;
       }
-      const thread = this.pickThread(item.spec, batches);
-      if (thread < 0) break;
+      const inline = this.isTiny(item.spec);
+      const thread = inline ? -1 : this.pickThread(item.spec, batches);
+      if (!inline && thread < 0) break;
       this.queue.pop();
       const { graphId, spec } = item;
       // Already held (persisted, or computed for another graph): nothing to run.
@@ -142,6 +149,10 @@ export class LocalExecutor implements Executor {
         this.listener.taskFinished(graphId, spec.key, spec.nbytes, { worker: WORKER, start: now, stop: now });
         continue;
       }
+      if (inline) {
+        this.runInline(graphId, spec, inputs as Chunk[]);
+        continue;
+      }
       const id = this.nextId++;
       const r: Running = { spec, graphs: [graphId] };
       this.running.set(id, r);
@@ -159,6 +170,38 @@ export class LocalExecutor implements Executor {
         byGraph.set(g, [...(byGraph.get(g) ?? []), t.key]);
       }
       for (const [g, keys] of byGraph) this.listener.taskStarted(g, keys, WORKER, thread);
+    }
+  }
+
+  private isTiny(spec: TaskSpec): boolean {
+    if (spec.op === 'map-blocks' || spec.op === 'persisted') return false;
+    let bytes = spec.nbytes;
+    for (const d of spec.deps) bytes += this.chunks.get(d)?.data.byteLength ?? Infinity;
+    if (spec.op === 'elementwise') {
+      const p = spec.params as ElementwiseParams;
+      bytes += sizeOf(p.domain) * 8;
+      for (const v of p.inputs) if (v.source) bytes += sizeOf(v.source.shape) * itemsize(v.source.dtype);
+    }
+    return bytes <= INLINE_BYTES;
+  }
+
+  private runInline(graphId: string, spec: TaskSpec, inputs: Chunk[]): void {
+    const out = this.buffers.take(spec.nbytes);
+    // Same states as on a pool thread (no thread number: the scheduling thread ran it).
+    this.listener.taskStarted(graphId, [spec.key], WORKER);
+    const start = performance.timeOrigin + performance.now();
+    try {
+      const r = runTask(spec, inputs, out);
+      if (r.unused) this.buffers.give(r.unused);
+      this.executed++;
+      this.chunks.put(spec.key, r.chunk, graphId);
+      this.hold(graphId, spec.key);
+      this.listener.taskFinished(graphId, spec.key, r.chunk.data.byteLength, { worker: WORKER, start, stop: performance.timeOrigin + performance.now() });
+    } catch (e) {
+      if (out) this.buffers.give(out);
+      const err = e instanceof Error ? e : new Error(String(e));
+      const error = serializeError(new TaskError(spec.key, spec.op, { name: err.name, message: err.message, stack: err.stack }));
+      this.listener.taskFailed(graphId, spec.key, error, { worker: WORKER, start, stop: performance.timeOrigin + performance.now() });
     }
   }
 

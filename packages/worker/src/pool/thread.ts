@@ -1,8 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
-import { setBufferSource } from '@tessera/protocol';
-import { executeTask } from '../kernels/index.js';
+import { runTask } from './run-task.js';
 import { CANCEL_SLOTS, type RunBatch, type TaskOutcome, type ThreadInit, type ThreadMessage } from './messages.js';
 
 // One pool thread: loads the user kernel modules it was started with, then runs batches of
@@ -41,22 +40,16 @@ async function start(): Promise<void> {
         out.push(t.out ? { id: t.id, ok: false, skipped: true, start, stop: start, unused: t.out } : { id: t.id, ok: false, skipped: true, start, stop: start });
         continue;
       }
-      let spare = t.out;
-      setBufferSource((n) => {
-        if (!spare || spare.byteLength !== n) return undefined;
-        const b = spare;
-        spare = undefined;
-        return b;
-      });
       let o: TaskOutcome;
       try {
-        const chunk = executeTask(t, t.inputs, { trusted: true });
-        o = { id: t.id, ok: true, chunk, start, stop: now() };
+        const r = runTask(t, t.inputs, t.out);
+        o = { id: t.id, ok: true, chunk: r.chunk, start, stop: now() };
+        if (r.unused) o.unused = r.unused;
       } catch (e) {
         o = { id: t.id, ok: false, error: errorInfo(e), start, stop: now() };
+        // A failed task did not keep its output buffer: hand it back for reuse.
+        if (t.out) o.unused = t.out;
       }
-      setBufferSource(undefined);
-      if (spare) o.unused = spare;
       out.push(o);
       const stop = now();
       if (stop - lastFlush >= FLUSH_AFTER_MS) {
