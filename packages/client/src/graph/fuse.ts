@@ -6,7 +6,9 @@ import {
   type Operand,
   type ReducePartialParams,
   type TaskSpec,
+  type SourceSpec,
   type TransposeParams,
+  SOURCE_OPS,
   shapeEquals,
 } from '@tessera/protocol';
 import { type IndexedTasks, indexTasks, topological } from './indexed.js';
@@ -19,6 +21,9 @@ import { type IndexedTasks, indexTasks, topological } from './indexed.js';
  *    (j, i) block transposed, no transpose task);
  *  - the chain under a `reduce-partial` that only the partial reads: it becomes `params.reduce`,
  *    so no intermediate block is ever materialised.
+ *  - a creation task (`full`, `arange`, `random`) whose every reader is a chain: each chain
+ *    regenerates it as an input `source`, so it is never held in memory (x in `x + x.T` is made
+ *    twice, in two tasks, instead of being kept until both have run — what Dask does too).
  * A task joins the chain of its readers only if every reader is in that chain and it is not an
  * output, so an intermediate used elsewhere stays a task. The fused task keeps the key of the
  * chain's last task.
@@ -68,29 +73,43 @@ export function fuse(graph: Graph): Graph {
     }
   }
 
-  const hasMembers = new Uint8Array(tasks.length);
-  chainOf.forEach((c, i) => c >= 0 && c !== i && (hasMembers[c] = 1));
+  const inlined = new Uint8Array(tasks.length);
+  tasks.forEach((t, i) => {
+    const rs = readers[i]!;
+    if ((SOURCE_OPS as readonly string[]).includes(t.op) && !isOutput.has(i) && rs.length > 0 && rs.every((r) => chainOf[r]! >= 0)) inlined[i] = 1;
+  });
+  const rewrite = new Uint8Array(tasks.length);
+  chainOf.forEach((c, i) => {
+    if (c < 0) return;
+    if (c !== i) rewrite[c] = 1;
+    for (const d of tasks[i]!.deps) if (inlined[ig.index.get(d)!]) rewrite[c] = 1;
+  });
   const out: TaskSpec[] = [];
   tasks.forEach((t, i) => {
     const c = chainOf[i]!;
-    if (c >= 0 && c !== i) return; // folded into its chain's root
-    out.push(hasMembers[i] ? compileChain(i, ig, chainOf) : t);
+    if ((c >= 0 && c !== i) || inlined[i]) return; // folded into a chain
+    out.push(rewrite[i] ? compileChain(i, ig, chainOf, inlined) : t);
   });
   return { tasks: out, outputs: graph.outputs };
 }
 
 /** One elementwise task holding the whole chain ending at `root`. */
-function compileChain(rootId: number, ig: IndexedTasks, chainOf: Int32Array): TaskSpec {
+function compileChain(rootId: number, ig: IndexedTasks, chainOf: Int32Array, inlined: Uint8Array): TaskSpec {
   const root = ig.tasks[rootId]!;
   const taskOf = (key: string): TaskSpec => ig.tasks[ig.index.get(key)!]!;
   const program: Instruction[] = [];
-  const inputs: { key: string; perm: number[] | undefined }[] = [];
+  const inputs: { key: string; perm: number[] | undefined; source: SourceSpec | undefined }[] = [];
   const resultOf = new Map<string, number>();
 
   const leaf = (key: string, perm: number[] | undefined): Operand => {
     const same = (p: number[] | undefined): boolean => (p ?? []).join() === (perm ?? []).join();
     let i = inputs.findIndex((x) => x.key === key && same(x.perm));
-    if (i < 0) i = inputs.push({ key, perm }) - 1;
+    if (i < 0) {
+      const id = ig.index.get(key);
+      const t = id === undefined ? undefined : ig.tasks[id]!;
+      const source = t && inlined[id!] ? ({ op: t.op, params: t.params, shape: t.shape, dtype: t.dtype } as SourceSpec) : undefined;
+      i = inputs.push({ key, perm, source }) - 1;
+    }
     return { input: i };
   };
 
@@ -127,14 +146,23 @@ function compileChain(rootId: number, ig: IndexedTasks, chainOf: Int32Array): Ta
   let reduce: ReducePartialParams | undefined;
   if (root.op === 'reduce-partial') {
     const chainTop = taskOf(root.deps[0]!);
-    emit(chainTop);
+    const topId = ig.index.get(chainTop.key)!;
+    if (chainOf[topId] === rootId) emit(chainTop);
+    // The partial reads an inlined source directly: the program is the identity on it.
+    else program.push({ op: 'astype', args: [leaf(chainTop.key, undefined)], dtype: chainTop.dtype });
     domain = chainTop.shape;
     reduce = root.params as ReducePartialParams;
   } else {
     emit(root);
     domain = (root.params as ElementwiseParams).domain;
   }
-  const params: ElementwiseParams = { program, inputs: inputs.map((x) => (x.perm ? { perm: x.perm } : {})), domain };
+  const views = inputs.map((x): InputView => {
+    const v: InputView = {};
+    if (x.perm) v.perm = x.perm;
+    if (x.source) v.source = x.source;
+    return v;
+  });
+  const params: ElementwiseParams = { program, inputs: views, domain };
   if (reduce) params.reduce = reduce;
-  return { ...root, op: 'elementwise', params, deps: inputs.map((x) => x.key) };
+  return { ...root, op: 'elementwise', params, deps: inputs.filter((x) => !x.source).map((x) => x.key) };
 }

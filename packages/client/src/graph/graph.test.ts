@@ -34,15 +34,16 @@ describe('build and cull', () => {
     validateGraph(culled);
   });
   it('several outputs share their inputs; outputs are listed once', () => {
-    const x = ta.ones([4], { chunks: 2 });
+    const x = ta.fromArray(new Float64Array([1, 2, 3, 4]), { shape: [4], chunks: 2 });
     const g = graphOf([x.add(1), x.mul(2), x.add(1)]);
     expect(g.outputs).toHaveLength(4);
-    expect(countOps(g)).toEqual({ full: 2, elementwise: 4 });
+    expect(countOps(g)).toEqual({ 'from-bytes': 2, elementwise: 4 });
   });
 });
 
 describe('fusion', () => {
-  const x = ta.random.uniform([80, 80], { chunks: 10, seed: 42 }); // 64 blocks
+  // Data (not a creation op, which fusion would regenerate in place: see 'creation sources').
+  const x = ta.fromArray(Float64Array.from({ length: 6400 }, (_, k) => Math.sin(k * 0.37) * 3), { shape: [80, 80], chunks: 10 }); // 64 blocks
   // Fused and unfused graphs run on the local engine and are checked against plain JS over x's values.
   let client: ta.Client;
   let xs: number[];
@@ -67,9 +68,9 @@ describe('fusion', () => {
   };
   it('sin(x)**2 + cos(x)**2 over 64 blocks is 64 fused tasks (not 320)', async () => {
     const y = ta.sin(x).pow(2).add(ta.cos(x).pow(2));
-    expect(countOps(graphOf(y, { fuse: false }))).toEqual({ random: 64, elementwise: 320 });
+    expect(countOps(graphOf(y, { fuse: false }))).toEqual({ 'from-bytes': 64, elementwise: 320 });
     const g = graphOf(y);
-    expect(countOps(g)).toEqual({ random: 64, elementwise: 64 });
+    expect(countOps(g)).toEqual({ 'from-bytes': 64, elementwise: 64 });
     const t = g.tasks.find((u) => u.key === y.key([3, 5]))!; // keeps the key of the chain's last array
     expect((t.params['program'] as unknown[]).length).toBe(5);
     expect(t.deps).toEqual([x.key([3, 5])]);
@@ -81,7 +82,7 @@ describe('fusion', () => {
   it('with .sum() the partial is fused into the chain too', async () => {
     const s = ta.sin(x).pow(2).add(ta.cos(x).pow(2)).sum();
     const g = graphOf(s);
-    expect(countOps(g)).toEqual({ random: 64, elementwise: 64, 'reduce-merge': 21 });
+    expect(countOps(g)).toEqual({ 'from-bytes': 64, elementwise: 64, 'reduce-merge': 21 });
     for (const t of g.tasks.filter((u) => u.op === 'elementwise')) {
       expect(t.params['reduce']).toEqual({ kind: 'sum', axes: [0, 1] });
       expect(keyOp(t.key)).toBe('sum-partial');
@@ -92,7 +93,7 @@ describe('fusion', () => {
   it('x + x.T reads the transposed block through a perm view: no transpose task', async () => {
     const s = x.add(x.T).sum();
     const g = graphOf(s);
-    expect(countOps(g)).toEqual({ random: 64, elementwise: 64, 'reduce-merge': 21 });
+    expect(countOps(g)).toEqual({ 'from-bytes': 64, elementwise: 64, 'reduce-merge': 21 });
     const t = g.tasks.find((u) => u.key.endsWith(':1,2,0') && u.op === 'elementwise')!;
     expect(t.deps).toEqual([x.key([1, 2]), x.key([2, 1])]);
     expect(t.params['inputs']).toEqual([{}, { perm: [1, 0] }]);
@@ -111,27 +112,66 @@ describe('fusion', () => {
   it('an intermediate read inside the chain several times is fused; one read outside is not', () => {
     const y = x.sin();
     const inside = y.mul(y).add(y);
-    expect(countOps(graphOf(inside))).toEqual({ random: 64, elementwise: 64 });
+    expect(countOps(graphOf(inside))).toEqual({ 'from-bytes': 64, elementwise: 64 });
     const g = graphOf([inside, y.exp().sum()]);
     // y is read by two chains: it stays a task; each chain fuses what it alone reads.
-    expect(countOps(g)).toEqual({ random: 64, elementwise: 64 * 3, 'reduce-merge': 21 });
+    expect(countOps(g)).toEqual({ 'from-bytes': 64, elementwise: 64 * 3, 'reduce-merge': 21 });
     // An output is never fused away.
-    expect(countOps(graphOf([y, y.cos()]))).toEqual({ random: 64, elementwise: 128 });
+    expect(countOps(graphOf([y, y.cos()]))).toEqual({ 'from-bytes': 64, elementwise: 128 });
   });
 
   it('broadcast inputs stay inputs; a smaller intermediate is not fused into a bigger domain', async () => {
-    const row = ta.random.uniform([1, 80], { chunks: 10, seed: 1 }).exp();
+    const rowData = Float64Array.from({ length: 80 }, (_, j) => j / 80);
+    const row = ta.fromArray(rowData, { shape: [1, 80], chunks: 10 }).exp();
     const y = x.add(row);
     const g = graphOf(y);
-    expect(countOps(g)).toEqual({ random: 64 + 8, elementwise: 64 + 8 });
-    const r = await values(ta.random.uniform([1, 80], { chunks: 10, seed: 1 }));
+    expect(countOps(g)).toEqual({ 'from-bytes': 64 + 8, elementwise: 64 + 8 });
+    const r = Array.from(rowData);
     const want = grid(80, 80, (i, j) => xAt(i, j) + Math.exp(r[j]!));
     close(await values(y), want);
     close(await values(y, { fuse: false }), want);
   });
 
   it('fuse leaves a graph without elementwise chains alone', () => {
-    const g = buildGraph([ta.ones([4], { chunks: 2 }).sum()]);
+    const g = buildGraph([ta.fromArray(new Float64Array(4), { shape: [4], chunks: 2 }).sum()]);
     expect(fuse(g)).toEqual(g);
+  });
+});
+
+describe('creation sources', () => {
+  const x = ta.random.uniform([80, 80], { chunks: 10, seed: 42 });
+  let client: ta.Client;
+  beforeAll(async () => {
+    client = await connectLocal();
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('a creation op read only by chains is regenerated inside them, never held', async () => {
+    const s = x.add(x.T).sum();
+    const g = graphOf(s);
+    expect(countOps(g)).toEqual({ elementwise: 64, 'reduce-merge': 21 });
+    const t = g.tasks.find((u) => u.key.endsWith(':1,2,0') && u.op === 'elementwise')!;
+    expect(t.deps).toEqual([]);
+    const views = t.params['inputs'] as { perm?: number[]; source?: { op: string; params: { offset: number[] } } }[];
+    expect(views.map((v) => [v.perm, v.source?.op, v.source?.params.offset])).toEqual([
+      [undefined, 'random', [10, 20]],
+      [[1, 0], 'random', [20, 10]],
+    ]);
+    validateGraph(g);
+    const xs = await computeList(client, x);
+    const want = 2 * xs.reduce((a, b) => a + b, 0);
+    expect((await computeList(client, s))[0]).toBeCloseTo(want, 8);
+    expect((await computeList(client, s, { fuse: false }))[0]).toBeCloseTo(want, 8);
+    // ones().sum(): the partial reads the source directly (an identity program).
+    expect(countOps(graphOf(ta.ones([8], { chunks: 2 }).sum()))).toEqual({ elementwise: 4, 'reduce-merge': 1 });
+    expect(await client.compute(ta.ones([8], { chunks: 2 }).sum())).toBe(8);
+  });
+
+  it('a creation op that is an output, or read by a non-elementwise task, stays a task', () => {
+    expect(countOps(graphOf([x, x.add(1)]))).toEqual({ random: 64, elementwise: 64 });
+    const a = ta.random.uniform([20, 20], { chunks: 10, seed: 1 });
+    expect(countOps(graphOf(ta.matmul(a, a.add(1))))).toEqual({ random: 4, elementwise: 4, tensordot: 4 });
   });
 });
