@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""One benchmark workload on Dask's threaded scheduler, in a fresh process.
+
+    python3 bench/dask_workload.py <name> [--quick] [--params '{"n": 8000, "c": 1000}'] [--repeats N]
+
+Prints one JSON line: {name, engine, seconds, runs, warmup, tasks, result, maxRssMiB, ...}.
+`seconds` is the best of N timed runs after one warm-up run (N = 3, or 1 when the warm-up took
+longer than 30 s). A run times the whole user-visible call: building the expression and
+`compute()` (which includes Dask's graph optimisation), like the Tessera side.
+Peak RSS is `ru_maxrss` of this process (all its threads), in MiB.
+
+bench/run.mjs passes --params from bench/workloads.mjs (the one source of truth for sizes); the
+table below is only the default for running this file by hand, and mirrors it.
+"""
+import json
+import os
+import platform
+import resource
+import sys
+import time
+
+
+def sizes(quick):
+    if quick:
+        return {
+            'tiny-tasks': {'n': 1000},
+            'sum-xxt': {'n': 2000, 'c': 500},
+            'std-mean': {'n': 2000, 'c': 500},
+            'matmul': {'n': 1000, 'c': 250},
+            'sin-cos': {'n': 4_000_000, 'c': 250_000},
+        }
+    return {
+        'tiny-tasks': {'n': 10_000},
+        'sum-xxt': {'n': 8000, 'c': 1000},
+        'std-mean': {'n': 8000, 'c': 1000},
+        'matmul': {'n': 4000, 'c': 1000},
+        'sin-cos': {'n': 64_000_000, 'c': 1_000_000},
+    }
+
+
+def max_rss_mib():
+    # Linux reports ru_maxrss in KiB (macOS in bytes).
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r / (1 << 20) if sys.platform == 'darwin' else r / 1024
+
+
+def main():
+    args = sys.argv[1:]
+    if not args or args[0].startswith('-'):
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    name = args[0]
+    quick = '--quick' in args
+    repeats = None
+    if '--repeats' in args:
+        repeats = int(args[args.index('--repeats') + 1])
+
+    import dask
+    import dask.array as da
+    import numpy as np
+
+    dask.config.set(scheduler='threads')
+    table = sizes(quick)
+    if name not in table:
+        print(json.dumps({'name': name, 'engine': 'dask', 'error': f'unknown workload {name}; known: {", ".join(table)}'}))
+        sys.exit(2)
+    p = json.loads(args[args.index('--params') + 1]) if '--params' in args else table[name]
+
+    def build():
+        if name == 'tiny-tasks':
+            return (da.ones(p['n'], chunks=1) + 1).sum()
+        if name in ('sum-xxt', 'std-mean'):
+            x = da.random.RandomState(42).uniform(0, 1, size=(p['n'], p['n']), chunks=(p['c'], p['c']))
+            return (x + x.T).sum() if name == 'sum-xxt' else x.mean(axis=0).std()
+        if name == 'matmul':
+            shape, chunks = (p['n'], p['n']), (p['c'], p['c'])
+            a = da.random.RandomState(1).uniform(0, 1, size=shape, chunks=chunks)
+            b = da.random.RandomState(2).uniform(0, 1, size=shape, chunks=chunks)
+            return da.matmul(a, b).sum()
+        if name == 'sin-cos':
+            y = da.random.RandomState(1).uniform(0, 1, size=p['n'], chunks=p['c'])
+            return (da.sin(y) ** 2 + da.cos(y) ** 2).sum()
+        raise AssertionError(name)
+
+    # Tasks in the graph Dask executes: after dask.optimize (cull, blockwise and low-level fusion).
+    (optimized,) = dask.optimize(build())
+    tasks = len(optimized.__dask_graph__())
+
+    baseline = max_rss_mib()
+
+    def run():
+        t0 = time.perf_counter()
+        value = build().compute()
+        return time.perf_counter() - t0, float(value)
+
+    warmup, result = run()
+    n = repeats if repeats is not None else (3 if warmup <= 30 else 1)
+    times = []
+    for _ in range(n):
+        dt, result = run()
+        times.append(dt)
+    best = min(times) if times else warmup
+
+    out = {
+        'name': name,
+        'engine': 'dask',
+        'quick': quick,
+        'params': p,
+        'seconds': best,
+        'runs': times,
+        'warmup': warmup,
+        'tasks': tasks,
+        'result': result,
+        'maxRssMiB': max_rss_mib(),
+        'baselineRssMiB': baseline,
+        'threads': dask.system.CPU_COUNT,
+        'versions': {'dask': dask.__version__, 'numpy': np.__version__, 'python': platform.python_version()},
+    }
+    print(json.dumps(out))
+
+
+if __name__ == '__main__':
+    main()

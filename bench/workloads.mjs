@@ -1,0 +1,89 @@
+// The benchmark workloads: sizes (the one source of truth, passed to both engines' children) and
+// what a correct result looks like. Random values differ between Tessera's and Dask's generators,
+// so random workloads are checked against their statistics (within 6 sigma), deterministic ones
+// exactly.
+
+const MiB = 2 ** 20;
+
+/** @typedef {{ n: number, c?: number }} Params */
+
+/**
+ * @type {Record<string, {
+ *   title: string,
+ *   full: Params, quick: Params,
+ *   inputBytes: (p: Params) => number,
+ *   expect: (p: Params) => { value: number, tol: number, exact?: boolean, why: string },
+ * }>}
+ */
+export const WORKLOADS = {
+  'tiny-tasks': {
+    title: 'per-task overhead: sum(ones(n, chunks=1) + 1)',
+    full: { n: 10_000 },
+    quick: { n: 1000 },
+    inputBytes: (p) => p.n * 8,
+    expect: (p) => ({ value: 2 * p.n, tol: 0, exact: true, why: 'sum of n twos' }),
+  },
+  'sum-xxt': {
+    title: 'sum(x + x.T), x uniform n×n float64',
+    full: { n: 8000, c: 1000 },
+    quick: { n: 2000, c: 500 },
+    inputBytes: (p) => p.n * p.n * 8,
+    // sum(x + x.T) = 2 sum(x): mean n², sd 2·sqrt(n²/12) = n/sqrt(3)
+    expect: (p) => ({ value: p.n * p.n, tol: (6 * p.n) / Math.sqrt(3), why: '2·sum(x) ~ N(n², n²/3)' }),
+  },
+  'std-mean': {
+    title: 'std(mean(x, axis=0)), same x',
+    full: { n: 8000, c: 1000 },
+    quick: { n: 2000, c: 500 },
+    inputBytes: (p) => p.n * p.n * 8,
+    // column means ~ N(1/2, 1/(12n)); their sample sd has relative sd ≈ 1/sqrt(2n)
+    expect: (p) => {
+      const sd = Math.sqrt(1 / (12 * p.n));
+      return { value: sd, tol: (6 * sd) / Math.sqrt(2 * p.n), why: 'sd of n column means of n uniforms ≈ 1/sqrt(12n)' };
+    },
+  },
+  matmul: {
+    title: 'sum(a @ b), a, b uniform n×n float64',
+    full: { n: 4000, c: 1000 },
+    quick: { n: 1000, c: 250 },
+    inputBytes: (p) => 2 * p.n * p.n * 8,
+    // sum(a@b) = Σ_k colsum(a)_k · rowsum(b)_k: mean n³/4, variance ≈ n⁴/24 (+ n³/144)
+    expect: (p) => ({
+      value: p.n ** 3 / 4,
+      tol: 6 * Math.sqrt(p.n ** 4 / 24 + p.n ** 3 / 144),
+      why: 'Σ_k colsum_a·rowsum_b ~ (n³/4, n⁴/24)',
+    }),
+  },
+  'sin-cos': {
+    title: 'sum(sin(y)² + cos(y)²), y uniform, n elements',
+    full: { n: 64_000_000, c: 1_000_000 },
+    quick: { n: 4_000_000, c: 250_000 },
+    inputBytes: (p) => p.n * 8,
+    expect: (p) => ({ value: p.n, tol: 1e-6 * p.n, why: 'sin² + cos² = 1, to 1e-6 relative' }),
+  },
+};
+
+export const NAMES = Object.keys(WORKLOADS);
+
+export function paramsOf(name, quick) {
+  const w = WORKLOADS[name];
+  if (!w) throw new Error(`unknown workload ${name}; known: ${NAMES.join(', ')}`);
+  return quick ? w.quick : w.full;
+}
+
+/** { ok, detail } for one engine's result. */
+export function checkResult(name, params, result) {
+  const e = WORKLOADS[name].expect(params);
+  if (typeof result !== 'number' || !Number.isFinite(result)) return { ok: false, detail: `result ${result} is not a finite number` };
+  const err = Math.abs(result - e.value);
+  const ok = e.exact ? result === e.value : err <= e.tol;
+  const rel = e.value !== 0 ? err / Math.abs(e.value) : err;
+  return {
+    ok,
+    detail: e.exact
+      ? `${result} ${ok ? '==' : '!='} ${e.value} (${e.why})`
+      : `${result.toPrecision(10)} vs expected ${e.value.toPrecision(10)} ± ${e.tol.toPrecision(3)} (rel. err ${rel.toExponential(2)}; ${e.why})`,
+  };
+}
+
+export { MiB };
