@@ -33,10 +33,10 @@ interface ReduceSink {
 const TROWS = 8;
 
 export function elementwise(p: ElementwiseParams, deps: readonly Chunk[], shape: number[], dtype: Dtype): Chunk {
-  const inputs = resolveInputs(p, deps);
+  const { inputs, views } = resolveInputs(p, deps);
   const prog = compile(p.program, inputs.length);
   const D = p.domain;
-  const vecs: number[][] = inputs.map((c, i) => viewStrides(c, p.inputs[i]!.perm, D, i));
+  const vecs: number[][] = inputs.map((c, i) => viewStrides(c, views[i]!.perm, D, i));
   return run(prog, inputs, vecs, D, p.reduce, shape, dtype);
 }
 

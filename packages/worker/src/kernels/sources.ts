@@ -32,7 +32,8 @@ function scratchFor(dtype: Dtype, n: number, slot: number): NumericArray {
   return made.subarray(0, n);
 }
 
-function generate(src: SourceSpec, slot: number): Chunk {
+/** Generate a source chunk; a random one is generated already permuted when `perm` is given. */
+function generate(src: SourceSpec, slot: number, perm: number[] | undefined): Chunk {
   const into = scratchFor(src.dtype, sizeOf(src.shape), slot);
   // Source params were validated with the graph; parse defensively all the same (they are tiny).
   switch (src.op) {
@@ -41,25 +42,33 @@ function generate(src: SourceSpec, slot: number): Chunk {
     case 'arange':
       return arange(ArangeParams.parse(src.params), src.shape, src.dtype, into);
     case 'random':
-      return random(RandomParams.parse(src.params), src.shape, src.dtype, into);
+      return random(RandomParams.parse(src.params), src.shape, src.dtype, into, perm);
   }
 }
 
-/** The program's inputs in view order: dependencies in order, sources generated in place. */
-export function resolveInputs(p: ElementwiseParams, deps: readonly Chunk[]): Chunk[] {
-  if (!p.inputs.some((v) => v.source)) return deps as Chunk[];
+/**
+ * The program's inputs in view order (dependencies in order, sources generated in place) and
+ * their views: a random source read through a perm comes back already permuted, so its view
+ * loses the perm and the program reads it contiguously.
+ */
+export function resolveInputs(p: ElementwiseParams, deps: readonly Chunk[]): { inputs: Chunk[]; views: ElementwiseParams['inputs'] } {
+  if (!p.inputs.some((v) => v.source)) return { inputs: deps as Chunk[], views: p.inputs };
   const out: Chunk[] = [];
+  const views: ElementwiseParams['inputs'] = [];
   let next = 0;
   let slot = 0;
   for (const v of p.inputs) {
     if (v.source) {
-      out.push(generate(v.source, slot++));
+      const inPlace = v.source.op === 'random' && v.perm !== undefined;
+      out.push(generate(v.source, slot++, inPlace ? v.perm : undefined));
+      views.push(inPlace || !v.perm ? {} : { perm: v.perm });
       continue;
     }
+    views.push(v);
     const c = deps[next++];
     if (!c) throw new Error(`elementwise: the input views read ${next} dependencies, the task has ${deps.length}`);
     out.push(c);
   }
   if (next !== deps.length) throw new Error(`elementwise: ${deps.length} dependencies but ${next} input views read them`);
-  return out;
+  return { inputs: out, views };
 }
