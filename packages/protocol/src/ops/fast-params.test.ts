@@ -36,7 +36,8 @@ function* mutations(v: unknown): Generator<unknown> {
     const o = v as Record<string, unknown>;
     yield { ...o, extra: 1 };
     for (const k of Object.keys(o)) {
-      const { [k]: _drop, ...rest } = o;
+      const rest = { ...o };
+      delete rest[k];
       yield rest;
       for (const m of mutations(o[k])) yield { ...o, [k]: m };
       for (const b of bad) yield { ...o, [k]: b };
