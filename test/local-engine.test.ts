@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { createLocalEngine, type LocalEngine } from '@tessera/scheduler';
-import { CancelledError, ChunkLostError, GraphValidationError, TaskError, type EngineEvent } from '@tessera/protocol';
+import { CancelledError, ChunkLostError, GraphValidationError, InvalidArgumentError, TaskError, type EngineEvent } from '@tessera/protocol';
 import { sumGraph, task } from './graphs.js';
 
 const kernels = fileURLToPath(new URL('./fixtures/kernels.mjs', import.meta.url));
@@ -106,6 +106,17 @@ describe('local engine', () => {
     const id = await engine.submit(graph);
     await expect(engine.wait(id)).rejects.toThrow(/wrong-shape[\s\S]*\(3,\)|\(3,\)[\s\S]*\(4,\)/);
     await engine.release(id);
+  });
+
+  it('gathers only finished outputs of a known graph, with a reason otherwise', async () => {
+    const { graph } = sumGraph(2, 2, 1, '7777777777777777');
+    await expect(engine.wait('no-such-graph')).rejects.toThrow(/unknown graph no-such-graph/);
+    const id = await engine.submit(graph);
+    await engine.wait(id);
+    await expect(engine.gather(id, ['full-7777777777777777:0'])).rejects.toThrow(/full-7777777777777777:0 is not an output of graph/);
+    expect((await engine.gather(id, graph.outputs))[0]!.data[0]).toBe(8);
+    await engine.release(id);
+    await expect(engine.gather(id, graph.outputs)).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 
   it('rejects an invalid graph with the reason and keeps running others', async () => {

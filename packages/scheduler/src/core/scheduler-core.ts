@@ -1,5 +1,6 @@
 import {
   CancelledError,
+  InvalidArgumentError,
   deserializeError,
   keyGroup,
   type EngineEvent,
@@ -63,7 +64,7 @@ export class SchedulerCore implements ExecutionListener {
 
   async wait(id: string): Promise<void> {
     const g = await this.store.getGraph(id);
-    if (!g) throw new CancelledError(`unknown graph ${id}`);
+    if (!g) throw new InvalidArgumentError(`unknown graph ${id} (never submitted, or already released)`);
     if (g.state === 'finished') return;
     if (g.state === 'erred') throw deserializeError(g.error!);
     if (g.state === 'cancelled') throw new CancelledError();
@@ -80,6 +81,17 @@ export class SchedulerCore implements ExecutionListener {
     const g = await this.store.getGraph(id);
     this.emitGraph(id, 'cancelled', g?.total ?? 0, g?.done ?? 0);
     this.settle(id, new CancelledError());
+  }
+
+  /** Check that a graph finished and that `keys` are among its outputs, before its chunks are read. */
+  async checkGather(id: string, keys: readonly string[]): Promise<void> {
+    const g = await this.store.getGraph(id);
+    if (!g) throw new InvalidArgumentError(`unknown graph ${id} (never submitted, or already released)`);
+    if (g.state === 'erred') throw deserializeError(g.error!);
+    if (g.state !== 'finished') throw new InvalidArgumentError(`graph ${id} is ${g.state}: its results can be gathered once it has finished`);
+    const outputs = new Set(g.outputs);
+    const bad = keys.find((k) => !outputs.has(k));
+    if (bad !== undefined) throw new InvalidArgumentError(`${bad} is not an output of graph ${id}`);
   }
 
   /** Forget a graph: its chunks are freed (persisted ones stay pinned by the executor). */

@@ -76,7 +76,7 @@ export class LocalEngine implements Engine {
 
   async gather(graphId: string, keys: readonly string[]): Promise<Chunk[]> {
     this.open();
-    void graphId;
+    await this.core.checkGather(graphId, keys);
     return this.executor.gather(keys);
   }
 
