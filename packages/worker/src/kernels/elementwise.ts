@@ -10,7 +10,8 @@ import {
 } from '@tessera/protocol';
 import { BLOCK, compile, runStep, scratch, type Compiled } from './program.js';
 import { feed, initPartial, isArg, kindCode } from './reduce.js';
-import { resolveInputs } from './sources.js';
+import { randomRow } from './random.js';
+import { resolveInputs, type ProgramInput } from './sources.js';
 import { collapse, cStrides, nextIndex } from './strided.js';
 
 /**
@@ -33,10 +34,10 @@ interface ReduceSink {
 const TROWS = 8;
 
 export function elementwise(p: ElementwiseParams, deps: readonly Chunk[], shape: number[], dtype: Dtype): Chunk {
-  const { inputs, views } = resolveInputs(p, deps);
+  const inputs = resolveInputs(p, deps);
   const prog = compile(p.program, inputs.length);
   const D = p.domain;
-  const vecs: number[][] = inputs.map((c, i) => viewStrides(c, views[i]!.perm, D, i));
+  const vecs: number[][] = inputs.map((x, i) => viewStrides(x, D, i));
   return run(prog, inputs, vecs, D, p.reduce, shape, dtype);
 }
 
@@ -44,19 +45,20 @@ export function elementwise(p: ElementwiseParams, deps: readonly Chunk[], shape:
 export function reducePartial(spec: ReducePartialSpec, inputs: readonly Chunk[], shape: number[]): Chunk {
   const x = inputs[0];
   if (inputs.length !== 1 || !x) throw new Error(`reduce-partial: takes 1 input, got ${inputs.length}`);
-  return run(compile([], 1), inputs, [cStrides(x.shape)], x.shape, spec, shape, 'float64');
+  const input: ProgramInput = { data: x.data, shape: x.shape, strides: cStrides(x.shape), base: 0, perm: undefined };
+  return run(compile([], 1), [input], [input.strides], x.shape, spec, shape, 'float64');
 }
 
 /** Strides over the domain of input i's view: permuted, then right-aligned broadcast (0 on stretched axes). */
-function viewStrides(c: Chunk, perm: number[] | undefined, D: readonly number[], i: number): number[] {
-  const cs = cStrides(c.shape);
-  if (perm && (perm.length !== c.shape.length || perm.some((a) => a >= c.shape.length))) {
-    throw new Error(`elementwise: input ${i}: perm [${perm.join(', ')}] does not fit shape [${c.shape.join(', ')}]`);
+function viewStrides(x: ProgramInput, D: readonly number[], i: number): number[] {
+  const { shape, strides: cs, perm } = x;
+  if (perm && (perm.length !== shape.length || perm.some((a) => a >= shape.length))) {
+    throw new Error(`elementwise: input ${i}: perm [${perm.join(', ')}] does not fit shape [${shape.join(', ')}]`);
   }
-  const vShape = perm ? perm.map((a) => c.shape[a]!) : c.shape;
+  const vShape = perm ? perm.map((a) => shape[a]!) : shape;
   const vStr = perm ? perm.map((a) => cs[a]!) : cs;
   const lead = D.length - vShape.length;
-  if (lead < 0) throw new Error(`elementwise: input ${i} of shape [${c.shape.join(', ')}] has more axes than domain [${D.join(', ')}]`);
+  if (lead < 0) throw new Error(`elementwise: input ${i} of shape [${shape.join(', ')}] has more axes than domain [${D.join(', ')}]`);
   return D.map((d, k) => {
     if (k < lead) return 0;
     const v = vShape[k - lead]!;
@@ -67,7 +69,7 @@ function viewStrides(c: Chunk, perm: number[] | undefined, D: readonly number[],
 }
 
 function run(
-  prog: Compiled, inputs: readonly Chunk[], inVecs: number[][], D: readonly number[],
+  prog: Compiled, inputs: readonly ProgramInput[], inVecs: number[][], D: readonly number[],
   reduce: ReducePartialSpec | undefined, shape: number[], dtype: Dtype,
 ): Chunk {
   const used = prog.inputReg.flatMap((r, i) => (r >= 0 ? [i] : []));
@@ -109,7 +111,8 @@ function run(
   const r = dims.length;
   const R = dims[r - 2]!, Cn = dims[r - 1]!;
   const nIn = used.length;
-  const transposed = strides.slice(0, nIn).some((s) => s[r - 1] !== 0 && s[r - 1] !== 1);
+  // Only memory reads care about tile shape: a random source is generated in any order at the same cost.
+  const transposed = strides.slice(0, nIn).some((s, j) => !inputs[used[j]!]!.random && s[r - 1] !== 0 && s[r - 1] !== 1);
   const tc = transposed ? Math.min(Cn, BLOCK / TROWS) : Math.min(Cn, BLOCK);
   const trCap = Math.min(R, Math.max(1, Math.floor(BLOCK / tc)));
 
@@ -118,9 +121,12 @@ function run(
   const fillN = Math.min(BLOCK, size);
   for (const c of prog.consts) bufs[c.reg]!.fill(c.value, 0, fillN);
   // Inputs constant over the whole domain (size 1 after broadcasting) are loaded once.
-  const invariant = used.map((i, j) => strides[j]!.every((s) => s === 0) && (bufs[prog.inputReg[i]!]!.fill(inputs[i]!.data[0]!, 0, fillN), true));
+  const invariant = used.map((i, j) => strides[j]!.every((s) => s === 0) && (bufs[prog.inputReg[i]!]!.fill(firstValue(inputs[i]!), 0, fillN), true));
 
   const srcs: NumericArray[] = used.map((i) => inputs[i]!.data);
+  const rnds = used.map((i) => inputs[i]!.random);
+  // Where each vector's offsets start: an input's first element (a global index for a random source).
+  const start = vecs.map((_, v) => (v < nIn ? inputs[used[v]!]!.base : v === nIn + 1 ? g0 : 0));
   const regOf = used.map((i) => prog.inputReg[i]!);
   const od = out.data;
   const res = prog.result;
@@ -134,7 +140,7 @@ function run(
   const wholeTile = !!sS && sS[r - 1] === 0 && sS[r - 2] === 0 && (!gS || (gS[r - 1] === 0 && gS[r - 2] === 0));
   do {
     for (let v = 0; v < nv; v++) {
-      let b = v === nIn + 1 ? g0 : 0;
+      let b = start[v]!;
       for (let a = 0; a < r - 2; a++) b += idx[a]! * strides[v]![a]!;
       base[v] = b;
     }
@@ -147,7 +153,10 @@ function run(
           if (invariant[j]) continue;
           const s = strides[j]!;
           const sR = s[r - 2]!, sC = s[r - 1]!;
-          regs[regOf[j]!] = load(srcs[j]!, base[j]! + r0 * sR + c0 * sC, sR, sC, nr, nc, bufs[regOf[j]!]!);
+          const b = base[j]! + r0 * sR + c0 * sC;
+          const rnd = rnds[j];
+          if (rnd) for (let i = 0; i < nr; i++) randomRow(rnd.p, rnd.f32, bufs[regOf[j]!]!, i * nc, nc, b + i * sR, sC);
+          regs[regOf[j]!] = rnd ? bufs[regOf[j]!]! : load(srcs[j]!, b, sR, sC, nr, nc, bufs[regOf[j]!]!);
         }
         const o = outer * R * Cn + r0 * Cn + c0;
         // float64 output, contiguous tile: the result register is the output memory itself.
@@ -174,6 +183,14 @@ function run(
     outer++;
   } while (nextIndex(idx, dims, r - 2));
   return out;
+}
+
+/** The value of an input read at one place only (broadcast from a single element). */
+function firstValue(x: ProgramInput): number {
+  if (!x.random) return x.data[x.base]!;
+  const one = new Float64Array(1);
+  randomRow(x.random.p, x.random.f32, one, 0, 1, x.base, 0);
+  return one[0]!;
 }
 
 /** Read an nr x nc tile of src (element (i, j) at b + i*sR + j*sC) as a float64 block. */

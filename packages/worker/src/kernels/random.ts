@@ -48,59 +48,70 @@ export function uniformAt(seed: number, s: number, g: number): number {
 }
 
 /**
- * `into`: write into this array (a fused source's scratch) instead of a new chunk.
- * `perm`: write the chunk transposed (view axis i = chunk axis perm[i]). Values depend on the
- * global index only, so a fused `x.T` is generated in the order it is read, never transposed.
+ * Write n values of the distribution into out[o..o+n), for global indices g, g + step, ...
+ * (step may be 0 or anything: a transposed or broadcast read generates in the order it is read).
+ * The fused elementwise driver calls this per tile row, so a source is never materialised.
  */
-export function random(p: RandomParams, shape: number[], dtype: Dtype, into?: NumericArray, perm?: readonly number[]): Chunk {
-  if (dtype !== 'float64' && dtype !== 'float32') throw new Error(`random: values are float, declared ${dtype}`);
+export function randomRow(p: RandomParams, f32: boolean, out: NumericArray, o: number, n: number, g: number, step: number): void {
+  const normal = p.dist === 'normal';
+  const { seed, a, b } = p;
+  const scale = b - a;
+  const lo0 = g % TWO32, hi = Math.floor(g / TWO32);
+  if (step < 0 || lo0 + (n - 1) * step >= TWO32) {
+    // The row crosses a 2^32 boundary of the counter: take the slow path for it.
+    for (let j = 0; j < n; j++) {
+      const gj = g + j * step;
+      out[o + j] = normal
+        ? a + b * Math.sqrt(-2 * Math.log(1 - uniformAt(seed, 0, gj))) * Math.cos(2 * Math.PI * uniformAt(seed, 1, gj))
+        : a + scale * uniformAt(seed, 0, gj);
+    }
+  } else if (!normal) {
+    const p0 = prefix(seed, 0, hi), p1 = prefix(seed, 1, hi);
+    for (let j = 0, lo = lo0 | 0; j < n; j++, lo = (lo + step) | 0) {
+      const x = fmix(mix(p0, lo)), y = fmix(mix(p1, lo));
+      out[o + j] = a + scale * (((x >>> 6) * TWO27 + (y >>> 5)) / TWO53);
+    }
+  } else {
+    const p0 = prefix(seed, 0, hi), p1 = prefix(seed, 1, hi), p2 = prefix(seed, 2, hi), p3 = prefix(seed, 3, hi);
+    for (let j = 0, lo = lo0 | 0; j < n; j++, lo = (lo + step) | 0) {
+      const u0 = ((fmix(mix(p0, lo)) >>> 6) * TWO27 + (fmix(mix(p1, lo)) >>> 5)) / TWO53;
+      const u1 = ((fmix(mix(p2, lo)) >>> 6) * TWO27 + (fmix(mix(p3, lo)) >>> 5)) / TWO53;
+      out[o + j] = a + b * (Math.sqrt(-2 * Math.log(1 - u0)) * Math.cos(2 * Math.PI * u1));
+    }
+  }
+  // A float64 register standing for a float32 source holds float32 values.
+  if (f32 && out instanceof Float64Array) for (let j = 0; j < n; j++) out[o + j] = Math.fround(out[o + j]!);
+}
+
+/** Global C-order index of the chunk's first element, and the global stride of each chunk axis. */
+export function globalLayout(p: RandomParams, shape: readonly number[]): { base: number; strides: number[] } {
   const r = shape.length;
   if (p.offset.length !== r || p.fullShape.length !== r || shape.some((d, i) => p.offset[i]! + d > p.fullShape[i]!)) {
     throw new Error(`random: chunk [${shape.join(', ')}] at offset [${p.offset.join(', ')}] does not fit in [${p.fullShape.join(', ')}]`);
   }
-  const axes = perm ?? shape.map((_, i) => i);
-  const view = axes.map((a) => shape[a]!);
-  const out = into ? { dtype, shape: view, data: into } : allocChunk(dtype, view);
+  const strides = cStrides(p.fullShape);
+  let base = 0;
+  for (let k = 0; k < r; k++) base += p.offset[k]! * strides[k]!;
+  return { base, strides };
+}
+
+/** A random chunk (C order). */
+export function random(p: RandomParams, shape: number[], dtype: Dtype): Chunk {
+  if (dtype !== 'float64' && dtype !== 'float32') throw new Error(`random: values are float, declared ${dtype}`);
+  const r = shape.length;
+  const { base, strides: gs } = globalLayout(p, shape);
+  const out = allocChunk(dtype, shape);
   const d = out.data;
   if (d.length === 0) return out;
-  const fs = cStrides(p.fullShape);
-  const gs = axes.map((a) => fs[a]!); // global-index stride of each view axis
-  let base = 0;
-  for (let k = 0; k < r; k++) base += p.offset[k]! * fs[k]!;
-  const L = r === 0 ? 1 : view[r - 1]!;
+  const L = r === 0 ? 1 : shape[r - 1]!;
   const step = r === 0 ? 1 : gs[r - 1]!;
   const idx = new Array<number>(Math.max(0, r - 1)).fill(0);
-  const normal = p.dist === 'normal';
-  const { seed, a, b } = p;
-  const scale = b - a;
   let o = 0;
   do {
     let g = base;
     for (let k = 0; k < r - 1; k++) g += idx[k]! * gs[k]!;
-    const lo0 = g % TWO32, hi = Math.floor(g / TWO32);
-    if (lo0 + (L - 1) * step >= TWO32) {
-      // The row crosses a 2^32 boundary of the counter: take the slow path for it.
-      for (let j = 0; j < L; j++) {
-        const gj = g + j * step;
-        d[o + j] = normal
-          ? a + b * Math.sqrt(-2 * Math.log(1 - uniformAt(seed, 0, gj))) * Math.cos(2 * Math.PI * uniformAt(seed, 1, gj))
-          : a + scale * uniformAt(seed, 0, gj);
-      }
-    } else if (!normal) {
-      const p0 = prefix(seed, 0, hi), p1 = prefix(seed, 1, hi);
-      for (let j = 0, lo = lo0 | 0; j < L; j++, lo = (lo + step) | 0) {
-        const x = fmix(mix(p0, lo)), y = fmix(mix(p1, lo));
-        d[o + j] = a + scale * (((x >>> 6) * TWO27 + (y >>> 5)) / TWO53);
-      }
-    } else {
-      const p0 = prefix(seed, 0, hi), p1 = prefix(seed, 1, hi), p2 = prefix(seed, 2, hi), p3 = prefix(seed, 3, hi);
-      for (let j = 0, lo = lo0 | 0; j < L; j++, lo = (lo + step) | 0) {
-        const u0 = ((fmix(mix(p0, lo)) >>> 6) * TWO27 + (fmix(mix(p1, lo)) >>> 5)) / TWO53;
-        const u1 = ((fmix(mix(p2, lo)) >>> 6) * TWO27 + (fmix(mix(p3, lo)) >>> 5)) / TWO53;
-        d[o + j] = a + b * (Math.sqrt(-2 * Math.log(1 - u0)) * Math.cos(2 * Math.PI * u1));
-      }
-    }
+    randomRow(p, false, d, o, L, g, step);
     o += L;
-  } while (nextIndex(idx, view, r - 1));
+  } while (nextIndex(idx, shape, r - 1));
   return out;
 }

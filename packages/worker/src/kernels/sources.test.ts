@@ -27,6 +27,30 @@ describe('fused creation sources', () => {
     for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(out.data[i * 3 + j]).toBe(a.data[i * 3 + j]! + b.data[j * 3 + i]!);
   });
 
+  it('a random source is generated tile by tile: broadcast, float32, transposed, and next to a transposed dependency', () => {
+    // 90 x 70 domain: several tiles, short last tiles, and 8 x 512 tiles because the dependency is read transposed.
+    const [R, C] = [90, 70];
+    const src = (dtype: 'float64' | 'float32', offset: number[], shape: number[], full: number[]) => ({
+      op: 'random' as const, params: { dist: 'uniform', seed: 11, a: -1, b: 2, offset, fullShape: full }, shape, dtype,
+    });
+    const chunk = (s: ReturnType<typeof src>) => executeTask({ key: `r-${T}:0`, op: 'random', params: s.params, shape: s.shape, dtype: s.dtype }, []);
+    const row = src('float32', [0, 5], [1, C], [3, 80]); // broadcast along the domain's rows
+    const tr = src('float64', [10, 20], [C, R], [100, 200]); // read through perm [1, 0]
+    const dep: Chunk = { dtype: 'float64', shape: [C, R], data: Float64Array.from({ length: C * R }, (_, i) => i) };
+    const params: ElementwiseParams = {
+      program: [
+        { op: 'mul', args: [{ input: 0 }, { input: 1 }], dtype: 'float64' },
+        { op: 'add', args: [{ ref: 0 }, { input: 2 }], dtype: 'float64' },
+      ],
+      inputs: [{ source: row }, { perm: [1, 0], source: tr }, { perm: [1, 0] }],
+      domain: [R, C],
+    };
+    const out = run(params, [dep], [R, C]);
+    const a = chunk(row).data, b = chunk(tr).data;
+    expect(a).toBeInstanceOf(Float32Array);
+    for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) expect(out.data[i * C + j]).toBe(a[j]! * b[j * R + i]! + (j * R + i));
+  });
+
   it('mixes sources and dependencies in view order, and folds a reduction over a full source', () => {
     const dep: Chunk = { dtype: 'int32', shape: [4], data: new Int32Array([1, 2, 3, 4]) };
     const params: ElementwiseParams = {

@@ -11,13 +11,14 @@ import {
   type SourceSpec,
 } from '@tessera/protocol';
 import { arange, full } from './creation.js';
-import { random } from './random.js';
+import { globalLayout } from './random.js';
+import { cStrides } from './strided.js';
 
 /**
- * Fused creation sources: a `full`, `arange` or `random` chunk regenerated inside the task that
- * reads it, into per-thread scratch that is reused from task to task. Regenerating is cheaper
- * than holding the chunk (Dask fuses creation into blockwise ops for the same reason), and
- * scratch never becomes a chunk, so nothing is left for the garbage collector.
+ * Fused creation sources: a creation op regenerated inside the task that reads it, as Dask
+ * fuses `random` or `ones` into blockwise ops, so the chunk is never held. `full` and `arange`
+ * are written into per-thread scratch reused from task to task (nothing left for the garbage
+ * collector); `random` is not materialised at all (see ProgramInput).
  */
 const scratch = new Map<string, NumericArray[]>();
 
@@ -32,43 +33,51 @@ function scratchFor(dtype: Dtype, n: number, slot: number): NumericArray {
   return made.subarray(0, n);
 }
 
-/** Generate a source chunk; a random one is generated already permuted when `perm` is given. */
-function generate(src: SourceSpec, slot: number, perm: number[] | undefined): Chunk {
+/** Materialise a `full` or `arange` source into scratch (cheap: one store per element). */
+function generate(src: SourceSpec, slot: number): Chunk {
   const into = scratchFor(src.dtype, sizeOf(src.shape), slot);
   // Source params were validated with the graph; parse defensively all the same (they are tiny).
-  switch (src.op) {
-    case 'full':
-      return full(FullParams.parse(src.params), src.shape, src.dtype, into);
-    case 'arange':
-      return arange(ArangeParams.parse(src.params), src.shape, src.dtype, into);
-    case 'random':
-      return random(RandomParams.parse(src.params), src.shape, src.dtype, into, perm);
-  }
+  return src.op === 'full'
+    ? full(FullParams.parse(src.params), src.shape, src.dtype, into)
+    : arange(ArangeParams.parse(src.params), src.shape, src.dtype, into);
 }
 
 /**
- * The program's inputs in view order (dependencies in order, sources generated in place) and
- * their views: a random source read through a perm comes back already permuted, so its view
- * loses the perm and the program reads it contiguously.
+ * One input of a fused program as the driver reads it: element at multi-index i (of `shape`,
+ * before the view's perm) is data[base + sum(i[k] * strides[k])]. A random source has no data:
+ * `random` is set, base and strides are global indices, and the driver generates each tile's
+ * values where they are read (values depend only on the global index), so the source is never
+ * materialised and a transposed read (`x.T`) costs nothing extra.
  */
-export function resolveInputs(p: ElementwiseParams, deps: readonly Chunk[]): { inputs: Chunk[]; views: ElementwiseParams['inputs'] } {
-  if (!p.inputs.some((v) => v.source)) return { inputs: deps as Chunk[], views: p.inputs };
-  const out: Chunk[] = [];
-  const views: ElementwiseParams['inputs'] = [];
+export interface ProgramInput {
+  data: NumericArray;
+  shape: number[];
+  strides: number[];
+  base: number;
+  perm: number[] | undefined;
+  random?: { p: RandomParams; f32: boolean };
+}
+
+const NO_DATA = new Float64Array(0);
+
+/** The program's inputs in view order: dependencies in order, sources generated or described. */
+export function resolveInputs(p: ElementwiseParams, deps: readonly Chunk[]): ProgramInput[] {
+  const out: ProgramInput[] = [];
   let next = 0;
   let slot = 0;
   for (const v of p.inputs) {
-    if (v.source) {
-      const inPlace = v.source.op === 'random' && v.perm !== undefined;
-      out.push(generate(v.source, slot++, inPlace ? v.perm : undefined));
-      views.push(inPlace || !v.perm ? {} : { perm: v.perm });
+    const src = v.source;
+    if (src?.op === 'random') {
+      if (src.dtype !== 'float64' && src.dtype !== 'float32') throw new Error(`random: values are float, declared ${src.dtype}`);
+      const rp = RandomParams.parse(src.params);
+      const { base, strides } = globalLayout(rp, src.shape);
+      out.push({ data: NO_DATA, shape: src.shape, strides, base, perm: v.perm, random: { p: rp, f32: src.dtype === 'float32' } });
       continue;
     }
-    views.push(v);
-    const c = deps[next++];
+    const c = src ? generate(src, slot++) : deps[next++];
     if (!c) throw new Error(`elementwise: the input views read ${next} dependencies, the task has ${deps.length}`);
-    out.push(c);
+    out.push({ data: c.data, shape: c.shape, strides: cStrides(c.shape), base: 0, perm: v.perm });
   }
   if (next !== deps.length) throw new Error(`elementwise: ${deps.length} dependencies but ${next} input views read them`);
-  return { inputs: out, views };
+  return out;
 }
