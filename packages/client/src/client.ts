@@ -171,7 +171,9 @@ export class Client {
       } else bar.update(done.size);
     };
     const feed = new EventFeed(listener, how.buffer);
-    const submitOpts: SubmitOptions = { onEvent: feed.push, ...(how.persist ? { persist: true } : {}) };
+    // Task events cost the engine an object per state change: ask for them only when read.
+    const wantEvents = how.buffer || opts.onEvent !== undefined || bar !== undefined;
+    const submitOpts: SubmitOptions = { ...(wantEvents ? { onEvent: feed.push } : {}), ...(how.persist ? { persist: true } : {}) };
     const id = await this.engine.submit(graph, submitOpts);
     const collect = async (): Promise<unknown> => {
       if (how.persist) return undefined;

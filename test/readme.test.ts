@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import * as ta from '@tessera/client';
+
+// The README's examples, as a user runs them (smaller arrays), so the docs cannot drift.
+describe('README examples', () => {
+  it('quick-start API: sum(x + x.T) is a number, mean(axis 0) an NDArray', async () => {
+    const client = await ta.Client.connect();
+    try {
+      const x = ta.random.uniform([800, 800], { chunks: [100, 100], seed: 42 });
+      const total: number = await client.compute(x.add(x.T).sum());
+      const m: ta.NDArray = await client.compute(x.mean({ axis: 0 }));
+      const xs = (await client.compute(x)).data;
+      let want = 0;
+      for (let i = 0; i < 800; i++) for (let j = 0; j < 800; j++) want += xs[i * 800 + j]! + xs[j * 800 + i]!;
+      expect(total).toBeCloseTo(want, 6);
+      expect(m.shape).toEqual([800]);
+      expect(m.dtype).toBe('float64');
+      let col0 = 0;
+      for (let i = 0; i < 800; i++) col0 += xs[i * 800]!;
+      expect(m.data[0]).toBeCloseTo(col0 / 800, 12);
+      // Functions and methods are the same operations.
+      expect(await client.compute(ta.sum(x, { axis: 0 }))).toEqual(await client.compute(x.sum({ axis: 0 })));
+      expect(await client.compute(ta.arange(0, 10, 2, { chunks: [2] }))).toMatchObject({ shape: [5], data: Int32Array.from([0, 2, 4, 6, 8]) });
+      expect(await client.compute(ta.ones([7], { chunks: [3] }).sum())).toBe(7);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('user kernels registered in a module the engine loads', async () => {
+    const client = await ta.Client.connect({ kernels: [fileURLToPath(new URL('./fixtures/readme-kernels.mjs', import.meta.url))] });
+    try {
+      const x = ta.fromArray(Float64Array.from([-1, 0.25, 2, 0.5, 7, -3]), { shape: [2, 3], chunks: [1, 2] });
+      const y = await client.compute(ta.mapBlocks('clip01', x, { dtype: 'float64' }));
+      expect(Array.from(y.data)).toEqual([0, 0.25, 1, 0.5, 1, 0]);
+      const missing = await client.compute(ta.mapBlocks('no-such-kernel', x, { dtype: 'float64' })).catch((e: unknown) => e);
+      expect(missing).toBeInstanceOf(ta.TaskError);
+      expect((missing as Error).message).toMatch(/no kernel registered under the name "no-such-kernel"/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('jobs stream events; AbortSignal cancels; persist keeps chunks for reuse', async () => {
+    const client = await ta.Client.connect();
+    try {
+      const x = ta.random.normal([300, 300], { chunks: [100, 100], seed: 3 });
+      const job = await client.submit(x.std());
+      const states = new Set<string>();
+      for await (const ev of job.events()) if (ev.type === 'task') states.add(ev.state);
+      expect([...states].sort()).toEqual(['memory', 'processing', 'queued', 'released']);
+      expect(await job.result()).toBeCloseTo(1, 1);
+      const ac = new AbortController();
+      ac.abort();
+      await expect(client.compute(x.sum(), { signal: ac.signal })).rejects.toBeInstanceOf(ta.CancelledError);
+      const kept = await client.persist(x.mul(2));
+      expect(await client.compute(kept.std())).toBeCloseTo(2 * (await client.compute(x.std())), 10);
+      await client.unpersist(kept);
+    } finally {
+      await client.close();
+    }
+  });
+});
