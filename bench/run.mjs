@@ -174,7 +174,7 @@ for (const name of names) {
     ...(threads ? ['--threads', threads] : []),
   ]);
   process.stderr.write(entry.tessera.error ? 'FAILED ' : `${fmtS(entry.tessera.seconds)} `);
-  if (dask) {
+  if (dask && !WORKLOADS[name].tesseraOnly) {
     process.stderr.write('dask… ');
     entry.dask = await runChild('dask', dask.python, [join(here, 'dask_workload.py'), name, ...childArgs(params)]);
     process.stderr.write(entry.dask.error ? 'FAILED' : fmtS(entry.dask.seconds));

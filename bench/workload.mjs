@@ -35,6 +35,9 @@ try {
   fail(String(e.message ?? e));
 }
 
+/** Compute options of a workload (default: none). */
+const OPTIONS = { 'sum-xxt-unfused': { fuse: false } };
+
 /** The expression of each workload, built fresh for every run. */
 const BUILD = {
   'tiny-tasks': (p) =>
@@ -43,6 +46,10 @@ const BUILD = {
       .add(1)
       .sum(),
   'sum-xxt': (p) => {
+    const x = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 42 });
+    return x.add(x.T).sum();
+  },
+  'sum-xxt-unfused': (p) => {
     const x = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 42 });
     return x.add(x.T).sum();
   },
@@ -68,13 +75,13 @@ const client = await ta.Client.connect(threadsArg ? { threads: Number(threadsArg
 try {
   // Tasks in the executed graph: what the engine says it ran, else the size of the optimised graph.
   const stats = () => (typeof client.engine.stats === 'function' ? client.engine.stats() : undefined);
-  const graphTasks = ta.toGraph([build(params)]).tasks.length;
+  const graphTasks = ta.toGraph([build(params)], OPTIONS[name] ?? {}).tasks.length;
   const baseline = maxRssMiB();
 
   const run = async () => {
     const before = stats()?.tasksExecuted;
     const t0 = performance.now();
-    const value = await client.compute(build(params));
+    const value = await client.compute(build(params), OPTIONS[name] ?? {});
     const seconds = (performance.now() - t0) / 1000;
     const after = stats()?.tasksExecuted;
     return { seconds, value, executed: before !== undefined && after !== undefined ? after - before : undefined };

@@ -31,6 +31,16 @@ export const WORKLOADS = {
     // sum(x + x.T) = 2 sum(x): mean n², sd 2·sqrt(n²/12) = n/sqrt(3)
     expect: (p) => ({ value: p.n * p.n, tol: (6 * p.n) / Math.sqrt(3), why: '2·sum(x) ~ N(n², n²/3)' }),
   },
+  // The same graph with fusion off: every block of x is materialised (nothing is regenerated in
+  // place), so peak memory shows the ordering and early freeing at work. Tessera only.
+  'sum-xxt-unfused': {
+    title: 'sum(x + x.T) with fusion off: x materialised block by block',
+    full: { n: 8000, c: 1000 },
+    quick: { n: 2000, c: 500 },
+    inputBytes: (p) => p.n * p.n * 8,
+    expect: (p) => ({ value: p.n * p.n, tol: (6 * p.n) / Math.sqrt(3), why: '2·sum(x) ~ N(n², n²/3)' }),
+    tesseraOnly: true,
+  },
   'std-mean': {
     title: 'std(mean(x, axis=0)), same x',
     full: { n: 8000, c: 1000 },
