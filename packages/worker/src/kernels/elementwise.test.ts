@@ -136,12 +136,28 @@ function makeChunk(dtype: Dtype, shape: number[], special = true): Chunk {
   return { dtype, shape, data };
 }
 
-function sameValues(got: NumericArray, want: NumericArray): void {
+/** Distance in units in the last place of the array's float type (0 for equal values). */
+function ulps(a: number, b: number, f32: boolean): number {
+  const v = new DataView(new ArrayBuffer(16));
+  if (f32) {
+    v.setFloat32(0, a);
+    v.setFloat32(4, b);
+    return Math.abs(v.getInt32(0) - v.getInt32(4));
+  }
+  v.setFloat64(0, a);
+  v.setFloat64(8, b);
+  const d = v.getBigInt64(0) - v.getBigInt64(8);
+  return Number(d < 0n ? -d : d);
+}
+
+/** Equal values; `ulp` > 0 allows that many units in the last place (sin and cos are SIMD, not Math). */
+function sameValues(got: NumericArray, want: NumericArray, ulp = 0): void {
   expect(got.constructor).toBe(want.constructor);
   expect(got.length).toBe(want.length);
   for (let i = 0; i < want.length; i++) {
     const g = got[i]!, w = want[i]!;
-    if (!(Object.is(g, w) || (g === w) || (Number.isNaN(g) && Number.isNaN(w)))) {
+    const near = ulp > 0 && Math.sign(g) === Math.sign(w) && ulps(g, w, got instanceof Float32Array) <= ulp;
+    if (!(Object.is(g, w) || (g === w) || (Number.isNaN(g) && Number.isNaN(w)) || near)) {
       expect.fail(`element ${i}: got ${g}, want ${w}`);
     }
   }
@@ -168,7 +184,8 @@ function check(program: Instruction[], inputs: TestInput[], domain: number[]): v
   expect(out.shape).toEqual(domain);
   expect(out.dtype).toBe(dtype);
   expect(out.data.buffer).toBeInstanceOf(SharedArrayBuffer);
-  sameValues(out.data, refEval(program, inputs, domain, dtype));
+  const trig = program.some((ins) => ins.op === 'sin' || ins.op === 'cos');
+  sameValues(out.data, refEval(program, inputs, domain, dtype), trig ? 1 : 0);
 }
 
 const UNARY: ElementwiseOp[] = ['neg', 'abs', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tanh'];
@@ -275,6 +292,44 @@ describe('elementwise: every op, every dtype, against the element-at-a-time refe
       { op: 'maximum', args: [{ ref: 4 }, { ref: 1 }], dtype: 'float64' },
     ];
     check(prog, [{ chunk: x }, { chunk: k }], [13, 17]);
+  });
+
+  it('sin and cos of one operand are computed together, whichever comes first, with values live in between', () => {
+    const x = makeChunk('float64', [9000]); // more than one tile
+    const f = makeChunk('float32', [9000]);
+    /** Within 1e-15 (relative above 1) of the Math reference: the SIMD sin and cos are within 1 ulp. */
+    const near = (prog: Instruction[], c: Chunk): NumericArray => {
+      const got = run(prog, [{ chunk: c }], [9000]).data, want = refEval(prog, [{ chunk: c }], [9000], prog[prog.length - 1]!.dtype);
+      want.forEach((w, i) => {
+        const g = got[i]!;
+        if (!(g === w || (g !== g && w !== w) || Math.abs(g - w) <= 1e-15 * Math.max(1, Math.abs(w)))) expect.fail(`element ${i}: got ${g}, want ${w}`);
+      });
+      return got;
+    };
+    const sq = (ref: number): Instruction => ({ op: 'pow', args: [{ ref }, { const: 2, dtype: 'float64' }], dtype: 'float64' });
+    const sin0: Instruction = { op: 'sin', args: [{ input: 0 }], dtype: 'float64' };
+    // sin(y)**2 + cos(y)**2 (the benchmark's): fused, the same bits as sin and cos apart (cos of y + 0 is not paired).
+    const fused = near([sin0, sq(0), { op: 'cos', args: [{ input: 0 }], dtype: 'float64' }, sq(2), { op: 'add', args: [{ ref: 1 }, { ref: 3 }], dtype: 'float64' }], x);
+    const apart = run([
+      { op: 'add', args: [{ input: 0 }, { const: 0, dtype: 'float64' }], dtype: 'float64' },
+      sin0, sq(1), { op: 'cos', args: [{ ref: 0 }], dtype: 'float64' }, sq(3), { op: 'add', args: [{ ref: 2 }, { ref: 4 }], dtype: 'float64' },
+    ], [{ chunk: x }], [9000]).data;
+    expect(Array.from(fused)).toEqual(Array.from(apart));
+    // cos first, its value live until the end, and a second sin that is computed on its own.
+    near([
+      { op: 'exp', args: [{ input: 0 }], dtype: 'float64' },
+      { op: 'cos', args: [{ ref: 0 }], dtype: 'float64' },
+      { op: 'neg', args: [{ ref: 1 }], dtype: 'float64' },
+      { op: 'sin', args: [{ ref: 0 }], dtype: 'float64' },
+      { op: 'sin', args: [{ ref: 0 }], dtype: 'float64' },
+      { op: 'sub', args: [{ ref: 2 }, { ref: 3 }], dtype: 'float64' },
+      { op: 'mul', args: [{ ref: 5 }, { ref: 4 }], dtype: 'float64' },
+      { op: 'add', args: [{ ref: 6 }, { ref: 1 }], dtype: 'float64' },
+    ], x);
+    // float32: both results rounded (a float32 division of unrounded values would differ).
+    const r32 = near([{ op: 'cos', args: [{ input: 0 }], dtype: 'float32' }, { op: 'sin', args: [{ input: 0 }], dtype: 'float32' },
+      { op: 'div', args: [{ ref: 1 }, { ref: 0 }], dtype: 'float32' }], f);
+    expect(r32).toBeInstanceOf(Float32Array);
   });
 });
 

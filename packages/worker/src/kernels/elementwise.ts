@@ -10,7 +10,7 @@ import {
 } from '@tessera/protocol';
 import { BLOCK, compile, runStep, scratch, type Compiled } from './program.js';
 import { feed, initPartial, isArg, kindCode } from './reduce.js';
-import { randomRow } from './random.js';
+import { randomTile } from './random.js';
 import { resolveInputs, type ProgramInput } from './sources.js';
 import { collapse, cStrides, nextIndex } from './strided.js';
 
@@ -155,7 +155,7 @@ function run(
           const sR = s[r - 2]!, sC = s[r - 1]!;
           const b = base[j]! + r0 * sR + c0 * sC;
           const rnd = rnds[j];
-          if (rnd) for (let i = 0; i < nr; i++) randomRow(rnd.p, rnd.f32, bufs[regOf[j]!]!, i * nc, nc, b + i * sR, sC);
+          if (rnd) randomTile(rnd.p, rnd.f32, bufs[regOf[j]!]!, 0, nr, nc, b, sR, sC);
           regs[regOf[j]!] = rnd ? bufs[regOf[j]!]! : load(srcs[j]!, b, sR, sC, nr, nc, bufs[regOf[j]!]!);
         }
         const o = outer * R * Cn + r0 * Cn + c0;
@@ -189,7 +189,7 @@ function run(
 function firstValue(x: ProgramInput): number {
   if (!x.random) return x.data[x.base]!;
   const one = new Float64Array(1);
-  randomRow(x.random.p, x.random.f32, one, 0, 1, x.base, 0);
+  randomTile(x.random.p, x.random.f32, one, 0, 1, 1, x.base, 0, 0);
   return one[0]!;
 }
 

@@ -1,4 +1,5 @@
 import { castScalar, type Dtype, type ElementwiseParams } from '@tessera/protocol';
+import { cosInto, sinCosInto, sinInto, TILE, wasmRegister } from './wasm.js';
 
 /**
  * A fused elementwise program compiled for the block interpreter (numexpr style): every value
@@ -6,12 +7,15 @@ import { castScalar, type Dtype, type ElementwiseParams } from '@tessera/protoco
  * loop over a block, chosen by a switch outside the element loop. No JS source is generated.
  */
 
-export const BLOCK = 4096;
+/** Elements per register: one WebAssembly tile. */
+export const BLOCK = TILE;
 
 // Op codes. Plain numbers (not a const enum) so isolatedModules is happy.
 const ADD = 1, SUB = 2, MUL = 3, IMUL = 4, DIV = 5, POW = 6, IPOW = 7, SQUARE = 8, ISQUARE = 9;
 const MAXIMUM = 10, MINIMUM = 11, LT = 12, LE = 13, GT = 14, GE = 15, EQ = 16, NE = 17, WHERE = 18;
 const NEG = 19, ABS = 20, SQRT = 21, EXP = 22, LOG = 23, SIN = 24, COS = 25, TANH = 26, COPY = 27;
+/** sin into `out` and cos into `c` of the same operand: one argument reduction for both. */
+const SINCOS = 28;
 
 const UNARY_CODES: Record<string, number> = { neg: NEG, abs: ABS, sqrt: SQRT, exp: EXP, log: LOG, sin: SIN, cos: COS, tanh: TANH, astype: COPY };
 const BINARY_CODES: Record<string, number> = {
@@ -84,6 +88,7 @@ export function compile(program: ElementwiseParams['program'], ninputs: number):
   const free: number[] = [];
   const valReg = new Array<number>(program.length);
   const steps: Step[] = [];
+  const partner = sinCosPairs(program);
   const regOf = (o: ElementwiseParams['program'][number]['args'][number]): number => {
     if ('ref' in o) return valReg[o.ref]!;
     if ('input' in o) return inputReg[o.input]!;
@@ -98,8 +103,18 @@ export function compile(program: ElementwiseParams['program'], ninputs: number):
     ins.args.forEach((o) => {
       if ('ref' in o && lastUse[o.ref] === i && !free.includes(valReg[o.ref]!)) free.push(valReg[o.ref]!);
     });
+    const p = partner[i]!;
+    if (p >= 0 && p < i) return; // computed with its partner (valReg[i] was set there)
     const out = free.length ? free.pop()! : nregs++;
     valReg[i] = out;
+    if (p > i) {
+      // The partner's register is taken now and held until its value's last use, like any other.
+      const other = free.length ? free.pop()! : nregs++;
+      valReg[p] = other;
+      const [sinReg, cosReg] = ins.op === 'sin' ? [out, other] : [other, out];
+      steps.push({ op: SINCOS, a: regs[0]!, b: regs[0]!, c: cosReg, out: sinReg, round: roundMode(ins.dtype) });
+      return;
+    }
     const isInt = ins.dtype === 'int32' || ins.dtype === 'uint8';
     let op = ins.op === 'where' ? WHERE : (UNARY_CODES[ins.op] ?? BINARY_CODES[ins.op]!);
     const [a = 0, , c = 0] = regs;
@@ -116,6 +131,33 @@ export function compile(program: ElementwiseParams['program'], ninputs: number):
     steps.push({ op, a, b, c, out, round });
   });
   return { steps, nregs, inputReg, consts, result: valReg[program.length - 1]! };
+}
+
+/**
+ * sin and cos of the same operand (sin(y)**2 + cos(y)**2, rotations): partner[i] = j pairs the
+ * first such sin with the first such cos, both ways; -1 elsewhere. The pair is computed by one
+ * SINCOS step at the earlier of the two.
+ */
+function sinCosPairs(program: ElementwiseParams['program']): number[] {
+  const partner = new Array<number>(program.length).fill(-1);
+  const key = (ins: ElementwiseParams['program'][number]): string => {
+    const o = ins.args[0]!;
+    return `${'ref' in o ? `r${o.ref}` : 'input' in o ? `i${o.input}` : 'c'}:${ins.dtype}`;
+  };
+  const open = new Map<string, number>(); // operand key of an unpaired sin / cos -> its index
+  program.forEach((ins, i) => {
+    if (ins.op !== 'sin' && ins.op !== 'cos') return;
+    const k = key(ins);
+    if (k.startsWith('c')) return;
+    const want = `${ins.op === 'sin' ? 'cos' : 'sin'}|${k}`;
+    const j = open.get(want);
+    if (j !== undefined) {
+      partner[i] = j;
+      partner[j] = i;
+      open.delete(want);
+    } else if (!open.has(`${ins.op}|${k}`)) open.set(`${ins.op}|${k}`, i);
+  });
+  return partner;
 }
 
 /** numpy integer power: exact square-and-multiply with 32-bit wrapping; negative exponents fall back to float. */
@@ -166,8 +208,15 @@ export function runStep(s: Step, regs: Float64Array[], n: number): void {
     case SQRT: for (let i = 0; i < n; i++) o[i] = Math.sqrt(a[i]!); break;
     case EXP: for (let i = 0; i < n; i++) o[i] = Math.exp(a[i]!); break;
     case LOG: for (let i = 0; i < n; i++) o[i] = Math.log(a[i]!); break;
-    case SIN: for (let i = 0; i < n; i++) o[i] = Math.sin(a[i]!); break;
-    case COS: for (let i = 0; i < n; i++) o[i] = Math.cos(a[i]!); break;
+    // WebAssembly SIMD (wasm.ts), within 1 ulp of Math.sin / Math.cos, which it falls back to past 2^30.
+    case SIN: sinInto(a, o, n); break;
+    case COS: cosInto(a, o, n); break;
+    case SINCOS: {
+      const c = regs[s.c]!;
+      sinCosInto(a, o, c, n);
+      if (s.round !== R_NONE) roundInPlace(c, n, s.round);
+      break;
+    }
     case TANH: for (let i = 0; i < n; i++) o[i] = Math.tanh(a[i]!); break;
     case COPY: if (o !== a) o.set(a.subarray(0, n)); break;
     default: throw new Error(`elementwise: bad op code ${s.op}`);
@@ -183,9 +232,10 @@ export function roundInPlace(o: Float64Array, n: number, mode: number): void {
 }
 
 // Scratch registers, shared by all tasks of this thread (kernels run synchronously, never nested).
+// In WebAssembly memory while it has room, so WASM kernels work on them in place.
 const pool: Float64Array[] = [];
 
 export function scratch(count: number): Float64Array[] {
-  while (pool.length < count) pool.push(new Float64Array(BLOCK));
+  while (pool.length < count) pool.push(wasmRegister() ?? new Float64Array(BLOCK));
   return pool.slice(0, count);
 }

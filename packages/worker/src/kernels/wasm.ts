@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * The WebAssembly kernels (packages/worker/assembly, built by `npm run build:wasm` into
+ * packages/worker/wasm/kernels.wasm). src/kernels and dist/kernels sit at the same depth, so the
+ * same relative URL finds the module from the TS sources (vitest) and from the build. Each
+ * thread instantiates its own copy with its own memory; kernels run synchronously, never nested.
+ *
+ * Linear memory holds the interpreter's registers (see program.ts `scratch`), so a WASM kernel
+ * reads and writes them in place. Values elsewhere (an input read in place from a chunk, an output
+ * tile) are copied through staging tiles, one tile at a time, so the copy stays in cache.
+ * Memory is laid out once and never grown: growing would detach every view made before.
+ */
+
+/** Elements per tile: one register, one staging area. */
+export const TILE = 4096;
+
+// The WebAssembly global of Node 20, which neither the ES lib nor @types/node 20 declares.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+};
+
+interface Kernels {
+  memory: WasmMemory;
+  heapBase(): number;
+  uniformTile(out: number, nr: number, nc: number, g0: number, gR: number, gC: number, seed: number, stream: number, a: number, scale: number, f32: number): void;
+  sin(src: number, dst: number, n: number): number;
+  cos(src: number, dst: number, n: number): number;
+  sincos(src: number, dstSin: number, dstCos: number, n: number): number;
+}
+
+function load(): Kernels {
+  const url = new URL('../../wasm/kernels.wasm', import.meta.url);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(url);
+  } catch (e) {
+    throw new Error(`${url.pathname} is missing: run \`npm run build\` (it compiles packages/worker/assembly) (${(e as Error).message})`);
+  }
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as Kernels;
+}
+
+const k = load();
+
+/** Registers that live in linear memory; a program needing more gets plain arrays for the rest. */
+const MAX_REGISTERS = 48;
+const STAGES = 3;
+const TILE_BYTES = TILE * 8;
+const base = (k.heapBase() + 63) & ~63;
+{
+  const want = base + (MAX_REGISTERS + STAGES) * TILE_BYTES;
+  const have = k.memory.buffer.byteLength;
+  if (want > have) k.memory.grow(Math.ceil((want - have) / 65536));
+}
+const buffer = k.memory.buffer;
+let registers = 0;
+const stageAt = (s: number): number => base + (MAX_REGISTERS + s) * TILE_BYTES;
+const stages = Array.from({ length: STAGES }, (_, s) => new Float64Array(buffer, stageAt(s), TILE));
+
+/** A fresh TILE-element register in linear memory, or undefined when they are all handed out. */
+export function wasmRegister(): Float64Array | undefined {
+  if (registers === MAX_REGISTERS) return undefined;
+  return new Float64Array(buffer, base + registers++ * TILE_BYTES, TILE);
+}
+
+const inMemory = (a: Float64Array): boolean => a.buffer === buffer;
+
+/** Byte offset of a's first n values in linear memory, copying them into staging tile s if needed. */
+function source(a: Float64Array, n: number, s: number): number {
+  if (inMemory(a)) return a.byteOffset;
+  stages[s]!.set(n === a.length ? a : a.subarray(0, n));
+  return stageAt(s);
+}
+
+/** Where to write n values meant for o: o itself when it is in linear memory, else staging tile s. */
+const target = (o: Float64Array, s: number): number => (inMemory(o) ? o.byteOffset : stageAt(s));
+
+function finish(o: Float64Array, n: number, s: number): void {
+  if (!inMemory(o)) o.set(stages[s]!.subarray(0, n));
+}
+
+const LIMIT = 2 ** 30;
+
+/**
+ * Lanes the SIMD kernel does not handle (|x| >= 2^30, Inf, NaN) come back holding x itself, so
+ * they can be redone with Math even when o and a are the same register.
+ */
+function redo(o: Float64Array, n: number, f: (x: number) => number): void {
+  for (let i = 0; i < n; i++) {
+    const v = o[i]!;
+    if (!(Math.abs(v) < LIMIT)) o[i] = f(v);
+  }
+}
+
+/** o[0..n) = sin(a[0..n)), o may be a; n <= TILE. */
+export function sinInto(a: Float64Array, o: Float64Array, n: number): void {
+  const bad = k.sin(source(a, n, 0), target(o, 1), n);
+  finish(o, n, 1);
+  if (bad) redo(o, n, Math.sin);
+}
+
+export function cosInto(a: Float64Array, o: Float64Array, n: number): void {
+  const bad = k.cos(source(a, n, 0), target(o, 1), n);
+  finish(o, n, 1);
+  if (bad) redo(o, n, Math.cos);
+}
+
+/** Both at once (one argument reduction): s = sin(a), c = cos(a); s and c distinct, either may be a. */
+export function sinCosInto(a: Float64Array, s: Float64Array, c: Float64Array, n: number): void {
+  const bad = k.sincos(source(a, n, 0), target(s, 1), target(c, 2), n);
+  finish(s, n, 1);
+  finish(c, n, 2);
+  if (bad) {
+    redo(s, n, Math.sin);
+    redo(c, n, Math.cos);
+  }
+}
+
+/**
+ * out[o + i*nc + j] = a + scale * u(g0 + i*gR + j*gC) for an nr x nc tile (nr * nc <= TILE), u the
+ * counter-based uniform of (seed, stream) (see assembly/random.ts); f32: rounded to float32.
+ */
+export function uniformTile(
+  out: Float64Array, o: number, nr: number, nc: number, g0: number, gR: number, gC: number,
+  seed: number, stream: number, a: number, scale: number, f32: boolean,
+): void {
+  const n = nr * nc;
+  const direct = inMemory(out);
+  k.uniformTile(direct ? out.byteOffset + o * 8 : stageAt(1), nr, nc, g0, gR, gC, seed, stream, a, scale, f32 ? 1 : 0);
+  if (!direct) out.set(stages[1]!.subarray(0, n), o);
+}
+
+/** Staging tile s as an array (for callers that post-process generated values in JS). */
+export function stage(s: number): Float64Array {
+  return stages[s]!;
+}
+
+/** uniformTile into staging tile s (a + scale * u). */
+export function uniformStage(s: number, n: number, g0: number, step: number, seed: number, stream: number): Float64Array {
+  k.uniformTile(stageAt(s), 1, n, g0, 0, step, seed, stream, 0, 1, 0);
+  return stages[s]!;
+}
