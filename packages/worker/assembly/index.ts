@@ -3,6 +3,7 @@
 // linear memory above heapBase() and passes byte offsets.
 export { uniformTile } from './random';
 export { sin, cos, sincos } from './trig';
+export { binary, sum } from './arith';
 
 export function heapBase(): usize {
   return __heap_base;

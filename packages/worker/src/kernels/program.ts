@@ -1,5 +1,5 @@
 import { castScalar, type Dtype, type ElementwiseParams } from '@tessera/protocol';
-import { cosInto, sinCosInto, sinInto, TILE, wasmRegister } from './wasm.js';
+import { binaryInto, cosInto, sinCosInto, sinInto, TILE, W_ADD, W_DIV, W_MUL, W_SQUARE, W_SUB, wasmRegister } from './wasm.js';
 
 /**
  * A fused elementwise program compiled for the block interpreter (numexpr style): every value
@@ -180,14 +180,15 @@ export function runStep(s: Step, regs: Float64Array[], n: number): void {
   const a = regs[s.a]!;
   const b = regs[s.b]!;
   switch (s.op) {
-    case ADD: for (let i = 0; i < n; i++) o[i] = a[i]! + b[i]!; break;
-    case SUB: for (let i = 0; i < n; i++) o[i] = a[i]! - b[i]!; break;
-    case MUL: for (let i = 0; i < n; i++) o[i] = a[i]! * b[i]!; break;
+    // The plain float arithmetic is WebAssembly SIMD (wasm.ts): same IEEE operations, same bits.
+    case ADD: binaryInto(W_ADD, a, b, o, n); break;
+    case SUB: binaryInto(W_SUB, a, b, o, n); break;
+    case MUL: binaryInto(W_MUL, a, b, o, n); break;
     case IMUL: for (let i = 0; i < n; i++) o[i] = Math.imul(a[i]!, b[i]!); break;
-    case DIV: for (let i = 0; i < n; i++) o[i] = a[i]! / b[i]!; break;
+    case DIV: binaryInto(W_DIV, a, b, o, n); break;
     case POW: for (let i = 0; i < n; i++) o[i] = Math.pow(a[i]!, b[i]!); break;
     case IPOW: for (let i = 0; i < n; i++) o[i] = ipow(a[i]!, b[i]!); break;
-    case SQUARE: for (let i = 0; i < n; i++) { const x = a[i]!; o[i] = x * x; } break;
+    case SQUARE: binaryInto(W_SQUARE, a, a, o, n); break;
     case ISQUARE: for (let i = 0; i < n; i++) { const x = a[i]!; o[i] = Math.imul(x, x); } break;
     // NaN-propagating, like numpy.maximum/minimum.
     case MAXIMUM: for (let i = 0; i < n; i++) { const x = a[i]!, y = b[i]!; o[i] = x > y || x !== x ? x : y; } break;

@@ -6,6 +6,7 @@ import {
   type ReduceMergeParams,
   type ReductionKind,
 } from '@tessera/protocol';
+import { sumInMemory } from './wasm.js';
 
 /**
  * Reduction partials (layout in protocol ops/reduction.ts): float64, one slot per kept position,
@@ -52,8 +53,13 @@ export function initPartial(k: number, d: Float64Array): void {
   }
 }
 
-/** Sum with four accumulators (independent add chains run in parallel). */
+/**
+ * Sum with four accumulators (independent add chains run in parallel); WebAssembly SIMD when v
+ * is a register in its memory, with the same accumulators and so the same bits.
+ */
 function sumRange(v: Float64Array, off: number, n: number): number {
+  const fast = sumInMemory(v, off, n);
+  if (fast !== undefined) return fast;
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   let i = off;
   const end = off + n, end4 = off + (n & ~3);

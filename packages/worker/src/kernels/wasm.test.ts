@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { uniformAt } from './random.js';
-import { cosInto, sinCosInto, sinInto, TILE, uniformTile, wasmRegister } from './wasm.js';
+import { binaryInto, cosInto, sinCosInto, sinInto, sumInMemory, TILE, uniformTile, W_ADD, W_DIV, W_MUL, W_SQUARE, W_SUB, wasmRegister } from './wasm.js';
 
 const view = new DataView(new ArrayBuffer(16));
 /** Units in the last place between two float64 values of the same sign (0 when equal, NaN too). */
@@ -107,5 +107,44 @@ describe('WebAssembly counter-based uniforms', () => {
     expect(uniformAt(0, 0, 0)).toBe(0.8054269619380791);
     expect(uniformAt(42, 1, 2 ** 40 + 3)).toBe(0.9247933048925464);
     expect(uniformAt(4294967295, 0, 2 ** 53 - 1)).toBe(0.5720594238184957);
+  });
+});
+
+describe('WebAssembly arithmetic and sums', () => {
+  const vals = (n: number): Float64Array =>
+    Float64Array.from({ length: n }, (_, i) => (i % 17 === 0 ? [NaN, Infinity, -0, 1e308][i % 4]! : (rand() - 0.5) * 1e3));
+
+  it('binary ops give exactly the JS results, odd lengths, aliased and staged operands', () => {
+    const ref: Record<number, (x: number, y: number) => number> = {
+      [W_ADD]: (x, y) => x + y, [W_SUB]: (x, y) => x - y, [W_MUL]: (x, y) => x * y, [W_DIV]: (x, y) => x / y, [W_SQUARE]: (x) => x * x,
+    };
+    const a = wasmRegister() ?? new Float64Array(TILE), b = new Float64Array(TILE);
+    for (const op of [W_ADD, W_SUB, W_MUL, W_DIV, W_SQUARE]) {
+      for (const n of [TILE, 4095, 1]) {
+        const x = vals(n), y = vals(n);
+        a.set(x);
+        b.set(y);
+        binaryInto(op, a, b, a, n); // result over its first operand (in memory), b staged
+        for (let i = 0; i < n; i++) expect(a[i]).toEqual(ref[op]!(x[i]!, y[i]!)); // toEqual: NaN equals NaN, -0 is not 0
+        const out = new Float64Array(TILE).fill(7);
+        binaryInto(op, x, y, out, n); // everything staged
+        for (let i = 0; i < n; i++) expect(out[i]).toEqual(ref[op]!(x[i]!, y[i]!));
+        if (n < TILE) expect(out[n]).toBe(7);
+      }
+    }
+  });
+
+  it('sum matches the four-accumulator JS sum bit for bit, and is only used on WebAssembly memory', () => {
+    const reg = wasmRegister() ?? new Float64Array(TILE);
+    for (const [off, n] of [[0, TILE], [3, 1001], [5, 2], [0, 0], ...Array.from({ length: 20 }, (_, i) => [i, 64 + i] as const)]) {
+      // Full 53-bit mantissas (times pi) so that the summation order shows in the bits; finite, as a NaN would hide it.
+      reg.set(Float64Array.from({ length: TILE }, () => (rand() - 0.5) * Math.PI * 1e3));
+      const s = new Float64Array(4);
+      const n4 = n & ~3;
+      for (let i = 0; i < n4; i++) s[i & 3] = s[i & 3]! + reg[off + i]!;
+      for (let i = n4; i < n; i++) s[0] = s[0]! + reg[off + i]!;
+      expect(sumInMemory(reg, off, n)).toEqual((s[0]! + s[1]!) + (s[2]! + s[3]!));
+    }
+    expect(sumInMemory(new Float64Array(8), 0, 8)).toBeUndefined();
   });
 });

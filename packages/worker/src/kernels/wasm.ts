@@ -32,6 +32,8 @@ interface Kernels {
   sin(src: number, dst: number, n: number): number;
   cos(src: number, dst: number, n: number): number;
   sincos(src: number, dstSin: number, dstCos: number, n: number): number;
+  binary(op: number, a: number, b: number, o: number, n: number): void;
+  sum(p: number, n: number): number;
 }
 
 function load(): Kernels {
@@ -119,6 +121,24 @@ export function sinCosInto(a: Float64Array, s: Float64Array, c: Float64Array, n:
     redo(s, n, Math.sin);
     redo(c, n, Math.cos);
   }
+}
+
+/** Op codes of assembly/arith.ts `binary`. */
+export const W_ADD = 0, W_SUB = 1, W_MUL = 2, W_DIV = 3, W_SQUARE = 4;
+
+/** o[0..n) = a op b elementwise (W_SQUARE: a * a, b unused); o may be a or b; n <= TILE. */
+export function binaryInto(op: number, a: Float64Array, b: Float64Array, o: Float64Array, n: number): void {
+  const pa = source(a, n, 0);
+  k.binary(op, pa, op === W_SQUARE ? pa : b === a ? pa : source(b, n, 2), target(o, 1), n);
+  finish(o, n, 1);
+}
+
+/**
+ * Sum of v[off..off+n) bit for bit as reduce.ts sumRange computes it, when v is in WebAssembly
+ * memory; undefined otherwise (the caller sums in JS rather than copy).
+ */
+export function sumInMemory(v: Float64Array, off: number, n: number): number | undefined {
+  return inMemory(v) ? k.sum(v.byteOffset + off * 8, n) : undefined;
 }
 
 /**
