@@ -294,6 +294,20 @@ describe('elementwise: every op, every dtype, against the element-at-a-time refe
     check(prog, [{ chunk: x }, { chunk: k }], [13, 17]);
   });
 
+  it('a float64 astype of an input is the input itself: as the result, reduced, and next to other reads of the input', () => {
+    for (const dt of DTYPES) {
+      const x = makeChunk(dt, [3, 4500]); // rows longer than a tile
+      check([{ op: 'astype', args: [{ input: 0 }], dtype: 'float64' }], [{ chunk: x }], [3, 4500]);
+      check([{ op: 'astype', args: [{ input: 0 }], dtype: 'float64' }], [{ chunk: x, perm: [1, 0] }], [4500, 3]);
+      check([
+        { op: 'astype', args: [{ input: 0 }], dtype: 'float64' },
+        { op: 'mul', args: [{ ref: 0 }, { const: 3, dtype: 'float64' }], dtype: 'float64' },
+        { op: 'neg', args: [{ input: 0 }], dtype: dt === 'uint8' ? 'uint8' : dt },
+        { op: 'sub', args: [{ ref: 1 }, { ref: 2 }], dtype: 'float64' },
+      ], [{ chunk: x }], [3, 4500]);
+    }
+  });
+
   it('sin and cos of one operand are computed together, whichever comes first, with values live in between', () => {
     const x = makeChunk('float64', [9000]); // more than one tile
     const f = makeChunk('float32', [9000]);

@@ -130,6 +130,7 @@ function run(
   const regOf = used.map((i) => prog.inputReg[i]!);
   const od = out.data;
   const res = prog.result;
+  const resIsInput = prog.inputReg.includes(res);
   const steps = prog.steps;
   const nv = strides.length;
   const base = new Array<number>(nv).fill(0);
@@ -159,9 +160,10 @@ function run(
           regs[regOf[j]!] = rnd ? bufs[regOf[j]!]! : load(srcs[j]!, b, sR, sC, nr, nc, bufs[regOf[j]!]!);
         }
         const o = outer * R * Cn + r0 * Cn + c0;
-        // float64 output, contiguous tile: the result register is the output memory itself.
-        const direct = !sink && od instanceof Float64Array && nc === Cn;
-        if (!sink) regs[res] = direct ? od.subarray(o, o + n) : bufs[res]!;
+        // float64 output, contiguous tile: the result register is the output memory itself
+        // (unless the result is an input's register, which the loads just filled).
+        const direct = !sink && !resIsInput && od instanceof Float64Array && nc === Cn;
+        if (!sink && !resIsInput) regs[res] = direct ? od.subarray(o, o + n) : bufs[res]!;
         for (let q = 0; q < steps.length; q++) runStep(steps[q]!, regs, n);
         const val = regs[res]!;
         if (!sink) {

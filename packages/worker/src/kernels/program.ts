@@ -89,6 +89,7 @@ export function compile(program: ElementwiseParams['program'], ninputs: number):
   const valReg = new Array<number>(program.length);
   const steps: Step[] = [];
   const partner = sinCosPairs(program);
+  const aliased = new Set<number>(); // instructions whose value is an input's register
   const regOf = (o: ElementwiseParams['program'][number]['args'][number]): number => {
     if ('ref' in o) return valReg[o.ref]!;
     if ('input' in o) return inputReg[o.input]!;
@@ -101,10 +102,17 @@ export function compile(program: ElementwiseParams['program'], ninputs: number):
     const regs = ins.args.map(regOf);
     // Free operands whose last use is here first: loops are index-aligned, so out may alias an operand.
     ins.args.forEach((o) => {
-      if ('ref' in o && lastUse[o.ref] === i && !free.includes(valReg[o.ref]!)) free.push(valReg[o.ref]!);
+      if ('ref' in o && lastUse[o.ref] === i && !aliased.has(o.ref) && !free.includes(valReg[o.ref]!)) free.push(valReg[o.ref]!);
     });
     const p = partner[i]!;
     if (p >= 0 && p < i) return; // computed with its partner (valReg[i] was set there)
+    if (ins.op === 'astype' && roundMode(ins.dtype) === R_NONE && 'input' in ins.args[0]!) {
+      // A float64 cast of an input (a reduction straight over a source) changes no value: the
+      // input's register stands for it (input registers are never written or freed).
+      valReg[i] = regs[0]!;
+      aliased.add(i);
+      return;
+    }
     const out = free.length ? free.pop()! : nregs++;
     valReg[i] = out;
     if (p > i) {
