@@ -7,7 +7,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ['packages/*/src/**/*.ts'],
-    ignores: ['**/*.test.ts', '**/*.conformance.ts'],
+    ignores: ['**/*.test.ts', '**/*.test-util.ts', '**/*.conformance.ts'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -26,7 +26,7 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly', performance: 'readonly', URL: 'readonly' } },
   },
   {
-    files: ['**/*.test.ts', 'test/**/*.ts', '**/*.conformance.ts'],
+    files: ['**/*.test.ts', '**/*.test-util.ts', 'test/**/*.ts', '**/*.conformance.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/no-floating-promises': 'off' },
   },
 );

@@ -15,6 +15,15 @@ const MiB = 2 ** 20;
  *   expect: (p: Params) => { value: number, tol: number, exact?: boolean, why: string },
  * }>}
  */
+const SUM_XXT = {
+  title: 'sum(x + x.T), x uniform n×n float64',
+  full: { n: 8000, c: 1000 },
+  quick: { n: 2000, c: 500 },
+  inputBytes: (p) => p.n * p.n * 8,
+  // sum(x + x.T) = 2 sum(x): mean n², sd 2·sqrt(n²/12) = n/sqrt(3)
+  expect: (p) => ({ value: p.n * p.n, tol: (6 * p.n) / Math.sqrt(3), why: '2·sum(x) ~ N(n², n²/3)' }),
+};
+
 export const WORKLOADS = {
   'tiny-tasks': {
     title: 'per-task overhead: sum(ones(n, chunks=1) + 1)',
@@ -23,24 +32,10 @@ export const WORKLOADS = {
     inputBytes: (p) => p.n * 8,
     expect: (p) => ({ value: 2 * p.n, tol: 0, exact: true, why: 'sum of n twos' }),
   },
-  'sum-xxt': {
-    title: 'sum(x + x.T), x uniform n×n float64',
-    full: { n: 8000, c: 1000 },
-    quick: { n: 2000, c: 500 },
-    inputBytes: (p) => p.n * p.n * 8,
-    // sum(x + x.T) = 2 sum(x): mean n², sd 2·sqrt(n²/12) = n/sqrt(3)
-    expect: (p) => ({ value: p.n * p.n, tol: (6 * p.n) / Math.sqrt(3), why: '2·sum(x) ~ N(n², n²/3)' }),
-  },
+  'sum-xxt': SUM_XXT,
   // The same graph with fusion off: every block of x is materialised (nothing is regenerated in
   // place), so peak memory shows the ordering and early freeing at work. Tessera only.
-  'sum-xxt-unfused': {
-    title: 'sum(x + x.T) with fusion off: x materialised block by block',
-    full: { n: 8000, c: 1000 },
-    quick: { n: 2000, c: 500 },
-    inputBytes: (p) => p.n * p.n * 8,
-    expect: (p) => ({ value: p.n * p.n, tol: (6 * p.n) / Math.sqrt(3), why: '2·sum(x) ~ N(n², n²/3)' }),
-    tesseraOnly: true,
-  },
+  'sum-xxt-unfused': { ...SUM_XXT, title: 'sum(x + x.T) with fusion off: x materialised block by block', tesseraOnly: true },
   'std-mean': {
     title: 'std(mean(x, axis=0)), same x',
     full: { n: 8000, c: 1000 },

@@ -10,25 +10,9 @@ import {
   type NumericArray,
 } from '@tessera/protocol';
 import { executeTask } from './index.js';
+import { flat, forEachIndex } from './reference.test-util.js';
 
 // ---------- plain reference: one element at a time, numpy's rules written out ----------
-
-function forEachIndex(shape: readonly number[], fn: (idx: number[]) => void): void {
-  if (shape.some((d) => d === 0)) return;
-  const idx = shape.map(() => 0);
-  for (;;) {
-    fn([...idx]);
-    let k = shape.length - 1;
-    while (k >= 0 && ++idx[k]! === shape[k]!) idx[k--] = 0;
-    if (k < 0) return;
-  }
-}
-
-function flat(shape: readonly number[], idx: readonly number[]): number {
-  let f = 0;
-  for (let k = 0; k < shape.length; k++) f = f * shape[k]! + idx[k]!;
-  return f;
-}
 
 /** Store a mathematically exact integer (a BigInt) or a float into a dtype. */
 function store(dtype: Dtype, v: number | bigint): number {

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DTYPES, promoteTypes, typedArrayCtor, type Chunk, type Dtype } from '@tessera/protocol';
 import { executeTask } from './index.js';
-
-function forEachIndex(shape: readonly number[], fn: (idx: number[]) => void): void {
-  if (shape.some((d) => d === 0)) return;
-  const idx = shape.map(() => 0);
-  for (;;) {
-    fn([...idx]);
-    let k = shape.length - 1;
-    while (k >= 0 && ++idx[k]! === shape[k]!) idx[k--] = 0;
-    if (k < 0) return;
-  }
-}
-const flat = (shape: readonly number[], idx: readonly number[]): number => idx.reduce((f, v, k) => f * shape[k]! + v, 0);
+import { flat, forEachIndex } from './reference.test-util.js';
 
 let seed = 7;
 function make(dtype: Dtype, shape: number[]): Chunk {

@@ -12,25 +12,9 @@ import {
   type ReductionKind,
 } from '@tessera/protocol';
 import { executeTask } from './index.js';
+import { flat, forEachIndex } from './reference.test-util.js';
 
 // ---------- plain reference ----------
-
-function forEachIndex(shape: readonly number[], fn: (idx: number[]) => void): void {
-  if (shape.some((d) => d === 0)) return;
-  const idx = shape.map(() => 0);
-  for (;;) {
-    fn([...idx]);
-    let k = shape.length - 1;
-    while (k >= 0 && ++idx[k]! === shape[k]!) idx[k--] = 0;
-    if (k < 0) return;
-  }
-}
-
-function flat(shape: readonly number[], idx: readonly number[]): number {
-  let f = 0;
-  for (let k = 0; k < shape.length; k++) f = f * shape[k]! + idx[k]!;
-  return f;
-}
 
 function storeF(dtype: Dtype, v: number): number {
   if (dtype === 'float32') return Math.fround(v);

@@ -1,15 +1,7 @@
 /** Small helpers for strided N-d iteration, shared by the kernels. */
 
-/** C-order strides in elements. */
-export function cStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
+/** C-order strides in elements (the protocol's definition). */
+export { stridesOf as cStrides } from '@tessera/protocol';
 
 /**
  * Drop size-1 axes and merge neighbouring axes wherever every stride vector allows it
