@@ -9,3 +9,5 @@ export * from './ops/elementwise.js';
 export * from './ops/reduction.js';
 export * from './ops/catalogue.js';
 export * from './codec.js';
+export * from './redis-keys.js';
+export * from './task-spec-codec.js';

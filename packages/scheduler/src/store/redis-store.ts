@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import {
+  GRAPH_KEY_PARTS,
+  TASK_STATES,
+  graphIndexKey,
+  graphKeys,
+  graphStagingKeys,
+  unpackTaskSpec,
+  type Graph,
+  type GraphKeys,
+  type GraphState,
+  type SerializedError,
+  type TaskSpec,
+  type TaskState,
+} from '@tessera/protocol';
+import { layOutGraph } from './redis-graph-layout.js';
+import { cancelGraph } from './redis-scripts/cancel-graph-8.js';
+import { commitGraph } from './redis-scripts/commit-graph-16.js';
+import { completeTask } from './redis-scripts/complete-task-8.js';
+import { failTask } from './redis-scripts/fail-task-8.js';
+import { moveTasks } from './redis-scripts/move-tasks-4.js';
+import { runScript, type RedisScript } from './redis-scripts/redis-script.js';
+import type { CompletionResult, GraphRecord, Store } from './store.js';
+
+export interface RedisStoreOptions {
+  /** Every key starts with `<prefix>:`. */
+  prefix: string;
+  /** Once a graph finishes, errs or is cancelled its keys expire after this many ms (default: kept until deleteGraph). */
+  endedGraphTtlMs?: number;
+  /** A half-written graph (its writer died) vanishes after this many ms. Default 10 minutes. */
+  stagingTtlMs?: number;
+}
+
+/** Hash fields per HSET/HMGET and task keys per script call: bounded argument lists. */
+const CHUNK = 2_000;
+
+/**
+ * The Store of cluster mode: every graph and task state lives in Redis, so a restarted scheduler
+ * (a new RedisStore on the same Redis and prefix) carries on where the last one stopped. Each
+ * transition is one Lua script over one graph's keys, which share a hash tag (one Cluster slot).
+ * The caller owns the connection.
+ */
+export class RedisStore implements Store {
+  private readonly prefix: string;
+  private readonly endedTtl: number;
+  private readonly stagingTtl: number;
+
+  constructor(
+    private readonly redis: Redis,
+    options: RedisStoreOptions,
+  ) {
+    this.prefix = options.prefix;
+    this.endedTtl = options.endedGraphTtlMs ?? 0;
+    this.stagingTtl = options.stagingTtlMs ?? 10 * 60_000;
+    graphIndexKey(this.prefix); // rejects a bad prefix now rather than at first use
+  }
+
+  /**
+   * A graph of 10^5 tasks is too big for one script call (its arguments alone would block Redis
+   * and balloon the request), so it is written in pipelined chunks under staging keys that carry
+   * a TTL, then one script renames them onto the real names. Until that commit nothing reads it:
+   * readers and scripts see the graph whole or not at all, and a writer that dies leaves only
+   * staging keys that expire. The id is indexed before the commit so a graph is never running
+   * unlisted; listGraphs skips (and later prunes) an id whose graph is not there.
+   */
+  async createGraph(id: string, graph: Graph, options: { persist: boolean; now: number }): Promise<{ ready: string[] }> {
+    const keys = graphKeys(this.prefix, id);
+    if ((await this.redis.exists(keys.meta)) === 1) throw new Error(`graph ${id} already exists`);
+    const layout = layOutGraph(graph);
+    const staging = graphStagingKeys(this.prefix, id, randomUUID());
+    const meta: Record<string, string> = {
+      state: 'running' satisfies GraphState,
+      total: String(graph.tasks.length),
+      done: '0',
+      outputs: JSON.stringify(graph.outputs),
+      persist: options.persist ? '1' : '0',
+      submittedAt: String(options.now),
+    };
+    for (const s of TASK_STATES) meta[`n:${s}`] = s === 'waiting' ? String(graph.tasks.length) : '0';
+
+    let pipe = this.redis.pipeline();
+    for (const [part, flat] of Object.entries(layout.hashes)) {
+      const key = staging[part as keyof GraphKeys];
+      for (let i = 0; i < flat.length; i += 2 * CHUNK) {
+        pipe.hset(key, ...flat.slice(i, i + 2 * CHUNK));
+        pipe.pexpire(key, this.stagingTtl);
+        // Flush now and then: a pipeline of a whole 10^5-task graph would sit in client memory twice.
+        if (pipe.length >= 64) {
+          await execOrThrow(pipe);
+          pipe = this.redis.pipeline();
+        }
+      }
+    }
+    pipe.hset(staging.meta, meta);
+    pipe.pexpire(staging.meta, this.stagingTtl);
+    pipe.zadd(graphIndexKey(this.prefix), 'NX', Date.now(), id);
+    await execOrThrow(pipe);
+
+    const committed = await this.run(commitGraph, [...all(keys), ...all(staging)], [graph.tasks.length]);
+    if (committed === 0) throw new Error(`graph ${id} already exists`);
+    if (committed !== 1) throw new Error(`graph ${id} was not fully written before its staging keys expired`);
+    return { ready: layout.ready };
+  }
+
+  async getGraph(id: string): Promise<GraphRecord | undefined> {
+    return decodeGraph(id, await this.redis.hgetall(graphKeys(this.prefix, id).meta));
+  }
+
+  async listGraphs(): Promise<GraphRecord[]> {
+    const index = graphIndexKey(this.prefix);
+    const entries = await this.redis.zrange(index, 0, -1, 'WITHSCORES');
+    const ids: string[] = [];
+    const addedAt: number[] = [];
+    for (let i = 0; i < entries.length; i += 2) {
+      ids.push(entries[i]!);
+      addedAt.push(Number(entries[i + 1]));
+    }
+    // One command per graph, not a pipeline: in a Cluster each graph may live on another node.
+    const records = await Promise.all(ids.map((id) => this.getGraph(id)));
+    // A missing graph was deleted, expired, or is still being written; only past the staging
+    // TTL is it surely gone, and then its id leaves the index.
+    const stale = ids.filter((_, i) => !records[i] && addedAt[i]! < Date.now() - this.stagingTtl);
+    if (stale.length) await this.redis.zrem(index, ...stale);
+    return records.filter((g): g is GraphRecord => g !== undefined);
+  }
+
+  async getTasks(id: string, keys: readonly string[]): Promise<TaskSpec[]> {
+    const spec = graphKeys(this.prefix, id).spec;
+    const out: TaskSpec[] = [];
+    for (let i = 0; i < keys.length; i += CHUNK) {
+      const chunk = keys.slice(i, i + CHUNK);
+      const values = await this.redis.hmgetBuffer(spec, ...chunk);
+      for (let j = 0; j < chunk.length; j++) {
+        const v = values[j];
+        if (!v) throw new Error((await this.getGraph(id)) ? `graph ${id} has no task ${chunk[j]}` : `no graph ${id}`);
+        out.push(unpackTaskSpec(chunk[j]!, v));
+      }
+    }
+    return out;
+  }
+
+  async getTaskState(id: string, key: string): Promise<{ state: TaskState; worker?: string } | undefined> {
+    const keys = graphKeys(this.prefix, id);
+    // MULTI: state and worker read at one instant, never across a transition.
+    const replies = (await this.redis.multi().hget(keys.state, key).hget(keys.worker, key).exec()) ?? [];
+    const [state, worker] = replies.map(([err, v]) => {
+      if (err) throw err;
+      return v as string | null;
+    });
+    if (state === null || state === undefined) return undefined;
+    return worker === null || worker === undefined ? { state: state as TaskState } : { state: state as TaskState, worker };
+  }
+
+  async stateCounts(id: string): Promise<Record<TaskState, number>> {
+    const meta = await this.redis.hgetall(graphKeys(this.prefix, id).meta);
+    if (!meta.state) throw new Error(`no graph ${id}`);
+    return Object.fromEntries(TASK_STATES.map((s) => [s, Number(meta[`n:${s}`] ?? 0)])) as Record<TaskState, number>;
+  }
+
+  async markQueued(id: string, keys: readonly string[], worker: string): Promise<void> {
+    await this.move(id, keys, 'waiting', 'queued', worker);
+  }
+
+  async markProcessing(id: string, keys: readonly string[], worker: string): Promise<void> {
+    await this.move(id, keys, 'queued', 'processing', worker);
+  }
+
+  async completeTask(id: string, key: string, info: { worker: string; nbytes: number; now: number }): Promise<CompletionResult> {
+    const keys = graphKeys(this.prefix, id);
+    const r = (await this.run(completeTask, all(keys), [key, info.worker, String(info.now), this.endedTtl])) as [
+      number,
+      number,
+      string[],
+      string[],
+    ];
+    return { ready: r[2], releasable: r[3], finished: r[1] === 1, applied: r[0] === 1 };
+  }
+
+  async failTask(id: string, key: string, error: SerializedError, now: number): Promise<boolean> {
+    const keys = graphKeys(this.prefix, id);
+    return (await this.run(failTask, all(keys), [key, JSON.stringify(error), String(now), this.endedTtl])) === 1;
+  }
+
+  async cancelGraph(id: string, now: number): Promise<boolean> {
+    const keys = graphKeys(this.prefix, id);
+    return (await this.run(cancelGraph, all(keys), [String(now), this.endedTtl])) === 1;
+  }
+
+  async deleteGraph(id: string): Promise<void> {
+    // One UNLINK of keys in one slot is atomic; the index entry goes after the graph.
+    await this.redis.unlink(...all(graphKeys(this.prefix, id)));
+    await this.redis.zrem(graphIndexKey(this.prefix), id);
+  }
+
+  private async move(id: string, keys: readonly string[], from: TaskState, to: TaskState, worker: string): Promise<void> {
+    const k = graphKeys(this.prefix, id);
+    for (let i = 0; i < keys.length; i += CHUNK) {
+      const moved = await this.run(moveTasks, [k.meta, k.state, k.pending, k.worker], [from, to, worker, ...keys.slice(i, i + CHUNK)]);
+      if (moved === -1) throw new Error(`no graph ${id}`);
+    }
+  }
+
+  private run(script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    return runScript(this.redis, script, keys, args);
+  }
+}
+
+/** A graph's keys in GRAPH_KEY_PARTS order, the order every script's KEYS follow. */
+function all(keys: GraphKeys): string[] {
+  return GRAPH_KEY_PARTS.map((p) => keys[p]);
+}
+
+async function execOrThrow(pipe: ReturnType<Redis['pipeline']>): Promise<void> {
+  const results = (await pipe.exec()) ?? [];
+  for (const [err] of results) if (err) throw err;
+}
+
+function decodeGraph(id: string, m: Record<string, string>): GraphRecord | undefined {
+  if (!m.state) return undefined;
+  const g: GraphRecord = {
+    id,
+    state: m.state as GraphState,
+    total: Number(m.total),
+    done: Number(m.done),
+    outputs: JSON.parse(m.outputs ?? '[]') as string[],
+    persist: m.persist === '1',
+    submittedAt: Number(m.submittedAt),
+  };
+  if (m.finishedAt !== undefined) g.finishedAt = Number(m.finishedAt);
+  if (m.error !== undefined) g.error = JSON.parse(m.error) as SerializedError;
+  return g;
+}

@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+
+/**
+ * A real Redis for tests, found in this order: `REDIS_URL`; a server answering PING on
+ * 127.0.0.1:6379; a `redis-server` child on a free port (no persistence), stopped by close().
+ * Tests never share keys: each takes a fresh prefix and deletes it afterwards.
+ */
+export interface TestRedis {
+  readonly url: string;
+  /** Where it came from: 'REDIS_URL', 'localhost:6379' or 'child redis-server'. */
+  readonly source: string;
+  /** A new connection (closed by close()). */
+  connect(): Redis;
+  /** A key prefix no other test uses. */
+  uniquePrefix(): string;
+  /** Number of keys under `<prefix>:`. */
+  keyCount(prefix: string): Promise<number>;
+  deletePrefix(prefix: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const INSTALL_HINT =
+  'Tests need Redis 7: set REDIS_URL=redis://host:port, run redis-server on 127.0.0.1:6379, ' +
+  'or install the redis-server binary (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis).';
+
+export async function testRedis(): Promise<TestRedis> {
+  const fromEnv = process.env.REDIS_URL;
+  if (fromEnv) {
+    if (!(await answers(fromEnv))) throw new Error(`REDIS_URL=${fromEnv} does not answer PING. ${INSTALL_HINT}`);
+    return open(fromEnv, 'REDIS_URL');
+  }
+  const local = 'redis://127.0.0.1:6379';
+  if (await answers(local)) return open(local, 'localhost:6379');
+  const { url, child } = await startRedisServer();
+  return open(url, 'child redis-server', child);
+}
+
+function open(url: string, source: string, child?: ChildProcess): TestRedis {
+  const connections: Redis[] = [];
+  const connect = (): Redis => {
+    const c = new Redis(url, { maxRetriesPerRequest: 1 });
+    connections.push(c);
+    return c;
+  };
+  const admin = connect();
+  const scan = async (prefix: string): Promise<string[]> => {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    return keys;
+  };
+  return {
+    url,
+    source,
+    connect,
+    uniquePrefix: () => `tessera-test:${process.pid}-${randomUUID().slice(0, 8)}`,
+    keyCount: async (prefix) => (await scan(prefix)).length,
+    deletePrefix: async (prefix) => {
+      const keys = await scan(prefix);
+      for (let i = 0; i < keys.length; i += 1000) await admin.unlink(...keys.slice(i, i + 1000));
+    },
+    close: async () => {
+      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      child?.kill('SIGTERM');
+    },
+  };
+}
+
+async function answers(url: string): Promise<boolean> {
+  const c = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    return (await c.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    c.disconnect();
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRedisServer(): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const spawned = await new Promise<Error | undefined>((resolve) => {
+    child.once('error', resolve);
+    child.once('spawn', () => resolve(undefined));
+  });
+  if (spawned) throw new Error(`could not start redis-server (${spawned.message}). ${INSTALL_HINT}`);
+  // A test run that dies must not leave a server behind.
+  process.once('exit', () => child.kill('SIGTERM'));
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (await answers(url)) return { url, child };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGTERM');
+  throw new Error(`redis-server on port ${port} did not answer PING within 5 s. ${INSTALL_HINT}`);
+}
