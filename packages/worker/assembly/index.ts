@@ -4,6 +4,7 @@
 export { uniformTile } from './random';
 export { sin, cos, sincos } from './trig';
 export { binary, sum } from './arith';
+export { gemmBlock } from './gemm';
 
 export function heapBase(): usize {
   return __heap_base;

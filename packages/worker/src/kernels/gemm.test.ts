@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DTYPES, promoteTypes, typedArrayCtor, type Chunk, type Dtype } from '@tessera/protocol';
 import { executeTask } from './index.js';
+import { GEMM_KC, GEMM_MC, GEMM_NC, gemmScratch } from './wasm.js';
 import { flat, forEachIndex } from './reference.test-util.js';
 
 let seed = 7;
@@ -100,5 +101,86 @@ describe('tensordot', () => {
     const a: Chunk = { dtype: 'int32', shape: [1, 2], data: new Int32Array([2147483647, 2]) };
     const b: Chunk = { dtype: 'int32', shape: [2, 1], data: new Int32Array([1, 1]) };
     expect(run([[a, b]], [1], [0], [1, 1], 'int32').data[0]).toBe(-2147483647);
+  });
+});
+
+/** A 2-D operand stored as rows x cols or transposed (then contracted over its other axis). */
+function matrix(dtype: Dtype, rows: number, cols: number, transposed: boolean): { chunk: Chunk; at: (i: number, j: number) => number } {
+  const chunk = make(dtype, transposed ? [cols, rows] : [rows, cols]);
+  const at = transposed ? (i: number, j: number) => chunk.data[j * rows + i]! : (i: number, j: number) => chunk.data[i * cols + j]!;
+  return { chunk, at };
+}
+
+/**
+ * sum over pairs of A_p (M x K_p) times B_p (K_p x N), operands random in dtype and layout, checked
+ * against a plain triple loop. Floats: within a bound on float64 summation error (a packing or
+ * tile bug is off by whole products); integers: exact, then wrapped.
+ */
+function checkMatmul(M: number, N: number, Ks: number[], dtypes: [Dtype, Dtype], tA: boolean, tB: boolean): void {
+  const dtype = promoteTypes(...dtypes);
+  const ops = Ks.map((K) => ({ K, a: matrix(dtypes[0], M, K, tA), b: matrix(dtypes[1], K, N, tB) }));
+  const out = run(ops.map((o) => [o.a.chunk, o.b.chunk]), [tA ? 0 : 1], [tB ? 1 : 0], [M, N], dtype);
+  const sumK = Ks.reduce((x, y) => x + y, 0);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0, mag = 0;
+      for (const { K, a, b } of ops) {
+        for (let k = 0; k < K; k++) {
+          const t = a.at(i, k) * b.at(k, j);
+          s += t;
+          mag += Math.abs(t);
+        }
+      }
+      const got = out.data[i * N + j]!;
+      const what = `${M}x${N} K=[${Ks.join(',')}] ${dtypes.join('*')} tA=${tA} tB=${tB} at (${i}, ${j})`;
+      if (dtype === 'int32') expect(got, what).toBe(s | 0);
+      else if (dtype === 'uint8') expect(got, what).toBe(s & 255);
+      else {
+        const want = dtype === 'float32' ? Math.fround(s) : s;
+        const tol = 2 * sumK * 2 ** -53 * mag + (dtype === 'float32' ? 2 ** -23 * Math.abs(want) : 0);
+        if (!(Math.abs(got - want) <= tol)) expect.fail(`${what}: got ${got}, want ${want}`);
+      }
+    }
+  }
+}
+
+describe('tensordot through the WebAssembly GEMM', () => {
+  it('covers sizes on both sides of the micro-tile and every blocking edge, in all four layouts', () => {
+    const sizes: [number, number, number][] = [
+      [GEMM_MC + 1, 5, GEMM_KC + 1], // M and K just past a block
+      [GEMM_MC, GEMM_NC + 3, 9], // N past the B block, M exactly one block
+      [3, 7, 2 * GEMM_KC + 5], // several K blocks, tails everywhere
+      [2 * GEMM_MC - 1, 4, GEMM_KC], // M tail, N and K exact
+      [1, 1, 700],
+    ];
+    for (const [M, N, K] of sizes) {
+      for (const tA of [false, true]) for (const tB of [false, true]) checkMatmul(M, N, [K], ['float64', 'float64'], tA, tB);
+    }
+  });
+
+  it('random shapes, dtypes, layouts and pair counts (empty dimensions included)', () => {
+    let r = 12345;
+    const rnd = (n: number): number => {
+      r = (Math.imul(r, 1103515245) + 12345) >>> 0;
+      return Math.floor((r / 2 ** 32) * n);
+    };
+    for (let t = 0; t < 40; t++) {
+      const M = rnd(8) === 0 ? 0 : 1 + rnd(110), N = rnd(8) === 0 ? 0 : 1 + rnd(110);
+      const Ks = Array.from({ length: 1 + rnd(3) }, () => (rnd(6) === 0 ? 0 : 1 + rnd(300)));
+      checkMatmul(M, N, Ks, [DTYPES[rnd(DTYPES.length)]!, DTYPES[rnd(DTYPES.length)]!], rnd(2) === 1, rnd(2) === 1);
+    }
+  });
+
+  it('sums int32 and uint8 exactly in float64 before wrapping, over several K blocks', () => {
+    for (const d of [['int32', 'int32'], ['uint8', 'uint8'], ['int32', 'uint8'], ['float32', 'int32']] as [Dtype, Dtype][]) {
+      checkMatmul(9, 13, [GEMM_KC * 2 + 3, 17], d, false, true);
+    }
+  });
+
+  it('leaves WebAssembly memory its size: the packing blocks are fixed and reused', () => {
+    const bytes = gemmScratch.a.buffer.byteLength;
+    checkMatmul(GEMM_MC + 7, GEMM_NC + 9, [GEMM_KC + 11], ['float64', 'float32'], true, false);
+    expect(gemmScratch.a.buffer.byteLength).toBe(bytes);
+    expect(gemmScratch.c.length).toBe(GEMM_MC * GEMM_NC); // not detached
   });
 });

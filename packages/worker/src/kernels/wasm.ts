@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
  * Linear memory holds the interpreter's registers (see program.ts `scratch`), so a WASM kernel
  * reads and writes them in place. Values elsewhere (an input read in place from a chunk, an output
  * tile) are copied through staging tiles, one tile at a time, so the copy stays in cache.
- * Memory is laid out once and never grown: growing would detach every view made before.
+ * Memory is laid out once and never grown: growing would detach every view made before. The
+ * GEMM's packing blocks and C tile (about 3 MiB) are part of that fixed layout.
  */
 
 /** Elements per tile: one register, one staging area. */
@@ -34,6 +35,7 @@ interface Kernels {
   sincos(src: number, dstSin: number, dstCos: number, n: number): number;
   binary(op: number, a: number, b: number, o: number, n: number): void;
   sum(p: number, n: number): number;
+  gemmBlock(pa: number, pb: number, pc: number, mcp: number, ncp: number, kc: number, ldc: number): void;
 }
 
 function load(): Kernels {
@@ -54,8 +56,19 @@ const MAX_REGISTERS = 48;
 const STAGES = 3;
 const TILE_BYTES = TILE * 8;
 const base = (k.heapBase() + 63) & ~63;
+
+/**
+ * GEMM blocking (gemm.ts; assembly/gemm.ts fixes the 4x4 micro-tile). A packed MC x KC block of A
+ * (192 KiB) stays in L2 while the 4-column micro-panels of a KC x NC block of B (2 MiB, L3) pass
+ * through L1; the C tile is MC x NC (768 KiB). On a 1000^3 product (Zen 4: 32 KiB L1d, 1 MiB L2)
+ * KC 256..512 and MC 48..128 measured alike, within noise; KC = 256 keeps the summation order
+ * (hence the bits) of the former JS kernel.
+ */
+export const GEMM_MR = 4, GEMM_NR = 4, GEMM_KC = 256, GEMM_MC = 96, GEMM_NC = 1024;
+const gemmAt = base + (MAX_REGISTERS + STAGES) * TILE_BYTES;
+const gemmA = gemmAt, gemmB = gemmA + GEMM_MC * GEMM_KC * 8, gemmC = gemmB + GEMM_KC * GEMM_NC * 8;
 {
-  const want = base + (MAX_REGISTERS + STAGES) * TILE_BYTES;
+  const want = gemmC + GEMM_MC * GEMM_NC * 8;
   const have = k.memory.buffer.byteLength;
   if (want > have) k.memory.grow(Math.ceil((want - have) / 65536));
 }
@@ -164,4 +177,19 @@ export function stage(s: number): Float64Array {
 export function uniformStage(s: number, n: number, g0: number, step: number, seed: number, stream: number): Float64Array {
   k.uniformTile(stageAt(s), 1, n, g0, 0, step, seed, stream, 0, 1, 0);
   return stages[s]!;
+}
+
+/** Where gemm.ts packs A and B blocks and reads the C tile back: fixed views of linear memory. */
+export const gemmScratch = {
+  a: new Float64Array(buffer, gemmA, GEMM_MC * GEMM_KC),
+  b: new Float64Array(buffer, gemmB, GEMM_KC * GEMM_NC),
+  c: new Float64Array(buffer, gemmC, GEMM_MC * GEMM_NC),
+};
+
+/**
+ * gemmScratch.c[mcp x ncp, row stride ncp] = packed A block (mcp x kc) * packed B block (kc x ncp);
+ * mcp, ncp multiples of 4 within the blocking.
+ */
+export function gemmBlock(mcp: number, ncp: number, kc: number): void {
+  k.gemmBlock(gemmA, gemmB, gemmC, mcp, ncp, kc, ncp);
 }
