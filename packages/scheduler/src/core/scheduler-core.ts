@@ -161,7 +161,7 @@ export class SchedulerCore implements ExecutionListener {
   private internalError(id: string, e: unknown): void {
     const err = e instanceof Error ? e : new Error(String(e));
     const s: SerializedError = { code: 'INTERNAL', name: err.name, message: `scheduler error: ${err.message}` };
-    void this.store.failTask(id, '', s, this.now()).catch(() => undefined);
+    void this.store.failTask(id, undefined, s, this.now()).catch(() => undefined);
     this.settle(id, deserializeError(s));
   }
 

@@ -117,11 +117,11 @@ export class MemoryStore implements Store {
     return { ready, releasable, finished, applied: true };
   }
 
-  async failTask(id: string, key: string, error: SerializedError, now: number): Promise<boolean> {
+  async failTask(id: string, key: string | undefined, error: SerializedError, now: number): Promise<boolean> {
     const g = this.graphs.get(id);
-    const t = g?.tasks.get(key);
-    if (!g || !t || g.record.state !== 'running') return false;
-    t.state = 'erred';
+    const t = key === undefined ? undefined : g?.tasks.get(key);
+    if (!g || (key !== undefined && !t) || g.record.state !== 'running') return false;
+    if (t) t.state = 'erred';
     g.record.state = 'erred';
     g.record.error = error;
     g.record.finishedAt = now;

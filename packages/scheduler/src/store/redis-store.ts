@@ -177,9 +177,9 @@ export class RedisStore implements Store {
     return { ready: r[2], releasable: r[3], finished: r[1] === 1, applied: r[0] === 1 };
   }
 
-  async failTask(id: string, key: string, error: SerializedError, now: number): Promise<boolean> {
+  async failTask(id: string, key: string | undefined, error: SerializedError, now: number): Promise<boolean> {
     const keys = graphKeys(this.prefix, id);
-    return (await this.run(failTask, all(keys), [key, JSON.stringify(error), String(now), this.endedTtl])) === 1;
+    return (await this.run(failTask, all(keys), [key ?? '', JSON.stringify(error), String(now), this.endedTtl])) === 1;
   }
 
   async cancelGraph(id: string, now: number): Promise<boolean> {

@@ -84,6 +84,17 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
       expect((await s.getTaskState('g1', 'a-00000000:0'))?.state).toBe('erred');
     });
 
+    it('errs a graph that failed outside any task, and only a running one', async () => {
+      const s = await make();
+      await s.createGraph('g1', diamond, { persist: false, now: 1 });
+      const err = { code: 'INTERNAL' as const, name: 'Error', message: 'scheduler error: lost it' };
+      expect(await s.failTask('g1', undefined, err, 2)).toBe(true);
+      expect(await s.getGraph('g1')).toMatchObject({ state: 'erred', error: err });
+      expect((await s.stateCounts('g1')).erred).toBe(0);
+      expect(await s.failTask('g1', undefined, err, 3)).toBe(false);
+      expect(await s.failTask('nope', undefined, err, 3)).toBe(false);
+    });
+
     it('cancels a running graph once, and graphs are independent', async () => {
       const s = await make();
       await s.createGraph('g1', diamond, { persist: false, now: 1 });

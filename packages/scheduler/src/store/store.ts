@@ -42,8 +42,11 @@ export interface Store {
   markProcessing(id: string, keys: readonly string[], worker: string): Promise<void>;
   /** A task's chunk is in memory on `worker`: update counters, find what became ready or releasable. */
   completeTask(id: string, key: string, info: { worker: string; nbytes: number; now: number }): Promise<CompletionResult>;
-  /** A task failed: it errs, the graph errs (first error wins). Returns false if the graph was not running. */
-  failTask(id: string, key: string, error: SerializedError, now: number): Promise<boolean>;
+  /**
+   * A task failed: it errs, the graph errs (first error wins). With no key, the graph failed
+   * outside any task (a scheduler-side error). Returns false if the graph was not running.
+   */
+  failTask(id: string, key: string | undefined, error: SerializedError, now: number): Promise<boolean>;
   /** running → cancelled. Returns false if the graph was not running. */
   cancelGraph(id: string, now: number): Promise<boolean>;
   deleteGraph(id: string): Promise<void>;
