@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One benchmark workload on Dask's threaded scheduler, in a fresh process.
 
-    python3 bench/dask_workload.py <name> [--quick] [--params '{"n": 8000, "c": 1000}'] [--repeats N]
+    python3 bench/dask_workload.py <name> --params '{"n": 8000, "c": 1000}' [--repeats N]
 
 Prints one JSON line: {name, engine, seconds, runs, warmup, tasks, result, maxRssMiB, ...}.
 `seconds` is the best of N timed runs after one warm-up run (N = 3, or 1 when the warm-up took
@@ -9,8 +9,8 @@ longer than 30 s). A run times the whole user-visible call: building the express
 `compute()` (which includes Dask's graph optimisation), like the Tessera side.
 Peak RSS is `ru_maxrss` of this process (all its threads), in MiB.
 
-bench/run.mjs passes --params from bench/workloads.mjs (the one source of truth for sizes); the
-table below is only the default for running this file by hand, and mirrors it.
+Sizes come only from bench/workloads.mjs (bench/run.mjs passes them as --params), so the two
+engines can never run different sizes.
 """
 import json
 import os
@@ -18,24 +18,6 @@ import platform
 import resource
 import sys
 import time
-
-
-def sizes(quick):
-    if quick:
-        return {
-            'tiny-tasks': {'n': 1000},
-            'sum-xxt': {'n': 2000, 'c': 500},
-            'std-mean': {'n': 2000, 'c': 500},
-            'matmul': {'n': 1000, 'c': 250},
-            'sin-cos': {'n': 4_000_000, 'c': 250_000},
-        }
-    return {
-        'tiny-tasks': {'n': 10_000},
-        'sum-xxt': {'n': 8000, 'c': 1000},
-        'std-mean': {'n': 8000, 'c': 1000},
-        'matmul': {'n': 4000, 'c': 1000},
-        'sin-cos': {'n': 64_000_000, 'c': 1_000_000},
-    }
 
 
 def max_rss_mib():
@@ -50,7 +32,7 @@ def main():
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     name = args[0]
-    quick = '--quick' in args
+    quick = '--quick' in args  # a label in the output; the sizes themselves come with --params
     repeats = None
     if '--repeats' in args:
         repeats = int(args[args.index('--repeats') + 1])
@@ -60,11 +42,14 @@ def main():
     import numpy as np
 
     dask.config.set(scheduler='threads')
-    table = sizes(quick)
-    if name not in table:
-        print(json.dumps({'name': name, 'engine': 'dask', 'error': f'unknown workload {name}; known: {", ".join(table)}'}))
+    known = ('tiny-tasks', 'sum-xxt', 'std-mean', 'matmul', 'sin-cos')
+    if name not in known:
+        print(json.dumps({'name': name, 'engine': 'dask', 'error': f'unknown workload {name}; known: {", ".join(known)}'}))
         sys.exit(2)
-    p = json.loads(args[args.index('--params') + 1]) if '--params' in args else table[name]
+    if '--params' not in args:
+        print(json.dumps({'name': name, 'engine': 'dask', 'error': 'missing --params (sizes come from bench/workloads.mjs)'}))
+        sys.exit(2)
+    p = json.loads(args[args.index('--params') + 1])
 
     def build():
         if name == 'tiny-tasks':
