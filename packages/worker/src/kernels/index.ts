@@ -1,4 +1,4 @@
-import { checkChunk, isOpName, OPS, type Chunk, type Dtype, type OpName, type OpParams } from '@tessera/protocol';
+import { checkChunk, isOpName, OPS, type ElementwiseParams, type Chunk, type Dtype, type OpName, type OpParams } from '@tessera/protocol';
 import { arange, fromBytes, full } from './creation.js';
 import { elementwise, reducePartial } from './elementwise.js';
 import { tensordot } from './gemm.js';
@@ -42,11 +42,21 @@ export function executeTask(task: KernelTask, inputs: Chunk[], options?: Execute
       throw new Error(`task ${task.key}: bad ${op} params: ${first ? `${first.path.join('.') || 'params'}: ${first.message}` : parsed.error.message}`);
     }
     params = parsed.data;
+    if (op === 'elementwise') checkSources(task.key, params as ElementwiseParams);
   }
   const out = dispatch(op, params, inputs, task);
   const bad = checkChunk(out, { dtype, shape });
   if (bad) throw new Error(`task ${task.key}: kernel ${op} produced a bad chunk: ${bad}`);
   return out;
+}
+
+/** Fused sources carry another op's params: check them by that op's schema too (untrusted tasks). */
+function checkSources(key: string, p: ElementwiseParams): void {
+  p.inputs.forEach((v, i) => {
+    if (!v.source) return;
+    const parsed = OPS[v.source.op].params.safeParse(v.source.params);
+    if (!parsed.success) throw new Error(`task ${key}: input ${i}: bad ${v.source.op} source params: ${parsed.error.issues[0]?.message ?? ''}`);
+  });
 }
 
 function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): Chunk {

@@ -86,4 +86,14 @@ describe('fused creation sources', () => {
     const wrong = task({ op: 'full', params: { value: 1 }, shape: [4], dtype: 'float64' });
     expect(() => validateGraph({ tasks: [wrong], outputs: [wrong.key] })).toThrow(/do not broadcast to domain/);
   });
+
+  it('an untrusted task has its source params checked by the source op schema', () => {
+    const params = {
+      program: [{ op: 'neg', args: [{ input: 0 }], dtype: 'float64' }],
+      inputs: [{ source: { op: 'random', params: { dist: 'uniform', seed: -1, a: 0, b: 1, offset: [0], fullShape: [3] }, shape: [3], dtype: 'float64' } }],
+      domain: [3],
+    };
+    const task = { key: `f-${T}:0`, op: 'elementwise', params, shape: [3], dtype: 'float64' as const };
+    expect(() => executeTask(task, [])).toThrow(/input 0: bad random source params/);
+  });
 });

@@ -1,8 +1,8 @@
 import {
-  ArangeParams,
-  FullParams,
-  RandomParams,
   sizeOf,
+  type ArangeParams,
+  type FullParams,
+  type RandomParams,
   typedArrayCtor,
   type Chunk,
   type Dtype,
@@ -36,10 +36,10 @@ function scratchFor(dtype: Dtype, n: number, slot: number): NumericArray {
 /** Materialise a `full` or `arange` source into scratch (cheap: one store per element). */
 function generate(src: SourceSpec, slot: number): Chunk {
   const into = scratchFor(src.dtype, sizeOf(src.shape), slot);
-  // Source params were validated with the graph; parse defensively all the same (they are tiny).
+  // Source params were checked by validateGraph, or by executeTask for an untrusted task.
   return src.op === 'full'
-    ? full(FullParams.parse(src.params), src.shape, src.dtype, into)
-    : arange(ArangeParams.parse(src.params), src.shape, src.dtype, into);
+    ? full(src.params as FullParams, src.shape, src.dtype, into)
+    : arange(src.params as ArangeParams, src.shape, src.dtype, into);
 }
 
 /**
@@ -69,7 +69,7 @@ export function resolveInputs(p: ElementwiseParams, deps: readonly Chunk[]): Pro
     const src = v.source;
     if (src?.op === 'random') {
       if (src.dtype !== 'float64' && src.dtype !== 'float32') throw new Error(`random: values are float, declared ${src.dtype}`);
-      const rp = RandomParams.parse(src.params);
+      const rp = src.params as RandomParams;
       const { base, strides } = globalLayout(rp, src.shape);
       out.push({ data: NO_DATA, shape: src.shape, strides, base, perm: v.perm, random: { p: rp, f32: src.dtype === 'float32' } });
       continue;
