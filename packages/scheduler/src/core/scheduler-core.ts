@@ -94,15 +94,18 @@ export class SchedulerCore implements ExecutionListener {
     if (bad !== undefined) throw new InvalidArgumentError(`${bad} is not an output of graph ${id}`);
   }
 
-  /** Forget a graph: its chunks are freed (persisted ones stay pinned by the executor). */
-  async release(id: string): Promise<string[]> {
+  /**
+   * Forget a graph (cancelling it if it still runs). Returns the outputs to keep, those of a
+   * graph submitted to persist, so the executor pins them while it frees the rest.
+   */
+  async release(id: string): Promise<{ keep: string[] }> {
     const g = await this.store.getGraph(id);
-    if (!g) return [];
+    if (!g) return { keep: [] };
     if (g.state === 'running') await this.cancel(id);
     await this.store.deleteGraph(id);
     this.listeners.delete(id);
     this.chains.delete(id);
-    return g.outputs;
+    return { keep: g.persist ? g.outputs : [] };
   }
 
   taskStarted(id: string, keys: readonly string[], worker: string, thread?: number): void {

@@ -33,7 +33,6 @@ export interface LocalEngineStats {
 export class LocalEngine implements Engine {
   private readonly core = new SchedulerCore(new MemoryStore());
   private readonly executor = new LocalExecutor(this.core);
-  private readonly persistent = new Map<string, boolean>();
   private closed = false;
 
   private constructor() {
@@ -59,7 +58,6 @@ export class LocalEngine implements Engine {
     this.open();
     const g = validateGraph(graph);
     const id = this.core.newGraphId();
-    this.persistent.set(id, options.persist ?? false);
     if (options.onEvent) this.core.subscribe(id, options.onEvent);
     await this.core.submit(id, g, { persist: options.persist ?? false });
     return id;
@@ -85,9 +83,8 @@ export class LocalEngine implements Engine {
   }
 
   async release(graphId: string): Promise<void> {
-    const outputs = await this.core.release(graphId);
-    this.executor.releaseGraph(graphId, this.persistent.get(graphId) ? outputs : []);
-    this.persistent.delete(graphId);
+    const { keep } = await this.core.release(graphId);
+    this.executor.releaseGraph(graphId, keep);
   }
 
   async unpersist(keys: readonly string[]): Promise<void> {
