@@ -3,6 +3,7 @@ import {
   InvalidArgumentError,
   deserializeError,
   keyGroup,
+  keyOp,
   type EngineEvent,
   type Graph,
   type SerializedError,
@@ -187,7 +188,7 @@ export class SchedulerCore implements ExecutionListener {
     const set = this.listeners.get(id);
     if (!set) return;
     const group = keyGroup(key);
-    const ev: EngineEvent = { type: 'task', graph: id, key, group, op: group.slice(0, group.lastIndexOf('-')), state };
+    const ev: EngineEvent = { type: 'task', graph: id, key, group, op: keyOp(key), state };
     if (extra.worker !== undefined) ev.worker = extra.worker;
     if (extra.thread !== undefined) ev.thread = extra.thread;
     if (extra.start !== undefined) ev.start = extra.start;
