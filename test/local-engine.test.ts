@@ -6,6 +6,18 @@ import { sumGraph, task } from './graphs.js';
 
 const kernels = fileURLToPath(new URL('./fixtures/kernels.mjs', import.meta.url));
 
+describe('local engine options', () => {
+  it('rejects bad options with an error naming the option', async () => {
+    await expect(createLocalEngine({ threads: 0 })).rejects.toThrow(/local engine option threads: Number must be greater than or equal to 1/);
+    await expect(createLocalEngine({ kernels: [''] })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(createLocalEngine({ thread: 2 } as never)).rejects.toThrow(/Unrecognized key\(s\) in object: 'thread'/);
+  });
+
+  it('a kernel module that fails to load is a clear startup error, not a hung engine', async () => {
+    await expect(createLocalEngine({ threads: 1, kernels: ['/nonexistent/kernels.mjs'] })).rejects.toThrow(/failed to load kernel modules: .*nonexistent/);
+  });
+});
+
 describe('local engine', () => {
   let engine: LocalEngine;
   beforeAll(async () => {

@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import {
   EngineClosedError,
+  InvalidArgumentError,
   validateGraph,
   type Chunk,
   type Engine,
@@ -102,6 +104,19 @@ export class LocalEngine implements Engine {
   }
 }
 
+const LocalEngineOptionsSchema = z
+  .object({
+    threads: z.number().int().min(1).max(1024).optional(),
+    kernels: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+
+/** Options are checked here, at the boundary: a bad value is an error that names it. */
 export async function createLocalEngine(options: LocalEngineOptions = {}): Promise<LocalEngine> {
-  return LocalEngine.start(options);
+  const parsed = LocalEngineOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    throw new InvalidArgumentError(`local engine option ${i.path.join('.') || '(options)'}: ${i.message}`);
+  }
+  return LocalEngine.start(parsed.data);
 }
