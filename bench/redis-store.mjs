@@ -98,9 +98,9 @@ await new Promise((resolve, reject) => {
     while (running < inFlight && queue.length) {
       const key = queue.pop();
       running++;
-      store.completeTask('g', key, { worker: 'w1', nbytes: 8, now: Date.now() }).then((r) => {
+      store.completeTasks('g', [{ key, worker: 'w1' }], Date.now()).then((r) => {
         running--;
-        if (!r.applied) return reject(new Error(`not applied: ${key}`));
+        if (r.applied.length !== 1) return reject(new Error(`not applied: ${key}`));
         queue.push(...r.ready);
         if (r.finished) finished = true;
         if (running === 0 && queue.length === 0) resolve();
@@ -122,7 +122,7 @@ for (let i = 0; i < 2000; i++) chain.tasks.push({ key: `c-0123456789abcdef:${i}`
 chain.outputs.push(chain.tasks.at(-1).key);
 await chainStore.createGraph('c', chain, { persist: false, now: 0 });
 t0 = performance.now();
-for (const t of chain.tasks) await chainStore.completeTask('c', t.key, { worker: 'w1', nbytes: 8, now: 0 });
+for (const t of chain.tasks) await chainStore.completeTasks('c', [{ key: t.key, worker: 'w1' }], 0);
 const hopUs = ((performance.now() - t0) * 1000) / chain.tasks.length;
 
 await store.deleteGraph('g');

@@ -13,6 +13,9 @@ export const ERROR_CODES = [
   'ENGINE_CLOSED',
   'CHUNK_LOST',
   'CHUNK_DECODE',
+  'KILLED_WORKER',
+  'NOT_FOUND',
+  'UNAVAILABLE',
   'INTERNAL',
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
@@ -120,6 +123,29 @@ export class CodecError extends TesseraError {
   }
 }
 
+/** A task was running on workers that died, `count` times: it is taken to be what kills them. */
+export class KilledWorkerError extends TesseraError {
+  readonly key: string;
+  constructor(key: string, count: number, message?: string) {
+    super('KILLED_WORKER', message ?? `task ${key} was running on ${count} workers when they died; it is not retried again`);
+    this.key = key;
+  }
+}
+
+/** A graph, task, chunk or worker the caller named does not exist (HTTP 404). */
+export class NotFoundError extends TesseraError {
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+  }
+}
+
+/** A scheduler, worker or Redis that should answer does not (HTTP 503, or a refused connection). */
+export class UnavailableError extends TesseraError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAVAILABLE', message, options);
+  }
+}
+
 /** The one wire shape of every error. */
 export const SerializedError = z.object({
   code: ErrorCode,
@@ -140,6 +166,7 @@ export function serializeError(err: unknown): SerializedError {
     return { code: err.code, name: err.name, message: err.message, issues: err.issues };
   }
   if (err instanceof ChunkLostError) return { code: err.code, name: err.name, message: err.message, key: err.key };
+  if (err instanceof KilledWorkerError) return { code: err.code, name: err.name, message: err.message, key: err.key };
   if (err instanceof KernelNotFoundError) return { code: err.code, name: err.name, message: err.message, key: err.kernel };
   if (err instanceof TesseraError) return { code: err.code, name: err.name, message: err.message };
   const e = err instanceof Error ? err : new Error(String(err));
@@ -171,6 +198,12 @@ export function deserializeError(s: SerializedError): TesseraError {
       return new KernelNotFoundError(s.key ?? '?');
     case 'CHUNK_LOST':
       return new ChunkLostError(s.key ?? '?');
+    case 'KILLED_WORKER':
+      return new KilledWorkerError(s.key ?? '?', 3, s.message);
+    case 'NOT_FOUND':
+      return new NotFoundError(s.message);
+    case 'UNAVAILABLE':
+      return new UnavailableError(s.message);
     case 'INTERNAL':
       return new TesseraError(s.code, s.message);
   }

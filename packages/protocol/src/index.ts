@@ -11,3 +11,5 @@ export * from './ops/catalogue.js';
 export * from './codec.js';
 export * from './redis-keys.js';
 export * from './task-spec-codec.js';
+export * from './cluster.js';
+export * from './http.js';

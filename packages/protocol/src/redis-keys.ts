@@ -60,3 +60,14 @@ export function graphIndexKey(prefix: string): string {
   checkName('key prefix', prefix);
   return `${prefix}:graphs`;
 }
+
+/**
+ * Keys beside a graph's hashes, same hash tag: its capped event stream, small results that rode
+ * along with completions, and how often each task was running on a worker that died.
+ */
+export function graphSideKeys(prefix: string, graphId: string): { events: string; results: string; suspects: string } {
+  checkName('key prefix', prefix);
+  checkName('graph id', graphId);
+  const base = `${prefix}:graph:{${graphId}}`;
+  return { events: `${base}:events`, results: `${base}:results`, suspects: `${base}:suspects` };
+}

@@ -9,7 +9,7 @@ export interface TaskTiming {
 
 /** What the core tells the execution side (a local pool, or BullMQ dispatch in a cluster). */
 export interface Executor {
-  /** Run tasks of a graph; each is already marked queued in the store. */
+  /** Run ready tasks of a graph; say where each went with `tasksQueued` once it is sent. */
   run(graphId: string, tasks: readonly TaskSpec[]): void;
   /** The graph needs these chunks no more. */
   free(graphId: string, keys: readonly string[]): void;
@@ -19,6 +19,8 @@ export interface Executor {
 
 /** What the execution side reports back to the core. */
 export interface ExecutionListener {
+  /** Tasks were sent to `worker` (a worker id, or the shared queue's name). */
+  tasksQueued(graphId: string, keys: readonly string[], worker: string): void;
   taskStarted(graphId: string, keys: readonly string[], worker: string, thread?: number): void;
   taskFinished(graphId: string, key: string, nbytes: number, timing: TaskTiming): void;
   taskFailed(graphId: string, key: string, error: SerializedError, timing: TaskTiming): void;

@@ -19,7 +19,7 @@ const graph: Graph = { tasks: [spec('a'), spec('b', ['a'])], outputs: [`b-${T}:0
 
 /** A store that loses its footing on the first completion (a fault in the state layer). */
 class BrokenStore extends MemoryStore {
-  override async completeTask(): Promise<never> {
+  override async completeTasks(): Promise<never> {
     throw new Error('connection reset');
   }
 }

@@ -11,7 +11,7 @@ import {
   type TaskState,
   type TesseraError,
 } from '@tessera/protocol';
-import type { Store } from '../store/store.js';
+import type { RecoveryResult, Store } from '../store/store.js';
 import type { ExecutionListener, Executor, TaskTiming } from './executor.js';
 
 type Listener = (ev: EngineEvent) => void;
@@ -32,6 +32,8 @@ export class SchedulerCore implements ExecutionListener {
   private readonly waiters = new Map<string, Waiter[]>();
   /** Tail of each graph's serialised store updates: completions apply in arrival order. */
   private readonly chains = new Map<string, Promise<void>>();
+  /** Completions waiting for their graph's next store update: applied as one batch. */
+  private readonly finishing = new Map<string, { key: string; nbytes: number; timing: TaskTiming }[]>();
   private seq = 0;
 
   constructor(
@@ -106,7 +108,15 @@ export class SchedulerCore implements ExecutionListener {
     await this.store.deleteGraph(id);
     this.listeners.delete(id);
     this.chains.delete(id);
+    this.finishing.delete(id);
     return { keep: g.persist ? g.outputs : [] };
+  }
+
+  tasksQueued(id: string, keys: readonly string[], worker: string): void {
+    this.serial(id, async () => {
+      await this.store.markQueued(id, keys, worker);
+      if (this.listeners.has(id)) for (const k of keys) this.emitTask(id, k, 'queued', { worker });
+    });
   }
 
   taskStarted(id: string, keys: readonly string[], worker: string, thread?: number): void {
@@ -119,21 +129,12 @@ export class SchedulerCore implements ExecutionListener {
   }
 
   taskFinished(id: string, key: string, nbytes: number, timing: TaskTiming): void {
-    this.serial(id, async () => {
-      const r = await this.store.completeTask(id, key, { worker: timing.worker, nbytes, now: this.now() });
-      if (!r.applied) return;
-      if (this.listeners.has(id)) {
-        this.emitTask(id, key, 'memory', { ...timing, nbytes });
-        for (const k of r.releasable) this.emitTask(id, k, 'released', {});
-      }
-      if (r.releasable.length) this.executor?.free(id, r.releasable);
-      if (r.ready.length) await this.dispatch(id, r.ready);
-      if (r.finished) {
-        const g = await this.store.getGraph(id);
-        this.emitGraph(id, 'finished', g?.total ?? 0, g?.done ?? 0);
-        this.settle(id);
-      }
-    });
+    let batch = this.finishing.get(id);
+    if (!batch) {
+      this.finishing.set(id, (batch = []));
+      this.serial(id, () => this.applyFinished(id));
+    }
+    batch.push({ key, nbytes, timing });
   }
 
   taskFailed(id: string, key: string, error: SerializedError, timing: TaskTiming): void {
@@ -147,12 +148,57 @@ export class SchedulerCore implements ExecutionListener {
     });
   }
 
+  /**
+   * Chunks of `lost` are gone and `dropped` tasks will not complete where they were sent (their
+   * worker died): recompute what is still needed and dispatch what is ready again. Resolves to
+   * what moved (undefined when the graph no longer runs).
+   */
+  recover(id: string, lost: readonly string[], dropped: readonly string[]): Promise<RecoveryResult | undefined> {
+    let result: RecoveryResult | undefined;
+    this.serial(id, async () => {
+      result = await this.store.recoverTasks(id, lost, dropped);
+      if (!result) return;
+      if (this.listeners.has(id)) for (const k of new Set([...result.moved, ...result.ready])) this.emitTask(id, k, 'waiting', {});
+      await this.dispatch(id, result.ready);
+    });
+    return this.chains.get(id)!.then(() => result);
+  }
+
+  /** Pick up a running graph after a scheduler restart: dispatch its ready tasks. */
+  resume(id: string, ready: readonly string[]): void {
+    this.serial(id, () => this.dispatch(id, ready));
+  }
+
+  private async applyFinished(id: string): Promise<void> {
+    const batch = this.finishing.get(id) ?? [];
+    this.finishing.delete(id);
+    const completions = batch.map((b) => ({ key: b.key, worker: b.timing.worker }));
+    const r = await this.store.completeTasks(id, completions, this.now());
+    if (r.applied.length === 0) return;
+    if (this.listeners.has(id)) {
+      // Each task in memory, then what its completion freed: the order a watcher counts by.
+      const byKey = new Map(batch.map((b) => [b.key, b]));
+      let next = 0;
+      r.applied.forEach((k, i) => {
+        const b = byKey.get(k)!;
+        this.emitTask(id, k, 'memory', { ...b.timing, nbytes: b.nbytes });
+        const end = next + (r.freed[i] ?? 0);
+        for (; next < end; next++) this.emitTask(id, r.releasable[next]!, 'released', {});
+      });
+    }
+    if (r.releasable.length) this.executor?.free(id, r.releasable);
+    if (r.ready.length) await this.dispatch(id, r.ready);
+    if (r.finished) {
+      const g = await this.store.getGraph(id);
+      this.emitGraph(id, 'finished', g?.total ?? 0, g?.done ?? 0);
+      this.settle(id);
+    }
+  }
+
+  /** Hand ready tasks to the executor, which says where it queued them (tasksQueued). */
   private async dispatch(id: string, keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    const specs: TaskSpec[] = await this.store.getTasks(id, keys);
-    await this.store.markQueued(id, keys, 'local');
-    if (this.listeners.has(id)) for (const k of keys) this.emitTask(id, k, 'queued', {});
-    this.executor?.run(id, specs);
+    this.executor?.run(id, await this.store.getTasks(id, keys));
   }
 
   /** Store updates of one graph run one after another, in the order events arrived. */

@@ -53,6 +53,11 @@ export class LocalExecutor implements Executor {
   run(graphId: string, tasks: readonly TaskSpec[]): void {
     let graphSeq = this.graphSeq.get(graphId);
     if (graphSeq === undefined) this.graphSeq.set(graphId, (graphSeq = this.seq++));
+    this.listener.tasksQueued(
+      graphId,
+      tasks.map((t) => t.key),
+      WORKER,
+    );
     for (const spec of tasks) this.queue.push({ graphId, graphSeq, spec });
     this.pump();
   }

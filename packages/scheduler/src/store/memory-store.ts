@@ -1,6 +1,6 @@
 import type { Graph, SerializedError, TaskSpec, TaskState } from '@tessera/protocol';
 import { TASK_STATES } from '@tessera/protocol';
-import type { CompletionResult, GraphRecord, Store } from './store.js';
+import type { Completion, CompletionResult, GraphRecord, RecoveryResult, ResumeState, Store } from './store.js';
 
 interface TaskRecord {
   spec: TaskSpec;
@@ -86,35 +86,109 @@ export class MemoryStore implements Store {
     this.move(id, keys, 'queued', 'processing', worker);
   }
 
-  async completeTask(id: string, key: string, info: { worker: string; nbytes: number; now: number }): Promise<CompletionResult> {
+  async completeTasks(id: string, completions: readonly Completion[], now: number): Promise<CompletionResult> {
     const g = this.graphs.get(id);
-    const t = g?.tasks.get(key);
-    const none: CompletionResult = { ready: [], releasable: [], finished: false, applied: false };
-    if (!g || !t || g.record.state !== 'running') return none;
-    if (t.state !== 'queued' && t.state !== 'processing' && t.state !== 'waiting') return none;
-    if (t.pending !== 0) return none;
-    t.state = 'memory';
-    t.worker = info.worker;
-    g.record.done++;
-    const ready: string[] = [];
-    const releasable: string[] = [];
-    for (const k of t.dependents) {
-      const d = g.tasks.get(k)!;
-      if (--d.pending === 0 && d.state === 'waiting') ready.push(k);
+    const r: CompletionResult = { applied: [], ready: [], releasable: [], freed: [], finished: false };
+    if (!g || g.record.state !== 'running') return r;
+    for (const { key, worker } of completions) {
+      const t = g.tasks.get(key);
+      if (!t || (t.state !== 'queued' && t.state !== 'processing' && t.state !== 'waiting') || t.pending !== 0) continue;
+      r.applied.push(key);
+      t.state = 'memory';
+      t.worker = worker;
+      g.record.done++;
+      for (const k of t.dependents) {
+        const d = g.tasks.get(k)!;
+        if (--d.pending === 0 && d.state === 'waiting') r.ready.push(k);
+      }
+      const before = r.releasable.length;
+      for (const k of t.uniqueDeps) {
+        const d = g.tasks.get(k)!;
+        if (--d.waiters === 0 && d.state === 'memory') {
+          d.state = 'released';
+          r.releasable.push(k);
+        }
+      }
+      r.freed.push(r.releasable.length - before);
     }
-    for (const k of t.uniqueDeps) {
-      const d = g.tasks.get(k)!;
-      if (--d.waiters === 0 && d.state === 'memory') {
-        d.state = 'released';
-        releasable.push(k);
+    if (r.applied.length > 0 && g.record.done === g.record.total) {
+      r.finished = true;
+      g.record.state = 'finished';
+      g.record.finishedAt = now;
+    }
+    return r;
+  }
+
+  /** Same algorithm as the recoverTasks Lua script (see there), on plain objects. */
+  async recoverTasks(id: string, lost: readonly string[], dropped: readonly string[]): Promise<RecoveryResult | undefined> {
+    const g = this.graphs.get(id);
+    if (!g || g.record.state !== 'running') return undefined;
+    const task = (k: string): TaskRecord => g.tasks.get(k)!;
+    const lostSet = new Set(lost);
+    const reset = new Set<string>();
+    const stack = lost.filter((k) => g.tasks.get(k)?.state === 'memory');
+    while (stack.length) {
+      const k = stack.pop()!;
+      if (reset.has(k)) continue;
+      reset.add(k);
+      for (const d of task(k).uniqueDeps) {
+        const s = task(d).state;
+        if (!reset.has(d) && (s === 'released' || (s === 'memory' && lostSet.has(d)))) stack.push(d);
       }
     }
-    const finished = g.record.done === g.record.total;
-    if (finished) {
-      g.record.state = 'finished';
-      g.record.finishedAt = info.now;
+    for (const k of reset) {
+      const t = task(k);
+      t.state = 'waiting';
+      delete t.worker;
+      g.record.done--;
     }
-    return { ready, releasable, finished, applied: true };
+    const moved: string[] = [];
+    const touched: string[] = [];
+    const toWaiting = (t: TaskRecord): void => {
+      t.state = 'waiting';
+      delete t.worker;
+      moved.push(t.spec.key);
+    };
+    for (const k of reset) {
+      const t = task(k);
+      t.pending = 0;
+      for (const d of t.uniqueDeps) {
+        const dep = task(d);
+        dep.waiters++;
+        if (dep.state !== 'memory') t.pending++;
+      }
+      touched.push(k);
+      for (const dk of t.dependents) {
+        const d = task(dk);
+        if (reset.has(dk) || (d.state !== 'waiting' && d.state !== 'queued' && d.state !== 'processing')) continue;
+        d.pending++;
+        if (d.state !== 'waiting') toWaiting(d);
+      }
+    }
+    for (const k of dropped) {
+      const t = g.tasks.get(k);
+      if (!t) continue;
+      if (t.state === 'queued' || t.state === 'processing') toWaiting(t);
+      touched.push(k);
+    }
+    const seen = new Set<string>();
+    const ready: string[] = [];
+    for (const k of [...touched, ...moved]) {
+      if (!seen.has(k) && task(k).state === 'waiting' && task(k).pending === 0) ready.push(k);
+      seen.add(k);
+    }
+    return { ready, moved };
+  }
+
+  async resumeState(id: string): Promise<ResumeState> {
+    const r: ResumeState = { memory: [], active: [], ready: [] };
+    for (const t of this.need(id).tasks.values()) {
+      const key = t.spec.key;
+      if (t.state === 'memory') r.memory.push({ key, worker: t.worker ?? '' });
+      else if (t.state === 'queued' || t.state === 'processing') r.active.push({ key, state: t.state, worker: t.worker ?? '' });
+      else if (t.state === 'waiting' && t.pending === 0) r.ready.push(key);
+    }
+    return r;
   }
 
   async failTask(id: string, key: string | undefined, error: SerializedError, now: number): Promise<boolean> {

@@ -61,8 +61,7 @@ function ladderGraph(n: number): Graph {
   return { tasks: [...roots.map((k) => spec(k)), ...pairs, final], outputs: [final.key] };
 }
 
-const complete = (s: Store, id: string, key: string, worker = 'w1'): Promise<CompletionResult> =>
-  s.completeTask(id, key, { worker, nbytes: 8, now: 5 });
+const complete = (s: Store, id: string, key: string, worker = 'w1'): Promise<CompletionResult> => s.completeTasks(id, [{ key, worker }], 5);
 
 describe('RedisStore', () => {
   it('resumes after a restart: a new store on the same Redis finishes the graph exactly as memory does', async () => {
@@ -118,7 +117,7 @@ describe('RedisStore', () => {
         inFlight++;
         const r = await complete(clients[c]!, 'g', key, `w${c}`);
         inFlight--;
-        expect(r.applied).toBe(true);
+        expect(r.applied).toHaveLength(1);
         byClient[c]!++;
         if (r.finished) finished++;
         ready.push(...r.ready);
@@ -151,7 +150,7 @@ describe('RedisStore', () => {
     const ready: string[] = [];
     while (queue.length) {
       const results = await Promise.all(queue.flatMap((k) => [complete(a, 'g', k), complete(b, 'g', k)]));
-      expect(results.filter((r) => r.applied)).toHaveLength(queue.length);
+      expect(results.filter((r) => r.applied.length === 1)).toHaveLength(queue.length);
       queue = results.flatMap((r) => r.ready);
       ready.push(...queue);
     }
@@ -217,7 +216,7 @@ describe('RedisStore', () => {
     const s = new RedisStore(shared, { prefix: newPrefix() });
     const { ready } = await s.createGraph('g', ladderGraph(2), { persist: false, now: 1 });
     await shared.script('FLUSH');
-    expect((await complete(s, 'g', ready[0]!)).applied).toBe(true);
+    expect((await complete(s, 'g', ready[0]!)).applied).toHaveLength(1);
   });
 
   it('rejects a prefix that would move the hash tag', () => {

@@ -5,6 +5,7 @@ import {
   TASK_STATES,
   graphIndexKey,
   graphKeys,
+  graphSideKeys,
   graphStagingKeys,
   unpackTaskSpec,
   type Graph,
@@ -17,11 +18,12 @@ import {
 import { layOutGraph } from './redis-graph-layout.js';
 import { cancelGraph } from './redis-scripts/cancel-graph-8.js';
 import { commitGraph } from './redis-scripts/commit-graph-16.js';
-import { completeTask } from './redis-scripts/complete-task-8.js';
+import { completeTasks } from './redis-scripts/complete-tasks-8.js';
 import { failTask } from './redis-scripts/fail-task-8.js';
 import { moveTasks } from './redis-scripts/move-tasks-4.js';
+import { recoverTasks } from './redis-scripts/recover-tasks-8.js';
 import { runScript, type RedisScript } from './redis-scripts/redis-script.js';
-import type { CompletionResult, GraphRecord, Store } from './store.js';
+import type { Completion, CompletionResult, GraphRecord, RecoveryResult, ResumeState, Store } from './store.js';
 
 export interface RedisStoreOptions {
   /** Every key starts with `<prefix>:`. */
@@ -166,31 +168,71 @@ export class RedisStore implements Store {
     await this.move(id, keys, 'queued', 'processing', worker);
   }
 
-  async completeTask(id: string, key: string, info: { worker: string; nbytes: number; now: number }): Promise<CompletionResult> {
-    const keys = graphKeys(this.prefix, id);
-    const r = (await this.run(completeTask, all(keys), [key, info.worker, String(info.now), this.endedTtl])) as [
-      number,
-      number,
-      string[],
-      string[],
-    ];
-    return { ready: r[2], releasable: r[3], finished: r[1] === 1, applied: r[0] === 1 };
+  async completeTasks(id: string, completions: readonly Completion[], now: number): Promise<CompletionResult> {
+    const keys = all(graphKeys(this.prefix, id));
+    const out: CompletionResult = { applied: [], ready: [], releasable: [], freed: [], finished: false };
+    for (let i = 0; i < completions.length; i += CHUNK) {
+      const args: (string | number)[] = [String(now), this.endedTtl];
+      for (const c of completions.slice(i, i + CHUNK)) args.push(c.key, c.worker);
+      const r = (await this.run(completeTasks, keys, args)) as [number, string[], string[], string[], number[]];
+      out.applied.push(...r[1]);
+      out.ready.push(...r[2]);
+      out.releasable.push(...r[3]);
+      out.freed.push(...r[4]);
+      if (r[0] === 1) out.finished = true;
+    }
+    if (out.finished) await this.expireSideKeys(id);
+    return out;
+  }
+
+  async recoverTasks(id: string, lost: readonly string[], dropped: readonly string[]): Promise<RecoveryResult | undefined> {
+    const r = (await this.run(recoverTasks, all(graphKeys(this.prefix, id)), [lost.length, ...lost, ...dropped])) as -1 | [string[], string[]];
+    return r === -1 ? undefined : { ready: r[0], moved: r[1] };
+  }
+
+  async resumeState(id: string): Promise<ResumeState> {
+    const k = graphKeys(this.prefix, id);
+    // One MULTI: the three hashes read at one instant. Done once per graph at scheduler start.
+    const replies = (await this.redis.multi().hgetall(k.state).hgetall(k.pending).hgetall(k.worker).exec()) ?? [];
+    const [state, pending, worker] = replies.map(([err, v]) => {
+      if (err) throw err;
+      return v as Record<string, string>;
+    }) as [Record<string, string>, Record<string, string>, Record<string, string>];
+    const r: ResumeState = { memory: [], active: [], ready: [] };
+    for (const [key, s] of Object.entries(state)) {
+      if (s === 'memory') r.memory.push({ key, worker: worker[key] ?? '' });
+      else if (s === 'queued' || s === 'processing') r.active.push({ key, state: s, worker: worker[key] ?? '' });
+      else if (s === 'waiting' && pending[key] === undefined) r.ready.push(key);
+    }
+    return r;
   }
 
   async failTask(id: string, key: string | undefined, error: SerializedError, now: number): Promise<boolean> {
     const keys = graphKeys(this.prefix, id);
-    return (await this.run(failTask, all(keys), [key ?? '', JSON.stringify(error), String(now), this.endedTtl])) === 1;
+    const failed = (await this.run(failTask, all(keys), [key ?? '', JSON.stringify(error), String(now), this.endedTtl])) === 1;
+    if (failed) await this.expireSideKeys(id);
+    return failed;
   }
 
   async cancelGraph(id: string, now: number): Promise<boolean> {
     const keys = graphKeys(this.prefix, id);
-    return (await this.run(cancelGraph, all(keys), [String(now), this.endedTtl])) === 1;
+    const cancelled = (await this.run(cancelGraph, all(keys), [String(now), this.endedTtl])) === 1;
+    if (cancelled) await this.expireSideKeys(id);
+    return cancelled;
   }
 
   async deleteGraph(id: string): Promise<void> {
     // One UNLINK of keys in one slot is atomic; the index entry goes after the graph.
-    await this.redis.unlink(...all(graphKeys(this.prefix, id)));
+    const side = graphSideKeys(this.prefix, id);
+    await this.redis.unlink(...all(graphKeys(this.prefix, id)), side.events, side.results, side.suspects);
     await this.redis.zrem(graphIndexKey(this.prefix), id);
+  }
+
+  /** The graph's scripts expire its hashes when it ends; its side keys follow (PEXPIRE on a missing key is a no-op). */
+  private async expireSideKeys(id: string): Promise<void> {
+    if (this.endedTtl <= 0) return;
+    const side = graphSideKeys(this.prefix, id);
+    await this.redis.multi().pexpire(side.events, this.endedTtl).pexpire(side.results, this.endedTtl).pexpire(side.suspects, this.endedTtl).exec();
   }
 
   private async move(id: string, keys: readonly string[], from: TaskState, to: TaskState, worker: string): Promise<void> {

@@ -22,7 +22,12 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
     tasks: [spec('a-00000000:0'), spec('b-00000000:0'), spec('c-00000000:0', ['a-00000000:0', 'b-00000000:0']), spec('d-00000000:0', ['c-00000000:0', 'c-00000000:0']), spec('e-00000000:0', ['a-00000000:0'])],
     outputs: ['d-00000000:0', 'e-00000000:0'],
   };
-  const done = (s: Store, id: string, key: string) => s.completeTask(id, key, { worker: 'w1', nbytes: 8, now: 1 });
+  /** One completion, its result with `applied` as a flag. */
+  const done = async (s: Store, id: string, key: string, worker = 'w1') => {
+    const r = await s.completeTasks(id, [{ key, worker }], 1);
+    return { ready: r.ready, releasable: r.releasable, finished: r.finished, applied: r.applied.length === 1 };
+  };
+  const [A, B, C, D, E] = diamond.tasks.map((t) => t.key) as [string, string, string, string, string];
 
   describe(`Store conformance: ${name}`, () => {
     it('creates a graph and reports its roots as ready', async () => {
@@ -116,6 +121,70 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
       const s = await make();
       await s.createGraph('g1', diamond, { persist: false, now: 1 });
       await expect(s.createGraph('g1', diamond, { persist: false, now: 1 })).rejects.toThrow(/exists/);
+    });
+
+    it('applies a batch of completions in order, as one transition', async () => {
+      const s = await make();
+      await s.createGraph('g1', diamond, { persist: false, now: 1 });
+      // c before its inputs is not applied; the rest are, in order.
+      const r = await s.completeTasks('g1', [{ key: C, worker: 'w1' }, { key: A, worker: 'w1' }, { key: B, worker: 'w2' }, { key: C, worker: 'w2' }, { key: E, worker: 'w1' }, { key: A, worker: 'w1' }], 2);
+      expect(r.applied).toEqual([A, B, C, E]);
+      expect(r.ready.sort()).toEqual([C, D, E].sort());
+      expect(r.releasable.sort()).toEqual([A, B].sort());
+      expect(r.freed).toEqual([0, 0, 1, 1]);
+      expect(r.finished).toBe(false);
+      expect(await s.getTaskState('g1', B)).toEqual({ state: 'released', worker: 'w2' });
+      const last = await s.completeTasks('g1', [{ key: D, worker: 'w2' }], 3);
+      expect(last).toEqual({ applied: [D], ready: [], releasable: [C], freed: [1], finished: true });
+    });
+
+    it('recomputes lost chunks from lineage: released inputs run again, dependents wait again', async () => {
+      const s = await make();
+      await s.createGraph('g1', diamond, { persist: false, now: 1 });
+      for (const k of [A, B, C]) await done(s, 'g1', k, k === C ? 'dead' : 'w1');
+      // b was released (only c needed it); a still waits for e. d is queued on a live worker.
+      await s.markQueued('g1', [D, E], 'w1');
+      const r = (await s.recoverTasks('g1', [C], []))!;
+      // c must run again, and so must b (released); a is still in memory. d waits for c again.
+      expect(r.moved).toEqual([D]);
+      expect(r.ready).toEqual([B]);
+      expect((await s.getTaskState('g1', C))?.state).toBe('waiting');
+      expect((await s.getTaskState('g1', D))?.state).toBe('waiting');
+      expect((await s.getTaskState('g1', E))?.state).toBe('queued');
+      expect((await s.getGraph('g1'))?.done).toBe(1);
+      // Running it all again finishes the graph with every counter consistent.
+      expect((await done(s, 'g1', B)).ready).toEqual([C]);
+      expect((await done(s, 'g1', C)).ready).toEqual([D]);
+      await done(s, 'g1', E);
+      const last = await done(s, 'g1', D);
+      expect(last.finished).toBe(true);
+      expect(last.releasable).toEqual([C]);
+      expect(await s.stateCounts('g1')).toMatchObject({ waiting: 0, queued: 0, processing: 0, memory: 2, released: 3 });
+    });
+
+    it('puts dropped tasks back to waiting and reports the ready ones', async () => {
+      const s = await make();
+      await s.createGraph('g1', diamond, { persist: false, now: 1 });
+      await s.markQueued('g1', [A, B], 'dead');
+      await s.markProcessing('g1', [A], 'dead');
+      const r = (await s.recoverTasks('g1', [], [A, B]))!;
+      expect(r.ready.sort()).toEqual([A, B]);
+      expect(r.moved.sort()).toEqual([A, B]);
+      expect(await s.getTaskState('g1', A)).toEqual({ state: 'waiting' });
+      expect(await s.recoverTasks('nope', [], [A])).toBeUndefined();
+      await s.cancelGraph('g1', 2);
+      expect(await s.recoverTasks('g1', [], [A])).toBeUndefined();
+    });
+
+    it('reads where a graph stands, to resume it', async () => {
+      const s = await make();
+      await s.createGraph('g1', diamond, { persist: false, now: 1 });
+      await done(s, 'g1', A, 'w1');
+      await s.markQueued('g1', [B], 'w2');
+      const r = await s.resumeState('g1');
+      expect(r.memory).toEqual([{ key: A, worker: 'w1' }]);
+      expect(r.active).toEqual([{ key: B, state: 'queued', worker: 'w2' }]);
+      expect(r.ready).toEqual([E]);
     });
   });
 }

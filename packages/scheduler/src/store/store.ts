@@ -13,14 +13,38 @@ export interface GraphRecord {
 }
 
 export interface CompletionResult {
+  /** The completions that applied, in order (others: graph not running, task not runnable). */
+  applied: string[];
   /** Tasks whose last dependency just completed: now ready to run. */
   ready: string[];
   /** Tasks no pending dependent needs any more: their chunks may be freed. */
   releasable: string[];
+  /** For each applied completion, how many of `releasable` (in order) it freed. */
+  freed: number[];
   /** Every task of the graph is in memory (or released). */
   finished: boolean;
-  /** False when the completion was ignored (graph not running, task not processing/queued). */
-  applied: boolean;
+}
+
+export interface Completion {
+  key: string;
+  worker: string;
+}
+
+export interface RecoveryResult {
+  /** Tasks back to waiting with nothing pending: to dispatch again. */
+  ready: string[];
+  /** Tasks that were queued or processing and are waiting again (their running copies are void). */
+  moved: string[];
+}
+
+/** Where a running graph stands, to pick it up after a scheduler restart. */
+export interface ResumeState {
+  /** Tasks in memory, and the worker holding each. */
+  memory: { key: string; worker: string }[];
+  /** Tasks queued or processing, and where they were sent ('' when not recorded). */
+  active: { key: string; state: 'queued' | 'processing'; worker: string }[];
+  /** Waiting tasks with nothing pending: ready but not yet dispatched. */
+  ready: string[];
 }
 
 /**
@@ -40,8 +64,15 @@ export interface Store {
   /** ready → queued (on a worker) → processing. Only moves tasks that are in the prior state. */
   markQueued(id: string, keys: readonly string[], worker: string): Promise<void>;
   markProcessing(id: string, keys: readonly string[], worker: string): Promise<void>;
-  /** A task's chunk is in memory on `worker`: update counters, find what became ready or releasable. */
-  completeTask(id: string, key: string, info: { worker: string; nbytes: number; now: number }): Promise<CompletionResult>;
+  /** Tasks' chunks are in memory: update counters, find what became ready or releasable. One transition for the batch. */
+  completeTasks(id: string, completions: readonly Completion[], now: number): Promise<CompletionResult>;
+  /**
+   * Chunks of `lost` tasks are gone and `dropped` tasks will not complete where they were sent:
+   * put back to waiting what must run again (lineage recompute). Undefined if the graph is not running.
+   */
+  recoverTasks(id: string, lost: readonly string[], dropped: readonly string[]): Promise<RecoveryResult | undefined>;
+  /** Read a graph's task states at once, to resume it. */
+  resumeState(id: string): Promise<ResumeState>;
   /**
    * A task failed: it errs, the graph errs (first error wins). With no key, the graph failed
    * outside any task (a scheduler-side error). Returns false if the graph was not running.

@@ -1,0 +1,188 @@
+import { Packr } from 'msgpackr';
+import { z } from 'zod';
+import { DTYPES } from './dtype.js';
+import { SerializedError } from './errors.js';
+import { TaskKey } from './graph.js';
+
+/**
+ * Messages between the scheduler and worker processes. All of them travel through Redis:
+ * BullMQ job data (scheduler → worker, one task), a control list per worker (scheduler → worker:
+ * free chunks), and one report stream (workers → scheduler: starts, completions, failures).
+ * Each is validated where it is read.
+ */
+
+/** Worker ids name BullMQ queues and Redis keys: a conservative alphabet, no braces or colons. */
+export const WorkerId = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'worker id must be 1-64 characters of A-Z a-z 0-9 _ . -');
+export type WorkerId = z.infer<typeof WorkerId>;
+
+/** What a worker tells the cluster about itself when it registers. */
+export const WorkerInfo = z
+  .object({
+    id: WorkerId,
+    host: z.string().min(1),
+    /** Base URL of its peer chunk server, e.g. http://10.0.0.5:43121 */
+    address: z.string().url(),
+    pid: z.number().int().nonnegative(),
+    threads: z.number().int().min(1),
+    /** Bytes of chunk memory the worker allows itself. */
+    memoryLimit: z.number().int().nonnegative(),
+    /** 'cpu', or the GPU adapter's name once issue 4 lands. */
+    device: z.string().min(1),
+    startedAt: z.number(),
+  })
+  .strict();
+export type WorkerInfo = z.infer<typeof WorkerInfo>;
+
+/** Sent with every heartbeat: what the worker holds and runs now. */
+export const WorkerHeartbeat = z
+  .object({
+    id: WorkerId,
+    at: z.number(),
+    chunks: z.number().int().nonnegative(),
+    bytes: z.number().int().nonnegative(),
+    running: z.number().int().nonnegative(),
+    executed: z.number().int().nonnegative(),
+    rss: z.number().int().nonnegative(),
+  })
+  .strict();
+export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeat>;
+
+/** GET /api/cluster: what a worker needs to join (it is started with only Redis and scheduler URLs). */
+export const ClusterInfo = z
+  .object({
+    /** Redis key prefix of this cluster. */
+    prefix: z.string().min(1),
+    /** BullMQ's own prefix (its keys live under it). */
+    bullPrefix: z.string().min(1),
+    sharedQueue: z.string().min(1),
+    heartbeatMs: z.number().int().positive(),
+    version: z.string(),
+  })
+  .strict();
+export type ClusterInfo = z.infer<typeof ClusterInfo>;
+
+export const SHARED_QUEUE = 'tasks';
+export function workerQueueName(id: string): string {
+  return `worker-${WorkerId.parse(id)}`;
+}
+
+/** BullMQ forbids ':' in custom job ids; task keys hold exactly one, so it maps to '@' and back. */
+export function jobIdOf(key: string, attempt: number): string {
+  const base = key.replace(':', '@');
+  return attempt === 0 ? base : `${base}#${attempt}`;
+}
+
+export const InputLocation = z
+  .object({
+    key: TaskKey,
+    /** Worker that holds the chunk, and its peer server's base URL. */
+    worker: WorkerId,
+    address: z.string().url(),
+    dtype: z.enum(DTYPES),
+    shape: z.array(z.number().int().nonnegative()),
+  })
+  .strict();
+export type InputLocation = z.infer<typeof InputLocation>;
+
+/** BullMQ job data of one task: ids and where its inputs live, never chunk bytes. */
+export const TaskJob = z
+  .object({
+    graph: z.string().min(1),
+    key: TaskKey,
+    /** The task spec, packTaskSpec'd and base64'd (JSON would lose NaN scalars). */
+    spec: z.string().min(1),
+    inputs: z.array(InputLocation),
+    /** The graph's output: report the bytes inline when small. */
+    output: z.boolean(),
+    attempt: z.number().int().nonnegative(),
+  })
+  .strict();
+export type TaskJob = z.infer<typeof TaskJob>;
+
+/** Results up to this size ride along with their completion (a scalar, a small block). */
+export const INLINE_RESULT_BYTES = 64 * 1024;
+
+const Timing = {
+  start: z.number(),
+  stop: z.number(),
+  thread: z.number().int().nonnegative().optional(),
+};
+
+export const TaskStarted = z
+  .object({ type: z.literal('started'), graph: z.string().min(1), key: TaskKey, start: z.number(), thread: z.number().int().optional() })
+  .strict();
+export const TaskDone = z
+  .object({
+    type: z.literal('done'),
+    graph: z.string().min(1),
+    key: TaskKey,
+    nbytes: z.number().int().nonnegative(),
+    ...Timing,
+    /** The chunk's raw bytes (an output of at most INLINE_RESULT_BYTES). */
+    data: z.instanceof(Uint8Array).optional(),
+  })
+  .strict();
+export const TaskFailed = z
+  .object({ type: z.literal('failed'), graph: z.string().min(1), key: TaskKey, error: SerializedError, ...Timing })
+  .strict();
+export const ReportItem = z.discriminatedUnion('type', [TaskStarted, TaskDone, TaskFailed]);
+export type ReportItem = z.infer<typeof ReportItem>;
+
+/** One entry of the report stream: a batch of what one worker did. */
+export const WorkerReport = z.object({ worker: WorkerId, items: z.array(ReportItem).min(1) }).strict();
+export type WorkerReport = z.infer<typeof WorkerReport>;
+
+/** Scheduler → one worker, through its control list. */
+export const ControlMessage = z.discriminatedUnion('type', [
+  /** Drop these chunks: no graph needs them there. */
+  z.object({ type: z.literal('free'), keys: z.array(TaskKey) }).strict(),
+  /** Skip queued tasks of these graphs (they were cancelled). */
+  z.object({ type: z.literal('cancel'), graphs: z.array(z.string().min(1)) }).strict(),
+]);
+export type ControlMessage = z.infer<typeof ControlMessage>;
+
+const packr = new Packr({ useRecords: false });
+
+export function packMessage(m: WorkerReport | ControlMessage): Buffer {
+  return packr.pack(m);
+}
+
+/** Decode and validate; a bad message is an error naming what was wrong, never a crash later. */
+export function unpackMessage<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, bytes: Uint8Array, what: string): T {
+  let raw: unknown;
+  try {
+    raw = packr.unpack(bytes);
+  } catch (e) {
+    throw new Error(`${what}: not msgpack (${(e as Error).message})`);
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new Error(`${what}: ${i.path.join('.') || '(message)'}: ${i.message}`);
+  }
+  return r.data;
+}
+
+/** Redis keys of the cluster (graph keys are in redis-keys.ts). */
+export function clusterKeys(prefix: string): {
+  workers: string;
+  heartbeats: string;
+  reports: string;
+  persisted: string;
+  control: (worker: string) => string;
+} {
+  return {
+    /** hash: worker id → WorkerInfo JSON */
+    workers: `${prefix}:workers`,
+    /** hash: worker id → WorkerHeartbeat JSON (liveness is its `at`) */
+    heartbeats: `${prefix}:heartbeats`,
+    /** stream of WorkerReport entries (field `m`), read by the scheduler's consumer group */
+    reports: `${prefix}:reports`,
+    /** hash: persisted task key → worker id that holds it */
+    persisted: `${prefix}:persisted`,
+    /** list of ControlMessage (msgpack) for one worker */
+    control: (worker: string) => `${prefix}:control:${WorkerId.parse(worker)}`,
+  };
+}

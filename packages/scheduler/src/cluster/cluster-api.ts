@@ -1,0 +1,33 @@
+import type { ClusterInfo, EngineEvent, GraphStatus, HealthResponse, WorkerView } from '@tessera/protocol';
+
+/** A slice of one graph's event stream; `id` resumes after it (SSE Last-Event-ID). */
+export interface EventBatch {
+  id: string;
+  events: EngineEvent[];
+}
+
+/**
+ * What the HTTP layer asks of the cluster scheduler. Methods validate their own arguments and
+ * throw typed errors (NotFoundError, InvalidArgumentError, GraphValidationError, ...), which the
+ * server maps to HTTP statuses.
+ */
+export interface ClusterApi {
+  readonly info: ClusterInfo;
+  health(): Promise<HealthResponse>;
+  /** `graph` is untrusted (decoded msgpack): validated here. Returns the new graph id. */
+  submit(graph: unknown, options: { persist: boolean }): Promise<string>;
+  status(id: string): Promise<GraphStatus>;
+  graphs(): Promise<GraphStatus[]>;
+  /**
+   * The graph's events after `after` (from the start when undefined), as they come; ends after
+   * the graph's terminal event or when `signal` aborts. `tasks: false` keeps only graph events.
+   */
+  events(id: string, after: string | undefined, options: { tasks: boolean; signal: AbortSignal }): AsyncIterable<EventBatch>;
+  /** One output chunk of a finished graph, as Arrow IPC stream parts (not concatenated). */
+  result(id: string, key: string): Promise<Uint8Array[]>;
+  cancel(id: string): Promise<void>;
+  /** Forget the graph: its keys leave Redis, chunks only it held are freed on the workers. */
+  release(id: string): Promise<void>;
+  unpersist(keys: readonly string[]): Promise<void>;
+  workers(): Promise<WorkerView[]>;
+}
