@@ -104,14 +104,18 @@ export type TaskJob = z.infer<typeof TaskJob>;
 /** Results up to this size ride along with their completion (a scalar, a small block). */
 export const INLINE_RESULT_BYTES = 64 * 1024;
 
+/** Which run of the task (TaskJob.attempt): reports of superseded runs are ignored. */
+const Attempt = z.number().int().nonnegative().optional();
+
 const Timing = {
+  attempt: Attempt,
   start: z.number(),
   stop: z.number(),
   thread: z.number().int().nonnegative().optional(),
 };
 
 export const TaskStarted = z
-  .object({ type: z.literal('started'), graph: z.string().min(1), key: TaskKey, start: z.number(), thread: z.number().int().optional() })
+  .object({ type: z.literal('started'), graph: z.string().min(1), key: TaskKey, attempt: Attempt, start: z.number(), thread: z.number().int().optional() })
   .strict();
 export const TaskDone = z
   .object({

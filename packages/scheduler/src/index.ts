@@ -4,3 +4,7 @@ export type { Executor, ExecutionListener, TaskTiming } from './core/executor.js
 export { MemoryStore } from './store/memory-store.js';
 export type { Store, GraphRecord, CompletionResult } from './store/store.js';
 export { RedisStore, type RedisStoreOptions } from './store/redis-store.js';
+export { ClusterScheduler, VERSION, type ClusterSchedulerOptions } from './cluster/cluster-scheduler.js';
+export type { ClusterApi, EventBatch } from './cluster/cluster-api.js';
+export { startScheduler, SchedulerOptionsSchema, type SchedulerOptions, type SchedulerProcess } from './cluster/scheduler-process.js';
+export { buildServer, type ServerOptions } from './server/index.js';

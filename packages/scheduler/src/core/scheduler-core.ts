@@ -1,6 +1,7 @@
 import {
   CancelledError,
   InvalidArgumentError,
+  NotFoundError,
   deserializeError,
   keyGroup,
   keyOp,
@@ -67,7 +68,7 @@ export class SchedulerCore implements ExecutionListener {
 
   async wait(id: string): Promise<void> {
     const g = await this.store.getGraph(id);
-    if (!g) throw new InvalidArgumentError(`unknown graph ${id} (never submitted, or already released)`);
+    if (!g) throw new NotFoundError(`unknown graph ${id} (never submitted, or already released)`);
     if (g.state === 'finished') return;
     if (g.state === 'erred') throw deserializeError(g.error!);
     if (g.state === 'cancelled') throw new CancelledError();
@@ -89,7 +90,7 @@ export class SchedulerCore implements ExecutionListener {
   /** Check that a graph finished and that `keys` are among its outputs, before its chunks are read. */
   async checkGather(id: string, keys: readonly string[]): Promise<void> {
     const g = await this.store.getGraph(id);
-    if (!g) throw new InvalidArgumentError(`unknown graph ${id} (never submitted, or already released)`);
+    if (!g) throw new NotFoundError(`unknown graph ${id} (never submitted, or already released)`);
     if (g.state === 'erred') throw deserializeError(g.error!);
     if (g.state !== 'finished') throw new InvalidArgumentError(`graph ${id} is ${g.state}: its results can be gathered once it has finished`);
     const outputs = new Set(g.outputs);
@@ -151,17 +152,29 @@ export class SchedulerCore implements ExecutionListener {
   /**
    * Chunks of `lost` are gone and `dropped` tasks will not complete where they were sent (their
    * worker died): recompute what is still needed and dispatch what is ready again. Resolves to
-   * what moved (undefined when the graph no longer runs).
+   * what moved (undefined when the graph no longer runs); `beforeDispatch` sees it first, so the
+   * executor can void runs of moved tasks before new ones start.
    */
-  recover(id: string, lost: readonly string[], dropped: readonly string[]): Promise<RecoveryResult | undefined> {
+  recover(
+    id: string,
+    lost: readonly string[],
+    dropped: readonly string[],
+    beforeDispatch?: (r: RecoveryResult) => void,
+  ): Promise<RecoveryResult | undefined> {
     let result: RecoveryResult | undefined;
     this.serial(id, async () => {
       result = await this.store.recoverTasks(id, lost, dropped);
       if (!result) return;
+      beforeDispatch?.(result);
       if (this.listeners.has(id)) for (const k of new Set([...result.moved, ...result.ready])) this.emitTask(id, k, 'waiting', {});
       await this.dispatch(id, result.ready);
     });
     return this.chains.get(id)!.then(() => result);
+  }
+
+  /** Resolves once every store update queued so far (for any graph) is applied. */
+  async settled(): Promise<void> {
+    await Promise.all(this.chains.values());
   }
 
   /** Pick up a running graph after a scheduler restart: dispatch its ready tasks. */

@@ -1,0 +1,284 @@
+import { Redis } from 'ioredis';
+import {
+  ChunkLostError,
+  KilledWorkerError,
+  NotFoundError,
+  SHARED_QUEUE,
+  clusterKeys,
+  decodeChunk,
+  encodeChunk,
+  graphSideKeys,
+  serializeError,
+  validateGraph,
+  type ClusterInfo,
+  type Dtype,
+  type GraphStatus,
+  type HealthResponse,
+  type WorkerReport,
+  type WorkerView,
+} from '@tessera/protocol';
+import { SchedulerCore } from '../core/scheduler-core.js';
+import { RedisStore } from '../store/redis-store.js';
+import type { GraphRecord } from '../store/store.js';
+import type { ClusterApi, EventBatch } from './cluster-api.js';
+import { Dispatcher, SHARED } from './dispatcher.js';
+import { EventLog } from './event-log.js';
+import { JobQueues } from './job-queues.js';
+import { ReportConsumer } from './report-consumer.js';
+import { ResultStore } from './result-store.js';
+import { WorkerRegistry } from './worker-registry.js';
+
+export const VERSION = '0.1.0';
+/** A task running on this many workers when they died is taken to be what kills them. */
+const KILLED_WORKER_LIMIT = 3;
+
+export interface ClusterSchedulerOptions {
+  /** redis://host:port */
+  redis: string;
+  /** Key prefix of this cluster in Redis. */
+  prefix: string;
+  heartbeatMs: number;
+  /** A worker silent this long is dead. */
+  workerTimeoutMs: number;
+  /** An ended graph's keys expire after this long, if its client never releases it. */
+  endedGraphTtlMs: number;
+}
+
+/**
+ * The scheduler process's brain: the scheduler core over the Redis store, dispatching through
+ * BullMQ, reading worker reports and heartbeats, recovering from lost workers, and resuming every
+ * unfinished graph when it starts on a Redis that already holds some.
+ */
+export class ClusterScheduler implements ClusterApi {
+  readonly info: ClusterInfo;
+  private readonly store: RedisStore;
+  private readonly core: SchedulerCore;
+  private readonly queues: JobQueues;
+  private readonly registry: WorkerRegistry;
+  private readonly dispatcher: Dispatcher;
+  private readonly eventLog: EventLog;
+  private readonly results: ResultStore;
+  private readonly reports: ReportConsumer;
+  private ready = false;
+
+  private constructor(
+    private readonly redis: Redis,
+    reportRedis: Redis,
+    private readonly options: ClusterSchedulerOptions,
+  ) {
+    const prefix = options.prefix;
+    this.info = { prefix, bullPrefix: `${prefix}:bull`, sharedQueue: SHARED_QUEUE, heartbeatMs: options.heartbeatMs, version: VERSION };
+    this.store = new RedisStore(redis, { prefix, endedGraphTtlMs: options.endedGraphTtlMs });
+    this.core = new SchedulerCore(this.store, () => Date.now());
+    this.queues = new JobQueues(redis, this.info.bullPrefix);
+    this.registry = new WorkerRegistry(redis, prefix, { heartbeatMs: options.heartbeatMs, timeoutMs: options.workerTimeoutMs }, {
+      joined: () => this.dispatcher.schedulePump(),
+      died: (id) => void this.workerDied(id).catch((e: unknown) => console.error(`tessera scheduler: recovering from worker ${id} failed: ${String(e)}`)),
+    });
+    this.dispatcher = new Dispatcher(this.core, redis, prefix, this.queues, this.registry);
+    this.core.attach(this.dispatcher);
+    this.eventLog = new EventLog(redis, prefix);
+    this.results = new ResultStore(redis, prefix);
+    this.reports = new ReportConsumer(reportRedis, prefix, (r) => this.onReports(r));
+  }
+
+  static async start(options: ClusterSchedulerOptions): Promise<ClusterScheduler> {
+    // Commands wait through a Redis restart instead of failing: the graph goes on once it is back.
+    const connect = (): Redis => new Redis(options.redis, { maxRetriesPerRequest: null, lazyConnect: true });
+    const redis = connect();
+    const reportRedis = connect();
+    await Promise.all([redis.connect(), reportRedis.connect()]);
+    const s = new ClusterScheduler(redis, reportRedis, options);
+    await s.resume();
+    return s;
+  }
+
+  async health(): Promise<HealthResponse> {
+    return { ok: this.ready && this.redis.status === 'ready', workers: this.registry.alive().length, version: VERSION };
+  }
+
+  async submit(graph: unknown, options: { persist: boolean }): Promise<string> {
+    const g = validateGraph(graph);
+    const id = this.core.newGraphId();
+    this.follow(id, g.outputs);
+    await this.core.submit(id, g, { persist: options.persist });
+    return id;
+  }
+
+  async status(id: string): Promise<GraphStatus> {
+    const g = await this.store.getGraph(id);
+    if (!g) throw new NotFoundError(`unknown graph ${id} (never submitted, released, or expired)`);
+    return this.statusOf(g);
+  }
+
+  async graphs(): Promise<GraphStatus[]> {
+    const all = await this.store.listGraphs();
+    return Promise.all(all.map((g) => this.statusOf(g)));
+  }
+
+  async *events(id: string, after: string | undefined, options: { tasks: boolean; signal: AbortSignal }): AsyncIterable<EventBatch> {
+    await this.status(id);
+    for await (const b of this.eventLog.read(id, after, options.signal)) {
+      const events = options.tasks ? b.events : b.events.filter((e) => e.type === 'graph');
+      if (events.length) yield { id: b.id, events };
+    }
+  }
+
+  async result(id: string, key: string): Promise<Uint8Array[]> {
+    await this.core.checkGather(id, [key]);
+    const inline = await this.results.get(id, key);
+    if (inline) return encodeChunk(inline);
+    const held = this.dispatcher.directory.get(key);
+    const worker = held && this.registry.get(held.worker);
+    if (!held || !worker) throw new ChunkLostError(key);
+    return [await fetchChunk(worker.address, key, held.dtype, held.shape)];
+  }
+
+  async cancel(id: string): Promise<void> {
+    await this.status(id);
+    await this.core.cancel(id);
+  }
+
+  async release(id: string): Promise<void> {
+    const { keep } = await this.core.release(id);
+    this.dispatcher.releaseGraph(id, keep);
+    this.results.dropGraph(id);
+  }
+
+  async unpersist(keys: readonly string[]): Promise<void> {
+    this.dispatcher.unpersist(keys);
+  }
+
+  async workers(): Promise<WorkerView[]> {
+    return this.registry.views();
+  }
+
+  async close(): Promise<void> {
+    this.ready = false;
+    this.registry.stop();
+    await this.reports.stop();
+    await this.eventLog.flush().catch(() => undefined);
+    this.eventLog.close();
+    await this.queues.close();
+    this.redis.disconnect();
+  }
+
+  private follow(id: string, outputs: readonly string[]): void {
+    this.dispatcher.addGraph(id, outputs);
+    this.core.subscribe(id, (ev) => this.eventLog.push(ev));
+  }
+
+  private async statusOf(g: GraphRecord): Promise<GraphStatus> {
+    const s: GraphStatus = {
+      id: g.id,
+      state: g.state,
+      total: g.total,
+      done: g.done,
+      counts: await this.store.stateCounts(g.id).catch(() => ({})),
+      outputs: g.outputs.length,
+      persist: g.persist,
+      submittedAt: g.submittedAt,
+    };
+    if (g.finishedAt !== undefined) s.finishedAt = g.finishedAt;
+    if (g.error) s.error = g.error;
+    return s;
+  }
+
+  private async onReports(reports: WorkerReport[]): Promise<void> {
+    for (const r of reports) {
+      // A worker that registered since our last look: look again before ignoring it.
+      if (!this.registry.isAlive(r.worker)) await this.registry.refresh();
+      if (!this.registry.isAlive(r.worker)) continue;
+      for (const item of r.items) {
+        const attempt = item.attempt ?? 0;
+        if (item.type === 'started') this.dispatcher.started(r.worker, item.key, attempt, item.thread);
+        else if (item.type === 'done') {
+          const f = this.dispatcher.inflight.get(item.key);
+          if (item.data && f && f.attempt === attempt) this.results.put(f.graphs, item.key, f.spec.dtype, [...f.spec.shape], item.data);
+          this.dispatcher.finished(r.worker, item.key, attempt, item.nbytes, item);
+        } else this.dispatcher.failed(r.worker, item.key, attempt, item.error, item);
+      }
+    }
+    await this.core.settled();
+  }
+
+  private async workerDied(id: string): Promise<void> {
+    const taken = await this.queues.takenBy(id).catch(() => ({ own: new Set<string>(), shared: new Set<string>() }));
+    const byGraph = this.dispatcher.workerDied(id, taken.shared);
+    await this.queues.drop(id);
+    const now = Date.now();
+    for (const [g, { lost, dropped }] of byGraph) {
+      const retry: string[] = [];
+      for (const key of dropped) {
+        if (!taken.own.has(key) && !taken.shared.has(key)) {
+          retry.push(key);
+          continue;
+        }
+        // It was running when the worker died: one strike.
+        const strikes = await this.redis.hincrby(graphSideKeys(this.options.prefix, g).suspects, key, 1);
+        if (strikes >= KILLED_WORKER_LIMIT) this.core.taskFailed(g, key, serializeError(new KilledWorkerError(key, strikes)), { worker: id, start: now, stop: now });
+        else retry.push(key);
+      }
+      void this.core.recover(g, lost, retry, (r) => this.dispatcher.forget(g, r.moved));
+    }
+  }
+
+  /**
+   * Pick up where the last scheduler stopped: rebuild which worker holds what and what is in
+   * flight from Redis, apply reports it never read, then re-send what is still in flight (same
+   * job ids: a no-op where the job is still queued) and recover what died with the workers.
+   */
+  private async resume(): Promise<void> {
+    await this.registry.start();
+    const alive = (w: string): boolean => w === SHARED || this.registry.isAlive(w);
+    const todo: { id: string; lost: string[]; dropped: string[]; ready: string[] }[] = [];
+    const persisted = await this.redis.hgetall(clusterKeys(this.options.prefix).persisted);
+    for (const [key, raw] of Object.entries(persisted)) {
+      const p = JSON.parse(raw) as { worker: string; nbytes: number; dtype: Dtype; shape: number[] };
+      if (alive(p.worker)) this.dispatcher.directory.put(key, p, [], true);
+    }
+    for (const g of await this.store.listGraphs()) {
+      if (g.state !== 'running' && g.state !== 'finished') continue;
+      this.follow(g.id, g.outputs);
+      const state = await this.store.resumeState(g.id);
+      const specs = new Map(
+        (await this.store.getTasks(g.id, [...state.memory.map((m) => m.key), ...state.active.map((a) => a.key)])).map((t) => [t.key, t]),
+      );
+      const lost: string[] = [];
+      for (const { key, worker } of state.memory) {
+        const t = specs.get(key)!;
+        if (alive(worker)) this.dispatcher.directory.put(key, { worker, nbytes: t.nbytes, dtype: t.dtype, shape: [...t.shape] }, [g.id]);
+        else lost.push(key);
+      }
+      if (g.state !== 'running') continue;
+      const dropped: string[] = [];
+      for (const { key, worker } of state.active) {
+        if (alive(worker)) this.dispatcher.restoreInFlight(g.id, specs.get(key)!, worker);
+        else dropped.push(key);
+      }
+      todo.push({ id: g.id, lost, dropped, ready: state.ready });
+    }
+    await this.reports.drain();
+    this.dispatcher.resendInFlight();
+    for (const t of todo) {
+      if (t.lost.length || t.dropped.length) void this.core.recover(t.id, t.lost, t.dropped, (r) => this.dispatcher.forget(t.id, r.moved));
+      this.core.resume(t.id, t.ready);
+    }
+    this.reports.start();
+    this.ready = true;
+  }
+}
+
+/** A chunk from a worker's peer server, checked against what it should be before it is passed on. */
+async function fetchChunk(address: string, key: string, dtype: Dtype, shape: number[]): Promise<Uint8Array> {
+  let res: Response;
+  try {
+    res = await fetch(`${address}/chunks/${encodeURIComponent(key)}`);
+  } catch {
+    throw new ChunkLostError(key);
+  }
+  if (!res.ok) throw new ChunkLostError(key);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  decodeChunk(bytes, { dtype, shape });
+  return bytes;
+}

@@ -1,0 +1,353 @@
+import type { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
+import {
+  ChunkLostError,
+  clusterKeys,
+  jobIdOf,
+  packMessage,
+  packTaskSpec,
+  serializeError,
+  type InputLocation,
+  type TaskJob,
+  type TaskSpec,
+  type WorkerInfo,
+} from '@tessera/protocol';
+import type { Executor } from '../core/executor.js';
+import type { SchedulerCore } from '../core/scheduler-core.js';
+import { ReadyQueue } from '../local/ready-queue.js';
+import { ChunkDirectory } from './chunk-directory.js';
+import type { JobQueues } from './job-queues.js';
+
+/** Where a task was sent: a worker's own queue, or the shared queue any worker takes from. */
+export const SHARED = '*';
+
+/**
+ * Tasks queued ahead per worker thread. Enough to hide the Redis round trips of tiny tasks; few
+ * enough that ready work stays in the scheduler (where priority orders it and placement can still
+ * follow the data) rather than in queues.
+ */
+const DEPTH_PER_THREAD = 4;
+
+export interface InFlight {
+  spec: TaskSpec;
+  /** Graphs waiting for this key: graphs that share keys share the run. */
+  graphs: Set<string>;
+  worker: string;
+  attempt: number;
+}
+
+/**
+ * The cluster's Executor: keeps the ready tasks the core hands it in priority order, and turns
+ * them into BullMQ jobs only as workers have room (root tasks on the shared queue, others on the
+ * queue of the worker holding most of their input bytes). It tracks every run in flight and
+ * every chunk held (ChunkDirectory), so completions fan out to every graph that waits for a key,
+ * freed chunks are dropped on their worker, and a dead worker's losses can be recovered.
+ */
+export class Dispatcher implements Executor {
+  readonly directory = new ChunkDirectory();
+  readonly inflight = new Map<string, InFlight>();
+  private readonly ready = new ReadyQueue();
+  private readonly graphSeq = new Map<string, number>();
+  private readonly outputs = new Map<string, Set<string>>();
+  /** Runs after a loss get a new job id: a stalled copy of the old job must not block them. */
+  private readonly attempts = new Map<string, number>();
+  private readonly outstanding = new Map<string, number>();
+  private readonly frees = new Map<string, string[]>();
+  private seq = 0;
+  private pumpScheduled = false;
+  private freeScheduled = false;
+
+  constructor(
+    private readonly core: SchedulerCore,
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly queues: JobQueues,
+    private readonly workers: { alive(): WorkerInfo[]; get(id: string): WorkerInfo | undefined },
+  ) {}
+
+  /** A graph starts (or is resumed): remember its outputs so their runs report small results inline. */
+  addGraph(graphId: string, outputs: readonly string[]): void {
+    if (!this.graphSeq.has(graphId)) this.graphSeq.set(graphId, this.seq++);
+    this.outputs.set(graphId, new Set(outputs));
+  }
+
+  run(graphId: string, tasks: readonly TaskSpec[]): void {
+    const graphSeq = this.graphSeq.get(graphId);
+    if (graphSeq === undefined) return;
+    for (const spec of tasks) this.ready.push({ graphId, graphSeq, spec });
+    this.schedulePump();
+  }
+
+  free(graphId: string, keys: readonly string[]): void {
+    for (const k of keys) {
+      const freed = this.directory.drop(k, graphId);
+      if (freed) this.sendFree(freed.worker, k);
+    }
+  }
+
+  cancel(graphId: string): void {
+    this.graphSeq.delete(graphId);
+    const orphans: [string, InFlight][] = [];
+    for (const [key, f] of this.inflight) {
+      if (f.graphs.delete(graphId) && f.graphs.size === 0) orphans.push([key, f]);
+    }
+    // Jobs nobody waits for are taken back if still waiting; a running one finishes and is freed.
+    for (const [key, f] of orphans) {
+      void this.queues.remove(f.worker, jobIdOf(key, f.attempt)).then((removed) => {
+        if (removed && this.inflight.get(key) === f) this.settle(key, f);
+      });
+    }
+  }
+
+  /** A graph is forgotten: chunks only it held are freed, `keep` ones are pinned (persisted). */
+  releaseGraph(graphId: string, keep: readonly string[]): void {
+    this.cancel(graphId);
+    this.outputs.delete(graphId);
+    for (const k of keep) {
+      const e = this.directory.get(k);
+      if (e) void this.redis.hset(clusterKeys(this.prefix).persisted, k, JSON.stringify({ worker: e.worker, nbytes: e.nbytes, dtype: e.dtype, shape: e.shape }));
+    }
+    for (const [k, e] of this.directory.dropGraph(graphId, new Set(keep))) this.sendFree(e.worker, k);
+  }
+
+  unpersist(keys: readonly string[]): void {
+    if (keys.length) void this.redis.hdel(clusterKeys(this.prefix).persisted, ...keys);
+    for (const k of keys) {
+      const freed = this.directory.unpin(k);
+      if (freed) this.sendFree(freed.worker, k);
+    }
+  }
+
+  /** A run finished on `worker`: fan it out to every graph that waits for it. */
+  finished(worker: string, key: string, attempt: number, nbytes: number, timing: { start: number; stop: number; thread?: number | undefined }): void {
+    const f = this.inflight.get(key);
+    if (!f || f.attempt !== attempt || (f.worker !== SHARED && f.worker !== worker)) {
+      // A stale run (cancelled, or superseded after a loss): drop its chunk unless it is the one we use.
+      if (this.directory.get(key)?.worker !== worker) this.sendFree(worker, key);
+      return;
+    }
+    this.settle(key, f);
+    if (f.graphs.size === 0) {
+      this.sendFree(worker, key);
+      return;
+    }
+    this.directory.put(key, { worker, nbytes, dtype: f.spec.dtype, shape: [...f.spec.shape] }, f.graphs);
+    const t = { worker, start: timing.start, stop: timing.stop, ...(timing.thread !== undefined ? { thread: timing.thread } : {}) };
+    for (const g of f.graphs) this.core.taskFinished(g, key, nbytes, t);
+  }
+
+  started(worker: string, key: string, attempt: number, thread: number | undefined): void {
+    const f = this.inflight.get(key);
+    if (!f || f.attempt !== attempt) return;
+    for (const g of f.graphs) this.core.taskStarted(g, [key], worker, thread);
+  }
+
+  /** A run failed. A lost input is recovered (recomputed), anything else errs the graphs. */
+  failed(worker: string, key: string, attempt: number, error: ReturnType<typeof serializeError>, timing: { start: number; stop: number }): void {
+    const f = this.inflight.get(key);
+    if (!f || f.attempt !== attempt) return;
+    this.settle(key, f);
+    if (error.code === 'CHUNK_LOST' && error.key !== undefined && error.key !== key) {
+      const lost = this.directory.lose(error.key);
+      if (lost) this.sendFree(lost.worker, error.key);
+      const graphs = new Set([...f.graphs, ...(lost?.graphs ?? [])]);
+      for (const g of graphs) void this.core.recover(g, lost ? [error.key] : [], f.graphs.has(g) ? [key] : []);
+      return;
+    }
+    for (const g of f.graphs) this.core.taskFailed(g, key, error, { worker, start: timing.start, stop: timing.stop });
+  }
+
+  /**
+   * A worker died: the chunks it held are lost and the runs sent to it (or taken by it from the
+   * shared queue: `took`) will not complete. Returns both, by graph, for the core to recover.
+   */
+  workerDied(worker: string, took: ReadonlySet<string>): Map<string, { lost: string[]; dropped: string[] }> {
+    const byGraph = new Map<string, { lost: string[]; dropped: string[] }>();
+    const entry = (g: string): { lost: string[]; dropped: string[] } => {
+      let e = byGraph.get(g);
+      if (!e) byGraph.set(g, (e = { lost: [], dropped: [] }));
+      return e;
+    };
+    for (const [key, e] of this.directory.loseWorker(worker)) {
+      for (const g of e.graphs) entry(g).lost.push(key);
+      if (e.pinned) void this.redis.hdel(clusterKeys(this.prefix).persisted, key);
+    }
+    for (const [key, f] of [...this.inflight]) {
+      if (f.worker !== worker && !(f.worker === SHARED && took.has(key))) continue;
+      this.settle(key, f);
+      this.attempts.set(key, f.attempt + 1);
+      for (const g of f.graphs) entry(g).dropped.push(key);
+    }
+    this.outstanding.delete(worker);
+    this.frees.delete(worker);
+    this.schedulePump();
+    return byGraph;
+  }
+
+  /** After a recovery: runs of `moved` tasks still in flight are void for `graphId`. */
+  forget(graphId: string, moved: readonly string[]): void {
+    for (const k of moved) this.inflight.get(k)?.graphs.delete(graphId);
+  }
+
+  /** Resume: a run the last scheduler sent is still on its way (its job id is re-added, a no-op if present). */
+  restoreInFlight(graphId: string, spec: TaskSpec, worker: string): void {
+    const f = this.inflight.get(spec.key);
+    if (f) {
+      f.graphs.add(graphId);
+      return;
+    }
+    this.inflight.set(spec.key, { spec, graphs: new Set([graphId]), worker, attempt: 0 });
+    this.outstanding.set(worker, (this.outstanding.get(worker) ?? 0) + 1);
+  }
+
+  /** Re-add the jobs of every run restored as in flight (after pending reports were applied). */
+  resendInFlight(): void {
+    const byQueue = new Map<string, TaskJob[]>();
+    for (const f of this.inflight.values()) {
+      const job = this.job(f.spec, [...f.graphs][0]!, f.attempt);
+      if (!job) continue;
+      const list = byQueue.get(f.worker) ?? [];
+      list.push(job);
+      byQueue.set(f.worker, list);
+    }
+    for (const [worker, jobs] of byQueue) this.queues.add(worker, jobs);
+  }
+
+  schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private settle(key: string, f: InFlight): void {
+    this.inflight.delete(key);
+    const n = (this.outstanding.get(f.worker) ?? 1) - 1;
+    if (n > 0) this.outstanding.set(f.worker, n);
+    else this.outstanding.delete(f.worker);
+    this.schedulePump();
+  }
+
+  private pump(): void {
+    const sent = new Map<string, TaskJob[]>();
+    const queued = new Map<string, Map<string, string[]>>();
+    const note = (graph: string, worker: string, key: string): void => {
+      let byWorker = queued.get(graph);
+      if (!byWorker) queued.set(graph, (byWorker = new Map()));
+      const list = byWorker.get(worker) ?? [];
+      list.push(key);
+      byWorker.set(worker, list);
+    };
+    const alive = this.workers.alive();
+    for (;;) {
+      const item = this.ready.peek();
+      if (!item) break;
+      const { graphId, spec } = item;
+      if (!this.graphSeq.has(graphId)) {
+        this.ready.pop();
+        continue;
+      }
+      const held = this.directory.get(spec.key);
+      if (held) {
+        // Computed already (another graph's run, or persisted): nothing to run.
+        this.ready.pop();
+        this.directory.hold(spec.key, graphId);
+        note(graphId, held.worker, spec.key);
+        const now = Date.now();
+        this.core.taskFinished(graphId, spec.key, held.nbytes, { worker: held.worker, start: now, stop: now });
+        continue;
+      }
+      if (spec.op === 'persisted') {
+        this.ready.pop();
+        const now = Date.now();
+        this.core.taskFailed(graphId, spec.key, serializeError(new ChunkLostError(spec.key)), { worker: SHARED, start: now, stop: now });
+        continue;
+      }
+      const running = this.inflight.get(spec.key);
+      if (running) {
+        this.ready.pop();
+        running.graphs.add(graphId);
+        note(graphId, running.worker, spec.key);
+        continue;
+      }
+      const missing = spec.deps.find((d) => !this.directory.get(d));
+      if (missing !== undefined) {
+        // The state machine says it is in memory, but no live worker holds it: lost.
+        this.ready.pop();
+        void this.core.recover(graphId, [missing], []);
+        continue;
+      }
+      const target = this.place(spec, alive);
+      if (target === undefined) break;
+      this.ready.pop();
+      const attempt = this.attempts.get(spec.key) ?? 0;
+      const job = this.job(spec, graphId, attempt);
+      if (!job) break;
+      this.inflight.set(spec.key, { spec, graphs: new Set([graphId]), worker: target, attempt });
+      this.outstanding.set(target, (this.outstanding.get(target) ?? 0) + 1);
+      const list = sent.get(target) ?? [];
+      list.push(job);
+      sent.set(target, list);
+      note(graphId, target, spec.key);
+    }
+    for (const [worker, jobs] of sent) this.queues.add(worker, jobs);
+    for (const [graph, byWorker] of queued) for (const [worker, keys] of byWorker) this.core.tasksQueued(graph, keys, worker);
+  }
+
+  /**
+   * Root tasks go to the shared queue (whichever worker is free takes them); others to the worker
+   * holding most of their input bytes, among those with room. Undefined: no room anywhere now.
+   */
+  private place(spec: TaskSpec, alive: WorkerInfo[]): string | undefined {
+    if (alive.length === 0) return undefined;
+    const load = (w: string): number => this.outstanding.get(w) ?? 0;
+    if (spec.deps.length === 0) {
+      const room = alive.reduce((n, w) => n + w.threads * DEPTH_PER_THREAD, 0);
+      return load(SHARED) < room ? SHARED : undefined;
+    }
+    const bytes = this.directory.bytesByWorker(spec.deps);
+    let best: WorkerInfo | undefined;
+    let bestBytes = -1;
+    for (const w of alive) {
+      if (load(w.id) >= w.threads * DEPTH_PER_THREAD) continue;
+      const b = bytes.get(w.id) ?? 0;
+      if (b > bestBytes || (b === bestBytes && best && load(w.id) < load(best.id))) {
+        best = w;
+        bestBytes = b;
+      }
+    }
+    return best?.id;
+  }
+
+  private job(spec: TaskSpec, graphId: string, attempt: number): TaskJob | undefined {
+    const inputs: InputLocation[] = [];
+    for (const d of new Set(spec.deps)) {
+      const e = this.directory.get(d);
+      const info = e && this.workers.get(e.worker);
+      if (!e || !info) return undefined;
+      inputs.push({ key: d, worker: e.worker, address: info.address, dtype: e.dtype, shape: e.shape });
+    }
+    const packed = packTaskSpec(spec);
+    let output = false;
+    for (const [, outs] of this.outputs) if (outs.has(spec.key)) output = true;
+    return { graph: graphId, key: spec.key, spec: Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('base64'), inputs, output, attempt };
+  }
+
+  private sendFree(worker: string, key: string): void {
+    if (!this.workers.get(worker)) return;
+    const list = this.frees.get(worker) ?? [];
+    list.push(key);
+    this.frees.set(worker, list);
+    if (this.freeScheduled) return;
+    this.freeScheduled = true;
+    setImmediate(() => {
+      this.freeScheduled = false;
+      const pipe = this.redis.pipeline();
+      for (const [w, keys] of this.frees) pipe.lpush(clusterKeys(this.prefix).control(w), packMessage({ type: 'free', keys }));
+      this.frees.clear();
+      pipe.exec().catch((e: unknown) => console.error(`tessera scheduler: sending frees failed: ${String(e)}`));
+    });
+  }
+}

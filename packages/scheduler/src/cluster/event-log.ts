@@ -1,0 +1,136 @@
+import type { Redis } from 'ioredis';
+import { EngineEvent, graphSideKeys } from '@tessera/protocol';
+import type { EventBatch } from './cluster-api.js';
+
+/** Events are written in batches: one stream entry per flush, not per event. */
+const FLUSH_MS = 20;
+const FLUSH_EVENTS = 2_000;
+/** Entries kept per graph (approximate trim): a 10^5-task graph's history is capped, not whole. */
+const MAX_ENTRIES = 2_000;
+
+type Live = (batch: EventBatch) => void;
+
+/**
+ * Each graph's events in a capped Redis stream beside its keys, so a client or dashboard that
+ * connects late, or reconnects to a restarted scheduler, reads what it missed (by stream id), then
+ * follows live batches fanned out from memory (no blocking Redis read per subscriber).
+ */
+export class EventLog {
+  private readonly buffers = new Map<string, EngineEvent[]>();
+  private readonly live = new Map<string, Set<Live>>();
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  push(ev: EngineEvent): void {
+    let buf = this.buffers.get(ev.graph);
+    if (!buf) this.buffers.set(ev.graph, (buf = []));
+    buf.push(ev);
+    // A graph's end is written at once: a waiting client learns it without the flush delay.
+    if (ev.type === 'graph' && ev.state !== 'running') this.flushSoon(0);
+    else this.flushSoon(buf.length >= FLUSH_EVENTS ? 0 : FLUSH_MS);
+  }
+
+  /** Written so far (tests, shutdown). */
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batches = [...this.buffers];
+    this.buffers.clear();
+    const done = this.writing.then(() => this.write(batches));
+    this.writing = done.catch(() => undefined);
+    await done;
+  }
+
+  /**
+   * Batches after `after` ('0' or undefined: from the start), history first, then live ones,
+   * until the graph's terminal event or `signal` aborts.
+   */
+  async *read(graphId: string, after: string | undefined, signal: AbortSignal): AsyncGenerator<EventBatch> {
+    const queue: EventBatch[] = [];
+    let wake: (() => void) | undefined;
+    const onLive: Live = (b) => {
+      queue.push(b);
+      wake?.();
+    };
+    // Subscribe before reading history, then skip live batches the history already held.
+    let set = this.live.get(graphId);
+    if (!set) this.live.set(graphId, (set = new Set()));
+    set.add(onLive);
+    const onAbort = (): void => wake?.();
+    signal.addEventListener('abort', onAbort);
+    try {
+      let last = after ?? '0';
+      const history = await this.redis.xrange(graphSideKeys(this.prefix, graphId).events, after ? `(${after}` : '-', '+');
+      for (const [id, fields] of history) {
+        const batch = { id, events: decode(fields) };
+        last = id;
+        yield batch;
+        if (ends(batch)) return;
+      }
+      while (!signal.aborted) {
+        const b = queue.shift();
+        if (!b) {
+          await new Promise<void>((r) => (wake = r));
+          wake = undefined;
+          continue;
+        }
+        if (compareIds(b.id, last) <= 0) continue;
+        last = b.id;
+        yield b;
+        if (ends(b)) return;
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      set.delete(onLive);
+      if (set.size === 0) this.live.delete(graphId);
+    }
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private flushSoon(ms: number): void {
+    if (this.timer && ms > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.flush().catch((e: unknown) => console.error(`tessera scheduler: writing events failed: ${String(e)}`)), ms);
+  }
+
+  private async write(batches: [string, EngineEvent[]][]): Promise<void> {
+    if (batches.length === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const [graph, events] of batches) {
+      pipe.xadd(graphSideKeys(this.prefix, graph).events, 'MAXLEN', '~', MAX_ENTRIES, '*', 'e', JSON.stringify(events));
+    }
+    const replies = (await pipe.exec()) ?? [];
+    batches.forEach(([graph, events], i) => {
+      const [err, id] = replies[i] ?? [new Error('no reply'), null];
+      if (err || typeof id !== 'string') return;
+      for (const fn of this.live.get(graph) ?? []) fn({ id, events });
+    });
+  }
+}
+
+function decode(fields: string[]): EngineEvent[] {
+  const i = fields.indexOf('e');
+  if (i < 0 || fields[i + 1] === undefined) return [];
+  const raw = JSON.parse(fields[i + 1]!) as unknown[];
+  return raw.map((e) => EngineEvent.parse(e));
+}
+
+function ends(b: EventBatch): boolean {
+  return b.events.some((e) => e.type === 'graph' && e.state !== 'running');
+}
+
+/** Redis stream ids are `<ms>-<seq>`. */
+function compareIds(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-');
+  const [bm = '0', bs = '0'] = b.split('-');
+  return Number(am) - Number(bm) || Number(as) - Number(bs);
+}

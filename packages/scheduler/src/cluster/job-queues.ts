@@ -1,0 +1,91 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { SHARED_QUEUE, TaskJob, jobIdOf, workerQueueName } from '@tessera/protocol';
+
+/** The id Dispatcher uses for the shared queue (kept here too: job-queues must not import dispatcher). */
+const SHARED_ID = '*';
+/** Retry a failed add (Redis restarting) after this long, forever: a task must not be lost. */
+const RETRY_MS = 500;
+
+/**
+ * The BullMQ side of dispatch: one queue per worker plus the shared queue. A job's id is its task
+ * key (and attempt), so adding a job twice is a no-op; finished jobs are removed, so a later run
+ * of the same key (a recompute) is a new job.
+ */
+export class JobQueues {
+  private readonly queues = new Map<string, Queue>();
+  private closed = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly bullPrefix: string,
+  ) {}
+
+  add(worker: string, jobs: TaskJob[]): void {
+    if (jobs.length === 0 || this.closed) return;
+    const q = this.queue(worker);
+    const bulk = jobs.map((data) => ({
+      name: 'task',
+      data,
+      opts: { jobId: jobIdOf(data.key, data.attempt), removeOnComplete: true, removeOnFail: true },
+    }));
+    q.addBulk(bulk).catch((e: unknown) => {
+      if (this.closed) return;
+      console.error(`tessera scheduler: adding ${jobs.length} jobs to ${q.name} failed (${String(e)}); retrying`);
+      setTimeout(() => this.add(worker, jobs), RETRY_MS);
+    });
+  }
+
+  /** Take back a job that no graph waits for; false when it is already running (or gone). */
+  async remove(worker: string, jobId: string): Promise<boolean> {
+    try {
+      return (await this.queue(worker).remove(jobId)) === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Task keys a dead worker had taken: active jobs on its own queue, and active jobs of the
+   * shared queue it was processing (BullMQ records the worker's name as processedBy).
+   */
+  async takenBy(worker: string): Promise<{ own: Set<string>; shared: Set<string> }> {
+    const keysOf = (jobs: { data: unknown; processedBy?: string | undefined }[], mine: boolean): Set<string> => {
+      const out = new Set<string>();
+      for (const j of jobs) {
+        if (!mine && j.processedBy !== worker) continue;
+        const r = TaskJob.safeParse(j.data);
+        if (r.success) out.add(r.data.key);
+      }
+      return out;
+    };
+    const [own, shared] = await Promise.all([this.queue(worker).getActive(), this.queue(SHARED_ID).getActive()]);
+    return { own: keysOf(own, true), shared: keysOf(shared, false) };
+  }
+
+  /** A dead worker's queue goes, jobs and all (what it held is re-dispatched elsewhere). */
+  async drop(worker: string): Promise<void> {
+    const q = this.queue(worker);
+    this.queues.delete(worker);
+    await q.obliterate({ force: true }).catch((e: unknown) => console.error(`tessera scheduler: removing queue ${q.name} failed: ${String(e)}`));
+    await q.close();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+
+  private queue(worker: string): Queue {
+    let q = this.queues.get(worker);
+    if (!q) {
+      const name = worker === SHARED_ID ? SHARED_QUEUE : workerQueueName(worker);
+      // BullMQ's own event stream is not read by anyone here: keep it short.
+      q = new Queue(name, { connection: this.redis, prefix: this.bullPrefix, streams: { events: { maxLen: 100 } } });
+      q.on('error', (e) => console.error(`tessera scheduler: queue ${name}: ${String(e)}`));
+      this.queues.set(worker, q);
+    }
+    return q;
+  }
+}

@@ -1,0 +1,87 @@
+import type { Redis } from 'ioredis';
+import { WorkerReport, clusterKeys, unpackMessage } from '@tessera/protocol';
+
+const GROUP = 'scheduler';
+/** One scheduler reads at a time; a restarted one takes over the pending entries of the last. */
+const CONSUMER = 'scheduler';
+const BATCH = 500;
+const BLOCK_MS = 1_000;
+
+type Entry = [id: Buffer, fields: Buffer[]];
+
+/**
+ * Reads the workers' report stream through a consumer group. An entry is acknowledged (and
+ * deleted) only after `handle` resolves, i.e. after its completions are applied in the store, so a
+ * scheduler killed in between re-reads it on restart instead of losing (and recomputing) work.
+ */
+export class ReportConsumer {
+  private running = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    /** A connection of its own: XREADGROUP BLOCK holds it. */
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly handle: (reports: WorkerReport[]) => Promise<void>,
+  ) {}
+
+  /** Create the group if needed, then apply everything already in the stream (pending first). */
+  async drain(): Promise<void> {
+    const stream = clusterKeys(this.prefix).reports;
+    try {
+      await this.redis.xgroup('CREATE', stream, GROUP, '0', 'MKSTREAM');
+    } catch (e) {
+      if (!String(e).includes('BUSYGROUP')) throw e;
+    }
+    // Entries delivered to a previous scheduler but never acknowledged: its last words.
+    while ((await this.readOnce('0', 0)) > 0);
+    while ((await this.readOnce('>', 0)) > 0);
+  }
+
+  start(): void {
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          await this.readOnce('>', BLOCK_MS);
+        } catch (e) {
+          if (!this.running) break;
+          console.error(`tessera scheduler: reading reports failed (${String(e)}); retrying`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.redis.disconnect();
+    await this.loop;
+  }
+
+  /** Read, apply and acknowledge one batch; returns how many entries it held. */
+  private async readOnce(from: '0' | '>', blockMs: number): Promise<number> {
+    const stream = clusterKeys(this.prefix).reports;
+    const args: (string | number)[] = ['GROUP', GROUP, CONSUMER, 'COUNT', BATCH];
+    if (blockMs > 0) args.push('BLOCK', blockMs);
+    args.push('STREAMS', stream, from);
+    const reply = (await this.redis.callBuffer('XREADGROUP', ...args)) as [Buffer, Entry[]][] | null;
+    const entries = reply?.[0]?.[1] ?? [];
+    if (entries.length === 0) return 0;
+    const reports: WorkerReport[] = [];
+    for (const [, fields] of entries) {
+      // A report that does not parse is dropped with a message; it must not stop the others.
+      try {
+        const i = fields.findIndex((f) => f.toString() === 'm');
+        if (i < 0 || !fields[i + 1]) throw new Error('no m field');
+        reports.push(unpackMessage(WorkerReport, fields[i + 1]!, 'worker report'));
+      } catch (e) {
+        console.error(`tessera scheduler: ignoring a bad worker report: ${(e as Error).message}`);
+      }
+    }
+    if (reports.length) await this.handle(reports);
+    const ids = entries.map(([id]) => id.toString());
+    await this.redis.multi().xack(stream, GROUP, ...ids).xdel(stream, ...ids).exec();
+    return entries.length;
+  }
+}

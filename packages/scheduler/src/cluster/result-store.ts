@@ -1,0 +1,45 @@
+import type { Redis } from 'ioredis';
+import { Packr } from 'msgpackr';
+import { graphSideKeys, itemsize, viewOf, type Chunk, type Dtype } from '@tessera/protocol';
+
+const packr = new Packr({ useRecords: false });
+
+/**
+ * Small output chunks that rode along with their completion: kept in memory for the client's
+ * fetch, and in the graph's `results` hash so a restarted scheduler still has them.
+ */
+export class ResultStore {
+  private readonly byGraph = new Map<string, Map<string, Chunk>>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  put(graphs: Iterable<string>, key: string, dtype: Dtype, shape: number[], data: Uint8Array): void {
+    // Copied into a fresh buffer: decoded msgpack bytes may sit at an offset no typed array accepts.
+    const bytes = new Uint8Array(data);
+    const chunk: Chunk = { dtype, shape, data: viewOf(dtype, bytes.buffer, 0, bytes.byteLength / itemsize(dtype)) };
+    const packed = packr.pack({ dtype, shape, data: bytes });
+    for (const g of graphs) {
+      let m = this.byGraph.get(g);
+      if (!m) this.byGraph.set(g, (m = new Map()));
+      m.set(key, chunk);
+      this.redis.hset(graphSideKeys(this.prefix, g).results, key, packed).catch(() => undefined);
+    }
+  }
+
+  async get(graph: string, key: string): Promise<Chunk | undefined> {
+    const hit = this.byGraph.get(graph)?.get(key);
+    if (hit) return hit;
+    const raw = await this.redis.hgetBuffer(graphSideKeys(this.prefix, graph).results, key);
+    if (!raw) return undefined;
+    const v = packr.unpack(raw) as { dtype: Dtype; shape: number[]; data: Uint8Array };
+    const bytes = new Uint8Array(v.data);
+    return { dtype: v.dtype, shape: v.shape, data: viewOf(v.dtype, bytes.buffer, 0, bytes.byteLength / itemsize(v.dtype)) };
+  }
+
+  dropGraph(graph: string): void {
+    this.byGraph.delete(graph);
+  }
+}

@@ -1,0 +1,124 @@
+import type { Redis } from 'ioredis';
+import { WorkerHeartbeat, WorkerInfo, clusterKeys, type WorkerView } from '@tessera/protocol';
+
+export interface RegistryOptions {
+  /** How often workers heartbeat, and how often the registry looks. */
+  heartbeatMs: number;
+  /** A worker whose heartbeat has not changed for this long is dead. */
+  timeoutMs: number;
+}
+
+export interface RegistryHandlers {
+  joined(info: WorkerInfo): void;
+  died(id: string): void;
+}
+
+interface Seen {
+  info: WorkerInfo;
+  heartbeat?: WorkerHeartbeat;
+  /** Scheduler clock when the heartbeat last changed: worker clocks may be skewed, ours is not. */
+  changedAt: number;
+}
+
+/**
+ * Which workers are alive, from what they write to Redis (registration and heartbeats). A worker
+ * is dead once its heartbeat stops changing for `timeoutMs`, or its entry disappears; the dead one
+ * is removed from Redis, and comes back as a new worker if it ever heartbeats again.
+ */
+export class WorkerRegistry {
+  private readonly seen = new Map<string, Seen>();
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly options: RegistryOptions,
+    private readonly handlers: RegistryHandlers,
+  ) {}
+
+  /** Read once (at start, before resuming graphs), then keep looking. */
+  async start(): Promise<void> {
+    await this.poll();
+    this.timer = setInterval(() => {
+      this.polling ??= this.poll()
+        .catch((e: unknown) => console.error(`tessera scheduler: reading workers failed: ${String(e)}`))
+        .finally(() => (this.polling = undefined));
+    }, this.options.heartbeatMs);
+  }
+
+  /** Look now (a report came from a worker not seen yet). */
+  async refresh(): Promise<void> {
+    await (this.polling ??= this.poll().finally(() => (this.polling = undefined)));
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  isAlive(id: string): boolean {
+    return this.seen.has(id);
+  }
+
+  get(id: string): WorkerInfo | undefined {
+    return this.seen.get(id)?.info;
+  }
+
+  alive(): WorkerInfo[] {
+    return [...this.seen.values()].map((s) => s.info);
+  }
+
+  views(now = Date.now()): WorkerView[] {
+    return [...this.seen.values()].map((s) => {
+      const v: WorkerView = { info: s.info, age: Math.max(0, now - s.changedAt), alive: true };
+      if (s.heartbeat) v.heartbeat = s.heartbeat;
+      return v;
+    });
+  }
+
+  /** Declare a worker dead now (its peer server refused us, or it said it is leaving). */
+  async remove(id: string): Promise<void> {
+    if (!this.seen.delete(id)) return;
+    const keys = clusterKeys(this.prefix);
+    await this.redis.multi().hdel(keys.workers, id).hdel(keys.heartbeats, id).exec();
+    this.handlers.died(id);
+  }
+
+  private async poll(): Promise<void> {
+    const keys = clusterKeys(this.prefix);
+    const [infos, beats] = await Promise.all([this.redis.hgetall(keys.workers), this.redis.hgetall(keys.heartbeats)]);
+    const now = Date.now();
+    for (const [id, raw] of Object.entries(infos)) {
+      const info = parse(WorkerInfo, raw);
+      if (!info || info.id !== id) continue;
+      const hb = beats[id] === undefined ? undefined : parse(WorkerHeartbeat, beats[id]!);
+      const s = this.seen.get(id);
+      if (!s) {
+        // A fresh registration, or one left by a worker that died while no scheduler watched:
+        // it must heartbeat within the timeout to count.
+        const entry: Seen = { info, changedAt: now };
+        if (hb) entry.heartbeat = hb;
+        this.seen.set(id, entry);
+        this.handlers.joined(info);
+        continue;
+      }
+      s.info = info;
+      if (hb && hb.at !== s.heartbeat?.at) {
+        s.heartbeat = hb;
+        s.changedAt = now;
+      }
+    }
+    for (const [id, s] of this.seen) {
+      if (infos[id] === undefined || now - s.changedAt > this.options.timeoutMs) await this.remove(id);
+    }
+  }
+}
+
+function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, raw: string): T | undefined {
+  try {
+    const r = schema.safeParse(JSON.parse(raw));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
