@@ -1,7 +1,10 @@
-// The array API end to end on the embedded local engine, against plain-JS references.
+// The array API end to end, against plain-JS references: the same tests on the embedded local
+// engine and on a real cluster (scheduler and two worker processes over Redis).
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
+import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
+import { startCluster, type TestCluster } from './cluster.test-util.js';
 
 const kernels = fileURLToPath(new URL('./fixtures/array-kernels.mjs', import.meta.url));
 
@@ -18,14 +21,25 @@ function close(got: ArrayLike<number>, want: readonly number[], digits = 9): voi
   for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, digits);
 }
 
-describe('array API on the local engine', () => {
+describe.each(['local', 'cluster'] as const)('array API on the %s engine', (engine) => {
   let client: ta.Client;
+  let redis: TestRedis | undefined;
+  let cluster: TestCluster | undefined;
   const x = ta.fromArray(ref, { shape: [N, M], chunks: [3, 4] });
   beforeAll(async () => {
-    client = await ta.Client.connect({ threads: 2, kernels: [kernels] });
+    if (engine === 'local') {
+      client = await ta.Client.connect({ threads: 2, kernels: [kernels] });
+      return;
+    }
+    redis = await testRedis();
+    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1, kernels: [kernels] });
+    client = await ta.Client.connect(cluster.url);
   });
   afterAll(async () => {
     await client?.close();
+    await cluster?.stop();
+    if (cluster && redis) await redis.deletePrefix(cluster.prefix);
+    await redis?.close();
   });
 
   it('sum, mean, min, max, prod over axes', async () => {

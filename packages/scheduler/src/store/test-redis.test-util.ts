@@ -98,9 +98,21 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedisServer(): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+export interface RedisServerOptions {
+  /** Default: a free port. A restart passes the port it had. */
+  port?: number;
+  /** Append-only file on (fsync every second), kept in `dir`: the data survives a restart. */
+  appendonly?: boolean;
+  dir?: string;
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<{ url: string; child: ChildProcess }> {
+  const port = options.port ?? (await freePort());
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', ''];
+  if (options.appendonly) args.push('--appendonly', 'yes', '--appendfsync', 'everysec');
+  else args.push('--appendonly', 'no');
+  if (options.dir) args.push('--dir', options.dir);
+  const child = spawn('redis-server', args, {
     stdio: 'ignore',
   });
   const spawned = await new Promise<Error | undefined>((resolve) => {

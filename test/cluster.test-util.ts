@@ -1,0 +1,139 @@
+// A real cluster for tests: the scheduler and N workers as child processes, started with the
+// same `tessera` commands a user runs, on a unique Redis key prefix.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url));
+
+export interface ClusterOptions {
+  redis: string;
+  workers?: number;
+  threads?: number;
+  kernels?: string[];
+  prefix?: string;
+  heartbeatMs?: number;
+  workerTimeoutMs?: number;
+  /** Extra environment for every process. */
+  env?: Record<string, string>;
+}
+
+export interface RunningWorker {
+  id: string;
+  child: ChildProcess;
+}
+
+export interface TestCluster {
+  readonly url: string;
+  readonly prefix: string;
+  readonly workers: RunningWorker[];
+  scheduler: ChildProcess;
+  addWorker(id?: string): Promise<RunningWorker>;
+  /** kill -9 a worker (it does not get to say goodbye). */
+  killWorker(id: string): Promise<void>;
+  killScheduler(): Promise<void>;
+  /** Start a scheduler again on the same port, Redis and prefix. */
+  startScheduler(): Promise<void>;
+  /** Output of every process so far, for failure messages. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** Spawn `tessera <args>` and resolve once a line of its stdout matches `ready`. */
+function start(args: string[], ready: RegExp, env: Record<string, string>, log: string[], name: string): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  process.once('exit', () => child.kill('SIGKILL'));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s:\n${log.join('')}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      log.push(`[${name}] ${d.toString()}`);
+      out += d.toString();
+      const m = out.match(ready);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m });
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => log.push(`[${name} err] ${d.toString()}`));
+    child.once('exit', (code, signal) => {
+      log.push(`[${name}] exited ${code ?? signal}\n`);
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code ?? signal}) before it was ready:\n${log.join('')}`));
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once('exit', () => r()));
+}
+
+export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
+  const prefix = o.prefix ?? `tessera-test-${randomUUID().slice(0, 8)}`;
+  const env = o.env ?? {};
+  const log: string[] = [];
+  const heartbeat = String(o.heartbeatMs ?? 200);
+  const timeout = String(o.workerTimeoutMs ?? 1_500);
+  let port = 0;
+  let url = '';
+  let nextWorker = 0;
+
+  const startSched = async (): Promise<ChildProcess> => {
+    const args = ['scheduler', '--redis', o.redis, '--port', String(port), '--prefix', prefix, '--heartbeat-ms', heartbeat, '--worker-timeout-ms', timeout];
+    const { child, match } = await start(args, /listening on (http:\/\/\S+)/, env, log, 'scheduler');
+    url = match[1]!;
+    port = Number(new URL(url).port);
+    return child;
+  };
+  const workers: RunningWorker[] = [];
+  const cluster: TestCluster = {
+    get url() {
+      return url;
+    },
+    prefix,
+    workers,
+    scheduler: await startSched(),
+    async addWorker(id = `w${nextWorker++}-${randomUUID().slice(0, 4)}`) {
+      const args = ['worker', '--redis', o.redis, '--scheduler', url, '--id', id, '--threads', String(o.threads ?? 1)];
+      if (o.kernels?.length) args.push('--kernels', ...o.kernels);
+      const { child } = await start(args, /serving chunks at/, env, log, id);
+      const w = { id, child };
+      workers.push(w);
+      return w;
+    },
+    async killWorker(id) {
+      const w = workers.find((x) => x.id === id);
+      if (!w) throw new Error(`no worker ${id}`);
+      w.child.kill('SIGKILL');
+      await exited(w.child);
+      workers.splice(workers.indexOf(w), 1);
+    },
+    async killScheduler() {
+      cluster.scheduler.kill('SIGKILL');
+      await exited(cluster.scheduler);
+    },
+    async startScheduler() {
+      cluster.scheduler = await startSched();
+    },
+    logs: () => log.join(''),
+    async stop() {
+      const all = [cluster.scheduler, ...workers.map((w) => w.child)];
+      for (const c of all) c.kill('SIGTERM');
+      await Promise.race([Promise.all(all.map(exited)), new Promise((r) => setTimeout(r, 5_000))]);
+      for (const c of all) c.kill('SIGKILL');
+    },
+  };
+  for (let i = 0; i < (o.workers ?? 2); i++) await cluster.addWorker();
+  return cluster;
+}
+
+/** Wait until `check` holds (polling), or fail naming what was awaited. */
+export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
