@@ -1,0 +1,109 @@
+import { availableParallelism, hostname, totalmem } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { InvalidArgumentError, WorkerId } from '@tessera/protocol';
+
+const urlWithProtocol = (protocols: string[]) =>
+  z
+    .string()
+    .url()
+    .refine((s) => protocols.includes(new URL(s).protocol), `must be a ${protocols.map((p) => p.slice(0, -1)).join(' or ')} URL`);
+
+/** Options of a worker process; everything about the cluster itself comes from GET /api/cluster. */
+export const WorkerOptionsSchema = z
+  .object({
+    /** Redis of the cluster, e.g. redis://127.0.0.1:6379 */
+    redis: urlWithProtocol(['redis:', 'rediss:']),
+    /** Base URL of the scheduler's HTTP API, e.g. http://127.0.0.1:8786 */
+    scheduler: urlWithProtocol(['http:', 'https:']),
+    /** Default: `${hostname}-${pid}-${random4}` reduced to the WorkerId alphabet. */
+    id: WorkerId.optional(),
+    /** Pool threads; default: the machine's cores. */
+    threads: z.number().int().min(1).max(1024).optional(),
+    /** Host other workers reach this one's peer server at; default 127.0.0.1. */
+    host: z
+      .string()
+      .min(1)
+      .max(255)
+      .refine((h) => URL.canParse(`http://${urlHost(h)}:1/`), 'must be a host name or IP address that can go in a URL')
+      .optional(),
+    /** Address the peer server listens on; default 127.0.0.1. */
+    bind: z.string().min(1).max(255).optional(),
+    /** Peer server port; default 0 (any free port). */
+    port: z.number().int().min(0).max(65535).optional(),
+    /** Bytes of chunk memory this worker allows itself; default 60% of the machine's memory. */
+    memoryLimit: z.number().int().positive().optional(),
+    /** Modules (paths or URLs) that call registerKernel; every pool thread loads them. */
+    kernels: z.array(z.string().min(1)).optional(),
+    /** BullMQ jobs in flight per queue; default threads × 4. */
+    concurrency: z.number().int().min(1).max(100_000).optional(),
+    /** Default: the cluster's heartbeatMs. */
+    heartbeatMs: z.number().int().min(10).optional(),
+    /** Bytes of chunks fetched from peers kept for other tasks; default min(256 MiB, memoryLimit / 4). */
+    replicaCacheBytes: z.number().int().nonnegative().optional(),
+    /** How long to wait for the scheduler to answer at startup; default 30 s. */
+    discoveryTimeoutMs: z.number().int().positive().optional(),
+  })
+  .strict();
+export type WorkerOptions = z.input<typeof WorkerOptionsSchema>;
+
+/** Options with every default filled in (the cluster's heartbeat may still be pending). */
+export interface WorkerConfig {
+  redis: string;
+  scheduler: string;
+  id: string;
+  threads: number;
+  host: string;
+  bind: string;
+  port: number;
+  memoryLimit: number;
+  kernels: string[];
+  concurrency: number;
+  heartbeatMs: number | undefined;
+  replicaCacheBytes: number;
+  discoveryTimeoutMs: number;
+}
+
+const REPLICA_CACHE_MAX = 256 * 2 ** 20;
+
+/** Options are checked at the boundary: a bad value is an InvalidArgumentError naming it. */
+export function resolveWorkerOptions(options: unknown): WorkerConfig {
+  const parsed = WorkerOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    throw new InvalidArgumentError(`worker option ${i.path.join('.') || '(options)'}: ${i.message}`);
+  }
+  const o = parsed.data;
+  const threads = o.threads ?? availableParallelism();
+  const memoryLimit = o.memoryLimit ?? Math.floor(totalmem() * 0.6);
+  return {
+    redis: o.redis,
+    scheduler: o.scheduler.replace(/\/+$/, ''),
+    id: o.id ?? defaultWorkerId(),
+    threads,
+    host: o.host ?? '127.0.0.1',
+    bind: o.bind ?? '127.0.0.1',
+    port: o.port ?? 0,
+    memoryLimit,
+    kernels: o.kernels ?? [],
+    // Tiny tasks are mostly Redis round trips: a few jobs per thread in flight hide that latency.
+    concurrency: o.concurrency ?? threads * 4,
+    heartbeatMs: o.heartbeatMs,
+    replicaCacheBytes: o.replicaCacheBytes ?? Math.min(REPLICA_CACHE_MAX, Math.floor(memoryLimit / 4)),
+    discoveryTimeoutMs: o.discoveryTimeoutMs ?? 30_000,
+  };
+}
+
+/** `${hostname}-${pid}-${random4}` in the WorkerId alphabet, at most 64 characters. */
+export function defaultWorkerId(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_.-]/g, '-')
+      .slice(0, 40) || 'worker';
+  return `${host}-${process.pid}-${randomBytes(2).toString('hex')}`;
+}
+
+/** An IPv6 literal goes in brackets in a URL. */
+export function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}

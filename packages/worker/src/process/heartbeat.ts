@@ -1,0 +1,70 @@
+import type { Redis } from 'ioredis';
+import type { WorkerHeartbeat, WorkerInfo } from '@tessera/protocol';
+import { errorMessage, type Log } from './log.js';
+
+export type HeartbeatSample = Omit<WorkerHeartbeat, 'id' | 'at' | 'rss'>;
+
+/**
+ * Registration and liveness. Every beat writes the heartbeat *and* the WorkerInfo again: it is
+ * cheap, and a Redis that lost its data, or a scheduler that removed a worker it took for dead,
+ * sees this worker again at the next beat.
+ */
+export class Heartbeat {
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> | undefined;
+  private stopped = false;
+  private readonly infoJson: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: { workers: string; heartbeats: string },
+    private readonly info: WorkerInfo,
+    private readonly sample: () => HeartbeatSample,
+    private readonly everyMs: number,
+    private readonly log: Log,
+  ) {
+    this.infoJson = JSON.stringify(info);
+  }
+
+  /** First beat (registration), then one every `everyMs`. Waits for Redis if it is down. */
+  async start(): Promise<void> {
+    await this.write();
+    this.schedule();
+  }
+
+  /** Stop beating and remove this worker's entries (waiting at most `timeoutMs` for Redis). */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const id = this.info.id;
+    const leave = (async () => {
+      await this.beating;
+      await this.redis.multi().hdel(this.keys.workers, id).hdel(this.keys.heartbeats, id).exec();
+    })().catch((e: unknown) => this.log.warn('heartbeat', `could not deregister: ${errorMessage(e)}`));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([leave, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      // A beat still waiting for Redis is not doubled: the next one goes after it.
+      this.beating = this.write()
+        .catch((e: unknown) => this.log.warn('heartbeat', errorMessage(e)))
+        .finally(() => {
+          this.beating = undefined;
+          this.schedule();
+        });
+    }, this.everyMs);
+  }
+
+  private async write(): Promise<void> {
+    const hb: WorkerHeartbeat = { id: this.info.id, at: Date.now(), rss: process.memoryUsage.rss(), ...this.sample() };
+    await this.redis
+      .multi()
+      .hset(this.keys.workers, this.info.id, this.infoJson)
+      .hset(this.keys.heartbeats, this.info.id, JSON.stringify(hb))
+      .exec();
+  }
+}

@@ -1,0 +1,55 @@
+import { ChunkLostError, type Chunk, type InputLocation } from '@tessera/protocol';
+import type { ChunkStore } from '../chunk-store.js';
+import { PeerFetchError, type PeerClient } from './peer-client.js';
+
+export interface GatheredInputs {
+  /** In the order of the task's deps (a key may repeat). */
+  inputs: Chunk[];
+  /** Let go of the owned inputs held for the task. */
+  release(): void;
+}
+
+/**
+ * A task's inputs: the chunks this worker owns, else copies fetched from the peers the job names.
+ * Owned inputs are held for the task's duration, so a `free` that arrives meanwhile cannot hand
+ * their buffers to another task's output while a kernel still reads them.
+ */
+export class InputGatherer {
+  private lease = 0;
+
+  constructor(
+    private readonly self: string,
+    private readonly chunks: ChunkStore,
+    private readonly peers: PeerClient,
+  ) {}
+
+  /** Rejects with ChunkLostError (and the reason as its cause) when an input cannot be had. */
+  async gather(deps: readonly string[], locations: readonly InputLocation[]): Promise<GatheredInputs> {
+    const holder = `task-input:${this.lease++}`;
+    const held = new Set<string>();
+    const release = (): void => {
+      for (const k of held) this.chunks.release(k, holder);
+    };
+    const inputs: (Chunk | Promise<Chunk>)[] = [];
+    for (const key of deps) {
+      if (this.chunks.hold(key, holder)) {
+        held.add(key);
+        inputs.push(this.chunks.get(key)!);
+        continue;
+      }
+      const loc = locations.find((l) => l.key === key);
+      if (!loc || loc.worker === this.self) {
+        release();
+        throw new ChunkLostError(key);
+      }
+      inputs.push(this.peers.get(loc));
+    }
+    try {
+      return { inputs: await Promise.all(inputs), release };
+    } catch (e) {
+      release();
+      if (e instanceof PeerFetchError) throw Object.assign(new ChunkLostError(e.key), { cause: e });
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import type { Job } from 'bullmq';
+import {
+  ChunkLostError,
+  INLINE_RESULT_BYTES,
+  InvalidArgumentError,
+  TaskError,
+  TaskJob,
+  TaskKey,
+  TaskSpec,
+  serializeError,
+  unpackTaskSpec,
+  type ReportItem,
+} from '@tessera/protocol';
+import type { ChunkStore } from '../chunk-store.js';
+import type { CancelledGraphs } from './control-loop.js';
+import type { InputGatherer } from './inputs.js';
+import { errorMessage, type Log } from './log.js';
+import type { Reporter } from './reporter.js';
+import type { TaskRunner } from './task-runner.js';
+
+/** The one holder of owned chunks: the scheduler decides when a chunk goes (a `free` message). */
+export const CLUSTER_HOLDER = 'cluster';
+
+export interface JobProcessorDeps {
+  chunks: ChunkStore;
+  runner: TaskRunner;
+  inputs: InputGatherer;
+  reporter: Reporter;
+  cancelled: CancelledGraphs;
+  log: Log;
+}
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * The BullMQ processor of one task job. Every outcome is a report item; the processor resolves
+ * once the item is in the report stream, so a completed BullMQ job always has its report. It
+ * throws only for a job too malformed to report on (no graph or key): BullMQ fails that job.
+ */
+export function createJobProcessor(d: JobProcessorDeps): (job: Job) => Promise<void> {
+  return async (job) => {
+    const parsed = TaskJob.safeParse(job.data);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      const why = `bad task job ${job.id ?? '?'}: ${i.path.join('.') || '(data)'}: ${i.message}`;
+      d.log.warn('jobs', why);
+      const { graph, key, attempt } = (job.data ?? {}) as { graph?: unknown; key?: unknown; attempt?: unknown };
+      if (typeof graph !== 'string' || graph === '' || !TaskKey.safeParse(key).success) throw new InvalidArgumentError(why);
+      const t = now();
+      const error = serializeError(new InvalidArgumentError(why));
+      const run = Number.isSafeInteger(attempt) && (attempt as number) >= 0 ? { attempt: attempt as number } : {};
+      return d.reporter.report({ type: 'failed', graph, key: key as string, ...run, error, start: t, stop: t });
+    }
+    const item = await runJob(d, parsed.data);
+    if (item) await d.reporter.report(item);
+  };
+}
+
+/** The report item of one job, or nothing for a job of a cancelled graph. */
+async function runJob(d: JobProcessorDeps, job: TaskJob): Promise<ReportItem | undefined> {
+  // Every item names the run it is about: the scheduler ignores reports of superseded runs.
+  const { graph, key, attempt } = job;
+  if (d.cancelled.has(graph)) return undefined;
+  const failed = (error: unknown, start = now(), stop = now(), thread?: number): ReportItem => ({
+    type: 'failed',
+    graph,
+    key,
+    attempt,
+    error: serializeError(error),
+    start,
+    stop,
+    ...(thread === undefined ? {} : { thread }),
+  });
+
+  // Already here (computed for another graph that shares the key): nothing to run.
+  const held = d.chunks.get(key);
+  if (held) return done(job, held.data, now(), now());
+
+  const spec = decodeSpec(job);
+  if (typeof spec === 'string') return failed(new InvalidArgumentError(spec));
+  // A persisted chunk is never computed: if it is not here, it is lost.
+  if (spec.op === 'persisted') return failed(new ChunkLostError(key));
+
+  let gathered;
+  try {
+    gathered = await d.inputs.gather(spec.deps, job.inputs);
+  } catch (e) {
+    const lost = e instanceof ChunkLostError ? e : new ChunkLostError(key);
+    const why = lost.cause instanceof Error ? lost.cause.message : `input ${lost.key} is not held here`;
+    d.log.warn('inputs', `task ${key}: ${why}`);
+    return failed(lost);
+  }
+  try {
+    const onStart = (thread: number, start: number): void => d.reporter.note({ type: 'started', graph, key, attempt, start, thread });
+    const r = await d.runner.run(spec, gathered.inputs, onStart);
+    if (!r.ok) return failed(new TaskError(key, spec.op, r.error), r.start, r.stop, r.thread);
+    d.chunks.put(key, r.chunk, CLUSTER_HOLDER);
+    return done(job, r.chunk.data, r.start, r.stop, r.thread);
+  } catch (e) {
+    // The runner itself failed (not the kernel): still a failed task, never a stuck job.
+    const err = e instanceof Error ? e : new Error(String(e));
+    return failed(new TaskError(key, spec.op, { name: err.name, message: err.message, stack: err.stack }));
+  } finally {
+    gathered.release();
+  }
+}
+
+function done(job: TaskJob, data: ArrayBufferView, start: number, stop: number, thread?: number): ReportItem {
+  const nbytes = data.byteLength;
+  return {
+    type: 'done',
+    graph: job.graph,
+    key: job.key,
+    attempt: job.attempt,
+    nbytes,
+    start,
+    stop,
+    ...(thread === undefined ? {} : { thread }),
+    // A copy: the chunk's buffer is recycled for another output once the chunk is freed.
+    ...(job.output && nbytes <= INLINE_RESULT_BYTES ? { data: new Uint8Array(data.buffer, data.byteOffset, nbytes).slice() } : {}),
+  };
+}
+
+/** The job's task spec, checked; or what is wrong with it. */
+function decodeSpec(job: TaskJob): TaskSpec | string {
+  let raw: unknown;
+  try {
+    raw = unpackTaskSpec(job.key, Buffer.from(job.spec, 'base64'));
+  } catch (e) {
+    return `task ${job.key}: the job's spec is not a packed task spec (${errorMessage(e)})`;
+  }
+  const parsed = TaskSpec.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    return `task ${job.key}: bad task spec: ${i.path.join('.') || '(spec)'}: ${i.message}`;
+  }
+  return parsed.data;
+}

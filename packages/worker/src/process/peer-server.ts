@@ -1,0 +1,98 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  ARROW_STREAM,
+  ChunkLostError,
+  InvalidArgumentError,
+  NotFoundError,
+  TaskKey,
+  encodeChunk,
+  partsByteLength,
+  serializeError,
+} from '@tessera/protocol';
+import type { ChunkStore } from '../chunk-store.js';
+
+export interface PeerServer {
+  readonly port: number;
+  /** Stops listening; transfers still running get `graceMs` to finish. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface PeerServerOptions {
+  bind: string;
+  port: number;
+  worker: string;
+  chunks: ChunkStore;
+}
+
+/**
+ * Serves the chunks this worker owns to other workers: `GET /chunks/:key` answers the chunk as an
+ * Arrow IPC stream, written part by part from the chunk's own memory (no concatenation).
+ */
+export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer> {
+  let lease = 0;
+  const server = createServer((req, res) => {
+    try {
+      route(req, res);
+    } catch (e) {
+      if (!res.headersSent) sendError(res, 500, e);
+      else res.destroy();
+    }
+  });
+
+  function route(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return sendError(res, 405, new InvalidArgumentError(`${req.method ?? '?'} is not served here; use GET`));
+    if (path === '/health') return sendJson(res, 200, { ok: true, worker: o.worker, chunks: o.chunks.count, bytes: o.chunks.nbytes });
+    if (!path.startsWith('/chunks/')) return sendError(res, 404, new NotFoundError(`no route ${path}`));
+    let key: string;
+    try {
+      key = decodeURIComponent(path.slice('/chunks/'.length));
+    } catch {
+      return sendError(res, 400, new InvalidArgumentError('the chunk key is not valid URL encoding'));
+    }
+    if (!TaskKey.safeParse(key).success)
+      return sendError(res, 400, new InvalidArgumentError(`not a task key: ${JSON.stringify(key.slice(0, 200))}`));
+    const chunk = o.chunks.get(key);
+    if (!chunk) return sendError(res, 404, new ChunkLostError(key));
+    // Hold the chunk until the response is done: a `free` meanwhile must not recycle its buffer
+    // for another task's output while the socket still reads from it.
+    const holder = `peer-server:${lease++}`;
+    o.chunks.hold(key, holder);
+    res.once('close', () => o.chunks.release(key, holder));
+    const parts = encodeChunk(chunk);
+    res.writeHead(200, { 'content-type': ARROW_STREAM, 'content-length': partsByteLength(parts) });
+    if (req.method === 'HEAD') return void res.end();
+    for (const p of parts) res.write(p);
+    res.end();
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.bind, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return { port, close: (graceMs = 1_000) => closeServer(server, graceMs) };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, status: number, err: unknown): void {
+  sendJson(res, status, { error: serializeError(err) });
+}
+
+async function closeServer(server: Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(timer);
+}

@@ -1,0 +1,33 @@
+import { Redis } from 'ioredis';
+import type { Log } from './log.js';
+
+/**
+ * A connection that waits out Redis restarts: commands queue while it is down
+ * (maxRetriesPerRequest: null) and it reconnects forever, so the loops built on it only ever
+ * see slow commands, or errors they retry, never a dead client.
+ */
+export function connectRedis(url: string, name: string, log: Log): Redis {
+  const r = new Redis(url, {
+    maxRetriesPerRequest: null,
+    connectionName: name,
+    retryStrategy: (times) => Math.min(50 * times, 1_000),
+  });
+  let down = false;
+  r.on('error', (e: Error) => {
+    down = true;
+    log.warn(`redis (${name})`, e.message);
+  });
+  r.on('ready', () => {
+    if (down) log.info(`redis (${name}) is back`);
+    down = false;
+  });
+  return r;
+}
+
+/** quit() waits for Redis; a connection that cannot reach it is just dropped. */
+export async function closeRedis(r: Redis): Promise<void> {
+  if (r.status === 'ready') {
+    await Promise.race([r.quit().catch(() => undefined), new Promise((res) => setTimeout(res, 1_000))]);
+  }
+  r.disconnect();
+}

@@ -1,0 +1,294 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import {
+  ARROW_STREAM,
+  InvalidArgumentError,
+  UnavailableError,
+  WorkerHeartbeat,
+  WorkerInfo,
+  decodeChunk,
+  jobIdOf,
+  type InputLocation,
+  type TaskSpec,
+} from '@tessera/protocol';
+import { startWorker, WorkerStartError, type WorkerProcess } from './worker-process.js';
+import { fakeCluster, jobOf, task, until, REDIS_URL, type FakeCluster } from './test-cluster.test-util.js';
+
+const EXPLODE = fileURLToPath(new URL('./fixtures/explode-kernel.mjs', import.meta.url));
+const BROKEN = fileURLToPath(new URL('./fixtures/broken-kernel-module.mjs', import.meta.url));
+const TOKEN = '0123456789abcdef';
+
+const add = (key: string, a: string, b: string, n: number): TaskSpec =>
+  task(
+    key,
+    'elementwise',
+    { program: [{ op: 'add', args: [{ input: 0 }, { input: 1 }], dtype: 'float64' }], inputs: [{}, {}], domain: [n] },
+    [a, b],
+    [n],
+  );
+const full = (key: string, value: number, n: number): TaskSpec => task(key, 'full', { value }, [], [n]);
+const arange = (key: string, n: number): TaskSpec => task(key, 'arange', { start: 0, step: 1 }, [], [n]);
+// A copy first: msgpackr decodes bin as a Buffer, whose slice() is a view into a shared pool.
+const f64 = (bytes: Uint8Array | undefined): number[] => (bytes ? [...new Float64Array(new Uint8Array(bytes).buffer)] : []);
+
+describe('worker process (real Redis, BullMQ, peer HTTP)', () => {
+  let cluster: FakeCluster;
+  let a: WorkerProcess;
+  let b: WorkerProcess;
+
+  beforeAll(async () => {
+    cluster = await fakeCluster({ heartbeatMs: 100 });
+    [a, b] = await Promise.all([
+      startWorker({ redis: REDIS_URL, scheduler: cluster.scheduler, id: 'worker-a', threads: 2, kernels: [EXPLODE] }),
+      startWorker({ redis: REDIS_URL, scheduler: cluster.scheduler, id: 'worker-b', threads: 1 }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await cluster?.close();
+  });
+
+  it('registers with its WorkerInfo and beats', async () => {
+    const info = WorkerInfo.parse(JSON.parse((await cluster.redis.hget(cluster.keys.workers, 'worker-a'))!));
+    expect(info).toMatchObject({ id: 'worker-a', address: a.address, threads: 2, device: 'cpu', pid: process.pid });
+    expect(a.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const first = WorkerHeartbeat.parse(JSON.parse((await cluster.redis.hget(cluster.keys.heartbeats, 'worker-a'))!));
+    await until(
+      'a later heartbeat',
+      async () => WorkerHeartbeat.parse(JSON.parse((await cluster.redis.hget(cluster.keys.heartbeats, 'worker-a'))!)).at > first.at,
+    );
+  });
+
+  it('runs a small graph: reports done, inline data for outputs, peer GET serves the chunk', async () => {
+    const g = 'g-small';
+    const [x, y, s] = [`full-${TOKEN}:0`, `arange-${TOKEN}:0`, `add-${TOKEN}:0`];
+    const before = a.stats().executed;
+    await cluster.add(jobOf(g, full(x, 2, 4)), 'worker-a');
+    await cluster.add(jobOf(g, arange(y, 4)), 'worker-a');
+    expect(await cluster.outcome(g, x)).toMatchObject({ type: 'done', nbytes: 32 });
+    expect((await cluster.outcome(g, y)).type).toBe('done');
+    await cluster.add(jobOf(g, add(s, x, y, 4), { output: true }), 'worker-a');
+    const done = await cluster.outcome(g, s);
+    expect(done).toMatchObject({ type: 'done', nbytes: 32 });
+    expect(done.type === 'done' && f64(done.data)).toEqual([2, 3, 4, 5]);
+    // Not an output: no bytes ride along.
+    const xDone = await cluster.outcome(g, x);
+    expect(xDone.type === 'done' && xDone.data).toBeUndefined();
+    expect(a.stats()).toMatchObject({ executed: before + 3, chunks: 3, bytes: 96 });
+
+    const res = await fetch(`${a.address}/chunks/${encodeURIComponent(s)}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe(ARROW_STREAM);
+    const chunk = decodeChunk(new Uint8Array(await res.arrayBuffer()), { dtype: 'float64', shape: [4] });
+    expect([...chunk.data]).toEqual([2, 3, 4, 5]);
+  });
+
+  it('answers 404 for a chunk it does not hold, 400 for a bad key, 404 for other paths, 200 on /health', async () => {
+    const missing = await fetch(`${a.address}/chunks/${encodeURIComponent(`full-${TOKEN}:99`)}`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'CHUNK_LOST', key: `full-${TOKEN}:99` } });
+    const bad = await fetch(`${a.address}/chunks/not-a-key`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+    expect((await fetch(`${a.address}/nowhere`)).status).toBe(404);
+    const health = await fetch(`${a.address}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, worker: 'worker-a' });
+  });
+
+  it('runs large tasks on pool threads, moving their chunks between workers', async () => {
+    const g = 'g-large';
+    const k = `arange-${TOKEN}:7`;
+    await cluster.add(jobOf(g, arange(k, 100_000)), 'worker-a');
+    const done = await cluster.outcome(g, k);
+    expect(done).toMatchObject({ type: 'done', nbytes: 800_000 });
+    expect(done.thread).toBeGreaterThanOrEqual(0);
+
+    // Worker b doubles it: 800 kB in from a's peer server, 800 kB out of b's.
+    const k2 = `add-${TOKEN}:7`;
+    const inputs: InputLocation[] = [{ key: k, worker: 'worker-a', address: a.address, dtype: 'float64', shape: [100_000] }];
+    await cluster.add(jobOf(g, add(k2, k, k, 100_000), { inputs, output: true }), 'worker-b');
+    const doubled = await cluster.outcome(g, k2);
+    expect(doubled).toMatchObject({ type: 'done', nbytes: 800_000, thread: 0 });
+    expect(doubled.type === 'done' && doubled.data).toBeUndefined(); // too big to ride along
+    const res = await fetch(`${b.address}/chunks/${encodeURIComponent(k2)}`);
+    const chunk = decodeChunk(new Uint8Array(await res.arrayBuffer()), { dtype: 'float64', shape: [100_000] });
+    expect(chunk.data.every((v, i) => v === 2 * i)).toBe(true);
+    await cluster.control('worker-a', { type: 'free', keys: [k] });
+    await cluster.control('worker-b', { type: 'free', keys: [k2] });
+    await until('both are freed', () => a.stats().bytes < 800_000 && b.stats().bytes < 800_000);
+  });
+
+  it('fetches an input held by another worker over HTTP, once, and keeps it as a replica', async () => {
+    const g = 'g-peer';
+    const [x, y] = [`full-${TOKEN}:0`, `arange-${TOKEN}:0`];
+    const loc = (key: string): InputLocation => ({ key, worker: 'worker-a', address: a.address, dtype: 'float64', shape: [4] });
+    const s1 = `add-${TOKEN}:10`;
+    const s2 = `add-${TOKEN}:11`;
+    await cluster.add(jobOf(g, add(s1, x, y, 4), { inputs: [loc(x), loc(y)], output: true }), 'worker-b');
+    const done = await cluster.outcome(g, s1);
+    expect(done.type === 'done' && f64(done.data)).toEqual([2, 3, 4, 5]);
+    expect(b.stats()).toMatchObject({ chunks: 1 }); // the inputs are replicas, not owned
+    // Served from the replica cache: still right after a lies about the address.
+    const nowhere = (key: string): InputLocation => ({ ...loc(key), address: 'http://127.0.0.1:9' });
+    await cluster.add(jobOf(g, add(s2, x, x, 4), { inputs: [nowhere(x)], output: true }), 'worker-b');
+    const again = await cluster.outcome(g, s2);
+    expect(again.type === 'done' && f64(again.data)).toEqual([4, 4, 4, 4]);
+  });
+
+  it('reports CHUNK_LOST naming the input when the peer cannot give it', async () => {
+    const g = 'g-lost';
+    const gone = `full-${TOKEN}:50`;
+    const k = `add-${TOKEN}:12`;
+    const inputs: InputLocation[] = [{ key: gone, worker: 'worker-a', address: a.address, dtype: 'float64', shape: [4] }];
+    await cluster.add(jobOf(g, add(k, gone, gone, 4), { inputs }), 'worker-b');
+    expect(await cluster.outcome(g, k)).toMatchObject({ type: 'failed', error: { code: 'CHUNK_LOST', key: gone } });
+    // And an input that is said to be here but is not.
+    const k2 = `add-${TOKEN}:13`;
+    await cluster.add(
+      jobOf(g, add(k2, gone, gone, 4), { inputs: [{ ...inputs[0]!, worker: 'worker-b', address: b.address }] }),
+      'worker-b',
+    );
+    expect(await cluster.outcome(g, k2)).toMatchObject({ type: 'failed', error: { code: 'CHUNK_LOST', key: gone } });
+  });
+
+  it('reports a kernel error as TASK_FAILED with the remote error, and an unknown kernel too', async () => {
+    const g = 'g-fail';
+    const k = `map-blocks-${TOKEN}:0`;
+    await cluster.add(
+      jobOf(g, task(k, 'map-blocks', { kernel: 'test.explode', params: { why: 'testing' }, blockIndex: [0] }, [], [4])),
+      'worker-a',
+    );
+    const failed = await cluster.outcome(g, k);
+    expect(failed).toMatchObject({
+      type: 'failed',
+      error: { code: 'TASK_FAILED', key: k, op: 'map-blocks', remote: { name: 'RangeError', message: 'exploded on purpose: testing' } },
+    });
+    const k2 = `map-blocks-${TOKEN}:1`;
+    await cluster.add(jobOf(g, task(k2, 'map-blocks', { kernel: 'test.nope', params: {}, blockIndex: [1] }, [], [4])), 'worker-a');
+    expect(await cluster.outcome(g, k2)).toMatchObject({
+      type: 'failed',
+      error: { code: 'TASK_FAILED', remote: { name: 'KernelNotFoundError' } },
+    });
+  });
+
+  it('reports a job with an undecodable spec as failed, without crashing', async () => {
+    const g = 'g-bad';
+    const k = `full-${TOKEN}:60`;
+    await cluster.add({ ...jobOf(g, full(k, 1, 4)), spec: Buffer.from([0xc1, 0xc1]).toString('base64') }, 'worker-a');
+    expect(await cluster.outcome(g, k)).toMatchObject({ type: 'failed', error: { code: 'INVALID_ARGUMENT' } });
+    const k2 = `full-${TOKEN}:61`;
+    await cluster.add({ ...jobOf(g, full(k2, 1, 4)), spec: Buffer.from(JSON.stringify({})).toString('base64') }, 'worker-a');
+    expect(await cluster.outcome(g, k2)).toMatchObject({ type: 'failed', error: { code: 'INVALID_ARGUMENT' } });
+    // Not a TaskJob but with a graph and key to report on.
+    const k3 = `full-${TOKEN}:62`;
+    await cluster.addRaw({ graph: g, key: k3, spec: 42 }, 'worker-a');
+    expect(await cluster.outcome(g, k3)).toMatchObject({ type: 'failed', error: { code: 'INVALID_ARGUMENT', message: /spec/ } });
+    // Nothing to report on: BullMQ fails the job with the reason, and the worker carries on.
+    const id = await cluster.addRaw({ hello: 'world' }, 'worker-a');
+    let reason: string | undefined;
+    await until('the job fails', async () => (reason = await cluster.failedReason(id, 'worker-a')) !== undefined);
+    expect(reason).toMatch(/bad task job .*graph/);
+    const k4 = `full-${TOKEN}:63`;
+    await cluster.add(jobOf(g, full(k4, 1, 4)), 'worker-a');
+    expect((await cluster.outcome(g, k4)).type).toBe('done');
+  });
+
+  it('reports a key it already holds as done at once, without running it again', async () => {
+    const before = a.stats().executed;
+    const x = `full-${TOKEN}:0`;
+    await cluster.add({ ...jobOf('g-shared', full(x, 2, 4), { output: true }) }, 'worker-a');
+    const done = await cluster.outcome('g-shared', x);
+    expect(done.type === 'done' && f64(done.data)).toEqual([2, 2, 2, 2]);
+    expect(a.stats().executed).toBe(before);
+  });
+
+  it('names the run (attempt) in its reports', async () => {
+    const k = `full-${TOKEN}:90`;
+    await cluster.add(jobOf('g-rerun', full(k, 3, 2), { attempt: 2 }), 'worker-a');
+    expect(await cluster.outcome('g-rerun', k)).toMatchObject({ type: 'done', attempt: 2 });
+    const k2 = `map-blocks-${TOKEN}:90`;
+    await cluster.add(
+      jobOf('g-rerun', task(k2, 'map-blocks', { kernel: 'test.explode', params: {}, blockIndex: [0] }, [], [4]), { attempt: 1 }),
+      'worker-a',
+    );
+    expect(await cluster.outcome('g-rerun', k2)).toMatchObject({ type: 'failed', attempt: 1 });
+  });
+
+  it('takes jobs from the shared queue', async () => {
+    const k = `full-${TOKEN}:70`;
+    await cluster.add(jobOf('g-any', full(k, 7, 2), { output: true }));
+    const done = await cluster.outcome('g-any', k);
+    expect(done.type === 'done' && f64(done.data)).toEqual([7, 7]);
+    const by = (await cluster.reports()).find((r) => r.item.key === k)!.worker;
+    expect(['worker-a', 'worker-b']).toContain(by);
+  });
+
+  it('drops a chunk on a free message', async () => {
+    const x = `arange-${TOKEN}:0`;
+    const chunks = a.stats().chunks;
+    await cluster.control('worker-a', { type: 'free', keys: [x] });
+    await until('the chunk is dropped', () => a.stats().chunks === chunks - 1);
+    expect((await fetch(`${a.address}/chunks/${encodeURIComponent(x)}`)).status).toBe(404);
+  });
+
+  it('skips jobs of a cancelled graph', async () => {
+    const k = `full-${TOKEN}:80`;
+    const before = a.stats().executed;
+    await cluster.control('worker-a', { type: 'cancel', graphs: ['g-cancelled'] });
+    // The control list is read in its own loop: give it a moment before the job comes.
+    await until('the control list is read', async () => (await cluster.redis.llen(cluster.keys.control('worker-a'))) === 0);
+    await new Promise((r) => setTimeout(r, 50));
+    await cluster.add(jobOf('g-cancelled', full(k, 1, 4)), 'worker-a');
+    await until('the job completes', () => cluster.jobGone(jobIdOf(k, 0), 'worker-a'));
+    expect((await cluster.reports()).some((r) => r.item.key === k)).toBe(false);
+    expect(a.stats().executed).toBe(before);
+  });
+});
+
+describe('worker process lifecycle', () => {
+  it('deregisters on close', async () => {
+    const cluster = await fakeCluster();
+    try {
+      const w = await startWorker({ redis: REDIS_URL, scheduler: cluster.scheduler, threads: 1 });
+      expect(w.id).toMatch(/^[A-Za-z0-9_.-]+-\d+-[0-9a-f]{4}$/);
+      expect(await cluster.redis.hexists(cluster.keys.workers, w.id)).toBe(1);
+      await w.close();
+      expect(await cluster.redis.hexists(cluster.keys.workers, w.id)).toBe(0);
+      expect(await cluster.redis.hexists(cluster.keys.heartbeats, w.id)).toBe(0);
+      await expect(fetch(`${w.address}/health`)).rejects.toThrow();
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('rejects a bad option naming it', async () => {
+    const base = { redis: REDIS_URL, scheduler: 'http://127.0.0.1:1' };
+    await expect(startWorker({ ...base, redis: 'http://x' })).rejects.toThrow(/worker option redis/);
+    await expect(startWorker({ ...base, threads: 0 })).rejects.toThrow(/worker option threads/);
+    await expect(startWorker({ ...base, id: 'a:b' })).rejects.toThrow(/worker option id/);
+    await expect(startWorker({ ...base, host: 'a b' })).rejects.toThrow(/worker option host/);
+    await expect(startWorker({ ...base, nope: 1 } as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it('gives up on a scheduler that does not answer, naming its URL', async () => {
+    const err = await startWorker({ redis: REDIS_URL, scheduler: 'http://127.0.0.1:1', discoveryTimeoutMs: 300 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as Error).message).toContain('http://127.0.0.1:1/api/cluster');
+  });
+
+  it('fails to start with a kernel module that does not load', async () => {
+    const cluster = await fakeCluster();
+    try {
+      const err = await startWorker({ redis: REDIS_URL, scheduler: cluster.scheduler, threads: 1, kernels: [BROKEN] }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(WorkerStartError);
+      expect((err as Error).message).toMatch(/broken on purpose/);
+      expect(await cluster.redis.hlen(cluster.keys.workers)).toBe(0);
+    } finally {
+      await cluster.close();
+    }
+  });
+});
