@@ -27,6 +27,8 @@ export const SHARED = '*';
  * follow the data) rather than in queues.
  */
 const DEPTH_PER_THREAD = 4;
+/** Input bytes on one worker above which a task may queue twice as deep there rather than move. */
+const LOCALITY_BYTES = 2 ** 20;
 
 export interface InFlight {
   spec: TaskSpec;
@@ -53,6 +55,10 @@ export class Dispatcher implements Executor {
   private readonly attempts = new Map<string, number>();
   private readonly outstanding = new Map<string, number>();
   private readonly frees = new Map<string, string[]>();
+  /** Graphs with a ready (not yet sent) task per key: a run finishing for another graph is held for them too. */
+  private readonly waiting = new Map<string, Set<string>>();
+  /** tasksQueued calls gathered in one pass, by graph then worker. */
+  private readonly queued = new Map<string, Map<string, string[]>>();
   private seq = 0;
   private pumpScheduled = false;
   private freeScheduled = false;
@@ -74,7 +80,15 @@ export class Dispatcher implements Executor {
   run(graphId: string, tasks: readonly TaskSpec[]): void {
     const graphSeq = this.graphSeq.get(graphId);
     if (graphSeq === undefined) return;
-    for (const spec of tasks) this.ready.push({ graphId, graphSeq, spec });
+    for (const spec of tasks) {
+      // Held or running for another graph: shared now, without waiting for a turn.
+      if (this.share(graphId, spec)) continue;
+      this.ready.push({ graphId, graphSeq, spec });
+      let w = this.waiting.get(spec.key);
+      if (!w) this.waiting.set(spec.key, (w = new Set()));
+      w.add(graphId);
+    }
+    this.flushQueued();
     this.schedulePump();
   }
 
@@ -131,7 +145,8 @@ export class Dispatcher implements Executor {
       this.sendFree(worker, key);
       return;
     }
-    this.directory.put(key, { worker, nbytes, dtype: f.spec.dtype, shape: [...f.spec.shape] }, f.graphs);
+    // Graphs whose own task for this key still waits for a turn hold it too: it must not be freed before they get there.
+    this.directory.put(key, { worker, nbytes, dtype: f.spec.dtype, shape: [...f.spec.shape] }, [...f.graphs, ...(this.waiting.get(key) ?? [])]);
     const t = { worker, start: timing.start, stop: timing.stop, ...(timing.thread !== undefined ? { thread: timing.thread } : {}) };
     for (const g of f.graphs) this.core.taskFinished(g, key, nbytes, t);
   }
@@ -232,68 +247,90 @@ export class Dispatcher implements Executor {
 
   private pump(): void {
     const sent = new Map<string, TaskJob[]>();
-    const queued = new Map<string, Map<string, string[]>>();
-    const note = (graph: string, worker: string, key: string): void => {
-      let byWorker = queued.get(graph);
-      if (!byWorker) queued.set(graph, (byWorker = new Map()));
-      const list = byWorker.get(worker) ?? [];
-      list.push(key);
-      byWorker.set(worker, list);
-    };
     const alive = this.workers.alive();
     for (;;) {
       const item = this.ready.peek();
       if (!item) break;
       const { graphId, spec } = item;
       if (!this.graphSeq.has(graphId)) {
-        this.ready.pop();
+        this.pop();
         continue;
       }
-      const held = this.directory.get(spec.key);
-      if (held) {
-        // Computed already (another graph's run, or persisted): nothing to run.
-        this.ready.pop();
-        this.directory.hold(spec.key, graphId);
-        note(graphId, held.worker, spec.key);
-        const now = Date.now();
-        this.core.taskFinished(graphId, spec.key, held.nbytes, { worker: held.worker, start: now, stop: now });
-        continue;
-      }
-      if (spec.op === 'persisted') {
-        this.ready.pop();
-        const now = Date.now();
-        this.core.taskFailed(graphId, spec.key, serializeError(new ChunkLostError(spec.key)), { worker: SHARED, start: now, stop: now });
-        continue;
-      }
-      const running = this.inflight.get(spec.key);
-      if (running) {
-        this.ready.pop();
-        running.graphs.add(graphId);
-        note(graphId, running.worker, spec.key);
+      if (this.share(graphId, spec)) {
+        this.pop();
         continue;
       }
       const missing = spec.deps.find((d) => !this.directory.get(d));
       if (missing !== undefined) {
         // The state machine says it is in memory, but no live worker holds it: lost.
-        this.ready.pop();
+        this.pop();
         void this.core.recover(graphId, [missing], []);
         continue;
       }
       const target = this.place(spec, alive);
       if (target === undefined) break;
-      this.ready.pop();
       const attempt = this.attempts.get(spec.key) ?? 0;
+      // No job when an input's worker just died: wait for its recovery to run.
       const job = this.job(spec, graphId, attempt);
       if (!job) break;
+      this.pop();
       this.inflight.set(spec.key, { spec, graphs: new Set([graphId]), worker: target, attempt });
       this.outstanding.set(target, (this.outstanding.get(target) ?? 0) + 1);
       const list = sent.get(target) ?? [];
       list.push(job);
       sent.set(target, list);
-      note(graphId, target, spec.key);
+      this.note(graphId, target, spec.key);
     }
     for (const [worker, jobs] of sent) this.queues.add(worker, jobs);
-    for (const [graph, byWorker] of queued) for (const [worker, keys] of byWorker) this.core.tasksQueued(graph, keys, worker);
+    this.flushQueued();
+  }
+
+  /** Take the head of the ready queue, and its entry in the waiting index. */
+  private pop(): void {
+    const item = this.ready.pop();
+    if (!item) return;
+    const w = this.waiting.get(item.spec.key);
+    w?.delete(item.graphId);
+    if (w?.size === 0) this.waiting.delete(item.spec.key);
+  }
+
+  /**
+   * A task whose key is held (computed for another graph, or persisted) completes at once; one
+   * whose key is running joins that run. False: it must be sent.
+   */
+  private share(graphId: string, spec: TaskSpec): boolean {
+    const held = this.directory.get(spec.key);
+    const now = Date.now();
+    if (held) {
+      this.directory.hold(spec.key, graphId);
+      this.note(graphId, held.worker, spec.key);
+      this.core.taskFinished(graphId, spec.key, held.nbytes, { worker: held.worker, start: now, stop: now });
+      return true;
+    }
+    if (spec.op === 'persisted') {
+      this.core.taskFailed(graphId, spec.key, serializeError(new ChunkLostError(spec.key)), { worker: SHARED, start: now, stop: now });
+      return true;
+    }
+    const running = this.inflight.get(spec.key);
+    if (running) {
+      running.graphs.add(graphId);
+      this.note(graphId, running.worker, spec.key);
+      return true;
+    }
+    return false;
+  }
+
+  private note(graph: string, worker: string, key: string): void {
+    let byWorker = this.queued.get(graph);
+    if (!byWorker) this.queued.set(graph, (byWorker = new Map()));
+    const list = byWorker.get(worker) ?? [];
+    list.push(key);
+    byWorker.set(worker, list);
+  }
+
+  private flushQueued(): void {
+    for (const [graph, byWorker] of this.queued) for (const [worker, keys] of byWorker) this.core.tasksQueued(graph, keys, worker);
+    this.queued.clear();
   }
 
   /**
@@ -308,11 +345,13 @@ export class Dispatcher implements Executor {
       return load(SHARED) < room ? SHARED : undefined;
     }
     const bytes = this.directory.bytesByWorker(spec.deps);
+    const room = (w: WorkerInfo, factor: number): boolean => load(w.id) < w.threads * DEPTH_PER_THREAD * factor;
     let best: WorkerInfo | undefined;
     let bestBytes = -1;
     for (const w of alive) {
-      if (load(w.id) >= w.threads * DEPTH_PER_THREAD) continue;
       const b = bytes.get(w.id) ?? 0;
+      // Big inputs are worth queueing deeper for; small ones move faster than they wait.
+      if (!room(w, b >= LOCALITY_BYTES ? 2 : 1)) continue;
       if (b > bestBytes || (b === bestBytes && best && load(w.id) < load(best.id))) {
         best = w;
         bestBytes = b;

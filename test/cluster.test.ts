@@ -1,0 +1,132 @@
+// Cluster mode with real processes: a scheduler and two workers over Redis, driven by the client.
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ta from '@tessera/client';
+import { CancelledError, TaskError, WorkerList, type EngineEvent } from '@tessera/protocol';
+import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
+import { startCluster, until, type TestCluster } from './cluster.test-util.js';
+
+const kernels = fileURLToPath(new URL('./fixtures/cluster-kernels.mjs', import.meta.url));
+
+describe('cluster', () => {
+  let redis: TestRedis;
+  let cluster: TestCluster;
+  let client: ta.Client;
+  const workers = async () => WorkerList.parse(await (await fetch(`${cluster.url}/api/workers`)).json()).workers;
+  const executed = async () => (await workers()).reduce((n, w) => n + (w.heartbeat?.executed ?? 0), 0);
+  /** Heartbeats lag a little: wait until the count has settled. */
+  const settledExecuted = async () => {
+    let last = -1;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 500));
+      const n = await executed();
+      if (n === last) return n;
+      last = n;
+    }
+  };
+
+  beforeAll(async () => {
+    redis = await testRedis();
+    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1, kernels: [kernels] });
+    client = await ta.Client.connect(cluster.url);
+  });
+  afterAll(async () => {
+    await client?.close();
+    await cluster?.stop();
+    if (cluster) await redis.deletePrefix(cluster.prefix);
+    await redis?.close();
+  });
+
+  it('lists its workers with their threads, address and a live heartbeat', async () => {
+    await until('both workers listed', async () => (await workers()).length === 2);
+    const list = await workers();
+    expect(list.map((w) => w.info.id).sort()).toEqual(cluster.workers.map((w) => w.id).sort());
+    for (const w of list) {
+      expect(w).toMatchObject({ alive: true, info: { threads: 1, device: 'cpu' } });
+      expect(w.info.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(w.age).toBeLessThan(2_000);
+    }
+  });
+
+  it('streams task events naming the worker that ran each task, in state order', async () => {
+    const x = ta.arange(0, 4_000, { chunks: 500 });
+    const job = await client.submit(ta.mapBlocks('slow-copy', x, { params: { ms: 5 } }).sum());
+    const events: EngineEvent[] = [];
+    for await (const ev of job.events()) events.push(ev);
+    expect(await job.result()).toBe((3_999 * 4_000) / 2);
+    const ids = new Set(cluster.workers.map((w) => w.id));
+    const memory = events.filter((e) => e.type === 'task' && e.state === 'memory');
+    expect(memory.length).toBeGreaterThanOrEqual(8);
+    for (const e of memory) expect(ids.has((e as { worker: string }).worker)).toBe(true);
+    // Both workers took part: the shared queue spreads root tasks.
+    expect(new Set(memory.map((e) => (e as { worker: string }).worker)).size).toBe(2);
+    const last = events.at(-1)!;
+    expect(last).toMatchObject({ type: 'graph', state: 'finished' });
+  });
+
+  it('places a task with the worker holding its input: no chunk moves for blockwise work', async () => {
+    // 1 MiB blocks: worth waiting for the worker that holds them.
+    const x = ta.arange(0, 8 * 131_072, { chunks: 131_072 });
+    const y = ta.mapBlocks('slow-copy', ta.mapBlocks('slow-copy', x, { params: { ms: 1 } }), { params: { ms: 1 } });
+    const job = await client.submit(y);
+    const where = new Map<string, string>();
+    for await (const ev of job.events()) if (ev.type === 'task' && ev.state === 'memory') where.set(ev.key, ev.worker!);
+    await job.result();
+    const first = [...where].filter(([k]) => !k.startsWith(y.name));
+    const second = [...where].filter(([k]) => k.startsWith(y.name));
+    expect(second).toHaveLength(8);
+    for (const [k, w] of second) {
+      const block = k.split(':')[1];
+      const input = first.find(([fk]) => fk.endsWith(`:${block}`));
+      expect(w).toBe(input?.[1]);
+    }
+  });
+
+  it('two clients submitting the same expression share the work; cancelling one leaves the other be', async () => {
+    const other = await ta.Client.connect(cluster.url);
+    try {
+      const x = ta.arange(0, 1_200, { chunks: 100 });
+      const expr = ta.mapBlocks('slow-copy', x, { params: { ms: 100 } }).sum();
+      const before = await settledExecuted();
+      const a = await client.submit(expr);
+      const b = await other.submit(expr);
+      const tasks = ((await (await fetch(`${cluster.url}/api/graphs/${a.id}`)).json()) as { total: number }).total;
+      const total = (1_199 * 1_200) / 2;
+      const [ra, rb] = await Promise.all([a.result(), b.result()]);
+      expect(ra).toBe(total);
+      expect(rb).toBe(total);
+      // Every task of the graph ran once, not once per client.
+      expect((await settledExecuted()) - before).toBe(tasks);
+
+      // Now cancel one of two sharing graphs mid-run: the other still completes.
+      const y = ta.mapBlocks('slow-copy', ta.arange(0, 1_200, { chunks: 100 }).mul(2), { params: { ms: 100 } }).sum();
+      const c = await client.submit(y);
+      const d = await other.submit(y);
+      await new Promise((r) => setTimeout(r, 150));
+      await c.cancel();
+      await expect(c.result()).rejects.toBeInstanceOf(CancelledError);
+      expect(await d.result()).toBe(2 * total);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a failing kernel errs its graph with the task named; the cluster goes on', async () => {
+    const x = ta.arange(0, 10, { chunks: 5 });
+    const err = await client.compute(ta.mapBlocks('no-such-kernel', x)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TaskError);
+    expect((err as TaskError).key).toMatch(/^no_such_kernel-[0-9a-f]+:\d$/);
+    expect((err as TaskError).message).toMatch(/no kernel registered under the name "no-such-kernel"/);
+    expect(await client.compute(x.sum())).toBe(45);
+  });
+
+  it('leaves no graph keys in Redis once results are fetched', async () => {
+    const graphKeys = async () => (await redis.connect().keys(`${cluster.prefix}:graph:*`)).length;
+    await until('earlier graphs released', async () => (await graphKeys()) === 0, 5_000);
+    const baseline = await redis.keyCount(cluster.prefix);
+    const x = ta.random.uniform([600, 600], { chunks: [100, 100], seed: 3 });
+    expect(await client.compute(ta.matmul(x, x).sum())).toBeGreaterThan(0);
+    await until('graph keys gone', async () => (await graphKeys()) === 0, 5_000);
+    expect(await redis.keyCount(cluster.prefix)).toBe(baseline);
+  });
+});
