@@ -1,4 +1,4 @@
-import { CancelledError, ChunkLostError, type EngineEvent, TaskError, TesseraError } from '@tessera/protocol';
+import { CancelledError, ChunkLostError, type EngineEvent, TaskError } from '@tessera/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as ta from './index.js';
 import { connectLocal, engineStats } from '../test-util/engine.js';
@@ -200,9 +200,13 @@ describe('Client lifecycle', () => {
     await client.close();
   });
 
-  it('connect: cluster addresses are refused for now', async () => {
-    await expect(ta.Client.connect('http://localhost:8786')).rejects.toThrow(TesseraError);
-    await expect(ta.Client.connect({ address: 'http://x' })).rejects.toThrow(/cluster mode is not available yet/);
+  it('connect: an address must be an http(s) URL; one where nothing answers is an UnavailableError naming it', async () => {
+    await expect(ta.Client.connect('localhost:8786')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(ta.Client.connect({ address: 'ftp://x' })).rejects.toThrow(/http\(s\) URL/);
+    await expect(ta.Client.connect({ address: 'http://127.0.0.1:2', connectTimeoutMs: 200 })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('http://127.0.0.1:2'),
+    });
   });
 });
 

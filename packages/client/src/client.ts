@@ -8,18 +8,25 @@ import {
 } from '@tessera/protocol';
 import { ChunkedArray, type ChunkedScalar, type NDArray, makeArray } from './array.js';
 import { outputKeys } from './graph/build.js';
+import { HttpEngine } from './http-engine.js';
+import { parseSchedulerAddress } from './http/address.js';
 import { type GraphOptions, toGraph } from './graph/optimize.js';
 import { EventFeed, Job } from './job.js';
 import { ProgressBar } from './progress.js';
 import { type Result, type Results, assembleResult } from './results.js';
 
 export interface ConnectOptions {
-  /** Scheduler address (cluster mode, not available yet); omit for the embedded local engine. */
+  /**
+   * Base URL of a scheduler, `http(s)://host:port` (cluster mode, over its HTTP API); omit for
+   * the embedded local engine in this process.
+   */
   address?: string;
-  /** Worker threads of the local engine (default: the engine's choice). */
+  /** Worker threads of the local engine (default: the engine's choice). Local engine only. */
   threads?: number;
-  /** Kernel modules (paths or package names) every worker loads, for mapBlocks. */
+  /** Kernel modules (paths or package names) every worker loads, for mapBlocks. Local engine only. */
   kernels?: string[];
+  /** With an address: how long to wait for the scheduler to answer GET /health (default 10 s). */
+  connectTimeoutMs?: number;
 }
 
 export interface ComputeOptions extends GraphOptions {
@@ -83,14 +90,22 @@ export class Client {
   /** Use an Engine directly (tests, custom engines); most code calls Client.connect(). */
   constructor(readonly engine: Engine) {}
 
-  /** No address: the embedded local engine, in this process. */
+  /**
+   * With an address (`'http://host:port'` or `{address}`): the scheduler there, once it answers.
+   * Without: the embedded local engine, in this process.
+   */
   static async connect(address?: string | ConnectOptions): Promise<Client> {
     const opts: ConnectOptions = typeof address === 'string' ? { address } : (address ?? {});
     if (opts.address !== undefined) {
-      throw new TesseraError(
-        'INVALID_ARGUMENT',
-        `cluster mode is not available yet (address ${opts.address}); call Client.connect() without an address for the embedded local engine`,
-      );
+      const url = parseSchedulerAddress(opts.address);
+      // Silently ignoring them would surprise: a cluster's workers get their threads and kernels when they start.
+      for (const local of ['threads', 'kernels'] as const) {
+        if (opts[local] !== undefined) {
+          throw new InvalidArgumentError(`${local} is an option of the embedded local engine, not of the cluster at ${url}`);
+        }
+      }
+      const timeout = opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {};
+      return new Client(await HttpEngine.connect(url, timeout));
     }
     return new Client(await loadLocalEngine({ threads: opts.threads, kernels: opts.kernels }));
   }

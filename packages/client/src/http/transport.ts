@@ -1,0 +1,111 @@
+import { ErrorResponse, InvalidArgumentError, NotFoundError, TesseraError, UnavailableError, deserializeError } from '@tessera/protocol';
+
+/** What the client needs of a protocol schema (the client imports zod only through protocol). */
+export interface Schema<T> {
+  safeParse(
+    value: unknown,
+  ): { success: true; data: T } | { success: false; error: { issues: { path: (string | number)[]; message: string }[] } };
+}
+
+/** Check an answer against its schema; a mismatch is a ProtocolError naming the field. */
+export function checkAnswer<T>(schema: Schema<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new ProtocolError(`${what} is malformed: ${issue ? `${issue.path.join('.') || '(value)'}: ${issue.message}` : 'no detail'}`);
+}
+
+/** The scheduler answered something that is not the protocol: a bug or a different server, not worth retrying. */
+export class ProtocolError extends TesseraError {
+  constructor(message: string) {
+    super('INTERNAL', message);
+  }
+}
+
+/** undici's "fetch failed" hides the reason in `cause` (ECONNREFUSED, ENOTFOUND, a reset socket). */
+export function describeCause(err: unknown): string {
+  const e = err as { message?: unknown; cause?: { code?: unknown; message?: unknown } } | undefined;
+  const cause = e?.cause;
+  if (cause && (typeof cause.code === 'string' || typeof cause.message === 'string')) {
+    return [cause.code, cause.message].filter((s) => typeof s === 'string' && s !== '').join(': ');
+  }
+  return typeof e?.message === 'string' ? e.message : String(err);
+}
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'DELETE';
+  body?: Uint8Array | string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/**
+ * The typed error of a non-2xx answer: the scheduler's own ErrorResponse when it sent one, else
+ * (a proxy, or not a scheduler at all) an error by status that quotes the start of the body.
+ */
+export async function errorOfAnswer(res: Response, where: string): Promise<TesseraError> {
+  const text = await res.text().catch(() => '');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const parsed = ErrorResponse.safeParse(body);
+  if (parsed.success) return deserializeError(parsed.data.error);
+  const message = `${where} answered ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`;
+  if (res.status === 404) return new NotFoundError(message);
+  if (res.status === 502 || res.status === 503 || res.status === 504) return new UnavailableError(message);
+  if (res.status >= 400 && res.status < 500) return new InvalidArgumentError(message);
+  return new TesseraError('INTERNAL', message);
+}
+
+/**
+ * fetch against one scheduler: a network failure is an UnavailableError naming the address, a
+ * non-2xx answer its typed error, a body of the wrong shape a ProtocolError. Aborts pass through.
+ */
+export class HttpTransport {
+  constructor(readonly base: string) {}
+
+  async request(path: string, opts: RequestOptions = {}): Promise<Response> {
+    const method = opts.method ?? 'GET';
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.contentType !== undefined) headers['content-type'] = opts.contentType;
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, { method, headers, body: opts.body ?? null, ...(opts.signal ? { signal: opts.signal } : {}) });
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      throw this.unavailable(`${method} ${path}`, err);
+    }
+    if (!res.ok) throw await errorOfAnswer(res, `the scheduler at ${this.base} (${method} ${path})`);
+    return res;
+  }
+
+  /** A JSON answer, checked against its schema. */
+  async json<T>(schema: Schema<T>, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.request(path, opts);
+    const text = await this.read(res, path, (r) => r.text());
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new ProtocolError(`the scheduler at ${this.base} answered ${path} with a body that is not JSON`);
+    }
+    return checkAnswer(schema, body, `the answer of the scheduler at ${this.base} to ${path}`);
+  }
+
+  /** Read a body; a connection lost half way is an UnavailableError too. */
+  async read<R>(res: Response, path: string, how: (res: Response) => Promise<R>): Promise<R> {
+    try {
+      return await how(res);
+    } catch (err) {
+      throw this.unavailable(`reading ${path}`, err);
+    }
+  }
+
+  unavailable(what: string, err: unknown): UnavailableError {
+    return new UnavailableError(`the scheduler at ${this.base} did not answer (${what}): ${describeCause(err)}`, { cause: err });
+  }
+}
