@@ -14,6 +14,7 @@ import {
   type Dtype,
   type GraphStatus,
   type HealthResponse,
+  type TaskSpec,
   type WorkerReport,
   type WorkerView,
 } from '@tessera/protocol';
@@ -60,6 +61,8 @@ export class ClusterScheduler implements ClusterApi {
   private readonly results: ResultStore;
   private readonly reports: ReportConsumer;
   private ready = false;
+  private sweeper: NodeJS.Timeout | undefined;
+  private sweeping = false;
 
   private constructor(
     private readonly redis: Redis,
@@ -84,7 +87,17 @@ export class ClusterScheduler implements ClusterApi {
 
   static async start(options: ClusterSchedulerOptions): Promise<ClusterScheduler> {
     // Commands wait through a Redis restart instead of failing: the graph goes on once it is back.
-    const connect = (): Redis => new Redis(options.redis, { maxRetriesPerRequest: null, lazyConnect: true });
+    const connect = (): Redis => {
+      const r = new Redis(options.redis, { maxRetriesPerRequest: null, lazyConnect: true });
+      let last = 0;
+      r.on('error', (e: Error) => {
+        // Reconnects are automatic; say so once a few seconds, not once per retry.
+        if (Date.now() - last < 5_000) return;
+        last = Date.now();
+        console.error(`tessera scheduler: redis: ${e.message} (reconnecting)`);
+      });
+      return r;
+    };
     const redis = connect();
     const reportRedis = connect();
     await Promise.all([redis.connect(), reportRedis.connect()]);
@@ -155,6 +168,7 @@ export class ClusterScheduler implements ClusterApi {
 
   async close(): Promise<void> {
     this.ready = false;
+    if (this.sweeper) clearInterval(this.sweeper);
     this.registry.stop();
     await this.reports.stop();
     await this.eventLog.flush().catch(() => undefined);
@@ -195,7 +209,7 @@ export class ClusterScheduler implements ClusterApi {
         else if (item.type === 'done') {
           const f = this.dispatcher.inflight.get(item.key);
           if (item.data && f && f.attempt === attempt) this.results.put(f.graphs, item.key, f.spec.dtype, [...f.spec.shape], item.data);
-          this.dispatcher.finished(r.worker, item.key, attempt, item.nbytes, item);
+          this.dispatcher.finished(r.worker, item.graph, item.key, attempt, item.nbytes, item);
         } else this.dispatcher.failed(r.worker, item.key, attempt, item.error, item);
       }
     }
@@ -232,6 +246,7 @@ export class ClusterScheduler implements ClusterApi {
     await this.registry.start();
     const alive = (w: string): boolean => w === SHARED || this.registry.isAlive(w);
     const todo: { id: string; lost: string[]; dropped: string[]; ready: string[] }[] = [];
+    const readySpecs = new Map<string, Map<string, TaskSpec>>();
     const persisted = await this.redis.hgetall(clusterKeys(this.options.prefix).persisted);
     for (const [key, raw] of Object.entries(persisted)) {
       const p = JSON.parse(raw) as { worker: string; nbytes: number; dtype: Dtype; shape: number[] };
@@ -257,14 +272,28 @@ export class ClusterScheduler implements ClusterApi {
         else dropped.push(key);
       }
       todo.push({ id: g.id, lost, dropped, ready: state.ready });
+      readySpecs.set(g.id, new Map((await this.store.getTasks(g.id, state.ready)).map((t) => [t.key, t])));
     }
+    // Reports may finish tasks the last scheduler sent without recording it: adopt those runs.
+    this.dispatcher.adoptFrom((graph, key) => readySpecs.get(graph)?.get(key));
     await this.reports.drain();
+    this.dispatcher.adoptFrom(undefined);
     this.dispatcher.resendInFlight();
     for (const t of todo) {
       if (t.lost.length || t.dropped.length) void this.core.recover(t.id, t.lost, t.dropped, (r) => this.dispatcher.forget(t.id, r.moved));
       this.core.resume(t.id, t.ready);
     }
     this.reports.start();
+    // Runs whose jobs Redis lost are found by a slow sweep (a few heartbeats apart).
+    const every = Math.max(1_000, 5 * this.options.heartbeatMs);
+    this.sweeper = setInterval(() => {
+      if (this.sweeping) return;
+      this.sweeping = true;
+      this.dispatcher
+        .sweep(every)
+        .catch((e: unknown) => console.error(`tessera scheduler: sweep failed: ${String(e)}`))
+        .finally(() => (this.sweeping = false));
+    }, every);
     this.ready = true;
   }
 }

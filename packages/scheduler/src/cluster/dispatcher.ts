@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import type { Queue } from 'bullmq';
 import {
   ChunkLostError,
   clusterKeys,
@@ -32,6 +31,9 @@ const LOCALITY_BYTES = 2 ** 20;
 
 export interface InFlight {
   spec: TaskSpec;
+  /** When its job was (last) sent, and how many sweeps in a row found the job gone. */
+  sentAt: number;
+  missing: number;
   /** Graphs waiting for this key: graphs that share keys share the run. */
   graphs: Set<string>;
   worker: string;
@@ -88,7 +90,7 @@ export class Dispatcher implements Executor {
       if (!w) this.waiting.set(spec.key, (w = new Set()));
       w.add(graphId);
     }
-    this.flushQueued();
+    void this.flushQueued();
     this.schedulePump();
   }
 
@@ -133,8 +135,15 @@ export class Dispatcher implements Executor {
   }
 
   /** A run finished on `worker`: fan it out to every graph that waits for it. */
-  finished(worker: string, key: string, attempt: number, nbytes: number, timing: { start: number; stop: number; thread?: number | undefined }): void {
-    const f = this.inflight.get(key);
+  finished(
+    worker: string,
+    graph: string,
+    key: string,
+    attempt: number,
+    nbytes: number,
+    timing: { start: number; stop: number; thread?: number | undefined },
+  ): void {
+    const f = this.inflight.get(key) ?? this.adopt(key, graph);
     if (!f || f.attempt !== attempt || (f.worker !== SHARED && f.worker !== worker)) {
       // A stale run (cancelled, or superseded after a loss): drop its chunk unless it is the one we use.
       if (this.directory.get(key)?.worker !== worker) this.sendFree(worker, key);
@@ -199,6 +208,27 @@ export class Dispatcher implements Executor {
     return byGraph;
   }
 
+  /**
+   * While resuming, a report may finish a task the last scheduler sent but died before recording
+   * (Redis still says waiting): take it as that graph's run rather than recompute it.
+   */
+  private specs: ((graph: string, key: string) => TaskSpec | undefined) | undefined;
+
+  /** While resuming: how to find the spec of a task a report names. */
+  adoptFrom(lookup: ((graph: string, key: string) => TaskSpec | undefined) | undefined): void {
+    this.specs = lookup;
+  }
+
+  private adopt(key: string, graph: string): InFlight | undefined {
+    if (!this.specs || !this.graphSeq.has(graph) || this.directory.get(key)) return undefined;
+    const spec = this.specs(graph, key);
+    if (!spec) return undefined;
+    const f: InFlight = { spec, graphs: new Set([graph]), worker: SHARED, attempt: 0, sentAt: Date.now(), missing: 0 };
+    this.inflight.set(key, f);
+    this.outstanding.set(SHARED, (this.outstanding.get(SHARED) ?? 0) + 1);
+    return f;
+  }
+
   /** After a recovery: runs of `moved` tasks still in flight are void for `graphId`. */
   forget(graphId: string, moved: readonly string[]): void {
     for (const k of moved) this.inflight.get(k)?.graphs.delete(graphId);
@@ -211,7 +241,7 @@ export class Dispatcher implements Executor {
       f.graphs.add(graphId);
       return;
     }
-    this.inflight.set(spec.key, { spec, graphs: new Set([graphId]), worker, attempt: 0 });
+    this.inflight.set(spec.key, { spec, graphs: new Set([graphId]), worker, attempt: 0, sentAt: Date.now(), missing: 0 });
     this.outstanding.set(worker, (this.outstanding.get(worker) ?? 0) + 1);
   }
 
@@ -226,6 +256,35 @@ export class Dispatcher implements Executor {
       byQueue.set(f.worker, list);
     }
     for (const [worker, jobs] of byQueue) this.queues.add(worker, jobs);
+  }
+
+  /**
+   * Re-send runs whose job vanished from BullMQ without a report (Redis lost it: a restart that
+   * dropped the last writes, a failover). A job found gone twice in a row, a sweep apart, is gone:
+   * a run that just finished has had its report read in between.
+   */
+  async sweep(minAgeMs: number): Promise<void> {
+    const now = Date.now();
+    const resend = new Map<string, TaskJob[]>();
+    for (const [key, f] of [...this.inflight]) {
+      if (now - f.sentAt < minAgeMs || f.graphs.size === 0) continue;
+      if (await this.queues.exists(f.worker, jobIdOf(key, f.attempt))) {
+        f.missing = 0;
+        continue;
+      }
+      if (this.inflight.get(key) !== f || ++f.missing < 2) continue;
+      const job = this.job(f.spec, [...f.graphs][0]!, f.attempt);
+      if (!job) continue;
+      f.missing = 0;
+      f.sentAt = now;
+      const list = resend.get(f.worker) ?? [];
+      list.push(job);
+      resend.set(f.worker, list);
+    }
+    for (const [worker, jobs] of resend) {
+      console.error(`tessera scheduler: ${jobs.length} jobs on ${worker === SHARED ? 'the shared queue' : worker} vanished from Redis; sending them again`);
+      this.queues.add(worker, jobs);
+    }
   }
 
   schedulePump(): void {
@@ -274,15 +333,17 @@ export class Dispatcher implements Executor {
       const job = this.job(spec, graphId, attempt);
       if (!job) break;
       this.pop();
-      this.inflight.set(spec.key, { spec, graphs: new Set([graphId]), worker: target, attempt });
+      this.inflight.set(spec.key, { spec, graphs: new Set([graphId]), worker: target, attempt, sentAt: Date.now(), missing: 0 });
       this.outstanding.set(target, (this.outstanding.get(target) ?? 0) + 1);
       const list = sent.get(target) ?? [];
       list.push(job);
       sent.set(target, list);
       this.note(graphId, target, spec.key);
     }
-    for (const [worker, jobs] of sent) this.queues.add(worker, jobs);
-    this.flushQueued();
+    // Where each task goes is in Redis before its job exists: a scheduler that dies in between
+    // finds it queued there on restart (and re-sends the same job id), never sends it twice.
+    const recorded = this.flushQueued();
+    if (sent.size) void recorded.then(() => sent.forEach((jobs, worker) => this.queues.add(worker, jobs)));
   }
 
   /** Take the head of the ready queue, and its entry in the waiting index. */
@@ -328,9 +389,11 @@ export class Dispatcher implements Executor {
     byWorker.set(worker, list);
   }
 
-  private flushQueued(): void {
-    for (const [graph, byWorker] of this.queued) for (const [worker, keys] of byWorker) this.core.tasksQueued(graph, keys, worker);
+  private flushQueued(): Promise<unknown> {
+    const writes: Promise<void>[] = [];
+    for (const [graph, byWorker] of this.queued) for (const [worker, keys] of byWorker) writes.push(this.core.tasksQueued(graph, keys, worker));
     this.queued.clear();
+    return Promise.all(writes);
   }
 
   /**

@@ -45,6 +45,11 @@ export class JobQueues {
     }
   }
 
+  /** Whether a job still exists (any state); false when BullMQ has no such job. */
+  async exists(worker: string, jobId: string): Promise<boolean> {
+    return (await this.queue(worker).getJobState(jobId)) !== 'unknown';
+  }
+
   /**
    * Task keys a dead worker had taken: active jobs on its own queue, and active jobs of the
    * shared queue it was processing (BullMQ records the worker's name as processedBy).

@@ -19,8 +19,8 @@ export interface Executor {
 
 /** What the execution side reports back to the core. */
 export interface ExecutionListener {
-  /** Tasks were sent to `worker` (a worker id, or the shared queue's name). */
-  tasksQueued(graphId: string, keys: readonly string[], worker: string): void;
+  /** Tasks go to `worker` (a worker id, or the shared queue's name); resolves once that is recorded. */
+  tasksQueued(graphId: string, keys: readonly string[], worker: string): Promise<void>;
   taskStarted(graphId: string, keys: readonly string[], worker: string, thread?: number): void;
   taskFinished(graphId: string, key: string, nbytes: number, timing: TaskTiming): void;
   taskFailed(graphId: string, key: string, error: SerializedError, timing: TaskTiming): void;

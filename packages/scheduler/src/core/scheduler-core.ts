@@ -8,7 +8,6 @@ import {
   type EngineEvent,
   type Graph,
   type SerializedError,
-  type TaskSpec,
   type TaskState,
   type TesseraError,
 } from '@tessera/protocol';
@@ -113,11 +112,12 @@ export class SchedulerCore implements ExecutionListener {
     return { keep: g.persist ? g.outputs : [] };
   }
 
-  tasksQueued(id: string, keys: readonly string[], worker: string): void {
+  tasksQueued(id: string, keys: readonly string[], worker: string): Promise<void> {
     this.serial(id, async () => {
       await this.store.markQueued(id, keys, worker);
       if (this.listeners.has(id)) for (const k of keys) this.emitTask(id, k, 'queued', { worker });
     });
+    return this.chains.get(id)!;
   }
 
   taskStarted(id: string, keys: readonly string[], worker: string, thread?: number): void {

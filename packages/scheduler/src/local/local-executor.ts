@@ -53,7 +53,7 @@ export class LocalExecutor implements Executor {
   run(graphId: string, tasks: readonly TaskSpec[]): void {
     let graphSeq = this.graphSeq.get(graphId);
     if (graphSeq === undefined) this.graphSeq.set(graphId, (graphSeq = this.seq++));
-    this.listener.tasksQueued(
+    void this.listener.tasksQueued(
       graphId,
       tasks.map((t) => t.key),
       WORKER,
