@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { createLocalEngine, type LocalEngine } from '@tessera/scheduler';
-import { CancelledError, ChunkLostError, GraphValidationError, InvalidArgumentError, TaskError, type EngineEvent } from '@tessera/protocol';
+import { CancelledError, ChunkLostError, GraphValidationError, InvalidArgumentError, NotFoundError, TaskError, type EngineEvent } from '@tessera/protocol';
 import { sumGraph, task } from './graphs.js';
 
 const kernels = fileURLToPath(new URL('./fixtures/kernels.mjs', import.meta.url));
@@ -128,7 +128,7 @@ describe('local engine', () => {
     await expect(engine.gather(id, ['full-7777777777777777:0'])).rejects.toThrow(/full-7777777777777777:0 is not an output of graph/);
     expect((await engine.gather(id, graph.outputs))[0]!.data[0]).toBe(8);
     await engine.release(id);
-    await expect(engine.gather(id, graph.outputs)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(engine.gather(id, graph.outputs)).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('rejects an invalid graph with the reason and keeps running others', async () => {
