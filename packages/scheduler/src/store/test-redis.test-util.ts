@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 
 /**
- * A real Redis for tests, found in this order: `REDIS_URL`; a server answering PING on
- * 127.0.0.1:6379; a `redis-server` child on a free port (no persistence), stopped by close().
+ * A real Redis for tests, found in this order: `REDIS_URL`; `redis:7` started with
+ * testcontainers when a Docker engine answers; a server answering PING on 127.0.0.1:6379; a
+ * `redis-server` child on a free port (no persistence). close() stops what it started.
  * Tests never share keys: each takes a fresh prefix and deletes it afterwards.
  */
 export interface TestRedis {
@@ -32,13 +35,15 @@ export async function testRedis(): Promise<TestRedis> {
     if (!(await answers(fromEnv))) throw new Error(`REDIS_URL=${fromEnv} does not answer PING. ${INSTALL_HINT}`);
     return open(fromEnv, 'REDIS_URL');
   }
+  const docker = await dockerRedis();
+  if (docker) return open(docker.url, 'testcontainers redis:7', undefined, docker.stop);
   const local = 'redis://127.0.0.1:6379';
   if (await answers(local)) return open(local, 'localhost:6379');
   const { url, child } = await startRedisServer();
   return open(url, 'child redis-server', child);
 }
 
-function open(url: string, source: string, child?: ChildProcess): TestRedis {
+function open(url: string, source: string, child?: ChildProcess, stop?: () => Promise<void>): TestRedis {
   const connections: Redis[] = [];
   const connect = (): Redis => {
     const c = new Redis(url, { maxRetriesPerRequest: 1 });
@@ -69,8 +74,37 @@ function open(url: string, source: string, child?: ChildProcess): TestRedis {
     close: async () => {
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
       child?.kill('SIGTERM');
+      await stop?.();
     },
   };
+}
+
+/** The Docker engine's socket, when one answers its ping (DOCKER_HOST over TCP is left to testcontainers). */
+async function dockerAnswers(): Promise<boolean> {
+  const host = process.env.DOCKER_HOST;
+  if (host && !host.startsWith('unix://')) return true;
+  const socketPath = host ? host.slice('unix://'.length) : '/var/run/docker.sock';
+  if (!existsSync(socketPath)) return false;
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: '/_ping', timeout: 1_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
+}
+
+/** redis:7 in a container, when a Docker engine answers (none does on these machines). */
+async function dockerRedis(): Promise<{ url: string; stop: () => Promise<void> } | undefined> {
+  if (!(await dockerAnswers())) return undefined;
+  const { GenericContainer } = await import('testcontainers');
+  const c = await new GenericContainer('redis:7').withExposedPorts(6379).start();
+  return { url: `redis://${c.getHost()}:${c.getMappedPort(6379)}`, stop: async () => void (await c.stop()) };
 }
 
 async function answers(url: string): Promise<boolean> {
