@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import * as ta from '@tessera/client';
+import { testRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
+import { startCluster } from './cluster.test-util.js';
 
 // The README's examples, as a user runs them (smaller arrays), so the docs cannot drift.
 describe('README examples', () => {
@@ -59,6 +61,29 @@ describe('README examples', () => {
       await client.unpersist(kept);
     } finally {
       await client.close();
+    }
+  });
+
+  it('cluster mode: the same code against a scheduler and two workers gives the same answers', async () => {
+    const redis = await testRedis();
+    const cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1 });
+    const local = await ta.Client.connect();
+    const client = await ta.Client.connect(cluster.url);
+    try {
+      const x = ta.random.uniform([400, 400], { chunks: [100, 100], seed: 42 });
+      const total = await client.compute(x.add(x.T).sum());
+      expect(total).toBe(await local.compute(x.add(x.T).sum()));
+      // Persisted blocks stay on the workers and later graphs start from them.
+      const kept = await client.persist(x.mul(2));
+      expect(await client.compute(kept.sum())).toBeCloseTo(2 * (await local.compute(x.sum())), 6);
+      await client.unpersist(kept);
+      await expect(client.compute(kept.sum())).rejects.toBeInstanceOf(ta.ChunkLostError);
+    } finally {
+      await client.close();
+      await local.close();
+      await cluster.stop();
+      await redis.deletePrefix(cluster.prefix);
+      await redis.close();
     }
   });
 });

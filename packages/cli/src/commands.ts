@@ -43,6 +43,7 @@ export function workerCommand(): Command {
     .addOption(intFlag('--memory-limit <bytes>', 'chunk memory limit (default 60% of RAM)', 'TESSERA_MEMORY_LIMIT'))
     .addOption(intFlag('--concurrency <n>', 'jobs in flight (default threads x 4)', 'TESSERA_CONCURRENCY'))
     .addOption(textFlag('--kernels <modules...>', 'modules that register kernels', 'TESSERA_KERNELS'))
+    .addOption(intFlag('--discovery-timeout-ms <n>', 'how long to wait for the scheduler at start (default 30000)', 'TESSERA_DISCOVERY_TIMEOUT_MS'))
     .action(async (o: Record<string, string | string[] | number | undefined>) => {
       const kernels = typeof o.kernels === 'string' ? o.kernels.split(',').filter(Boolean) : o.kernels;
       const w = await startWorker(
@@ -57,6 +58,7 @@ export function workerCommand(): Command {
           memoryLimit: o.memoryLimit as number | undefined,
           concurrency: o.concurrency as number | undefined,
           kernels: kernels as string[] | undefined,
+          discoveryTimeoutMs: o.discoveryTimeoutMs as number | undefined,
         }) as { redis: string; scheduler: string },
       );
       onSignals('worker', () => w.close());
