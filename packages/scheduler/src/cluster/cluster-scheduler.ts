@@ -153,6 +153,7 @@ export class ClusterScheduler implements ClusterApi {
   }
 
   async release(id: string): Promise<void> {
+    await this.eventLog.forget(id);
     const { keep } = await this.core.release(id);
     this.dispatcher.releaseGraph(id, keep);
     this.results.dropGraph(id);

@@ -363,8 +363,8 @@ export class Dispatcher implements Executor {
     const held = this.directory.get(spec.key);
     const now = Date.now();
     if (held) {
+      // Straight from waiting to memory: no queued step that could trail the graph's end.
       this.directory.hold(spec.key, graphId);
-      this.note(graphId, held.worker, spec.key);
       this.core.taskFinished(graphId, spec.key, held.nbytes, { worker: held.worker, start: now, stop: now });
       return true;
     }

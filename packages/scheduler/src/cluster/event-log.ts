@@ -26,13 +26,28 @@ export class EventLog {
     private readonly prefix: string,
   ) {}
 
+  /** Graphs whose stream is closed: their terminal event is written, or they were released. */
+  private readonly ended = new Set<string>();
+
   push(ev: EngineEvent): void {
+    // Nothing follows a graph's end into its stream: a late write would recreate a deleted key.
+    if (this.ended.has(ev.graph)) return;
+    if (ev.type === 'graph' && ev.state !== 'running') this.ended.add(ev.graph);
     let buf = this.buffers.get(ev.graph);
     if (!buf) this.buffers.set(ev.graph, (buf = []));
     buf.push(ev);
     // A graph's end is written at once: a waiting client learns it without the flush delay.
     if (ev.type === 'graph' && ev.state !== 'running') this.flushSoon(0);
     else this.flushSoon(buf.length >= FLUSH_EVENTS ? 0 : FLUSH_MS);
+  }
+
+  /** The graph is released: drop what is unwritten, wait for writes under way, write nothing more. */
+  async forget(graphId: string): Promise<void> {
+    this.ended.add(graphId);
+    this.buffers.delete(graphId);
+    await this.writing;
+    // Bounded: a long-lived scheduler must not remember every graph it ever saw.
+    if (this.ended.size > 100_000) this.ended.clear();
   }
 
   /** Written so far (tests, shutdown). */
