@@ -7,6 +7,7 @@
 // Flags: --only a,b   --quick (small sizes)   --repeats N (timed runs per child, default 3, or 1
 //        when the warm-up run took > 30 s)   --no-dask   --threads N (Tessera pool threads)
 //        --timeout S (per child process, default 1200)
+//        --cluster: the cluster-mode benchmarks instead (bench/cluster.mjs)
 // Env:   TESSERA_BENCH_PYTHON (default /usr/bin/python3, else python3 on PATH)
 //
 // Each workload runs in a fresh child process per engine (bench/workload.mjs, bench/dask_workload.py)
@@ -22,6 +23,12 @@ import { MiB, NAMES, WORKLOADS, checkResult, paramsOf } from './workloads.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
+// Cluster mode (scheduler + workers vs Dask distributed) has its own workloads and flags.
+if (process.argv.includes('--cluster')) {
+  const { runCluster } = await import('./cluster.mjs');
+  process.exit(await runCluster(process.argv.slice(2)));
+}
+
 // ---- flags ------------------------------------------------------------------------------------
 const argv = process.argv.slice(2);
 const has = (f) => argv.includes(f);
@@ -35,6 +42,7 @@ const value = (f) => {
 function usage(msg) {
   if (msg) console.error(`bench: ${msg}`);
   console.error(`usage: node bench/run.mjs [--only ${NAMES.join(',')}] [--quick] [--repeats N] [--no-dask] [--threads N] [--timeout S]`);
+  console.error('       node bench/run.mjs --cluster [--help]  (scheduler + 2 workers vs Dask distributed)');
   process.exit(2);
 }
 if (has('--help') || has('-h')) usage();

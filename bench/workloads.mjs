@@ -70,15 +70,57 @@ export const WORKLOADS = {
 
 export const NAMES = Object.keys(WORKLOADS);
 
+/**
+ * Cluster mode (bench/cluster.mjs): a scheduler and 2 single-threaded workers against Dask
+ * distributed's LocalCluster of 2 single-threaded worker processes. The array workloads keep the
+ * local sizes above (each takes seconds on the cluster); three more measure the scheduler itself.
+ * `result` is always one number: the sum of what came back, or the chain's last value.
+ */
+export const CLUSTER_WORKLOADS = {
+  // Every block is an output, so nothing reduces them on the cluster: n independent tasks, n results.
+  'tiny-tasks': {
+    title: 'n independent tiny tasks: ones(n, chunks=1) + 1, all n blocks gathered',
+    full: { n: 10_000 },
+    quick: { n: 1000 },
+    expect: (p) => ({ value: 2 * p.n, tol: 0, exact: true, why: 'n twos come back' }),
+  },
+  chain: {
+    title: 'n dependent tasks: x = zeros(1); x = x + 1, n times, fusion off (Dask: delayed inc chain)',
+    full: { n: 1000 },
+    quick: { n: 200 },
+    expect: (p) => ({ value: p.n, tol: 0, exact: true, why: 'n increments of 0' }),
+  },
+  // ~n + n/3 tasks (the tree reduction has fan-in 4): 75,000 blocks make ~100,000 tasks.
+  'graph-100k': {
+    title: 'sum(ones(n, chunks=1) + 1) as one ~100,000-task graph: scheduler RSS, Redis bytes/task, keys left',
+    full: { n: 75_000 },
+    quick: { n: 3750 },
+    tesseraOnly: true,
+    expect: (p) => ({ value: 2 * p.n, tol: 0, exact: true, why: 'sum of n twos' }),
+  },
+  'sum-xxt': WORKLOADS['sum-xxt'],
+  'std-mean': WORKLOADS['std-mean'],
+  matmul: WORKLOADS.matmul,
+  'sin-cos': WORKLOADS['sin-cos'],
+};
+
+export const CLUSTER_NAMES = Object.keys(CLUSTER_WORKLOADS);
+
+export function clusterParamsOf(name, quick) {
+  const w = CLUSTER_WORKLOADS[name];
+  if (!w) throw new Error(`unknown cluster workload ${name}; known: ${CLUSTER_NAMES.join(', ')}`);
+  return quick ? w.quick : w.full;
+}
+
 export function paramsOf(name, quick) {
   const w = WORKLOADS[name];
   if (!w) throw new Error(`unknown workload ${name}; known: ${NAMES.join(', ')}`);
   return quick ? w.quick : w.full;
 }
 
-/** { ok, detail } for one engine's result. */
-export function checkResult(name, params, result) {
-  const e = WORKLOADS[name].expect(params);
+/** { ok, detail } for one engine's result (`table`: WORKLOADS, or CLUSTER_WORKLOADS). */
+export function checkResult(name, params, result, table = WORKLOADS) {
+  const e = table[name].expect(params);
   if (typeof result !== 'number' || !Number.isFinite(result)) return { ok: false, detail: `result ${result} is not a finite number` };
   const err = Math.abs(result - e.value);
   const ok = e.exact ? result === e.value : err <= e.tol;
