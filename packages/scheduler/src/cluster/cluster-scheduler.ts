@@ -220,6 +220,13 @@ export class ClusterScheduler implements ClusterApi {
   private async workerDied(id: string): Promise<void> {
     const taken = await this.queues.takenBy(id).catch(() => ({ own: new Set<string>(), shared: new Set<string>() }));
     const byGraph = this.dispatcher.workerDied(id, taken.shared);
+    let lostN = 0;
+    let droppedN = 0;
+    for (const { lost, dropped } of byGraph.values()) {
+      lostN += lost.length;
+      droppedN += dropped.length;
+    }
+    console.error(`tessera scheduler: worker ${id} is gone: ${lostN} chunks lost, ${droppedN} tasks to run again`);
     await this.queues.drop(id);
     const now = Date.now();
     for (const [g, { lost, dropped }] of byGraph) {

@@ -99,6 +99,7 @@ export class WorkerRegistry {
         const entry: Seen = { info, changedAt: now };
         if (hb) entry.heartbeat = hb;
         this.seen.set(id, entry);
+        console.error(`tessera scheduler: worker ${id} joined (${info.threads} threads at ${info.address})`);
         this.handlers.joined(info);
         continue;
       }

@@ -158,6 +158,10 @@ async function assemble(
       concurrency: config.concurrency,
       // The scheduler owns retries: a stalled job fails, it is never run again behind its back.
       maxStalledCount: 0,
+      // A job taken just as Redis went down can sit 'active' with nobody running it; a short lock
+      // lets it stall out within seconds, and the scheduler's sweep then sends it again.
+      lockDuration: 5_000,
+      stalledInterval: 5_000,
     });
     w.on('error', (e) => log.warn(`queue ${queue}`, errorMessage(e)));
     w.on('failed', (job, e) => log.warn(`queue ${queue}`, `job ${job?.id ?? '?'} failed: ${e.message}`));
