@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const BIN = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../packages/cli/bin/tessera.mjs', import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
 
 describe('tessera CLI', () => {

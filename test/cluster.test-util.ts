@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../packages/cli/bin/tessera.mjs', import.meta.url));
 
 export interface ClusterOptions {
   redis: string;
