@@ -334,6 +334,21 @@ function runDask(python, name, params, o) {
 }
 
 // ---- main -------------------------------------------------------------------------------------
+/**
+ * This process is Tessera's client, and Node prints a process warning for every listener past a
+ * limit (thousands of lines while gathering 10,000 outputs): count each kind instead and print it
+ * once at the end, so the table stays readable and the warning is still reported.
+ */
+function quietWarnings() {
+  const seen = new Map();
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => {
+    const what = `${w.name}: ${w.message.replace(/\d+/g, 'N')}`;
+    seen.set(what, (seen.get(what) ?? 0) + 1);
+  });
+  return seen;
+}
+
 function parseFlags(argv) {
   const usage = (msg) => {
     console.error(
@@ -363,6 +378,7 @@ function parseFlags(argv) {
 /** Run the cluster benchmarks; resolves to the exit code. */
 export async function runCluster(argv) {
   const o = parseFlags(argv);
+  const warnings = quietWarnings();
   const names = o.only ?? CLUSTER_NAMES;
   const dask = o.dask ? findDask() : undefined;
   if (o.dask && !dask) console.error('bench: no python3 with dask distributed (apt install python3-distributed): Tessera only');
@@ -419,7 +435,16 @@ export async function runCluster(argv) {
   mkdirSync(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const file = join(dir, `${stamp}-cluster${o.quick ? '-quick' : ''}.json`);
-  const json = { date: new Date().toISOString(), mode: 'cluster', quick: o.quick, argv, machine, results };
+  for (const [what, n] of warnings) console.log(`process warning, ${n}×: ${what}`);
+  const json = {
+    date: new Date().toISOString(),
+    mode: 'cluster',
+    quick: o.quick,
+    argv,
+    machine,
+    results,
+    warnings: Object.fromEntries(warnings),
+  };
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
   console.log(`results: ${relative(process.cwd(), file)}`);
   redis.disconnect();
