@@ -6,3 +6,4 @@ export { BufferPool } from './buffer-pool.js';
 export { runTask } from './pool/run-task.js';
 export { startWorker, WorkerStartError, type WorkerProcess, type WorkerStats } from './process/worker-process.js';
 export { WorkerOptionsSchema, type WorkerOptions } from './process/config.js';
+export { runsInline, leastLoadedThread } from './pool/thread-choice.js';

@@ -1,19 +1,9 @@
-import { ChunkLostError, TaskError, itemsize, serializeError, sizeOf, type Chunk, type ElementwiseParams, type TaskSpec } from '@tessera/protocol';
-import { BufferPool, ChunkStore, ThreadPool, runTask, type PoolTask, type TaskOutcome, type ThreadPoolOptions } from '@tessera/worker';
+import { ChunkLostError, TaskError, serializeError, type Chunk, type TaskSpec } from '@tessera/protocol';
+import { BufferPool, ChunkStore, ThreadPool, leastLoadedThread, runTask, runsInline, type PoolTask, type TaskOutcome, type ThreadPoolOptions } from '@tessera/worker';
 import type { ExecutionListener, Executor } from '../core/executor.js';
 import { ReadyQueue } from './ready-queue.js';
 
 const WORKER = 'local';
-/** Tasks queued ahead on a thread: many tiny ones hide message latency, few big ones keep memory low. */
-const SMALL_TASK_BYTES = 256 * 1024;
-const DEPTH_SMALL = 32;
-const DEPTH_LARGE = 2;
-/**
- * Tasks touching at most this many bytes (inputs, output, generated sources, domain) run on the
- * scheduling thread: posting one to a pool thread and back costs 10-20 µs, more than the work.
- * User kernels never run inline (their cost is unknown).
- */
-const INLINE_BYTES = 64 * 1024;
 /** Freed chunk buffers kept for reuse as task outputs. */
 const BUFFER_POOL_BYTES = 256 * 2 ** 20;
 
@@ -114,8 +104,8 @@ export class LocalExecutor implements Executor {
         this.queue.pop();
         continue;
       }
-      const inline = this.isTiny(item.spec);
-      const thread = inline ? -1 : this.pickThread(item.spec, batches);
+      const inline = runsInline(item.spec, item.spec.deps.map((d) => this.chunks.get(d)));
+      const thread = inline ? -1 : leastLoadedThread(this.pool, item.spec, (t) => batches.get(t)?.length ?? 0);
       if (!inline && thread < 0) break;
       this.queue.pop();
       const { graphId, spec } = item;
@@ -178,18 +168,6 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  private isTiny(spec: TaskSpec): boolean {
-    if (spec.op === 'map-blocks' || spec.op === 'persisted') return false;
-    let bytes = spec.nbytes;
-    for (const d of spec.deps) bytes += this.chunks.get(d)?.data.byteLength ?? Infinity;
-    if (spec.op === 'elementwise') {
-      const p = spec.params as ElementwiseParams;
-      bytes += sizeOf(p.domain) * 8;
-      for (const v of p.inputs) if (v.source) bytes += sizeOf(v.source.shape) * itemsize(v.source.dtype);
-    }
-    return bytes <= INLINE_BYTES;
-  }
-
   private runInline(graphId: string, spec: TaskSpec, inputs: Chunk[]): void {
     const out = this.buffers.take(spec.nbytes);
     // Same states as on a pool thread (no thread number: the scheduling thread ran it).
@@ -208,21 +186,6 @@ export class LocalExecutor implements Executor {
       const error = serializeError(new TaskError(spec.key, spec.op, { name: err.name, message: err.message, stack: err.stack }));
       this.listener.taskFailed(graphId, spec.key, error, { worker: WORKER, start, stop: performance.timeOrigin + performance.now() });
     }
-  }
-
-  /** The least loaded thread with room for this task, counting tasks batched in this pump. */
-  private pickThread(spec: TaskSpec, batches: Map<number, PoolTask[]>): number {
-    const depth = spec.nbytes <= SMALL_TASK_BYTES ? DEPTH_SMALL : DEPTH_LARGE;
-    let best = -1;
-    let bestLoad = Infinity;
-    for (let t = 0; t < this.pool.size; t++) {
-      const load = this.pool.load(t) + (batches.get(t)?.length ?? 0);
-      if (load < depth && load < bestLoad) {
-        best = t;
-        bestLoad = load;
-      }
-    }
-    return best;
   }
 
   private onOutcome(thread: number, o: TaskOutcome): void {

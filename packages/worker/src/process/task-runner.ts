@@ -1,19 +1,9 @@
-import { itemsize, sizeOf, type Chunk, type ElementwiseParams, type TaskSpec } from '@tessera/protocol';
+import type { Chunk, TaskSpec } from '@tessera/protocol';
 import type { BufferPool } from '../buffer-pool.js';
 import type { PoolTask, RemoteErrorInfo, TaskOutcome } from '../pool/messages.js';
 import { runTask } from '../pool/run-task.js';
 import { ThreadPool } from '../pool/thread-pool.js';
-
-/**
- * Tasks touching at most this many bytes run on the main thread: posting one to a pool thread and
- * back costs 10-20 µs, more than the work (the embedded engine's rule). User kernels never run
- * inline (their cost is unknown).
- */
-const INLINE_BYTES = 64 * 1024;
-/** Tasks queued ahead on a thread: many tiny ones hide message latency, few big ones keep memory low. */
-const SMALL_TASK_BYTES = 256 * 1024;
-const DEPTH_SMALL = 32;
-const DEPTH_LARGE = 2;
+import { leastLoadedThread, runsInline } from '../pool/thread-choice.js';
 
 export type RunResult =
   | { ok: true; chunk: Chunk; start: number; stop: number; thread?: number }
@@ -87,7 +77,7 @@ export class TaskRunner {
       this.executed++;
       return { ok: true, chunk: { dtype: inputs[0].dtype, shape: [...spec.shape], data: inputs[0].data }, start: t, stop: t };
     }
-    if (isTiny(spec, inputs)) return this.runInline(spec, inputs);
+    if (runsInline(spec, inputs)) return this.runInline(spec, inputs);
     return new Promise((resolve) => {
       this.waiting.push({ id: this.nextId++, spec, inputs, onStart, resolve });
       this.schedulePump();
@@ -125,7 +115,7 @@ export class TaskRunner {
     const batches = new Map<number, PoolTask[]>();
     while (this.waiting.length > 0) {
       const w = this.waiting[0]!;
-      const thread = this.pickThread(w.spec, batches);
+      const thread = leastLoadedThread(this.pool, w.spec, (t) => batches.get(t)?.length ?? 0);
       if (thread < 0) break;
       this.waiting.shift();
       this.posted.set(w.id, w);
@@ -150,21 +140,6 @@ export class TaskRunner {
     }
   }
 
-  /** The least loaded thread with room for this task, counting tasks batched in this pump. */
-  private pickThread(spec: TaskSpec, batches: Map<number, PoolTask[]>): number {
-    const depth = spec.nbytes <= SMALL_TASK_BYTES ? DEPTH_SMALL : DEPTH_LARGE;
-    let best = -1;
-    let bestLoad = Infinity;
-    for (let t = 0; t < this.pool.size; t++) {
-      const load = this.pool.load(t) + (batches.get(t)?.length ?? 0);
-      if (load < depth && load < bestLoad) {
-        best = t;
-        bestLoad = load;
-      }
-    }
-    return best;
-  }
-
   private onOutcome(thread: number, o: TaskOutcome): void {
     if (o.unused) this.buffers.give(o.unused);
     const w = this.posted.get(o.id);
@@ -182,21 +157,4 @@ export class TaskRunner {
     }
     this.schedulePump();
   }
-}
-
-/** Bytes a task touches (inputs, output, generated sources, domain), against INLINE_BYTES. */
-function isTiny(spec: TaskSpec, inputs: readonly Chunk[]): boolean {
-  if (spec.op === 'map-blocks' || spec.op === 'persisted') return false;
-  let bytes = spec.nbytes;
-  for (const c of inputs) bytes += c.data.byteLength;
-  if (spec.op === 'elementwise') {
-    try {
-      const p = spec.params as ElementwiseParams;
-      bytes += sizeOf(p.domain) * 8;
-      for (const v of p.inputs) if (v.source) bytes += sizeOf(v.source.shape) * itemsize(v.source.dtype);
-    } catch {
-      return false; // malformed params: the kernel says what is wrong, on a pool thread
-    }
-  }
-  return bytes <= INLINE_BYTES;
 }
