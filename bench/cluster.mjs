@@ -25,7 +25,8 @@ import { CLUSTER_NAMES, CLUSTER_WORKLOADS, checkResult, clusterParamsOf } from '
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const BIN = join(root, 'packages/cli/dist/bin.js');
+// The `tessera` command users run (npx tessera): a launcher for the built CLI.
+const BIN = join(root, 'packages/cli/bin/tessera.mjs');
 const REDIS = process.env.TESSERA_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
 
 /** The Tessera expression of each workload, built fresh for every run, and its compute options. */
