@@ -41,7 +41,7 @@ export function workerCommand(): Command {
     .addOption(textFlag('--bind <address>', 'address the peer server listens on (default 127.0.0.1)', 'TESSERA_WORKER_BIND'))
     .addOption(intFlag('--port <n>', 'peer server port (default any free)', 'TESSERA_WORKER_PORT'))
     .addOption(intFlag('--memory-limit <bytes>', 'chunk memory limit (default 60% of RAM)', 'TESSERA_MEMORY_LIMIT'))
-    .addOption(intFlag('--concurrency <n>', 'jobs in flight (default threads x 4)', 'TESSERA_CONCURRENCY'))
+    .addOption(intFlag('--concurrency <n>', 'jobs in flight (default threads x 32)', 'TESSERA_CONCURRENCY'))
     .addOption(textFlag('--kernels <modules...>', 'modules that register kernels', 'TESSERA_KERNELS'))
     .addOption(intFlag('--discovery-timeout-ms <n>', 'how long to wait for the scheduler at start (default 30000)', 'TESSERA_DISCOVERY_TIMEOUT_MS'))
     .action(async (o: Record<string, string | string[] | number | undefined>) => {

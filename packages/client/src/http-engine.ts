@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   ARROW_STREAM,
   CancelledError,
@@ -128,6 +129,9 @@ export class HttpEngine implements Engine {
     this.open();
     const out: Chunk[] = new Array<Chunk>(keys.length);
     const stop = new AbortController();
+    // Every fetch listens on this one signal, and fetch lets go of its listener late (at GC):
+    // thousands of small results are not a leak.
+    setMaxListeners(0, stop.signal);
     let next = 0;
     const fetchSome = async (): Promise<void> => {
       while (next < keys.length && !stop.signal.aborted) {

@@ -62,6 +62,8 @@ export class ClusterScheduler implements ClusterApi {
   private readonly reports: ReportConsumer;
   private ready = false;
   private sweeper: NodeJS.Timeout | undefined;
+  /** Output keys of finished graphs whose results are being fetched. */
+  private readonly finishedOutputs = new Map<string, Set<string>>();
   private sweeping = false;
 
   private constructor(
@@ -138,7 +140,15 @@ export class ClusterScheduler implements ClusterApi {
   }
 
   async result(id: string, key: string): Promise<Uint8Array[]> {
-    await this.core.checkGather(id, [key]);
+    // A finished graph stays finished until released: check it once, not once per output (a
+    // graph of 10^4 outputs would re-read its whole output list 10^4 times).
+    let outputs = this.finishedOutputs.get(id);
+    if (!outputs) {
+      await this.core.checkGather(id, []);
+      outputs = new Set((await this.store.getGraph(id))?.outputs ?? []);
+      this.finishedOutputs.set(id, outputs);
+    }
+    if (!outputs.has(key)) await this.core.checkGather(id, [key]);
     const inline = await this.results.get(id, key);
     if (inline) return encodeChunk(inline);
     const held = this.dispatcher.directory.get(key);
@@ -154,6 +164,7 @@ export class ClusterScheduler implements ClusterApi {
 
   async release(id: string): Promise<void> {
     await this.eventLog.forget(id);
+    this.finishedOutputs.delete(id);
     const { keep } = await this.core.release(id);
     this.dispatcher.releaseGraph(id, keep);
     this.results.dropGraph(id);

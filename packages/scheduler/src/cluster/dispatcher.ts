@@ -26,6 +26,9 @@ export const SHARED = '*';
  * follow the data) rather than in queues.
  */
 const DEPTH_PER_THREAD = 4;
+/** Tiny tasks (a few KiB) are all round trip: keep many more of them in flight. */
+const DEPTH_PER_THREAD_TINY = 32;
+const TINY_BYTES = 64 * 1024;
 /** Input bytes on one worker above which a task may queue twice as deep there rather than move. */
 const LOCALITY_BYTES = 2 ** 20;
 
@@ -403,12 +406,13 @@ export class Dispatcher implements Executor {
   private place(spec: TaskSpec, alive: WorkerInfo[]): string | undefined {
     if (alive.length === 0) return undefined;
     const load = (w: string): number => this.outstanding.get(w) ?? 0;
+    const depth = spec.nbytes <= TINY_BYTES ? DEPTH_PER_THREAD_TINY : DEPTH_PER_THREAD;
     if (spec.deps.length === 0) {
-      const room = alive.reduce((n, w) => n + w.threads * DEPTH_PER_THREAD, 0);
+      const room = alive.reduce((n, w) => n + w.threads * depth, 0);
       return load(SHARED) < room ? SHARED : undefined;
     }
     const bytes = this.directory.bytesByWorker(spec.deps);
-    const room = (w: WorkerInfo, factor: number): boolean => load(w.id) < w.threads * DEPTH_PER_THREAD * factor;
+    const room = (w: WorkerInfo, factor: number): boolean => load(w.id) < w.threads * depth * factor;
     let best: WorkerInfo | undefined;
     let bestBytes = -1;
     for (const w of alive) {

@@ -35,7 +35,7 @@ export const WorkerOptionsSchema = z
     memoryLimit: z.number().int().positive().optional(),
     /** Modules (paths or URLs) that call registerKernel; every pool thread loads them. */
     kernels: z.array(z.string().min(1)).optional(),
-    /** BullMQ jobs in flight per queue; default threads × 4. */
+    /** BullMQ jobs in flight per queue; default threads × 32 (tiny tasks are all Redis round trip; the pool still runs `threads` at once). */
     concurrency: z.number().int().min(1).max(100_000).optional(),
     /** Default: the cluster's heartbeatMs. */
     heartbeatMs: z.number().int().min(10).optional(),
@@ -87,7 +87,7 @@ export function resolveWorkerOptions(options: unknown): WorkerConfig {
     memoryLimit,
     kernels: o.kernels ?? [],
     // Tiny tasks are mostly Redis round trips: a few jobs per thread in flight hide that latency.
-    concurrency: o.concurrency ?? threads * 4,
+    concurrency: o.concurrency ?? threads * 32,
     heartbeatMs: o.heartbeatMs,
     replicaCacheBytes: o.replicaCacheBytes ?? Math.min(REPLICA_CACHE_MAX, Math.floor(memoryLimit / 4)),
     discoveryTimeoutMs: o.discoveryTimeoutMs ?? 30_000,
