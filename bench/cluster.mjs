@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import * as ta from '@tessera/client';
+import { arrayExpressions } from './expressions.mjs';
 import { CLUSTER_NAMES, CLUSTER_WORKLOADS, checkResult, clusterParamsOf } from './workloads.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,20 +39,7 @@ const BUILD = {
     return x;
   },
   'graph-100k': (p) => ta.sum(ta.ones([p.n], { chunks: [1] }).add(1)),
-  'sum-xxt': (p) => {
-    const x = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 42 });
-    return x.add(x.T).sum();
-  },
-  'std-mean': (p) => ta.std(ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 42 }).mean({ axis: 0 })),
-  matmul: (p) => {
-    const a = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 1 });
-    const b = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 2 });
-    return ta.matmul(a, b).sum();
-  },
-  'sin-cos': (p) => {
-    const y = ta.random.uniform([p.n], { chunks: [p.c], seed: 1 });
-    return ta.sum(ta.sin(y).pow(2).add(ta.cos(y).pow(2)));
-  },
+  ...arrayExpressions(ta),
 };
 // Fusion would make the chain one task; off, it is n + 1 tasks, one hop each.
 const OPTIONS = { chain: { fuse: false } };

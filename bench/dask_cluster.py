@@ -55,6 +55,7 @@ def main():
 
     import dask
     import dask.array as da
+    from dask_expressions import array_expression
     import distributed
     import numpy as np
     from distributed import Client, LocalCluster
@@ -73,17 +74,9 @@ def main():
             for _ in range(p['n']):
                 d = dask.delayed(inc, pure=True)(d)
             return d
-        if name in ('sum-xxt', 'std-mean'):
-            x = da.random.RandomState(42).uniform(0, 1, size=(p['n'], p['n']), chunks=(p['c'], p['c']))
-            return (x + x.T).sum() if name == 'sum-xxt' else x.mean(axis=0).std()
-        if name == 'matmul':
-            shape, chunks = (p['n'], p['n']), (p['c'], p['c'])
-            a = da.random.RandomState(1).uniform(0, 1, size=shape, chunks=chunks)
-            b = da.random.RandomState(2).uniform(0, 1, size=shape, chunks=chunks)
-            return da.matmul(a, b).sum()
-        if name == 'sin-cos':
-            y = da.random.RandomState(1).uniform(0, 1, size=p['n'], chunks=p['c'])
-            return (da.sin(y) ** 2 + da.cos(y) ** 2).sum()
+        x = array_expression(name, p)
+        if x is not None:
+            return x
         raise AssertionError(name)
 
     # Tasks in the graph Dask executes: after dask.optimize (cull, blockwise and low-level fusion).

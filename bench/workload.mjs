@@ -9,6 +9,7 @@
 // `client.compute()` (graph building, optimisation, execution, gathering), like the Dask side.
 // Peak RSS is process.resourceUsage().maxRSS (the whole process: main thread and pool threads).
 import * as ta from '@tessera/client';
+import { arrayExpressions } from './expressions.mjs';
 import { paramsOf } from './workloads.mjs';
 
 const argv = process.argv.slice(2);
@@ -45,28 +46,9 @@ const BUILD = {
       .ones([p.n], { chunks: [1] })
       .add(1)
       .sum(),
-  'sum-xxt': (p) => {
-    const x = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 42 });
-    return x.add(x.T).sum();
-  },
-  'sum-xxt-unfused': (p) => {
-    const x = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 42 });
-    return x.add(x.T).sum();
-  },
-  'std-mean': (p) =>
-    ta.random
-      .uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 42 })
-      .mean({ axis: 0 })
-      .std(),
-  matmul: (p) => {
-    const a = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 1 });
-    const b = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 2 });
-    return ta.matmul(a, b).sum();
-  },
-  'sin-cos': (p) => {
-    const y = ta.random.uniform([p.n], { chunks: [p.c], seed: 1 });
-    return ta.sum(ta.sin(y).pow(2).add(ta.cos(y).pow(2)));
-  },
+  ...arrayExpressions(ta),
+  // x materialised block by block (fusion off, see OPTIONS): the same expression as sum-xxt.
+  'sum-xxt-unfused': (p) => arrayExpressions(ta)['sum-xxt'](p),
 };
 const build = BUILD[name];
 if (!build) fail(`unknown workload ${name}; known: ${Object.keys(BUILD).join(', ')}`);

@@ -1,0 +1,20 @@
+"""The array workloads' Dask expressions, one definition for dask_workload.py (threaded) and
+dask_cluster.py (distributed), so both runs compute the same thing as bench/expressions.mjs."""
+
+import dask.array as da
+
+
+def array_expression(name, p):
+    """The 0-d dask array of workload `name` with sizes `p`, or None when it is not an array workload."""
+    if name in ('sum-xxt', 'std-mean'):
+        x = da.random.RandomState(42).uniform(0, 1, size=(p['n'], p['n']), chunks=(p['c'], p['c']))
+        return (x + x.T).sum() if name == 'sum-xxt' else x.mean(axis=0).std()
+    if name == 'matmul':
+        shape, chunks = (p['n'], p['n']), (p['c'], p['c'])
+        a = da.random.RandomState(1).uniform(0, 1, size=shape, chunks=chunks)
+        b = da.random.RandomState(2).uniform(0, 1, size=shape, chunks=chunks)
+        return da.matmul(a, b).sum()
+    if name == 'sin-cos':
+        y = da.random.RandomState(1).uniform(0, 1, size=p['n'], chunks=p['c'])
+        return (da.sin(y) ** 2 + da.cos(y) ** 2).sum()
+    return None

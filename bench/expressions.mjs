@@ -1,0 +1,27 @@
+// The array workloads' expressions, one definition for the local bench (workload.mjs) and the
+// cluster bench (cluster.mjs), so both engines always run the same thing. `ta` is @tessera/client.
+
+/** Builders of the array workloads, each fresh per run: (params) => a 0-d ChunkedArray. */
+export function arrayExpressions(ta) {
+  const xxt = (p) => {
+    const x = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 42 });
+    return x.add(x.T).sum();
+  };
+  return {
+    'sum-xxt': xxt,
+    'std-mean': (p) =>
+      ta.random
+        .uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 42 })
+        .mean({ axis: 0 })
+        .std(),
+    matmul: (p) => {
+      const a = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 1 });
+      const b = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 2 });
+      return ta.matmul(a, b).sum();
+    },
+    'sin-cos': (p) => {
+      const y = ta.random.uniform([p.n], { chunks: [p.c], seed: 1 });
+      return ta.sum(ta.sin(y).pow(2).add(ta.cos(y).pow(2)));
+    },
+  };
+}
