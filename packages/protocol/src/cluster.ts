@@ -1,6 +1,8 @@
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
 import { DTYPES } from './dtype.js';
+import { GpuInfo } from './device.js';
+import { TransferTiming } from './engine.js';
 import { SerializedError } from './errors.js';
 import { TaskKey } from './graph.js';
 
@@ -12,9 +14,7 @@ import { TaskKey } from './graph.js';
  */
 
 /** Worker ids name BullMQ queues and Redis keys: a conservative alphabet, no braces or colons. */
-export const WorkerId = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'worker id must be 1-64 characters of A-Z a-z 0-9 _ . -');
+export const WorkerId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'worker id must be 1-64 characters of A-Z a-z 0-9 _ . -');
 export type WorkerId = z.infer<typeof WorkerId>;
 
 /** What a worker tells the cluster about itself when it registers. */
@@ -28,9 +28,11 @@ export const WorkerInfo = z
     threads: z.number().int().min(1),
     /** Bytes of chunk memory the worker allows itself. */
     memoryLimit: z.number().int().nonnegative(),
-    /** 'cpu', or the GPU adapter's name once issue 4 lands. */
+    /** 'cpu', or the GPU adapter's name. */
     device: z.string().min(1),
     startedAt: z.number(),
+    /** The WebGPU device the worker opened (`tessera worker --gpu`): tasks marked 'gpu' go only to such workers. */
+    gpu: GpuInfo.optional(),
   })
   .strict();
 export type WorkerInfo = z.infer<typeof WorkerInfo>;
@@ -112,10 +114,19 @@ const Timing = {
   start: z.number(),
   stop: z.number(),
   thread: z.number().int().nonnegative().optional(),
+  /** Inputs fetched from peers before the run (none when all were here). */
+  transfer: TransferTiming.optional(),
 };
 
 export const TaskStarted = z
-  .object({ type: z.literal('started'), graph: z.string().min(1), key: TaskKey, attempt: Attempt, start: z.number(), thread: z.number().int().optional() })
+  .object({
+    type: z.literal('started'),
+    graph: z.string().min(1),
+    key: TaskKey,
+    attempt: Attempt,
+    start: z.number(),
+    thread: z.number().int().optional(),
+  })
   .strict();
 export const TaskDone = z
   .object({

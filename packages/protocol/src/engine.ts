@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Chunk } from './chunk.js';
 import { SerializedError } from './errors.js';
 import type { Graph } from './graph.js';
+import type { EngineMonitor } from './dashboard.js';
 
 export const TASK_STATES = ['waiting', 'queued', 'processing', 'memory', 'erred', 'released'] as const;
 export const TaskState = z.enum(TASK_STATES);
@@ -10,6 +11,22 @@ export type TaskState = z.infer<typeof TaskState>;
 export const GRAPH_STATES = ['running', 'finished', 'erred', 'cancelled'] as const;
 export const GraphState = z.enum(GRAPH_STATES);
 export type GraphState = z.infer<typeof GraphState>;
+
+/**
+ * Inputs a task fetched from other workers before it ran (cluster mode): when the fetches began
+ * and the last ended, their bytes, and the workers they came from. Absent when every input was
+ * already on the task's worker.
+ */
+export const TransferTiming = z
+  .object({
+    start: z.number(),
+    stop: z.number(),
+    nbytes: z.number().int().nonnegative(),
+    /** Worker ids the inputs came from. */
+    from: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+export type TransferTiming = z.infer<typeof TransferTiming>;
 
 /** A task changed state. Times are ms since the epoch (performance.timeOrigin based). */
 export const TaskEvent = z
@@ -26,6 +43,8 @@ export const TaskEvent = z
     stop: z.number().optional(),
     nbytes: z.number().int().optional(),
     error: SerializedError.optional(),
+    /** The inputs fetched from peers for the run that ended here (memory or erred). */
+    transfer: TransferTiming.optional(),
   })
   .strict();
 export type TaskEvent = z.infer<typeof TaskEvent>;
@@ -69,4 +88,6 @@ export interface Engine {
   /** Drop persisted chunks. */
   unpersist(keys: readonly string[]): Promise<void>;
   close(): Promise<void>;
+  /** What a dashboard in this process reads (every graph's events, graphs, workers); engines in this process only. */
+  monitor?(): EngineMonitor;
 }

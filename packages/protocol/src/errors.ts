@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'UNAVAILABLE',
   'INTERNAL',
+  'GPU_UNAVAILABLE',
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -146,6 +147,17 @@ export class UnavailableError extends TesseraError {
   }
 }
 
+/**
+ * Work marked `device: 'gpu'` and no GPU to run it: the engine was started without one, no
+ * WebGPU adapter was found, or no worker of the cluster reported a device. The graph fails at
+ * submission, before anything runs.
+ */
+export class NoGpuError extends TesseraError {
+  constructor(message = 'this graph needs a GPU (device: "gpu") and none is available') {
+    super('GPU_UNAVAILABLE', message);
+  }
+}
+
 /** The one wire shape of every error. */
 export const SerializedError = z.object({
   code: ErrorCode,
@@ -204,6 +216,8 @@ export function deserializeError(s: SerializedError): TesseraError {
       return new NotFoundError(s.message);
     case 'UNAVAILABLE':
       return new UnavailableError(s.message);
+    case 'GPU_UNAVAILABLE':
+      return new NoGpuError(s.message);
     case 'INTERNAL':
       return new TesseraError(s.code, s.message);
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pack, unpack } from 'msgpackr';
+import { TaskDevice } from './device.js';
 import { Dtype, itemsize } from './dtype.js';
 import { GraphValidationError, type GraphIssue } from './errors.js';
 import { KEY_PATTERN } from './keys.js';
@@ -21,6 +22,8 @@ export const TaskSpec = z
     nbytes: z.number().int().nonnegative(),
     /** Static order: lower runs first. Assigned by the client's ordering pass. */
     priority: z.number().int().nonnegative(),
+    /** 'gpu': must run on a GPU; 'auto': on a GPU where there is one; absent: CPU (device.ts). */
+    device: TaskDevice.optional(),
   })
   .strict();
 export type TaskSpec = z.infer<typeof TaskSpec>;
@@ -110,8 +113,10 @@ function isGraphEnvelope(v: unknown): v is Graph {
   if (Object.keys(g).length !== 2 || !Array.isArray(g.tasks) || !Array.isArray(g.outputs) || g.outputs.length === 0) return false;
   for (const o of g.outputs) if (typeof o !== 'string' || !KEY_PATTERN.test(o)) return false;
   for (const t of g.tasks as unknown[]) {
-    if (typeof t !== 'object' || t === null || Object.keys(t).length !== 8) return false;
+    if (typeof t !== 'object' || t === null) return false;
     const r = t as Record<string, unknown>;
+    const fields = Object.keys(t).length;
+    if (fields !== 8 && !(fields === 9 && (r.device === 'gpu' || r.device === 'auto'))) return false;
     if (typeof r.key !== 'string' || !KEY_PATTERN.test(r.key) || typeof r.op !== 'string') return false;
     if (typeof r.params !== 'object' || r.params === null || Array.isArray(r.params)) return false;
     if (!Array.isArray(r.deps) || !r.deps.every((d) => typeof d === 'string' && KEY_PATTERN.test(d))) return false;

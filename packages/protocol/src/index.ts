@@ -13,3 +13,6 @@ export * from './redis-keys.js';
 export * from './task-spec-codec.js';
 export * from './cluster.js';
 export * from './http.js';
+export * from './gather.js';
+export * from './dashboard.js';
+export * from './device.js';

@@ -9,11 +9,14 @@ const packr = new Packr({ useRecords: false });
  * the key, which is the field name beside it (a random leaf: 47 bytes, against 124 as a map).
  */
 export function packTaskSpec(t: TaskSpec): Uint8Array {
-  return packr.pack([t.op, t.params, t.deps, t.shape, t.dtype, t.nbytes, t.priority]);
+  const tuple: unknown[] = [t.op, t.params, t.deps, t.shape, t.dtype, t.nbytes, t.priority];
+  // The device mark (device.ts) only where there is one: CPU tasks keep their 7-tuple.
+  if (t.device !== undefined) tuple.push(t.device);
+  return packr.pack(tuple);
 }
 
 export function unpackTaskSpec(key: string, bytes: Uint8Array): TaskSpec {
-  const [op, params, deps, shape, dtype, nbytes, priority] = packr.unpack(bytes) as [
+  const [op, params, deps, shape, dtype, nbytes, priority, device] = packr.unpack(bytes) as [
     TaskSpec['op'],
     TaskSpec['params'],
     TaskSpec['deps'],
@@ -21,6 +24,9 @@ export function unpackTaskSpec(key: string, bytes: Uint8Array): TaskSpec {
     TaskSpec['dtype'],
     number,
     number,
+    TaskSpec['device'],
   ];
-  return { key, op, params, deps, shape, dtype, nbytes, priority };
+  const spec: TaskSpec = { key, op, params, deps, shape, dtype, nbytes, priority };
+  if (device === 'gpu' || device === 'auto') spec.device = device;
+  return spec;
 }
