@@ -1,0 +1,661 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+// lavapipe compiles shaders and runs kernels on the CPU cores other test files share: generous limits.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
+import {
+  partialComponents,
+  reducedShape,
+  sizeOf,
+  type Chunk,
+  type Dtype,
+  type ElementwiseParams,
+  type Instruction,
+  type ReductionKind,
+} from '@tessera/protocol';
+import { executeTask } from '../kernels/index.js';
+import type { GpuRunner } from './runner.js';
+import { both, chunkOf, expectClose, key, openTestRunner, randomChunk, values, type Tolerance } from './gpu.test-util.js';
+
+/**
+ * Every GPU kernel against the CPU kernel of the same task, on odd shapes (nothing a multiple of
+ * a workgroup or a tile), on lavapipe in CI. Tolerances, per op, for float32 (the CPU computes
+ * each instruction in float64 and rounds to float32 once):
+ *   neg abs maximum minimum comparisons where astype, int32 and uint8 arithmetic: exact
+ *   add sub mul: 1 ulp (a chain may be contracted into fma)      div sqrt: 3 ulp
+ *   exp: 4e-6 relative (|x| <= 8)          log: 4e-7 absolute + 4e-7 relative
+ *   sin cos: 2e-6 absolute (|x| <= 100, Cody-Waite reduction)  tanh: 4e-7 absolute + 1e-6 relative
+ *   pow: 2e-6 relative per unit of |y log2 x| (exp2(y log2 x))
+ *   random uniform: 2^-23 of (b - a) + 1 ulp; normal: 2e-5 absolute (float32 log and cos)
+ *   sum/mean partials: 1e-5 of sum |x|; prod: 1e-5 relative; min/max/argmin/argmax: exact
+ *   var (M2): 1e-4 relative;  matmul: 1e-5 of sum |a||b| per output; transpose: exact
+ * Mixed precision (float16 storage, float32 accumulation): 2e-3 relative.
+ */
+
+const ULP = 2 ** -23;
+let runner: GpuRunner;
+
+beforeAll(async () => {
+  runner = await openTestRunner();
+});
+afterAll(() => {
+  runner?.close();
+});
+
+function ew(
+  program: Instruction[],
+  inputs: ElementwiseParams['inputs'],
+  domain: number[],
+  dtype: Dtype,
+  extra: Partial<ElementwiseParams> = {},
+) {
+  return {
+    key: key('ew'),
+    op: 'elementwise',
+    params: { program, inputs, domain, ...extra } as Record<string, unknown>,
+    shape: domain,
+    dtype,
+  };
+}
+
+const SHAPES: number[][] = [[37, 53], [3, 5, 7], [1], [], [1001]];
+
+describe('gpu device', () => {
+  it('reports the adapter and the limits it raised', () => {
+    expect(runner.info.name.length).toBeGreaterThan(0);
+    expect(runner.info.limits['maxStorageBufferBindingSize']).toBeGreaterThanOrEqual(2 ** 27);
+    expect(runner.info.memoryLimit).toBeGreaterThan(0);
+  });
+
+  it('round-trips chunks of every GPU dtype (odd uint8 lengths are padded on the device)', async () => {
+    for (const [dtype, shape] of [
+      ['float32', [7, 3]],
+      ['int32', [5]],
+      ['uint8', [13]],
+      ['uint8', [2, 3]],
+    ] as [Dtype, number[]][]) {
+      const c = randomChunk(dtype, shape, 3, dtype === 'uint8' ? 0 : -100, dtype === 'uint8' ? 256 : 100);
+      const d = runner.upload(c);
+      const [back] = await runner.readback([d]);
+      runner.release(d);
+      expect(back).toEqual(c);
+    }
+  });
+});
+
+describe('elementwise kernels', () => {
+  const unary: [string, Tolerance, number, number][] = [
+    ['neg', {}, -5, 5],
+    ['abs', {}, -5, 5],
+    ['sqrt', { rel: 3 * ULP }, 0, 100],
+    ['exp', { rel: 4e-6 }, -8, 8],
+    ['log', { abs: 4e-7, rel: 4e-7 }, 1e-3, 50],
+    ['sin', { abs: 2e-6 }, -100, 100],
+    ['cos', { abs: 2e-6 }, -100, 100],
+    ['tanh', { abs: 4e-7, rel: 1e-6 }, -12, 12],
+  ];
+  for (const [op, tol, lo, hi] of unary) {
+    it(`${op} float32 on odd shapes`, async () => {
+      for (const shape of SHAPES) {
+        const x = randomChunk('float32', shape, 11, lo, hi);
+        const t = ew([{ op: op as Instruction['op'], args: [{ input: 0 }], dtype: 'float32' }], [{}], shape, 'float32');
+        const { cpu, gpu } = await both(runner, t, [x]);
+        expectClose(gpu, cpu, tol, `${op} [${shape}]`);
+      }
+    });
+  }
+
+  it('tanh near zero and far out, sin and cos of 0 and small values', async () => {
+    const data = [0, -0, 1e-8, -1e-6, 1e-3, 0.06, 0.07, 0.5, 3, 10, 40, -40, 1e-30];
+    const x = chunkOf('float32', [data.length], data);
+    for (const [op, tol] of [
+      ['tanh', { abs: 1e-9, rel: 1e-6 }],
+      ['sin', { abs: 1e-7, rel: 1e-6 }],
+      ['cos', { abs: 2e-7 }],
+    ] as [string, Tolerance][]) {
+      const { cpu, gpu } = await both(
+        runner,
+        ew([{ op: op as Instruction['op'], args: [{ input: 0 }], dtype: 'float32' }], [{}], [data.length], 'float32'),
+        [x],
+      );
+      expectClose(gpu, cpu, tol, op);
+    }
+  });
+
+  const binary: [string, Tolerance][] = [
+    ['add', { rel: ULP }],
+    ['sub', { rel: ULP, abs: 1e-6 }],
+    ['mul', { rel: ULP }],
+    ['div', { rel: 3 * ULP }],
+    ['maximum', {}],
+    ['minimum', {}],
+  ];
+  for (const [op, tol] of binary) {
+    it(`${op} float32 with broadcasting, a transposed view and a constant`, async () => {
+      const a = randomChunk('float32', [37, 53], 1);
+      const row = randomChunk('float32', [1, 53], 2, 0.5, 3);
+      const col = randomChunk('float32', [37, 1], 3, 0.5, 3);
+      const sq = randomChunk('float32', [53, 37], 4, 0.5, 3);
+      const cases: [Chunk[], ElementwiseParams['inputs'], Instruction['args']][] = [
+        [
+          [a, row],
+          [{}, {}],
+          [{ input: 0 }, { input: 1 }],
+        ],
+        [
+          [col, a],
+          [{}, {}],
+          [{ input: 0 }, { input: 1 }],
+        ],
+        [
+          [a, sq],
+          [{}, { perm: [1, 0] }],
+          [{ input: 0 }, { input: 1 }],
+        ],
+        [[a], [{}], [{ input: 0 }, { const: 1.75, dtype: 'float32' }]],
+        [[a], [{}], [{ const: -2.5, dtype: 'float32' }, { input: 0 }]],
+      ];
+      for (const [inputs, views, args] of cases) {
+        const t = ew([{ op: op as Instruction['op'], args, dtype: 'float32' }], views, [37, 53], 'float32');
+        const { cpu, gpu } = await both(runner, t, inputs);
+        expectClose(gpu, cpu, tol, op);
+      }
+    });
+  }
+
+  it('maximum and minimum propagate NaN like numpy', async () => {
+    const a = chunkOf('float32', [6], [NaN, 1, NaN, -0, 0, 3]);
+    const b = chunkOf('float32', [6], [1, NaN, NaN, 0, -0, -Infinity]);
+    for (const op of ['maximum', 'minimum'] as const) {
+      const { cpu, gpu } = await both(
+        runner,
+        ew([{ op, args: [{ input: 0 }, { input: 1 }], dtype: 'float32' }], [{}, {}], [6], 'float32'),
+        [a, b],
+      );
+      expect(Array.from(gpu.data)).toEqual(Array.from(cpu.data));
+    }
+  });
+
+  it('pow: squares exactly, integer exponents of negative bases, general exponents', async () => {
+    const x = randomChunk('float32', [41, 3], 5, -3, 3);
+    const pos = randomChunk('float32', [41, 3], 6, 0.1, 4);
+    const e = chunkOf(
+      'float32',
+      [41, 3],
+      values(123, 7, (u) => Math.floor(u * 7) - 3),
+    );
+    const y = randomChunk('float32', [41, 3], 8, -2, 2);
+    const run = async (inputs: Chunk[], args: Instruction['args'], tol: Tolerance, label: string) => {
+      const { cpu, gpu } = await both(
+        runner,
+        ew(
+          [{ op: 'pow', args, dtype: 'float32' }],
+          inputs.map(() => ({})),
+          [41, 3],
+          'float32',
+        ),
+        inputs,
+      );
+      expectClose(gpu, cpu, tol, label);
+    };
+    await run([x], [{ input: 0 }, { const: 2, dtype: 'float32' }], {}, 'x**2');
+    await run([x, e], [{ input: 0 }, { input: 1 }], { rel: 2e-6 * 8, abs: 1e-30 }, 'x**int');
+    await run([pos, y], [{ input: 0 }, { input: 1 }], { rel: 2e-6 * 4 }, 'x**y');
+    await run([x], [{ input: 0 }, { const: 0.5, dtype: 'float32' }], { rel: 2e-6 * 2 }, 'x**0.5 (NaN for x < 0)');
+  });
+
+  it('comparisons give packed uint8; where selects', async () => {
+    const a = randomChunk('float32', [7, 9], 21, -2, 2);
+    const b = chunkOf(
+      'float32',
+      [7, 9],
+      Array.from(a.data, (v, i) => (i % 3 === 0 ? v : v + 0.5)),
+    );
+    for (const op of ['lt', 'le', 'gt', 'ge', 'eq', 'ne'] as const) {
+      const { cpu, gpu } = await both(runner, ew([{ op, args: [{ input: 0 }, { input: 1 }], dtype: 'uint8' }], [{}, {}], [7, 9], 'uint8'), [
+        a,
+        b,
+      ]);
+      expect(gpu, op).toEqual(cpu);
+    }
+    const prog: Instruction[] = [
+      { op: 'gt', args: [{ input: 0 }, { const: 0, dtype: 'float32' }], dtype: 'uint8' },
+      { op: 'where', args: [{ ref: 0 }, { input: 0 }, { input: 1 }], dtype: 'float32' },
+    ];
+    const { cpu, gpu } = await both(runner, ew(prog, [{}, {}], [7, 9], 'float32'), [a, b]);
+    expect(gpu).toEqual(cpu);
+  });
+
+  it('int32 arithmetic wraps like the CPU; integer power, max/min, neg, abs', async () => {
+    const big = [2147483647, -2147483648, 123456789, -98765, 0, 1, -1, 46341, 65536, 7, -7, 1000000];
+    const a = chunkOf('int32', [12], big);
+    const b = chunkOf('int32', [12], [1, -1, 987654321, 3, 5, -3, 2, 46341, 65536, -1, 3, 3]);
+    for (const op of ['add', 'sub', 'mul', 'maximum', 'minimum', 'pow', 'lt', 'eq'] as const) {
+      const dtype = op === 'lt' || op === 'eq' ? 'uint8' : 'int32';
+      const { cpu, gpu } = await both(runner, ew([{ op, args: [{ input: 0 }, { input: 1 }], dtype }], [{}, {}], [12], dtype), [a, b]);
+      expect(gpu, op).toEqual(cpu);
+    }
+    for (const op of ['neg', 'abs'] as const) {
+      const { cpu, gpu } = await both(runner, ew([{ op, args: [{ input: 0 }], dtype: 'int32' }], [{}], [12], 'int32'), [a]);
+      expect(gpu, op).toEqual(cpu);
+    }
+  });
+
+  it('uint8 arithmetic wraps modulo 256 and mixes with int32 and float32', async () => {
+    const a = randomChunk('uint8', [5, 13], 31, 0, 256);
+    const b = randomChunk('uint8', [5, 13], 32, 0, 256);
+    const i = randomChunk('int32', [5, 13], 33, -1000, 1000);
+    const f = randomChunk('float32', [5, 13], 34);
+    for (const op of ['add', 'sub', 'mul', 'maximum', 'minimum'] as const) {
+      const { cpu, gpu } = await both(
+        runner,
+        ew([{ op, args: [{ input: 0 }, { input: 1 }], dtype: 'uint8' }], [{}, {}], [5, 13], 'uint8'),
+        [a, b],
+      );
+      expect(gpu, op).toEqual(cpu);
+    }
+    const { cpu, gpu } = await both(runner, ew([{ op: 'neg', args: [{ input: 0 }], dtype: 'uint8' }], [{}], [5, 13], 'uint8'), [a]);
+    expect(gpu).toEqual(cpu);
+    const mixedI = await both(runner, ew([{ op: 'add', args: [{ input: 0 }, { input: 1 }], dtype: 'int32' }], [{}, {}], [5, 13], 'int32'), [
+      a,
+      i,
+    ]);
+    expect(mixedI.gpu).toEqual(mixedI.cpu);
+    const mixedF = await both(
+      runner,
+      ew([{ op: 'mul', args: [{ input: 0 }, { input: 1 }], dtype: 'float32' }], [{}, {}], [5, 13], 'float32'),
+      [a, f],
+    );
+    expectClose(mixedF.gpu, mixedF.cpu, { rel: ULP });
+    const sq = await both(runner, ew([{ op: 'sqrt', args: [{ input: 0 }], dtype: 'float32' }], [{}], [5, 13], 'float32'), [a]);
+    expectClose(sq.gpu, sq.cpu, { rel: 3 * ULP });
+  });
+
+  it('astype between float32, int32 and uint8 (truncation, wrapping, NaN and infinities to 0)', async () => {
+    const fs = [0.5, -0.5, 1.9, -1.9, 255.7, 256, -1, 3e9, -3e9, 2 ** 31, -(2 ** 31), 1e20, NaN, Infinity, -Infinity, 2 ** 40 + 2 ** 20];
+    const f = chunkOf('float32', [fs.length], fs);
+    for (const to of ['int32', 'uint8'] as const) {
+      const { cpu, gpu } = await both(runner, ew([{ op: 'astype', args: [{ input: 0 }], dtype: to }], [{}], [fs.length], to), [f]);
+      expect(gpu, `float32 -> ${to}`).toEqual(cpu);
+    }
+    const i = chunkOf('int32', [6], [-1, 256, 300, 16777217, -2147483648, 2147483647]);
+    for (const to of ['uint8', 'float32'] as const) {
+      const { cpu, gpu } = await both(runner, ew([{ op: 'astype', args: [{ input: 0 }], dtype: to }], [{}], [6], to), [i]);
+      expectClose(gpu, cpu, { rel: ULP }, `int32 -> ${to}`);
+    }
+    const u = randomChunk('uint8', [9], 3, 0, 256);
+    for (const to of ['int32', 'float32'] as const) {
+      const { cpu, gpu } = await both(runner, ew([{ op: 'astype', args: [{ input: 0 }], dtype: to }], [{}], [9], to), [u]);
+      expect(gpu, `uint8 -> ${to}`).toEqual(cpu);
+    }
+  });
+
+  it('a fused chain is one shader: sin(x)**2 + cos(x)**2 over x + x.T, then the same chain again from the cache', async () => {
+    const x = randomChunk('float32', [29, 29], 41);
+    const prog: Instruction[] = [
+      { op: 'add', args: [{ input: 0 }, { input: 1 }], dtype: 'float32' },
+      { op: 'sin', args: [{ ref: 0 }], dtype: 'float32' },
+      { op: 'pow', args: [{ ref: 1 }, { const: 2, dtype: 'float32' }], dtype: 'float32' },
+      { op: 'cos', args: [{ ref: 0 }], dtype: 'float32' },
+      { op: 'mul', args: [{ ref: 3 }, { ref: 3 }], dtype: 'float32' },
+      { op: 'add', args: [{ ref: 2 }, { ref: 4 }], dtype: 'float32' },
+      { op: 'mul', args: [{ ref: 5 }, { input: 0 }], dtype: 'float32' },
+    ];
+    const before = runner.stats().pipelines;
+    const t = ew(prog, [{}, { perm: [1, 0] }], [29, 29], 'float32');
+    const { cpu, gpu } = await both(runner, t, [x, x]);
+    expectClose(gpu, cpu, { rel: 4e-6, abs: 4e-6 });
+    expect(runner.stats().pipelines).toBe(before + 1);
+    await both(runner, { ...t, key: key('ew') }, [x, x]);
+    expect(runner.stats().pipelines).toBe(before + 1);
+  });
+
+  it('every chunk of a random array runs the same shader (offsets and keys are parameters, not source)', async () => {
+    const t = (seed: number, offset: number[]) => ({
+      key: key('random'),
+      op: 'random',
+      params: { dist: 'normal', seed, a: 0, b: 1, offset, fullShape: [100, 100] },
+      shape: [25, 25],
+      dtype: 'float32' as const,
+    });
+    await both(runner, t(1, [0, 0]), []);
+    const before = runner.stats().pipelines;
+    for (const [seed, offset] of [
+      [1, [25, 50]],
+      [2, [75, 0]],
+      [3, [50, 75]],
+    ] as [number, number[]][]) {
+      const { cpu, gpu } = await both(runner, t(seed, offset), []);
+      expectClose(gpu, cpu, { abs: 2e-5, rel: 2e-5 }, `seed ${seed} at [${offset}]`);
+    }
+    expect(runner.stats().pipelines).toBe(before);
+  });
+
+  it('creation sources are generated inside the kernel: random (uniform, normal; transposed), full, arange', async () => {
+    const rnd = (dist: 'uniform' | 'normal', shape: number[], offset: number[], fullShape: number[]) => ({
+      op: 'random' as const,
+      params: { dist, seed: 1234, a: dist === 'uniform' ? -2 : 1, b: dist === 'uniform' ? 3 : 2, offset, fullShape },
+      shape,
+      dtype: 'float32' as const,
+    });
+    const cases: [ElementwiseParams['inputs'], number[], Tolerance][] = [
+      [[{ source: rnd('uniform', [31, 17], [40, 17], [100, 60]) }], [31, 17], { abs: 5 * ULP * 5, rel: ULP }],
+      [[{ source: rnd('normal', [31, 17], [3, 0], [100, 60]) }], [31, 17], { abs: 2e-5, rel: 2e-5 }],
+      [[{ perm: [1, 0], source: rnd('uniform', [17, 31], [0, 5], [17, 90]) }], [31, 17], { abs: 5 * ULP * 5, rel: ULP }],
+      [[{ source: { op: 'full', params: { value: 0.1 }, shape: [1], dtype: 'float32' } }], [31, 17], {}],
+      [[{ source: { op: 'arange', params: { start: 0.5, step: 0.25 }, shape: [17], dtype: 'float32' } }], [31, 17], {}],
+    ];
+    for (const [inputs, domain, tol] of cases) {
+      const dtype = 'float32';
+      const t = ew([{ op: 'mul', args: [{ input: 0 }, { const: 1, dtype }], dtype }], inputs, domain, dtype);
+      const { cpu, gpu } = await both(runner, t, []);
+      expectClose(gpu, cpu, tol, JSON.stringify(inputs[0]!.source!.op));
+    }
+    const ia = ew(
+      [{ op: 'astype', args: [{ input: 0 }], dtype: 'int32' }],
+      [{ source: { op: 'arange', params: { start: -7, step: 3 }, shape: [23], dtype: 'int32' } }],
+      [23],
+      'int32',
+    );
+    const r = await both(runner, ia, []);
+    expect(r.gpu).toEqual(r.cpu);
+    // The creation ops as tasks of their own.
+    for (const t of [
+      {
+        key: key('random'),
+        op: 'random',
+        params: rnd('uniform', [13, 11], [2, 3], [20, 20]).params,
+        shape: [13, 11],
+        dtype: 'float32' as const,
+      },
+      { key: key('full'), op: 'full', params: { value: 7 }, shape: [5, 3], dtype: 'int32' as const },
+      { key: key('full'), op: 'full', params: { value: 300 }, shape: [7], dtype: 'uint8' as const },
+      { key: key('arange'), op: 'arange', params: { start: 1, step: 0.5 }, shape: [19], dtype: 'float32' as const },
+    ]) {
+      const { cpu, gpu } = await both(runner, t, []);
+      expectClose(gpu, cpu, { abs: 25 * ULP, rel: ULP }, t.op);
+    }
+  });
+});
+
+// ---- reductions -------------------------------------------------------------------------------
+
+/** Compare two partials of a kind, component by component, with the tolerance of the kind. */
+function expectPartialClose(gpu: Chunk, cpu: Chunk, kind: ReductionKind, scale: number, label: string): void {
+  expect(gpu.shape, label).toEqual(cpu.shape);
+  const C = partialComponents(kind);
+  for (let s = 0; s < cpu.data.length; s += C) {
+    const c = Array.from(cpu.data.subarray(s, s + C));
+    const g = Array.from(gpu.data.subarray(s, s + C));
+    const at = `${label} slot ${s / C}: GPU [${g}] CPU [${c}]`;
+    switch (kind) {
+      case 'sum':
+      case 'mean':
+        expect(Math.abs(g[C - 1]! - c[C - 1]!), at).toBeLessThanOrEqual(1e-5 * scale + 1e-30);
+        if (kind === 'mean') expect(g[0], at).toBe(c[0]);
+        break;
+      case 'prod':
+        expect(Math.abs(g[0]! - c[0]!), at).toBeLessThanOrEqual(1e-5 * Math.abs(c[0]!));
+        break;
+      case 'var':
+      case 'std':
+        expect(g[0], at).toBe(c[0]);
+        expect(Math.abs(g[1]! - c[1]!), at).toBeLessThanOrEqual(1e-5 * scale);
+        expect(Math.abs(g[2]! - c[2]!), at).toBeLessThanOrEqual(1e-4 * Math.abs(c[2]!) + 1e-6);
+        break;
+      default:
+        expect(g, at).toEqual(c);
+    }
+  }
+}
+
+describe('reductions', () => {
+  const kinds: ReductionKind[] = ['sum', 'prod', 'min', 'max', 'mean', 'var', 'std', 'argmin', 'argmax'];
+  const cases: { shape: number[]; axes: number[][] }[] = [
+    { shape: [37, 53], axes: [[0, 1], [0], [1]] },
+    { shape: [5, 7, 11], axes: [[0, 1, 2], [1], [0, 2], [2]] },
+    { shape: [1], axes: [[0]] },
+  ];
+  for (const kind of kinds) {
+    it(`${kind}: full and along axes, as reduce-partial tasks`, async () => {
+      for (const { shape, axes: list } of cases) {
+        for (const axes of list) {
+          if ((kind === 'argmin' || kind === 'argmax') && axes.length !== 1 && axes.length !== shape.length) continue;
+          const lo = kind === 'prod' ? 0.9 : -3;
+          const hi = kind === 'prod' ? 1.1 : 3;
+          const x = randomChunk('float32', shape, 51, lo, hi);
+          const offset = shape.map((_, i) => i * 3);
+          const fullShape = shape.map((d, i) => d + i * 5);
+          const spec = { kind, axes, ...(kind.startsWith('arg') ? { offset, fullShape } : {}) };
+          const outShape = [...reducedShape(shape, axes, true), partialComponents(kind)];
+          const t = { key: key('rp'), op: 'reduce-partial', params: spec, shape: outShape, dtype: 'float64' as const };
+          const { cpu, gpu } = await both(runner, t, [x]);
+          const scale = Array.from(x.data).reduce((s, v) => s + Math.abs(v), 0);
+          expectPartialClose(gpu, cpu, kind, scale, `${kind} [${shape}] axes [${axes}]`);
+        }
+      }
+    });
+  }
+
+  it('min, max, argmin, argmax see NaN first (numpy), ties go to the first index', async () => {
+    const data = [3, 1, NaN, 1, -2, -2, NaN, 5, 5];
+    const x = chunkOf('float32', [3, 3], data);
+    for (const kind of ['min', 'max', 'argmin', 'argmax'] as const) {
+      for (const axes of [[0, 1], [1], [0]]) {
+        const spec = { kind, axes, ...(kind.startsWith('arg') ? { offset: [0, 0], fullShape: [3, 3] } : {}) };
+        const t = {
+          key: key('rp'),
+          op: 'reduce-partial',
+          params: spec,
+          shape: [...reducedShape([3, 3], axes, true), partialComponents(kind)],
+          dtype: 'float64' as const,
+        };
+        const { cpu, gpu } = await both(runner, t, [x]);
+        expect(Array.from(gpu.data), `${kind} ${axes}`).toEqual(Array.from(cpu.data));
+      }
+      const ties = chunkOf('float32', [2, 4], [1, 0, 0, 1, 2, 2, 9, 9]);
+      const t = {
+        key: key('rp'),
+        op: 'reduce-partial',
+        params: { kind, axes: [1], offset: [0, 0], fullShape: [2, 4] },
+        shape: [2, 1, partialComponents(kind)],
+        dtype: 'float64' as const,
+      };
+      const r = await both(runner, t, [ties]);
+      expect(Array.from(r.gpu.data)).toEqual(Array.from(r.cpu.data));
+    }
+  });
+
+  // Generous timeouts: lavapipe compiles each shader on the CPU, which CI shares with other test files.
+  it('long axes: a workgroup tree in groups plus a second pass, and thread-per-slot groups', { timeout: 240_000 }, async () => {
+    // Row mode: 120000 elements in one slot (several groups, then the second pass).
+    const long = randomChunk('float32', [3, 40000], 61);
+    // Column mode: 300 slots of 600 elements each (a thread per slot and group, then the second pass).
+    const tall = randomChunk('float32', [600, 300], 62);
+    // 300000 elements, one slot: 74 groups, merged by a workgroup tree in the second pass too.
+    const wide = randomChunk('float32', [2, 150000], 63);
+    for (const [x, axes] of [
+      [long, [0, 1]],
+      [long, [1]],
+      [tall, [0]],
+      [wide, [0, 1]],
+    ] as [Chunk, number[]][]) {
+      for (const kind of ['sum', 'var', 'argmax'] as const) {
+        const spec = { kind, axes, ...(kind === 'argmax' ? { offset: [0, 0], fullShape: x.shape } : {}) };
+        const t = {
+          key: key('rp'),
+          op: 'reduce-partial',
+          params: spec,
+          shape: [...reducedShape(x.shape, axes, true), partialComponents(kind)],
+          dtype: 'float64' as const,
+        };
+        const { cpu, gpu } = await both(runner, t, [x]);
+        const rows = sizeOf(x.shape) / (sizeOf(t.shape) / partialComponents(kind));
+        expectPartialClose(gpu, cpu, kind, 4 * Math.sqrt(rows) * 3 + 3 * rows * 1e-2, `${kind} [${x.shape}] axes [${axes}]`);
+      }
+    }
+  });
+
+  it('a reduction fused into its chain: sum((x * 2 + y.T) ** 2) along each axis, and over a random source', async () => {
+    const x = randomChunk('float32', [23, 31], 71);
+    const y = randomChunk('float32', [31, 23], 72);
+    const prog: Instruction[] = [
+      { op: 'mul', args: [{ input: 0 }, { const: 2, dtype: 'float32' }], dtype: 'float32' },
+      { op: 'add', args: [{ ref: 0 }, { input: 1 }], dtype: 'float32' },
+      { op: 'pow', args: [{ ref: 1 }, { const: 2, dtype: 'float32' }], dtype: 'float32' },
+    ];
+    for (const axes of [[0, 1], [0], [1]]) {
+      const t = ew(prog, [{}, { perm: [1, 0] }], [23, 31], 'float64', { reduce: { kind: 'mean', axes } });
+      t.shape = [...reducedShape([23, 31], axes, true), 2];
+      const { cpu, gpu } = await both(runner, t, [x, y]);
+      expectPartialClose(gpu, cpu, 'mean', 23 * 31 * 100, `mean axes [${axes}]`);
+    }
+    const src = {
+      op: 'random' as const,
+      params: { dist: 'uniform', seed: 9, a: 0, b: 1, offset: [10, 20], fullShape: [50, 60] },
+      shape: [23, 31],
+      dtype: 'float32' as const,
+    };
+    const t = ew([{ op: 'astype', args: [{ input: 0 }], dtype: 'float32' }], [{ source: src }], [23, 31], 'float64', {
+      reduce: { kind: 'argmax', axes: [0, 1], offset: [10, 20], fullShape: [50, 60] },
+    });
+    t.shape = [1, 1, 2];
+    const { cpu, gpu } = await both(runner, t, []);
+    // The index exactly; the value within a float32 random's tolerance.
+    expect(gpu.data[1]).toBe(cpu.data[1]);
+    expect(Math.abs(gpu.data[0]! - cpu.data[0]!)).toBeLessThanOrEqual(2 * ULP);
+  });
+});
+
+// ---- structure and products -------------------------------------------------------------------
+
+describe('transpose', () => {
+  it('2-D (tiled), batched and general permutations, float32 and int32: exact', async () => {
+    const cases: [number[], number[]][] = [
+      [
+        [37, 53],
+        [1, 0],
+      ],
+      [
+        [1, 45],
+        [1, 0],
+      ],
+      [
+        [5, 7, 11],
+        [0, 2, 1],
+      ],
+      [
+        [5, 7, 11],
+        [2, 1, 0],
+      ],
+      [
+        [5, 7, 11],
+        [1, 0, 2],
+      ],
+      [
+        [5, 7, 11],
+        [2, 0, 1],
+      ],
+      [
+        [3, 4, 5, 6],
+        [3, 1, 0, 2],
+      ],
+      [
+        [130, 67],
+        [1, 0],
+      ],
+    ];
+    for (const dtype of ['float32', 'int32'] as const) {
+      for (const [shape, axes] of cases) {
+        const x = randomChunk(dtype, shape, 81, -1000, 1000);
+        const t = { key: key('t'), op: 'transpose', params: { axes }, shape: axes.map((a) => shape[a]!), dtype };
+        const { cpu, gpu } = await both(runner, t, [x]);
+        expect(gpu, `${dtype} [${shape}] axes [${axes}]`).toEqual(cpu);
+      }
+    }
+  });
+});
+
+describe('tensordot (tiled matmul)', () => {
+  /** Tolerance of one output: 1e-5 of sum |a_ik| |b_kj|, bounded here by K * max|a| * max|b|. */
+  const check = (gpu: Chunk, cpu: Chunk, K: number, label: string) => expectClose(gpu, cpu, { abs: 1e-5 * K * 4 * 4 * 0.5 }, label);
+
+  it('odd shapes (scalar loads), multiples of 4 (vec4 loads), a transposed operand, several pairs', async () => {
+    const cases: { a: number[]; b: number[]; axesA: number[]; axesB: number[]; pairs?: number }[] = [
+      { a: [67, 45], b: [45, 71], axesA: [1], axesB: [0] },
+      { a: [64, 128], b: [128, 36], axesA: [1], axesB: [0] },
+      { a: [1, 9], b: [9, 1], axesA: [1], axesB: [0] },
+      { a: [45, 67], b: [45, 71], axesA: [0], axesB: [0] },
+      { a: [67, 45], b: [71, 45], axesA: [1], axesB: [1] },
+      { a: [3, 5, 7], b: [7, 13], axesA: [2], axesB: [0] },
+      { a: [33, 40], b: [40, 20], axesA: [1], axesB: [0], pairs: 3 },
+    ];
+    for (const c of cases) {
+      const pairs = c.pairs ?? 1;
+      const as = Array.from({ length: pairs }, (_, k) => randomChunk('float32', c.a, 90 + k, -2, 2));
+      const bs = Array.from({ length: pairs }, (_, k) => randomChunk('float32', c.b, 95 + k, -2, 2));
+      const shape = [...c.a.filter((_, i) => !c.axesA.includes(i)), ...c.b.filter((_, i) => !c.axesB.includes(i))];
+      const t = { key: key('td'), op: 'tensordot', params: { axesA: c.axesA, axesB: c.axesB, pairs }, shape, dtype: 'float32' as const };
+      const { cpu, gpu } = await both(runner, t, [...as, ...bs]);
+      const K = c.axesA.reduce((s, ax) => s * c.a[ax]!, 1) * pairs;
+      check(gpu, cpu, K, `${JSON.stringify(c)}`);
+    }
+  });
+
+  it('int32 products wrap exactly like the CPU result', async () => {
+    const a = randomChunk('int32', [19, 23], 101, -50, 50);
+    const b = randomChunk('int32', [23, 12], 102, -50, 50);
+    const t = { key: key('td'), op: 'tensordot', params: { axesA: [1], axesB: [0], pairs: 1 }, shape: [19, 12], dtype: 'int32' as const };
+    const { cpu, gpu } = await both(runner, t, [a, b]);
+    expect(gpu).toEqual(cpu);
+  });
+});
+
+describe('mixed precision (float16 storage, float32 accumulation)', () => {
+  it('elementwise, reductions, transpose and matmul within 2e-3 of float32', async () => {
+    const half = await openTestRunner({ f16: true });
+    try {
+      expect(half.info.f16).toBe(true);
+      const x = randomChunk('float32', [33, 45], 111, -2, 2);
+      const y = randomChunk('float32', [45, 21], 112, -2, 2);
+      const e = ew([{ op: 'exp', args: [{ input: 0 }], dtype: 'float32' }], [{}], [33, 45], 'float32');
+      const r1 = await both(half, e, [x]);
+      expectClose(r1.gpu, r1.cpu, { rel: 2e-3, abs: 1e-3 }, 'exp');
+      const mm = {
+        key: key('td'),
+        op: 'tensordot',
+        params: { axesA: [1], axesB: [0], pairs: 1 },
+        shape: [33, 21],
+        dtype: 'float32' as const,
+      };
+      const r2 = await both(half, mm, [x, y]);
+      expectClose(r2.gpu, r2.cpu, { abs: 2e-3 * 45 * 4 }, 'matmul');
+      const tr = { key: key('t'), op: 'transpose', params: { axes: [1, 0] }, shape: [45, 33], dtype: 'float32' as const };
+      const r3 = await both(half, tr, [x]);
+      expectClose(r3.gpu, r3.cpu, { rel: 2e-3 }, 'transpose');
+      const rp = { key: key('rp'), op: 'reduce-partial', params: { kind: 'sum', axes: [0] }, shape: [1, 45, 1], dtype: 'float64' as const };
+      const r4 = await both(half, rp, [x]);
+      expectClose(r4.gpu, r4.cpu, { abs: 2e-3 * 33 * 2 }, 'sum');
+    } finally {
+      half.close();
+    }
+  });
+});
+
+describe('what stays on the CPU', () => {
+  it('float64, int sums and empty chunks have no GPU kernel; the reason is given', () => {
+    const f64 = {
+      key: key('ew'),
+      op: 'elementwise',
+      params: { program: [{ op: 'sin', args: [{ input: 0 }], dtype: 'float64' }], inputs: [{}], domain: [4] },
+      shape: [4],
+      dtype: 'float64' as const,
+    };
+    expect(runner.unsupported(f64, [{ dtype: 'float64', shape: [4] }])).toMatch(/float64/);
+    const isum = { key: key('rp'), op: 'reduce-partial', params: { kind: 'sum', axes: [0] }, shape: [1, 1], dtype: 'float64' as const };
+    expect(runner.unsupported(isum, [{ dtype: 'int32', shape: [4] }])).toMatch(/float32/);
+    const empty = ew([{ op: 'neg', args: [{ input: 0 }], dtype: 'float32' }], [{}], [0, 3], 'float32');
+    expect(runner.unsupported(empty, [{ dtype: 'float32', shape: [0, 3] }])).toMatch(/empty/);
+    expect(runner.unsupported({ key: key('mb'), op: 'map-blocks', params: {}, shape: [2], dtype: 'float32' }, [])).toMatch(/no GPU kernel/);
+    expect(executeTask).toBeTypeOf('function');
+  });
+});

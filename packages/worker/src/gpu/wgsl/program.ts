@@ -1,0 +1,108 @@
+import { promoteTypes, type Dtype, type Instruction, type Operand } from '@tessera/protocol';
+import { convert, lit, valueType } from './common.js';
+
+const ZERO: Record<string, string> = { float32: '0.0', int32: '0', uint8: '0u' };
+
+/** WGSL lines computing a program; returns the lines and the result's name. */
+export function programCode(
+  program: readonly Instruction[],
+  inputDtypes: readonly Dtype[],
+  helpers: Set<string>,
+): { lines: string[]; result: string } {
+  const lines: string[] = [];
+  const operand = (o: Operand): { e: string; d: Dtype } => {
+    if ('input' in o) return { e: `x${o.input}`, d: inputDtypes[o.input]! };
+    if ('ref' in o) return { e: `v${o.ref}`, d: program[o.ref]!.dtype };
+    return { e: lit(o.dtype, o.const), d: o.dtype };
+  };
+  program.forEach((ins, i) => {
+    const args = ins.args.map(operand);
+    const D = ins.dtype;
+    const a = args[0]!;
+    const b = args[1];
+    const c = args[2];
+    const A = (): string => convert(a.e, a.d, D);
+    const B = (): string => convert(b!.e, b!.d, D);
+    let e: string;
+    const wrap = (x: string): string => (D === 'uint8' ? `((${x}) & 255u)` : `(${x})`);
+    switch (ins.op) {
+      case 'add':
+        e = wrap(`${A()} + ${B()}`);
+        break;
+      case 'sub':
+        e = wrap(`${A()} - ${B()}`);
+        break;
+      case 'mul':
+        e = wrap(`${A()} * ${B()}`);
+        break;
+      case 'div':
+        e = `(${A()} / ${B()})`;
+        break;
+      case 'pow': {
+        const konst = 'const' in ins.args[1]! ? (ins.args[1] as { const: number }).const : undefined;
+        if (D === 'float32') {
+          const k = konst === undefined ? undefined : Math.fround(konst);
+          if (k === 2) e = `(${A()} * ${A()})`;
+          else if (k === 1) e = A();
+          else if (k === 0) e = '1.0';
+          else {
+            helpers.add('powf');
+            e = `powf(${A()}, ${B()})`;
+          }
+        } else if (D === 'int32') {
+          helpers.add('ipowi');
+          e = `ipowi(${A()}, ${B()})`;
+        } else {
+          helpers.add('ipowu');
+          e = `(ipowu(${A()}, ${B()}) & 255u)`;
+        }
+        break;
+      }
+      case 'maximum':
+      case 'minimum':
+        if (D === 'float32') {
+          const f = ins.op === 'maximum' ? 'maxf' : 'minf';
+          helpers.add(f);
+          e = `${f}(${A()}, ${B()})`;
+        } else e = `${ins.op === 'maximum' ? 'max' : 'min'}(${A()}, ${B()})`;
+        break;
+      case 'lt':
+      case 'le':
+      case 'gt':
+      case 'ge':
+      case 'eq':
+      case 'ne': {
+        const C = promoteTypes(a.d, b!.d);
+        const sym = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' }[ins.op];
+        e = `select(0u, 1u, ${convert(a.e, a.d, C)} ${sym} ${convert(b!.e, b!.d, C)})`;
+        break;
+      }
+      case 'where':
+        e = `select(${convert(c!.e, c!.d, D)}, ${convert(b!.e, b!.d, D)}, ${a.e} != ${ZERO[a.d]})`;
+        break;
+      case 'neg':
+        e = D === 'uint8' ? `((0u - ${A()}) & 255u)` : `(-${A()})`;
+        break;
+      case 'abs':
+        e = D === 'uint8' ? A() : `abs(${A()})`;
+        break;
+      case 'sqrt':
+      case 'exp':
+      case 'log':
+        e = `${ins.op}(${A()})`;
+        break;
+      case 'sin':
+      case 'cos':
+      case 'tanh':
+        helpers.add(`${ins.op}f`);
+        e = `${ins.op}f(${A()})`;
+        break;
+      case 'astype':
+        e = convert(a.e, a.d, D);
+        break;
+    }
+    if (e.includes('f2i(')) helpers.add('f2i');
+    lines.push(`let v${i}: ${valueType(D)} = ${e};`);
+  });
+  return { lines, result: `v${program.length - 1}` };
+}
