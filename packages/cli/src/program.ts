@@ -1,5 +1,9 @@
 import { Command } from 'commander';
 import { schedulerCommand, workerCommand } from './commands.js';
+import { dashboardCommand } from './dashboard-command.js';
+import { localCommand } from './local-command.js';
+import { statusCommand } from './status-command.js';
+import { submitCommand } from './submit-command.js';
 
 export function program(): Command {
   return new Command('tessera')
@@ -7,5 +11,9 @@ export function program(): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .addCommand(schedulerCommand())
-    .addCommand(workerCommand());
+    .addCommand(workerCommand())
+    .addCommand(dashboardCommand())
+    .addCommand(localCommand())
+    .addCommand(submitCommand())
+    .addCommand(statusCommand());
 }

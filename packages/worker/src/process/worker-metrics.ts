@@ -1,0 +1,97 @@
+import type { ReportItem } from '@tessera/protocol';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Task run times: tiny tasks take microseconds, a big GEMM block seconds. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export interface WorkerSample {
+  chunks: number;
+  bytes: number;
+  running: number;
+  memoryLimit: number;
+}
+
+/**
+ * One worker's Prometheus metrics (GET /metrics on its peer server): tasks by outcome and their
+ * run times, bytes moved between peers, chunk memory, and the process's own (prefix
+ * tessera_worker_). A registry per worker, so several in one process (tests) do not collide.
+ */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  private readonly tasks: Counter;
+  private readonly duration: Histogram;
+  private readonly fetched: Counter;
+  private readonly served: Counter;
+  private readonly fetches: Counter;
+  private readonly gauges: Record<keyof WorkerSample, Gauge>;
+
+  constructor(
+    worker: string,
+    private readonly sample: () => WorkerSample,
+    options: { defaultMetrics?: boolean } = {},
+  ) {
+    const r = this.registry;
+    r.setDefaultLabels({ worker });
+    this.tasks = new Counter({
+      name: 'tessera_worker_tasks_total',
+      help: 'Tasks this worker reported, by state (started, done, failed)',
+      labelNames: ['state'],
+      registers: [r],
+    });
+    this.duration = new Histogram({
+      name: 'tessera_worker_task_duration_seconds',
+      help: 'Run time of the tasks this worker completed',
+      buckets: DURATION_BUCKETS,
+      registers: [r],
+    });
+    this.fetched = new Counter({
+      name: 'tessera_worker_peer_fetched_bytes_total',
+      help: 'Chunk bytes fetched from other workers',
+      registers: [r],
+    });
+    this.served = new Counter({
+      name: 'tessera_worker_peer_served_bytes_total',
+      help: 'Chunk bytes served to other workers and the scheduler',
+      registers: [r],
+    });
+    this.fetches = new Counter({
+      name: 'tessera_worker_peer_fetches_total',
+      help: 'Chunk fetches from peers, by result',
+      labelNames: ['result'],
+      registers: [r],
+    });
+    const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [r] });
+    this.gauges = {
+      chunks: gauge('tessera_worker_chunks', 'Chunks this worker owns'),
+      bytes: gauge('tessera_worker_chunk_bytes', 'Bytes of the chunks this worker owns'),
+      running: gauge('tessera_worker_running_tasks', 'Tasks running or waiting for a pool thread'),
+      memoryLimit: gauge('tessera_worker_memory_limit_bytes', 'Chunk memory this worker allows itself'),
+    };
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: r, prefix: 'tessera_worker_' });
+  }
+
+  /** Every report item this worker sends passes here. */
+  observe(item: ReportItem): void {
+    this.tasks.inc({ state: item.type });
+    if (item.type === 'done' && item.stop >= item.start) this.duration.observe((item.stop - item.start) / 1000);
+  }
+
+  fetchedBytes(n: number): void {
+    this.fetched.inc(n);
+    this.fetches.inc({ result: 'ok' });
+  }
+
+  fetchFailed(): void {
+    this.fetches.inc({ result: 'failed' });
+  }
+
+  servedBytes(n: number): void {
+    this.served.inc(n);
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    const s = this.sample();
+    for (const k of Object.keys(this.gauges) as (keyof WorkerSample)[]) this.gauges[k].set(s[k]);
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
