@@ -1,19 +1,24 @@
 import {
   CancelledError,
+  DEVICES,
+  type DeviceRequest,
   type Engine,
   type EngineEvent,
   InvalidArgumentError,
   type SubmitOptions,
   TesseraError,
+  planDevices,
 } from '@tessera/protocol';
 import { ChunkedArray, type ChunkedScalar, type NDArray, makeArray } from './array.js';
 import { outputKeys } from './graph/build.js';
+import { type ClientDashboard, type DashboardRequest, startClientDashboard } from './dashboard.js';
 import { HttpEngine } from './http-engine.js';
 import { parseSchedulerAddress } from './http/address.js';
 import { type GraphOptions, toGraph } from './graph/optimize.js';
 import { EventFeed, Job } from './job.js';
 import { ProgressBar } from './progress.js';
 import { type Result, type Results, assembleResult } from './results.js';
+import { importOptional } from './optional-import.js';
 
 export interface ConnectOptions {
   /**
@@ -27,13 +32,47 @@ export interface ConnectOptions {
   kernels?: string[];
   /** With an address: how long to wait for the scheduler to answer GET /health (default 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * The local engine's GPU (WebGPU). true: open it now (no adapter: a warning, CPU only) and make
+   * `device: 'auto'` the default of compute; 'auto' (default): open it when a computation first
+   * asks for one; false: never. A cluster's GPUs are its workers' (`tessera worker --gpu`).
+   */
+  gpu?: boolean | 'auto';
+  /** Local engine: bytes of GPU memory for chunks (past it chunks are evicted to host memory). */
+  gpuMemoryLimit?: number;
+  /** Local engine: mixed precision, float32 chunks stored as float16 on the GPU (float32 arithmetic). */
+  gpuF16?: boolean;
+  /**
+   * With an address: the cluster's token, sent as `Authorization: Bearer <token>` on every
+   * request. Default: the TESSERA_TOKEN environment variable, when set.
+   */
+  token?: string;
+  /**
+   * Start the live dashboard beside the client (needs @tessera/dashboard): true for
+   * http://127.0.0.1:8787, or `{ port, host }` (port 0: any free port). Its address is
+   * `client.dashboardLink`, printed on stderr unless `quiet`; `client.close()` stops it.
+   */
+  dashboard?: DashboardRequest;
 }
 
 export interface ComputeOptions extends GraphOptions {
+  /**
+   * Where the work runs: 'cpu', 'gpu' (every task with a GPU kernel, float32/int32/uint8; fails
+   * with NoGpuError when there is no GPU), or 'auto' (a cost model moves big float32 work to a GPU
+   * where there is one). Default 'cpu', or 'auto' for a client connected with `gpu: true`.
+   */
+  device?: DeviceRequest;
   signal?: AbortSignal;
   /** Draw a progress bar on stderr. */
   progress?: boolean;
   onEvent?: (ev: EngineEvent) => void;
+}
+
+/** TESSERA_TOKEN, where there is a process environment (not in a browser). */
+function envToken(): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const t = env?.TESSERA_TOKEN;
+  return t === undefined || t === '' ? undefined : t;
 }
 
 function isEngine(v: unknown): v is Engine {
@@ -49,27 +88,18 @@ function isEngine(v: unknown): v is Engine {
  * The embedded engine lives in @tessera/scheduler, which the client must not depend on (it is an
  * optional peer): import it through a variable so no bundler or type check pins it.
  */
-async function loadLocalEngine(opts: { threads?: number | undefined; kernels?: string[] | undefined }): Promise<Engine> {
-  const spec = '@tessera/scheduler';
-  let mod: unknown;
-  try {
-    mod = await import(spec);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new TesseraError(
-        'INTERNAL',
-        'the embedded local engine needs the package @tessera/scheduler: install it (npm install @tessera/scheduler), or connect to a scheduler address',
-        { cause: e },
-      );
-    }
-    throw e;
-  }
-  const create = (mod as { createLocalEngine?: unknown }).createLocalEngine;
-  if (typeof create !== 'function') throw new TesseraError('INTERNAL', '@tessera/scheduler does not export a createLocalEngine function');
+async function loadLocalEngine(opts: Pick<ConnectOptions, 'threads' | 'kernels' | 'gpu' | 'gpuMemoryLimit' | 'gpuF16'>): Promise<Engine> {
+  const create = await importOptional(
+    '@tessera/scheduler',
+    'createLocalEngine',
+    'the embedded local engine needs the package @tessera/scheduler: install it (npm install @tessera/scheduler), or connect to a scheduler address',
+  );
   const engine: unknown = await (create as (o: object) => unknown)({
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.kernels !== undefined ? { kernels: opts.kernels } : {}),
+    ...(opts.gpu !== undefined ? { gpu: opts.gpu } : {}),
+    ...(opts.gpuMemoryLimit !== undefined ? { gpuMemoryLimit: opts.gpuMemoryLimit } : {}),
+    ...(opts.gpuF16 !== undefined ? { gpuF16: opts.gpuF16 } : {}),
   });
   if (!isEngine(engine)) throw new TesseraError('INTERNAL', 'createLocalEngine from @tessera/scheduler did not return an Engine');
   return engine;
@@ -86,28 +116,63 @@ function checkArrays(fn: string, arrays: readonly unknown[]): ChunkedArray[] {
 /** Drives an Engine: builds and optimises graphs, submits them, gathers results. */
 export class Client {
   private closed = false;
+  private dashboard: ClientDashboard | undefined;
+
+  /** Where compute runs when its options do not say (see ComputeOptions.device). */
+  readonly device: DeviceRequest;
 
   /** Use an Engine directly (tests, custom engines); most code calls Client.connect(). */
-  constructor(readonly engine: Engine) {}
+  constructor(
+    readonly engine: Engine,
+    opts: { device?: DeviceRequest } = {},
+  ) {
+    this.device = opts.device ?? 'cpu';
+  }
 
   /**
    * With an address (`'http://host:port'` or `{address}`): the scheduler there, once it answers.
-   * Without: the embedded local engine, in this process.
+   * Without: the embedded local engine, in this process. Options may also follow the address:
+   * `Client.connect(url, { token })`.
    */
-  static async connect(address?: string | ConnectOptions): Promise<Client> {
-    const opts: ConnectOptions = typeof address === 'string' ? { address } : (address ?? {});
+  static async connect(address?: string | ConnectOptions, options: Omit<ConnectOptions, 'address'> = {}): Promise<Client> {
+    const opts: ConnectOptions = typeof address === 'string' ? { ...options, address } : { ...options, ...(address ?? {}) };
     if (opts.address !== undefined) {
       const url = parseSchedulerAddress(opts.address);
       // Silently ignoring them would surprise: a cluster's workers get their threads and kernels when they start.
-      for (const local of ['threads', 'kernels'] as const) {
+      for (const local of ['threads', 'kernels', 'gpu', 'gpuMemoryLimit', 'gpuF16'] as const) {
         if (opts[local] !== undefined) {
           throw new InvalidArgumentError(`${local} is an option of the embedded local engine, not of the cluster at ${url}`);
         }
       }
       const timeout = opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {};
-      return new Client(await HttpEngine.connect(url, timeout));
+      const token = opts.token ?? envToken();
+      const client = new Client(await HttpEngine.connect(url, { ...timeout, ...(token !== undefined ? { token } : {}) }));
+      return client.withDashboard(opts.dashboard, { scheduler: url, token });
     }
-    return new Client(await loadLocalEngine({ threads: opts.threads, kernels: opts.kernels }));
+    if (opts.token !== undefined)
+      throw new InvalidArgumentError('token is an option of a connection to a scheduler address, not of the embedded local engine');
+    if (opts.gpu !== undefined && opts.gpu !== true && opts.gpu !== false && opts.gpu !== 'auto') {
+      throw new InvalidArgumentError(`gpu must be true, false or 'auto', got ${JSON.stringify(opts.gpu)}`);
+    }
+    const { threads, kernels, gpu, gpuMemoryLimit, gpuF16 } = opts;
+    const engine = await loadLocalEngine({ threads, kernels, gpu, gpuMemoryLimit, gpuF16 });
+    return new Client(engine, { device: gpu === true ? 'auto' : 'cpu' }).withDashboard(opts.dashboard, { engine });
+  }
+
+  /** The dashboard's address, when the client started one (`Client.connect({ dashboard: true })`). */
+  get dashboardLink(): string | undefined {
+    return this.dashboard?.url;
+  }
+
+  private async withDashboard(request: DashboardRequest | undefined, target: Parameters<typeof startClientDashboard>[1]): Promise<Client> {
+    if (request === undefined || request === false) return this;
+    try {
+      this.dashboard = await startClientDashboard(request, target);
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    return this;
   }
 
   /** A number for a 0-d array, an NDArray otherwise; a list of them for a list of arrays. */
@@ -158,6 +223,7 @@ export class Client {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.dashboard?.close();
     await this.engine.close();
   }
 
@@ -172,7 +238,10 @@ export class Client {
   ): Promise<Job<unknown>> {
     if (this.closed) throw new TesseraError('ENGINE_CLOSED', 'the client is closed');
     if (opts.signal?.aborted) throw new CancelledError();
-    const graph = toGraph(arrays, opts);
+    const device = opts.device ?? this.device;
+    if (!(DEVICES as readonly string[]).includes(device))
+      throw new InvalidArgumentError(`device must be one of ${DEVICES.join(', ')}, got ${JSON.stringify(device)}`);
+    const graph = planDevices(toGraph(arrays, opts), device);
     const keys = outputKeys(arrays);
     const bar = opts.progress ? new ProgressBar(graph.tasks.length) : undefined;
     const done = new Set<string>();
@@ -194,7 +263,12 @@ export class Client {
       if (how.persist) return undefined;
       const chunks = await this.engine.gather(id, keys);
       const byKey = new Map(keys.map((k, i) => [k, chunks[i]!]));
-      const results = arrays.map((a) => assembleResult(a, a.keys().map((k) => byKey.get(k)!)));
+      const results = arrays.map((a) =>
+        assembleResult(
+          a,
+          a.keys().map((k) => byKey.get(k)!),
+        ),
+      );
       return how.pick === undefined ? results : results[how.pick];
     };
     const job = new Job<unknown>(this.engine, id, collect, feed, opts.signal);

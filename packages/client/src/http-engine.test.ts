@@ -1,5 +1,8 @@
 import {
-  ARROW_STREAM,
+  CHUNK_FRAMES,
+  FRAME_CHUNK,
+  encodeErrorFrame,
+  encodeFrame,
   CancelledError,
   EngineClosedError,
   type EngineEvent,
@@ -226,40 +229,50 @@ describe('HttpEngine', () => {
     expect(got.map((ev) => ev.type === 'graph' && ev.state)).toEqual(['running', 'finished']);
   });
 
-  it('gather: chunks in key order, a bounded number at a time, zero-copy decoded', async () => {
+  it('gather: batches of keys, a bounded number of requests at a time, chunks in key order, zero-copy decoded', async () => {
     const keys = Array.from({ length: 7 }, (_, i) => `add-0123456789abcdef:${i}`);
     let inFlight = 0;
     let most = 0;
-    fake.on('GET', /^\/api\/graphs\/g1\/results\//, async (req, res) => {
+    const batches: string[][] = [];
+    fake.on('POST', /^\/api\/graphs\/g1\/gather$/, async (req, res) => {
       inFlight++;
       most = Math.max(most, inFlight);
-      const key = decodeURIComponent(req.path.split('/').at(-1)!);
-      const i = Number(key.split(':')[1]);
+      const asked = (JSON.parse(req.body.toString()) as { keys: string[] }).keys;
+      batches.push(asked);
       // Hold answers until the engine has as many requests out as it may (or a while passed),
       // then let them come back out of order.
       for (let t = 0; t < 100 && most < 3; t++) await sleep(5);
-      await sleep(10 * ((i * 3) % 4));
-      const parts = encodeChunk({ dtype: 'float64', shape: [2], data: Float64Array.of(i, -i) });
-      res.writeHead(200, { 'content-type': ARROW_STREAM, 'content-length': parts.reduce((n, p) => n + p.byteLength, 0) });
-      for (const p of parts) res.write(p);
+      await sleep(10 * ((batches.length * 3) % 4));
+      res.writeHead(200, { 'content-type': CHUNK_FRAMES });
+      for (const key of asked) {
+        const i = Number(key.split(':')[1]);
+        for (const p of encodeFrame(key, FRAME_CHUNK, encodeChunk({ dtype: 'float64', shape: [2], data: Float64Array.of(i, -i) }))) res.write(p);
+      }
       res.end();
       inFlight--;
     });
-    const e = await connect({ gatherConcurrency: 3 });
+    const e = await connect({ gatherConcurrency: 3, gatherBatch: 2 });
     const chunks = await e.gather('g1', keys);
     expect(chunks.map((c) => [...c.data])).toEqual(keys.map((_, i) => [i, -i]));
+    expect(batches.map((b) => b.length).sort()).toEqual([1, 2, 2, 2]);
     expect(most).toBe(3);
     expect(await e.gather('g1', [])).toEqual([]);
   });
 
-  it('gather: an error answer is thrown as its typed error; a non-Arrow answer is refused', async () => {
-    fake.on('GET', /results/, (_req, res) =>
+  it('gather: an error answer or error frame is thrown as its typed error; a non-frames answer is refused', async () => {
+    fake.on('POST', /gather/, (_req, res) =>
       errorAnswer(res, 409, { code: 'CHUNK_LOST', name: 'ChunkLostError', message: 'lost', key: KEY }),
     );
     const e = await connect();
     await expect(e.gather('g1', [KEY])).rejects.toMatchObject({ code: 'CHUNK_LOST', key: KEY });
-    fake.on('GET', /results/, (_req, res) => json(res, 200, { not: 'arrow' }));
-    await expect(e.gather('g1', [KEY])).rejects.toThrow(/not application\/vnd\.apache\.arrow\.stream/);
+    fake.on('POST', /gather/, (_req, res) => {
+      res.writeHead(200, { 'content-type': CHUNK_FRAMES });
+      for (const p of encodeErrorFrame(KEY, { error: { code: 'CHUNK_LOST', name: 'ChunkLostError', message: 'lost later', key: KEY } })) res.write(p);
+      res.end();
+    });
+    await expect(e.gather('g1', [KEY])).rejects.toMatchObject({ code: 'CHUNK_LOST', key: KEY });
+    fake.on('POST', /gather/, (_req, res) => json(res, 200, { not: 'frames' }));
+    await expect(e.gather('g1', [KEY])).rejects.toThrow(/not application\/vnd\.tessera\.chunk-frames/);
   });
 
   it('maps answers to typed errors: ErrorResponse by code, bare statuses by class, a dead scheduler to Unavailable', async () => {
@@ -330,10 +343,10 @@ describe('Client.connect with an address', () => {
       sseHead(res);
       res.end(sseMessage('1', [gev('running')]) + sseMessage('2', [gev('finished', { done: 1 })]));
     });
-    fake.on('GET', /results/, (_req, res) => {
-      const parts = encodeChunk({ dtype: 'float64', shape: [], data: Float64Array.of(42) });
-      res.writeHead(200, { 'content-type': ARROW_STREAM });
-      for (const p of parts) res.write(p);
+    fake.on('POST', /gather/, (req, res) => {
+      const [key] = (JSON.parse(req.body.toString()) as { keys: string[] }).keys;
+      res.writeHead(200, { 'content-type': CHUNK_FRAMES });
+      for (const p of encodeFrame(key!, FRAME_CHUNK, encodeChunk({ dtype: 'float64', shape: [], data: Float64Array.of(42) }))) res.write(p);
       res.end();
     });
     fake.on('DELETE', '/api/graphs/g1', (_req, res) => json(res, 200, { ok: true }));
@@ -343,7 +356,7 @@ describe('Client.connect with an address', () => {
       expect(await client.compute(ta.ones([4], { chunks: [2] }).sum(), { onEvent: (ev) => seen.push(ev) })).toBe(42);
       expect(seen.map((ev) => ev.type === 'graph' && ev.state)).toEqual(['running', 'finished']);
       expect(outputs).toHaveLength(1);
-      expect(fake.seen('GET', /results/)[0]!.path).toBe(`/api/graphs/g1/results/${encodeURIComponent(outputs[0]!)}`);
+      expect(fake.seen('POST', /gather/)[0]!.path).toBe('/api/graphs/g1/gather');
       expect(fake.seen('DELETE', '/api/graphs/g1')).toHaveLength(1);
     } finally {
       await client.close();

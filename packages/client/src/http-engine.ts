@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import {
-  ARROW_STREAM,
+  CHUNK_FRAMES,
   CancelledError,
   type Chunk,
   type Engine,
@@ -9,6 +9,7 @@ import {
   GraphList,
   GraphStatus,
   InvalidArgumentError,
+  MAX_GATHER_KEYS,
   MSGPACK,
   OkResponse,
   type SubmitOptions,
@@ -16,7 +17,7 @@ import {
   TesseraError,
   WorkerList,
   type WorkerView,
-  decodeChunk,
+  decodeFrames,
   deserializeError,
   encodeSubmitRequest,
   type Graph,
@@ -33,15 +34,18 @@ export interface HttpEngineOptions {
   reconnectWindowMs?: number;
   /** Reconnect a stream that was silent this long (the scheduler pings every 15 s); default 45 s. */
   streamIdleMs?: number;
-  /** Results fetched at once by gather; default 8. */
+  /** Gather requests in flight at once; default 4. */
   gatherConcurrency?: number;
+  /** Keys per gather request; default 1024 (the scheduler takes at most MAX_GATHER_KEYS). */
+  gatherBatch?: number;
 }
 
 const DEFAULTS: Required<HttpEngineOptions> = {
   connectTimeoutMs: 10_000,
   reconnectWindowMs: 60_000,
   streamIdleMs: 45_000,
-  gatherConcurrency: 8,
+  gatherConcurrency: 4,
+  gatherBatch: 1024,
 };
 
 function checkOptions(options: unknown): Required<HttpEngineOptions> {
@@ -76,12 +80,20 @@ export class HttpEngine implements Engine {
     private readonly opts: Required<HttpEngineOptions>,
   ) {}
 
-  /** Check that a scheduler answers at `address` (retrying for a short while), then use it. */
-  static async connect(address: string, options: HttpEngineOptions = {}): Promise<HttpEngine> {
+  /**
+   * Check that a scheduler answers at `address` (retrying for a short while), then use it. With
+   * `token`, every request carries `Authorization: Bearer <token>` (a scheduler started with
+   * --token / TESSERA_TOKEN answers 401 without it).
+   */
+  static async connect(address: string, options: HttpEngineOptions & { token?: string | undefined } = {}): Promise<HttpEngine> {
     const base = parseSchedulerAddress(address);
-    const opts = checkOptions(options);
+    const { token, ...numeric } = (options ?? {}) as HttpEngineOptions & { token?: unknown };
+    if (token !== undefined && (typeof token !== 'string' || token === '' || /\s/.test(token))) {
+      throw new InvalidArgumentError('HttpEngine option token must be a non-empty string without spaces');
+    }
+    const opts = checkOptions(numeric);
     await waitHealthy(base, opts.connectTimeoutMs);
-    return new HttpEngine(base, new HttpTransport(base), opts);
+    return new HttpEngine(base, new HttpTransport(base, token), opts);
   }
 
   async submit(graph: Graph, options: SubmitOptions = {}): Promise<string> {
@@ -128,19 +140,24 @@ export class HttpEngine implements Engine {
   async gather(graphId: string, keys: readonly string[]): Promise<Chunk[]> {
     this.open();
     const out: Chunk[] = new Array<Chunk>(keys.length);
+    if (keys.length === 0) return out;
     const stop = new AbortController();
-    // Every fetch listens on this one signal, and fetch lets go of its listener late (at GC):
-    // thousands of small results are not a leak.
+    // Every fetch listens on this one signal, and fetch lets go of its listener late (at GC).
     setMaxListeners(0, stop.signal);
+    // Batches of keys, one request each (POST .../gather); a few in flight overlap the
+    // scheduler's peer fetches with our decoding.
+    const size = Math.max(1, Math.min(this.opts.gatherBatch, MAX_GATHER_KEYS, Math.ceil(keys.length / this.opts.gatherConcurrency)));
     let next = 0;
     const fetchSome = async (): Promise<void> => {
       while (next < keys.length && !stop.signal.aborted) {
-        const i = next++;
-        out[i] = await this.result(graphId, keys[i]!, stop.signal);
+        const from = next;
+        next = Math.min(keys.length, from + size);
+        const chunks = await this.gatherBatch(graphId, keys.slice(from, next), stop.signal);
+        for (let i = 0; i < chunks.length; i++) out[from + i] = chunks[i]!;
       }
     };
     try {
-      await Promise.all(Array.from({ length: Math.min(this.opts.gatherConcurrency, keys.length) }, fetchSome));
+      await Promise.all(Array.from({ length: Math.min(this.opts.gatherConcurrency, Math.ceil(keys.length / size)) }, fetchSome));
     } finally {
       stop.abort(); // the first failure stops the other fetches
     }
@@ -197,17 +214,19 @@ export class HttpEngine implements Engine {
     return s;
   }
 
-  private async result(graphId: string, key: string, signal: AbortSignal): Promise<Chunk> {
-    const path = `${graphPath(graphId)}/results/${encodeURIComponent(key)}`;
-    const res = await this.transport.request(path, { signal, headers: { accept: ARROW_STREAM } });
+  private async gatherBatch(graphId: string, keys: string[], signal: AbortSignal): Promise<Chunk[]> {
+    const path = `${graphPath(graphId)}/gather`;
+    const body = JSON.stringify({ keys });
+    const res = await this.transport.request(path, { method: 'POST', body, contentType: 'application/json', signal, headers: { accept: CHUNK_FRAMES } });
     const type = res.headers.get('content-type')?.split(';')[0]?.trim();
-    if (type !== ARROW_STREAM) {
+    if (type !== CHUNK_FRAMES) {
       await res.body?.cancel().catch(() => undefined);
-      throw new ProtocolError(`the scheduler at ${this.address} answered ${path} with ${type ?? 'no content type'}, not ${ARROW_STREAM}`);
+      throw new ProtocolError(`the scheduler at ${this.address} answered ${path} with ${type ?? 'no content type'}, not ${CHUNK_FRAMES}`);
     }
-    // A fresh ArrayBuffer starts 8-byte aligned, so decodeChunk views it without copying.
+    // A fresh ArrayBuffer starts 8-byte aligned and frames keep payloads aligned, so each
+    // chunk is a view of the answer, not a copy.
     const bytes = new Uint8Array(await this.transport.read(res, path, (r) => r.arrayBuffer()));
-    return decodeChunk(bytes);
+    return decodeFrames(bytes, keys).map((f) => f.chunk);
   }
 
   private open(): void {

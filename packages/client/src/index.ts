@@ -61,6 +61,7 @@ export { fuse } from './graph/fuse.js';
 export { order } from './graph/order.js';
 export { toGraph, type GraphOptions } from './graph/optimize.js';
 export { Client, type ComputeOptions, type ConnectOptions } from './client.js';
+export { HttpEngine, type HttpEngineOptions } from './http-engine.js';
 export { Job } from './job.js';
 export { ProgressBar, type ProgressOptions, type ProgressStream } from './progress.js';
 export type { Result, Results } from './results.js';
@@ -88,3 +89,4 @@ export {
   EngineClosedError,
   ChunkLostError,
 } from '@tessera/protocol';
+export { NoGpuError, type DeviceRequest, type GpuInfo } from '@tessera/protocol';

@@ -66,11 +66,19 @@ export async function errorOfAnswer(res: Response, where: string): Promise<Tesse
  * non-2xx answer its typed error, a body of the wrong shape a ProtocolError. Aborts pass through.
  */
 export class HttpTransport {
-  constructor(readonly base: string) {}
+  private readonly auth: Record<string, string>;
+
+  /** With a token, every request carries `Authorization: Bearer <token>`. */
+  constructor(
+    readonly base: string,
+    token?: string,
+  ) {
+    this.auth = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  }
 
   async request(path: string, opts: RequestOptions = {}): Promise<Response> {
     const method = opts.method ?? 'GET';
-    const headers: Record<string, string> = { ...opts.headers };
+    const headers: Record<string, string> = { ...opts.headers, ...this.auth };
     if (opts.contentType !== undefined) headers['content-type'] = opts.contentType;
     let res: Response;
     try {

@@ -6,12 +6,13 @@ import {
   SHARED_QUEUE,
   clusterKeys,
   decodeChunk,
-  encodeChunk,
   graphSideKeys,
   serializeError,
   validateGraph,
   type ClusterInfo,
   type Dtype,
+  type EngineEvent,
+  type GraphStructure,
   type GraphStatus,
   type HealthResponse,
   type TaskSpec,
@@ -21,13 +22,18 @@ import {
 import { SchedulerCore } from '../core/scheduler-core.js';
 import { RedisStore } from '../store/redis-store.js';
 import type { GraphRecord } from '../store/store.js';
-import type { ClusterApi, EventBatch } from './cluster-api.js';
-import { Dispatcher, SHARED } from './dispatcher.js';
+import type { ClusterApi, EventBatch, ResultData } from './cluster-api.js';
+import { Dispatcher } from './dispatcher.js';
+import { SHARED } from './placement.js';
 import { EventLog } from './event-log.js';
+import { GraphHistory } from './graph-history.js';
+import { readGraphStructure } from './graph-structure.js';
 import { JobQueues } from './job-queues.js';
 import { ReportConsumer } from './report-consumer.js';
 import { ResultStore } from './result-store.js';
 import { WorkerRegistry } from './worker-registry.js';
+import { defaultClusterLog, type ClusterLog } from './log.js';
+import { graphStatus } from '../core/graph-status.js';
 
 export const VERSION = '0.1.0';
 /** A task running on this many workers when they died is taken to be what kills them. */
@@ -43,6 +49,10 @@ export interface ClusterSchedulerOptions {
   workerTimeoutMs: number;
   /** An ended graph's keys expire after this long, if its client never releases it. */
   endedGraphTtlMs: number;
+  /** The cluster's token: sent to workers' peer servers when fetching a result chunk. */
+  token?: string | undefined;
+  /** The process's logger (JSON lines); default: one of its own on stderr. */
+  log?: ClusterLog | undefined;
 }
 
 /**
@@ -57,13 +67,15 @@ export class ClusterScheduler implements ClusterApi {
   private readonly queues: JobQueues;
   private readonly registry: WorkerRegistry;
   private readonly dispatcher: Dispatcher;
+  private readonly log: ClusterLog;
   private readonly eventLog: EventLog;
   private readonly results: ResultStore;
   private readonly reports: ReportConsumer;
+  private readonly history_: GraphHistory;
   private ready = false;
   private sweeper: NodeJS.Timeout | undefined;
   /** Output keys of finished graphs whose results are being fetched. */
-  private readonly finishedOutputs = new Map<string, Set<string>>();
+  private readonly finishedOutputs = new Map<string, Promise<Set<string>>>();
   private sweeping = false;
 
   private constructor(
@@ -75,16 +87,23 @@ export class ClusterScheduler implements ClusterApi {
     this.info = { prefix, bullPrefix: `${prefix}:bull`, sharedQueue: SHARED_QUEUE, heartbeatMs: options.heartbeatMs, version: VERSION };
     this.store = new RedisStore(redis, { prefix, endedGraphTtlMs: options.endedGraphTtlMs });
     this.core = new SchedulerCore(this.store, () => Date.now());
-    this.queues = new JobQueues(redis, this.info.bullPrefix);
+    const log = (this.log = options.log ?? defaultClusterLog);
+    this.queues = new JobQueues(redis, this.info.bullPrefix, log);
     this.registry = new WorkerRegistry(redis, prefix, { heartbeatMs: options.heartbeatMs, timeoutMs: options.workerTimeoutMs }, {
       joined: () => this.dispatcher.schedulePump(),
-      died: (id) => void this.workerDied(id).catch((e: unknown) => console.error(`tessera scheduler: recovering from worker ${id} failed: ${String(e)}`)),
-    });
-    this.dispatcher = new Dispatcher(this.core, redis, prefix, this.queues, this.registry);
+      died: (id) => void this.workerDied(id).catch((err: unknown) => log.error({ err, worker: id }, 'recovering from the worker failed')),
+      // A worker that deregistered itself (graceful shutdown): a death without strikes.
+      left: (id) =>
+        void this.workerDied(id, { strikes: false }).catch((err: unknown) => log.error({ err, worker: id }, 'recovering from the worker failed')),
+    }, log);
+    this.dispatcher = new Dispatcher(this.core, redis, prefix, this.queues, this.registry, log);
     this.core.attach(this.dispatcher);
-    this.eventLog = new EventLog(redis, prefix);
+    this.eventLog = new EventLog(redis, prefix, log);
+    // Ended graphs' summaries outlive their keys (the dashboard's history).
+    this.history_ = new GraphHistory(redis, prefix, (id) => this.status(id).catch(() => undefined), log);
+    this.eventLog.tap((_graph, _id, events) => this.history_.observe(events));
     this.results = new ResultStore(redis, prefix);
-    this.reports = new ReportConsumer(reportRedis, prefix, (r) => this.onReports(r));
+    this.reports = new ReportConsumer(reportRedis, prefix, (r) => this.onReports(r), log);
   }
 
   static async start(options: ClusterSchedulerOptions): Promise<ClusterScheduler> {
@@ -96,7 +115,7 @@ export class ClusterScheduler implements ClusterApi {
         // Reconnects are automatic; say so once a few seconds, not once per retry.
         if (Date.now() - last < 5_000) return;
         last = Date.now();
-        console.error(`tessera scheduler: redis: ${e.message} (reconnecting)`);
+        (options.log ?? defaultClusterLog).warn({ err: e }, 'redis connection lost; reconnecting');
       });
       return r;
     };
@@ -139,22 +158,23 @@ export class ClusterScheduler implements ClusterApi {
     }
   }
 
-  async result(id: string, key: string): Promise<Uint8Array[]> {
+  async result(id: string, key: string): Promise<ResultData> {
     // A finished graph stays finished until released: check it once, not once per output (a
     // graph of 10^4 outputs would re-read its whole output list 10^4 times).
+    // The promise is what is cached: a gather's many concurrent first fetches share one read.
     let outputs = this.finishedOutputs.get(id);
     if (!outputs) {
-      await this.core.checkGather(id, []);
-      outputs = new Set((await this.store.getGraph(id))?.outputs ?? []);
-      this.finishedOutputs.set(id, outputs);
+      const read = this.core.checkGather(id, []).then(async () => new Set((await this.store.getGraph(id))?.outputs ?? []));
+      this.finishedOutputs.set(id, (outputs = read));
+      read.catch(() => this.finishedOutputs.get(id) === read && this.finishedOutputs.delete(id));
     }
-    if (!outputs.has(key)) await this.core.checkGather(id, [key]);
+    if (!(await outputs).has(key)) await this.core.checkGather(id, [key]);
     const inline = await this.results.get(id, key);
-    if (inline) return encodeChunk(inline);
+    if (inline) return { chunk: inline };
     const held = this.dispatcher.directory.get(key);
     const worker = held && this.registry.get(held.worker);
     if (!held || !worker) throw new ChunkLostError(key);
-    return [await fetchChunk(worker.address, key, held.dtype, held.shape)];
+    return { arrow: [await fetchChunk(worker.address, key, held.dtype, held.shape, this.options.token)] };
   }
 
   async cancel(id: string): Promise<void> {
@@ -165,13 +185,26 @@ export class ClusterScheduler implements ClusterApi {
   async release(id: string): Promise<void> {
     await this.eventLog.forget(id);
     this.finishedOutputs.delete(id);
+    // Before the keys go: a result copy still to be written must not recreate them.
+    this.results.dropGraph(id);
     const { keep } = await this.core.release(id);
     this.dispatcher.releaseGraph(id, keep);
-    this.results.dropGraph(id);
   }
 
   async unpersist(keys: readonly string[]): Promise<void> {
     this.dispatcher.unpersist(keys);
+  }
+
+  tapEvents(listener: (json: string, events: readonly EngineEvent[]) => void): () => void {
+    return this.eventLog.tap((_graph, _id, events, json) => listener(json, events));
+  }
+
+  async structure(id: string, maxTasks: number): Promise<GraphStructure> {
+    return readGraphStructure(this.redis, this.options.prefix, id, maxTasks);
+  }
+
+  async history(limit: number): Promise<GraphStatus[]> {
+    return this.history_.list(limit);
   }
 
   async workers(): Promise<WorkerView[]> {
@@ -194,20 +227,8 @@ export class ClusterScheduler implements ClusterApi {
     this.core.subscribe(id, (ev) => this.eventLog.push(ev));
   }
 
-  private async statusOf(g: GraphRecord): Promise<GraphStatus> {
-    const s: GraphStatus = {
-      id: g.id,
-      state: g.state,
-      total: g.total,
-      done: g.done,
-      counts: await this.store.stateCounts(g.id).catch(() => ({})),
-      outputs: g.outputs.length,
-      persist: g.persist,
-      submittedAt: g.submittedAt,
-    };
-    if (g.finishedAt !== undefined) s.finishedAt = g.finishedAt;
-    if (g.error) s.error = g.error;
-    return s;
+  private statusOf(g: GraphRecord): Promise<GraphStatus> {
+    return graphStatus(this.store, g);
   }
 
   private async onReports(reports: WorkerReport[]): Promise<void> {
@@ -228,7 +249,7 @@ export class ClusterScheduler implements ClusterApi {
     await this.core.settled();
   }
 
-  private async workerDied(id: string): Promise<void> {
+  private async workerDied(id: string, opts: { strikes: boolean } = { strikes: true }): Promise<void> {
     const taken = await this.queues.takenBy(id).catch(() => ({ own: new Set<string>(), shared: new Set<string>() }));
     const byGraph = this.dispatcher.workerDied(id, taken.shared);
     let lostN = 0;
@@ -237,13 +258,16 @@ export class ClusterScheduler implements ClusterApi {
       lostN += lost.length;
       droppedN += dropped.length;
     }
-    console.error(`tessera scheduler: worker ${id} is gone: ${lostN} chunks lost, ${droppedN} tasks to run again`);
+    this.log.warn({ worker: id, lostChunks: lostN, rerun: droppedN }, 'worker gone: its chunks are recomputed where needed, its tasks run again');
     await this.queues.drop(id);
     const now = Date.now();
-    for (const [g, { lost, dropped }] of byGraph) {
+    for (const [g, { lost, dropped, running }] of byGraph) {
       const retry: string[] = [];
+      const ran = new Set(running);
       for (const key of dropped) {
-        if (!taken.own.has(key) && !taken.shared.has(key)) {
+        // Only a run the worker said it started is suspect: a worker takes many jobs ahead of its
+        // threads, and a job that only waited there when it died is innocent (it is re-run).
+        if (!opts.strikes || !ran.has(key)) {
           retry.push(key);
           continue;
         }
@@ -310,7 +334,7 @@ export class ClusterScheduler implements ClusterApi {
       this.sweeping = true;
       this.dispatcher
         .sweep(every)
-        .catch((e: unknown) => console.error(`tessera scheduler: sweep failed: ${String(e)}`))
+        .catch((err: unknown) => this.log.error({ err }, 'sweep failed'))
         .finally(() => (this.sweeping = false));
     }, every);
     this.ready = true;
@@ -318,10 +342,10 @@ export class ClusterScheduler implements ClusterApi {
 }
 
 /** A chunk from a worker's peer server, checked against what it should be before it is passed on. */
-async function fetchChunk(address: string, key: string, dtype: Dtype, shape: number[]): Promise<Uint8Array> {
+async function fetchChunk(address: string, key: string, dtype: Dtype, shape: number[], token?: string): Promise<Uint8Array> {
   let res: Response;
   try {
-    res = await fetch(`${address}/chunks/${encodeURIComponent(key)}`);
+    res = await fetch(`${address}/chunks/${encodeURIComponent(key)}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   } catch {
     throw new ChunkLostError(key);
   }

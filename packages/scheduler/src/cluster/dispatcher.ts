@@ -1,36 +1,25 @@
 import type { Redis } from 'ioredis';
 import {
   ChunkLostError,
+  NoGpuError,
   clusterKeys,
   jobIdOf,
-  packMessage,
   packTaskSpec,
   serializeError,
   type InputLocation,
   type TaskJob,
   type TaskSpec,
+  type TransferTiming,
   type WorkerInfo,
 } from '@tessera/protocol';
-import type { Executor } from '../core/executor.js';
+import type { Executor, TaskTiming } from '../core/executor.js';
 import type { SchedulerCore } from '../core/scheduler-core.js';
 import { ReadyQueue } from '../local/ready-queue.js';
 import { ChunkDirectory } from './chunk-directory.js';
+import { FreeSender } from './free-sender.js';
 import type { JobQueues } from './job-queues.js';
-
-/** Where a task was sent: a worker's own queue, or the shared queue any worker takes from. */
-export const SHARED = '*';
-
-/**
- * Tasks queued ahead per worker thread. Enough to hide the Redis round trips of tiny tasks; few
- * enough that ready work stays in the scheduler (where priority orders it and placement can still
- * follow the data) rather than in queues.
- */
-const DEPTH_PER_THREAD = 4;
-/** Tiny tasks (a few KiB) are all round trip: keep many more of them in flight. */
-const DEPTH_PER_THREAD_TINY = 32;
-const TINY_BYTES = 64 * 1024;
-/** Input bytes on one worker above which a task may queue twice as deep there rather than move. */
-const LOCALITY_BYTES = 2 ** 20;
+import { defaultClusterLog, type ClusterLog } from './log.js';
+import { SHARED, placeTask } from './placement.js';
 
 export interface InFlight {
   spec: TaskSpec;
@@ -41,6 +30,8 @@ export interface InFlight {
   graphs: Set<string>;
   worker: string;
   attempt: number;
+  /** The worker that reported this run started (a death there strikes it; a queued run is innocent). */
+  runningOn?: string;
 }
 
 /**
@@ -56,17 +47,18 @@ export class Dispatcher implements Executor {
   private readonly ready = new ReadyQueue();
   private readonly graphSeq = new Map<string, number>();
   private readonly outputs = new Map<string, Set<string>>();
+  /** How many followed graphs have each key as an output: a job's `output` flag in O(1). */
+  private readonly outputCount = new Map<string, number>();
   /** Runs after a loss get a new job id: a stalled copy of the old job must not block them. */
   private readonly attempts = new Map<string, number>();
   private readonly outstanding = new Map<string, number>();
-  private readonly frees = new Map<string, string[]>();
+  private readonly frees: FreeSender;
   /** Graphs with a ready (not yet sent) task per key: a run finishing for another graph is held for them too. */
   private readonly waiting = new Map<string, Set<string>>();
   /** tasksQueued calls gathered in one pass, by graph then worker. */
   private readonly queued = new Map<string, Map<string, string[]>>();
   private seq = 0;
   private pumpScheduled = false;
-  private freeScheduled = false;
 
   constructor(
     private readonly core: SchedulerCore,
@@ -74,12 +66,18 @@ export class Dispatcher implements Executor {
     private readonly prefix: string,
     private readonly queues: JobQueues,
     private readonly workers: { alive(): WorkerInfo[]; get(id: string): WorkerInfo | undefined },
-  ) {}
+    private readonly log: ClusterLog = defaultClusterLog,
+  ) {
+    this.frees = new FreeSender(redis, prefix, log);
+  }
 
   /** A graph starts (or is resumed): remember its outputs so their runs report small results inline. */
   addGraph(graphId: string, outputs: readonly string[]): void {
     if (!this.graphSeq.has(graphId)) this.graphSeq.set(graphId, this.seq++);
-    this.outputs.set(graphId, new Set(outputs));
+    if (this.outputs.has(graphId)) return;
+    const set = new Set(outputs);
+    this.outputs.set(graphId, set);
+    for (const k of set) this.outputCount.set(k, (this.outputCount.get(k) ?? 0) + 1);
   }
 
   run(graphId: string, tasks: readonly TaskSpec[]): void {
@@ -100,7 +98,7 @@ export class Dispatcher implements Executor {
   free(graphId: string, keys: readonly string[]): void {
     for (const k of keys) {
       const freed = this.directory.drop(k, graphId);
-      if (freed) this.sendFree(freed.worker, k);
+      if (freed) this.sendFree(freed.worker, k, freed.nbytes);
     }
   }
 
@@ -121,10 +119,20 @@ export class Dispatcher implements Executor {
   /** A graph is forgotten: chunks only it held are freed, `keep` ones are pinned (persisted). */
   releaseGraph(graphId: string, keep: readonly string[]): void {
     this.cancel(graphId);
+    for (const k of this.outputs.get(graphId) ?? []) {
+      const n = (this.outputCount.get(k) ?? 1) - 1;
+      if (n > 0) this.outputCount.set(k, n);
+      else this.outputCount.delete(k);
+    }
     this.outputs.delete(graphId);
     for (const k of keep) {
       const e = this.directory.get(k);
-      if (e) void this.redis.hset(clusterKeys(this.prefix).persisted, k, JSON.stringify({ worker: e.worker, nbytes: e.nbytes, dtype: e.dtype, shape: e.shape }));
+      if (e)
+        void this.redis.hset(
+          clusterKeys(this.prefix).persisted,
+          k,
+          JSON.stringify({ worker: e.worker, nbytes: e.nbytes, dtype: e.dtype, shape: e.shape }),
+        );
     }
     for (const [k, e] of this.directory.dropGraph(graphId, new Set(keep))) this.sendFree(e.worker, k);
   }
@@ -144,7 +152,7 @@ export class Dispatcher implements Executor {
     key: string,
     attempt: number,
     nbytes: number,
-    timing: { start: number; stop: number; thread?: number | undefined },
+    timing: { start: number; stop: number; thread?: number | undefined; transfer?: TransferTiming | undefined },
   ): void {
     const f = this.inflight.get(key) ?? this.adopt(key, graph);
     if (!f || f.attempt !== attempt || (f.worker !== SHARED && f.worker !== worker)) {
@@ -158,19 +166,29 @@ export class Dispatcher implements Executor {
       return;
     }
     // Graphs whose own task for this key still waits for a turn hold it too: it must not be freed before they get there.
-    this.directory.put(key, { worker, nbytes, dtype: f.spec.dtype, shape: [...f.spec.shape] }, [...f.graphs, ...(this.waiting.get(key) ?? [])]);
-    const t = { worker, start: timing.start, stop: timing.stop, ...(timing.thread !== undefined ? { thread: timing.thread } : {}) };
+    this.directory.put(key, { worker, nbytes, dtype: f.spec.dtype, shape: [...f.spec.shape] }, [
+      ...f.graphs,
+      ...(this.waiting.get(key) ?? []),
+    ]);
+    const t = timingOf(worker, timing);
     for (const g of f.graphs) this.core.taskFinished(g, key, nbytes, t);
   }
 
   started(worker: string, key: string, attempt: number, thread: number | undefined): void {
     const f = this.inflight.get(key);
     if (!f || f.attempt !== attempt) return;
+    f.runningOn = worker;
     for (const g of f.graphs) this.core.taskStarted(g, [key], worker, thread);
   }
 
   /** A run failed. A lost input is recovered (recomputed), anything else errs the graphs. */
-  failed(worker: string, key: string, attempt: number, error: ReturnType<typeof serializeError>, timing: { start: number; stop: number }): void {
+  failed(
+    worker: string,
+    key: string,
+    attempt: number,
+    error: ReturnType<typeof serializeError>,
+    timing: { start: number; stop: number; thread?: number | undefined; transfer?: TransferTiming | undefined },
+  ): void {
     const f = this.inflight.get(key);
     if (!f || f.attempt !== attempt) return;
     this.settle(key, f);
@@ -181,18 +199,19 @@ export class Dispatcher implements Executor {
       for (const g of graphs) void this.core.recover(g, lost ? [error.key] : [], f.graphs.has(g) ? [key] : []);
       return;
     }
-    for (const g of f.graphs) this.core.taskFailed(g, key, error, { worker, start: timing.start, stop: timing.stop });
+    const t = timingOf(worker, timing);
+    for (const g of f.graphs) this.core.taskFailed(g, key, error, t);
   }
 
   /**
    * A worker died: the chunks it held are lost and the runs sent to it (or taken by it from the
    * shared queue: `took`) will not complete. Returns both, by graph, for the core to recover.
    */
-  workerDied(worker: string, took: ReadonlySet<string>): Map<string, { lost: string[]; dropped: string[] }> {
-    const byGraph = new Map<string, { lost: string[]; dropped: string[] }>();
-    const entry = (g: string): { lost: string[]; dropped: string[] } => {
+  workerDied(worker: string, took: ReadonlySet<string>): Map<string, { lost: string[]; dropped: string[]; running: string[] }> {
+    const byGraph = new Map<string, { lost: string[]; dropped: string[]; running: string[] }>();
+    const entry = (g: string): { lost: string[]; dropped: string[]; running: string[] } => {
       let e = byGraph.get(g);
-      if (!e) byGraph.set(g, (e = { lost: [], dropped: [] }));
+      if (!e) byGraph.set(g, (e = { lost: [], dropped: [], running: [] }));
       return e;
     };
     for (const [key, e] of this.directory.loseWorker(worker)) {
@@ -203,10 +222,13 @@ export class Dispatcher implements Executor {
       if (f.worker !== worker && !(f.worker === SHARED && took.has(key))) continue;
       this.settle(key, f);
       this.attempts.set(key, f.attempt + 1);
-      for (const g of f.graphs) entry(g).dropped.push(key);
+      for (const g of f.graphs) {
+        entry(g).dropped.push(key);
+        if (f.runningOn === worker) entry(g).running.push(key);
+      }
     }
     this.outstanding.delete(worker);
-    this.frees.delete(worker);
+    this.frees.dropWorker(worker);
     this.schedulePump();
     return byGraph;
   }
@@ -285,7 +307,7 @@ export class Dispatcher implements Executor {
       resend.set(f.worker, list);
     }
     for (const [worker, jobs] of resend) {
-      console.error(`tessera scheduler: ${jobs.length} jobs on ${worker === SHARED ? 'the shared queue' : worker} vanished from Redis; sending them again`);
+      this.log.warn({ queue: worker === SHARED ? 'shared' : worker, jobs: jobs.length }, 'jobs vanished from Redis; sending them again');
       this.queues.add(worker, jobs);
     }
   }
@@ -329,6 +351,16 @@ export class Dispatcher implements Executor {
         void this.core.recover(graphId, [missing], []);
         continue;
       }
+      if (spec.device === 'gpu' && alive.length > 0 && !alive.some((w) => w.gpu)) {
+        // It must run on a GPU and no worker reported one: the graph fails now, saying why.
+        this.pop();
+        const now = Date.now();
+        const error = new NoGpuError(
+          `task ${spec.key} needs a GPU (device: 'gpu') and no worker of the cluster has one (start workers with --gpu)`,
+        );
+        this.core.taskFailed(graphId, spec.key, serializeError(error), { worker: SHARED, start: now, stop: now });
+        continue;
+      }
       const target = this.place(spec, alive);
       if (target === undefined) break;
       const attempt = this.attempts.get(spec.key) ?? 0;
@@ -345,8 +377,10 @@ export class Dispatcher implements Executor {
     }
     // Where each task goes is in Redis before its job exists: a scheduler that dies in between
     // finds it queued there on restart (and re-sends the same job id), never sends it twice.
-    const recorded = this.flushQueued();
-    if (sent.size) void recorded.then(() => sent.forEach((jobs, worker) => this.queues.add(worker, jobs)));
+    // The store and the queues share one connection, so the adds need only follow the writes,
+    // not wait for their answers: a round trip less per hop.
+    const written = this.flushQueued();
+    if (sent.size) void written.then(() => sent.forEach((jobs, worker) => this.queues.add(worker, jobs)));
   }
 
   /** Take the head of the ready queue, and its entry in the waiting index. */
@@ -392,39 +426,25 @@ export class Dispatcher implements Executor {
     byWorker.set(worker, list);
   }
 
+  /** Resolves once every tasksQueued write is sent (or its graph's update chain gave up). */
   private flushQueued(): Promise<unknown> {
     const writes: Promise<void>[] = [];
-    for (const [graph, byWorker] of this.queued) for (const [worker, keys] of byWorker) writes.push(this.core.tasksQueued(graph, keys, worker));
+    for (const [graph, byWorker] of this.queued) {
+      for (const [worker, keys] of byWorker) {
+        writes.push(new Promise<void>((sent) => void this.core.tasksQueued(graph, keys, worker, sent).finally(sent)));
+      }
+    }
     this.queued.clear();
     return Promise.all(writes);
   }
 
-  /**
-   * Root tasks go to the shared queue (whichever worker is free takes them); others to the worker
-   * holding most of their input bytes, among those with room. Undefined: no room anywhere now.
-   */
   private place(spec: TaskSpec, alive: WorkerInfo[]): string | undefined {
-    if (alive.length === 0) return undefined;
-    const load = (w: string): number => this.outstanding.get(w) ?? 0;
-    const depth = spec.nbytes <= TINY_BYTES ? DEPTH_PER_THREAD_TINY : DEPTH_PER_THREAD;
-    if (spec.deps.length === 0) {
-      const room = alive.reduce((n, w) => n + w.threads * depth, 0);
-      return load(SHARED) < room ? SHARED : undefined;
-    }
-    const bytes = this.directory.bytesByWorker(spec.deps);
-    const room = (w: WorkerInfo, factor: number): boolean => load(w.id) < w.threads * depth * factor;
-    let best: WorkerInfo | undefined;
-    let bestBytes = -1;
-    for (const w of alive) {
-      const b = bytes.get(w.id) ?? 0;
-      // Big inputs are worth queueing deeper for; small ones move faster than they wait.
-      if (!room(w, b >= LOCALITY_BYTES ? 2 : 1)) continue;
-      if (b > bestBytes || (b === bestBytes && best && load(w.id) < load(best.id))) {
-        best = w;
-        bestBytes = b;
-      }
-    }
-    return best?.id;
+    return placeTask(
+      spec,
+      alive,
+      (w) => this.outstanding.get(w) ?? 0,
+      (deps) => this.directory.bytesByWorker(deps),
+    );
   }
 
   private job(spec: TaskSpec, graphId: string, attempt: number): TaskJob | undefined {
@@ -436,24 +456,33 @@ export class Dispatcher implements Executor {
       inputs.push({ key: d, worker: e.worker, address: info.address, dtype: e.dtype, shape: e.shape });
     }
     const packed = packTaskSpec(spec);
-    let output = false;
-    for (const [, outs] of this.outputs) if (outs.has(spec.key)) output = true;
-    return { graph: graphId, key: spec.key, spec: Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('base64'), inputs, output, attempt };
+    const output = this.outputCount.has(spec.key);
+    return {
+      graph: graphId,
+      key: spec.key,
+      spec: Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('base64'),
+      inputs,
+      output,
+      attempt,
+    };
   }
 
-  private sendFree(worker: string, key: string): void {
-    if (!this.workers.get(worker)) return;
-    const list = this.frees.get(worker) ?? [];
-    list.push(key);
-    this.frees.set(worker, list);
-    if (this.freeScheduled) return;
-    this.freeScheduled = true;
-    setImmediate(() => {
-      this.freeScheduled = false;
-      const pipe = this.redis.pipeline();
-      for (const [w, keys] of this.frees) pipe.lpush(clusterKeys(this.prefix).control(w), packMessage({ type: 'free', keys }));
-      this.frees.clear();
-      pipe.exec().catch((e: unknown) => console.error(`tessera scheduler: sending frees failed: ${String(e)}`));
-    });
+  /** Tell a worker to drop a chunk (nbytes: when known, small frees may wait a moment). */
+  private sendFree(worker: string, key: string, nbytes?: number): void {
+    if (this.workers.get(worker)) this.frees.send(worker, key, nbytes);
   }
+}
+
+/** A report's timing as the core takes it: optional fields only when present. */
+function timingOf(
+  worker: string,
+  timing: { start: number; stop: number; thread?: number | undefined; transfer?: TransferTiming | undefined },
+): TaskTiming {
+  return {
+    worker,
+    start: timing.start,
+    stop: timing.stop,
+    ...(timing.thread !== undefined ? { thread: timing.thread } : {}),
+    ...(timing.transfer !== undefined ? { transfer: timing.transfer } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { EngineEvent, graphSideKeys } from '@tessera/protocol';
 import type { EventBatch } from './cluster-api.js';
+import { defaultClusterLog, type ClusterLog } from './log.js';
 
 /** Events are written in batches: one stream entry per flush, not per event. */
 const FLUSH_MS = 20;
@@ -9,6 +10,8 @@ const FLUSH_EVENTS = 2_000;
 const MAX_ENTRIES = 2_000;
 
 type Live = (batch: EventBatch) => void;
+/** Sees every graph's batches as written: its stream id, the events, and their JSON (made once). */
+export type EventTap = (graph: string, id: string, events: EngineEvent[], json: string) => void;
 
 /**
  * Each graph's events in a capped Redis stream beside its keys, so a client or dashboard that
@@ -18,12 +21,14 @@ type Live = (batch: EventBatch) => void;
 export class EventLog {
   private readonly buffers = new Map<string, EngineEvent[]>();
   private readonly live = new Map<string, Set<Live>>();
+  private readonly taps = new Set<EventTap>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly log: ClusterLog = defaultClusterLog,
   ) {}
 
   /** Graphs whose stream is closed: their terminal event is written, or they were released. */
@@ -106,6 +111,12 @@ export class EventLog {
     }
   }
 
+  /** Follow every graph's batches as they are written (the dashboard feed); returns the unsubscribe. */
+  tap(fn: EventTap): () => void {
+    this.taps.add(fn);
+    return () => void this.taps.delete(fn);
+  }
+
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -114,20 +125,22 @@ export class EventLog {
   private flushSoon(ms: number): void {
     if (this.timer && ms > 0) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.flush().catch((e: unknown) => console.error(`tessera scheduler: writing events failed: ${String(e)}`)), ms);
+    this.timer = setTimeout(() => void this.flush().catch((e: unknown) => this.log.error({ err: e }, 'writing events failed')), ms);
   }
 
   private async write(batches: [string, EngineEvent[]][]): Promise<void> {
     if (batches.length === 0) return;
     const pipe = this.redis.pipeline();
-    for (const [graph, events] of batches) {
-      pipe.xadd(graphSideKeys(this.prefix, graph).events, 'MAXLEN', '~', MAX_ENTRIES, '*', 'e', JSON.stringify(events));
-    }
+    const jsons = batches.map(([, events]) => JSON.stringify(events));
+    batches.forEach(([graph], i) => {
+      pipe.xadd(graphSideKeys(this.prefix, graph).events, 'MAXLEN', '~', MAX_ENTRIES, '*', 'e', jsons[i]!);
+    });
     const replies = (await pipe.exec()) ?? [];
     batches.forEach(([graph, events], i) => {
       const [err, id] = replies[i] ?? [new Error('no reply'), null];
       if (err || typeof id !== 'string') return;
       for (const fn of this.live.get(graph) ?? []) fn({ id, events });
+      for (const fn of this.taps) fn(graph, id, events, jsons[i]!);
     });
   }
 }

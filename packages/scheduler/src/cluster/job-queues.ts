@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { SHARED_QUEUE, TaskJob, jobIdOf, workerQueueName } from '@tessera/protocol';
+import { defaultClusterLog, type ClusterLog } from './log.js';
 
 /** The id Dispatcher uses for the shared queue (kept here too: job-queues must not import dispatcher). */
 const SHARED_ID = '*';
@@ -19,6 +20,7 @@ export class JobQueues {
   constructor(
     private readonly redis: Redis,
     private readonly bullPrefix: string,
+    private readonly log: ClusterLog = defaultClusterLog,
   ) {}
 
   add(worker: string, jobs: TaskJob[]): void {
@@ -31,7 +33,7 @@ export class JobQueues {
     }));
     q.addBulk(bulk).catch((e: unknown) => {
       if (this.closed) return;
-      console.error(`tessera scheduler: adding ${jobs.length} jobs to ${q.name} failed (${String(e)}); retrying`);
+      this.log.warn({ err: e, queue: q.name, jobs: jobs.length }, 'adding jobs failed; retrying');
       setTimeout(() => this.add(worker, jobs), RETRY_MS);
     });
   }
@@ -72,7 +74,7 @@ export class JobQueues {
   async drop(worker: string): Promise<void> {
     const q = this.queue(worker);
     this.queues.delete(worker);
-    await q.obliterate({ force: true }).catch((e: unknown) => console.error(`tessera scheduler: removing queue ${q.name} failed: ${String(e)}`));
+    await q.obliterate({ force: true }).catch((e: unknown) => this.log.error({ err: e, queue: q.name }, 'removing the queue failed'));
     await q.close();
   }
 
@@ -88,7 +90,7 @@ export class JobQueues {
       const name = worker === SHARED_ID ? SHARED_QUEUE : workerQueueName(worker);
       // BullMQ's own event stream is not read by anyone here: keep it short.
       q = new Queue(name, { connection: this.redis, prefix: this.bullPrefix, streams: { events: { maxLen: 100 } } });
-      q.on('error', (e) => console.error(`tessera scheduler: queue ${name}: ${String(e)}`));
+      q.on('error', (e) => this.log.error({ err: e, queue: name }, 'queue error'));
       this.queues.set(worker, q);
     }
     return q;

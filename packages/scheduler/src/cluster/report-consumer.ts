@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { WorkerReport, clusterKeys, unpackMessage } from '@tessera/protocol';
+import { defaultClusterLog, type ClusterLog } from './log.js';
 
 const GROUP = 'scheduler';
 /** One scheduler reads at a time; a restarted one takes over the pending entries of the last. */
@@ -23,6 +24,7 @@ export class ReportConsumer {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly handle: (reports: WorkerReport[]) => Promise<void>,
+    private readonly log: ClusterLog = defaultClusterLog,
   ) {}
 
   /** Create the group if needed, then apply everything already in the stream (pending first). */
@@ -46,7 +48,7 @@ export class ReportConsumer {
           await this.readOnce('>', BLOCK_MS);
         } catch (e) {
           if (!this.running) break;
-          console.error(`tessera scheduler: reading reports failed (${String(e)}); retrying`);
+          this.log.warn({ err: e }, 'reading reports failed; retrying');
           await new Promise((r) => setTimeout(r, 250));
         }
       }
@@ -76,12 +78,20 @@ export class ReportConsumer {
         if (i < 0 || !fields[i + 1]) throw new Error('no m field');
         reports.push(unpackMessage(WorkerReport, fields[i + 1]!, 'worker report'));
       } catch (e) {
-        console.error(`tessera scheduler: ignoring a bad worker report: ${(e as Error).message}`);
+        this.log.warn({ err: e }, 'ignoring a bad worker report');
       }
     }
     if (reports.length) await this.handle(reports);
     const ids = entries.map(([id]) => id.toString());
-    await this.redis.multi().xack(stream, GROUP, ...ids).xdel(stream, ...ids).exec();
+    // Not awaited: the next XREADGROUP follows it on this connection anyway. An ack that fails
+    // (Redis went away) leaves the entries pending; a restarted scheduler re-reads them, and
+    // completions apply once.
+    this.redis
+      .multi()
+      .xack(stream, GROUP, ...ids)
+      .xdel(stream, ...ids)
+      .exec()
+      .catch((e: unknown) => this.log.warn({ err: e }, 'acknowledging reports failed'));
     return entries.length;
   }
 }

@@ -10,6 +10,7 @@ const packr = new Packr({ useRecords: false });
  */
 export class ResultStore {
   private readonly byGraph = new Map<string, Map<string, Chunk>>();
+  private unwritten: [hash: string, key: string, packed: Buffer][] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -25,8 +26,20 @@ export class ResultStore {
       let m = this.byGraph.get(g);
       if (!m) this.byGraph.set(g, (m = new Map()));
       m.set(key, chunk);
-      this.redis.hset(graphSideKeys(this.prefix, g).results, key, packed).catch(() => undefined);
+      this.unwritten.push([graphSideKeys(this.prefix, g).results, key, packed]);
     }
+    if (this.unwritten.length === 1) setImmediate(() => this.write());
+  }
+
+  /** The copies in Redis go out many per HSET: one command each would cost a write per task. */
+  private write(): void {
+    const byHash = new Map<string, (string | Buffer)[]>();
+    for (const [hash, key, packed] of this.unwritten.splice(0)) {
+      const fields = byHash.get(hash) ?? [];
+      fields.push(key, packed);
+      byHash.set(hash, fields);
+    }
+    for (const [hash, fields] of byHash) this.redis.hset(hash, ...fields).catch(() => undefined);
   }
 
   async get(graph: string, key: string): Promise<Chunk | undefined> {
@@ -41,5 +54,8 @@ export class ResultStore {
 
   dropGraph(graph: string): void {
     this.byGraph.delete(graph);
+    // A copy written after the graph's keys are deleted would outlive them.
+    const hash = graphSideKeys(this.prefix, graph).results;
+    this.unwritten = this.unwritten.filter(([h]) => h !== hash);
   }
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { WorkerHeartbeat, WorkerInfo, clusterKeys, type WorkerView } from '@tessera/protocol';
+import { defaultClusterLog, type ClusterLog } from './log.js';
 
 export interface RegistryOptions {
   /** How often workers heartbeat, and how often the registry looks. */
@@ -11,6 +12,8 @@ export interface RegistryOptions {
 export interface RegistryHandlers {
   joined(info: WorkerInfo): void;
   died(id: string): void;
+  /** It removed its own registration (graceful shutdown); default: treated as `died`. */
+  left?(id: string): void;
 }
 
 interface Seen {
@@ -35,6 +38,7 @@ export class WorkerRegistry {
     private readonly prefix: string,
     private readonly options: RegistryOptions,
     private readonly handlers: RegistryHandlers,
+    private readonly log: ClusterLog = defaultClusterLog,
   ) {}
 
   /** Read once (at start, before resuming graphs), then keep looking. */
@@ -42,7 +46,7 @@ export class WorkerRegistry {
     await this.poll();
     this.timer = setInterval(() => {
       this.polling ??= this.poll()
-        .catch((e: unknown) => console.error(`tessera scheduler: reading workers failed: ${String(e)}`))
+        .catch((e: unknown) => this.log.warn({ err: e }, 'reading workers failed'))
         .finally(() => (this.polling = undefined));
     }, this.options.heartbeatMs);
   }
@@ -77,11 +81,14 @@ export class WorkerRegistry {
   }
 
   /** Declare a worker dead now (its peer server refused us, or it said it is leaving). */
-  async remove(id: string): Promise<void> {
+  async remove(id: string, reason: 'died' | 'left' = 'died'): Promise<void> {
     if (!this.seen.delete(id)) return;
     const keys = clusterKeys(this.prefix);
     await this.redis.multi().hdel(keys.workers, id).hdel(keys.heartbeats, id).exec();
-    this.handlers.died(id);
+    if (reason === 'left' && this.handlers.left) {
+      this.log.info({ worker: id }, 'worker left');
+      this.handlers.left(id);
+    } else this.handlers.died(id);
   }
 
   private async poll(): Promise<void> {
@@ -99,7 +106,7 @@ export class WorkerRegistry {
         const entry: Seen = { info, changedAt: now };
         if (hb) entry.heartbeat = hb;
         this.seen.set(id, entry);
-        console.error(`tessera scheduler: worker ${id} joined (${info.threads} threads at ${info.address})`);
+        this.log.info({ worker: id, threads: info.threads, address: info.address }, 'worker joined');
         this.handlers.joined(info);
         continue;
       }
@@ -110,7 +117,9 @@ export class WorkerRegistry {
       }
     }
     for (const [id, s] of this.seen) {
-      if (infos[id] === undefined || now - s.changedAt > this.options.timeoutMs) await this.remove(id);
+      // No entry: it deregistered (a graceful shutdown), so what it ran was not what killed it.
+      if (infos[id] === undefined) await this.remove(id, 'left');
+      else if (now - s.changedAt > this.options.timeoutMs) await this.remove(id);
     }
   }
 }
