@@ -23,6 +23,12 @@ import { MiB, NAMES, WORKLOADS, checkResult, paramsOf } from './workloads.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
+// The GPU benchmark (kernels on the device, and the engine's GPU path against its CPU path).
+if (process.argv.includes('--gpu')) {
+  const { runGpu } = await import('./gpu.mjs');
+  process.exit(await runGpu(process.argv.slice(2)));
+}
+
 // Cluster mode (scheduler + workers vs Dask distributed) has its own workloads and flags.
 if (process.argv.includes('--cluster')) {
   const { runCluster } = await import('./cluster.mjs');
@@ -43,6 +49,7 @@ function usage(msg) {
   if (msg) console.error(`bench: ${msg}`);
   console.error(`usage: node bench/run.mjs [--only ${NAMES.join(',')}] [--quick] [--repeats N] [--no-dask] [--threads N] [--timeout S]`);
   console.error('       node bench/run.mjs --cluster [--help]  (scheduler + 2 workers vs Dask distributed)');
+  console.error('       node bench/run.mjs --gpu [--quick] [--repeats N]  (WebGPU kernels and the engine on the GPU)');
   process.exit(2);
 }
 if (has('--help') || has('-h')) usage();

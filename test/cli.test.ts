@@ -24,10 +24,10 @@ describe('tessera CLI', () => {
     expect(notInt.stderr).toMatch(/--threads <n>.*"many"/);
     const port = run('scheduler', '--port', '70000');
     expect(port.status).toBe(1);
-    expect(port.stderr).toMatch(/scheduler option port: .*65535/);
+    expect(port.stderr).toMatch(/scheduler: invalid --port <n> \(env TESSERA_PORT\): must be at most 65535, got "70000"/);
     const url = spawnSync(process.execPath, [BIN, 'scheduler'], { encoding: 'utf8', env: { ...process.env, TESSERA_REDIS: 'http://nope' } });
     expect(url.status).toBe(1);
-    expect(url.stderr).toMatch(/scheduler option redis: must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(url.stderr).toMatch(/scheduler: invalid --redis <url> \(env TESSERA_REDIS\): must be a redis or rediss URL/);
     const unknown = run('worker', '--no-such-flag');
     expect(unknown.status).not.toBe(0);
     expect(unknown.stderr).toMatch(/unknown option '--no-such-flag'/);

@@ -31,7 +31,11 @@ export interface TestCluster {
   addWorker(id?: string): Promise<RunningWorker>;
   /** kill -9 a worker (it does not get to say goodbye). */
   killWorker(id: string): Promise<void>;
+  /** SIGTERM a worker (a graceful leave) and wait for it to exit: its exit code. */
+  stopWorker(id: string): Promise<number | null>;
   killScheduler(): Promise<void>;
+  /** SIGTERM the scheduler and wait for it to exit: its exit code. */
+  stopScheduler(): Promise<number | null>;
   /** Start a scheduler again on the same port, Redis and prefix. */
   startScheduler(): Promise<void>;
   /** Output of every process so far, for failure messages. */
@@ -67,6 +71,11 @@ function start(args: string[], ready: RegExp, env: Record<string, string>, log: 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((r) => child.once('exit', () => r()));
+}
+
+function exitCode(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.once('exit', (code) => r(code)));
 }
 
 export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
@@ -109,6 +118,19 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
       await exited(w.child);
       workers.splice(workers.indexOf(w), 1);
     },
+    async stopWorker(id) {
+      const w = workers.find((x) => x.id === id);
+      if (!w) throw new Error(`no worker ${id}`);
+      const code = exitCode(w.child);
+      w.child.kill('SIGTERM');
+      workers.splice(workers.indexOf(w), 1);
+      return code;
+    },
+    async stopScheduler() {
+      const code = exitCode(cluster.scheduler);
+      cluster.scheduler.kill('SIGTERM');
+      return code;
+    },
     async killScheduler() {
       cluster.scheduler.kill('SIGKILL');
       await exited(cluster.scheduler);
@@ -136,4 +158,17 @@ export async function until(what: string, check: () => Promise<boolean> | boolea
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** The promise, or after `ms` an error carrying every process's output (what a failure needs). */
+export async function within<T>(c: TestCluster, p: Promise<T>, ms = 40_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no result after ${ms} ms; cluster output:\n${c.logs().slice(-6_000)}`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

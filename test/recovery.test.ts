@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
 import { KilledWorkerError, WorkerList, type EngineEvent } from '@tessera/protocol';
 import { startRedisServer } from '../packages/scheduler/src/store/test-redis.test-util.js';
-import { startCluster, until, type TestCluster } from './cluster.test-util.js';
+import { startCluster, until, within, type TestCluster } from './cluster.test-util.js';
 
 const kernels = fileURLToPath(new URL('./fixtures/cluster-kernels.mjs', import.meta.url));
 
@@ -46,19 +46,6 @@ function slowSum(ms: number, seed = 1): { expr: ta.ChunkedArray; want: number } 
   const n = 24 * 1_000;
   const x = ta.arange(0, n, { chunks: 1_000 }).mul(seed);
   return { expr: ta.mapBlocks('slow-copy', x, { params: { ms } }).sum(), want: (seed * (n - 1) * n) / 2 };
-}
-
-/** The promise, or after `ms` an error carrying every process's output (what a failure needs). */
-async function within<T>(c: TestCluster, p: Promise<T>, ms = 40_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no result after ${ms} ms; cluster output:\n${c.logs().slice(-6_000)}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function executed(c: TestCluster): Promise<number> {

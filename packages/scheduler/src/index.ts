@@ -6,5 +6,13 @@ export type { Store, GraphRecord, CompletionResult } from './store/store.js';
 export { RedisStore, type RedisStoreOptions } from './store/redis-store.js';
 export { ClusterScheduler, VERSION, type ClusterSchedulerOptions } from './cluster/cluster-scheduler.js';
 export type { ClusterApi, EventBatch } from './cluster/cluster-api.js';
-export { startScheduler, SchedulerOptionsSchema, type SchedulerOptions, type SchedulerProcess } from './cluster/scheduler-process.js';
+export {
+  startScheduler,
+  SchedulerOptionsSchema,
+  DEFAULT_MAX_GRAPH_BYTES,
+  LOG_LEVELS,
+  type SchedulerOptions,
+  type SchedulerProcess,
+} from './cluster/scheduler-process.js';
+export { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_GRAPH_TASKS } from './server/limits.js';
 export { buildServer, type ServerOptions } from './server/index.js';

@@ -10,6 +10,7 @@ import {
   type SerializedError,
   type TaskState,
   type TesseraError,
+  type TransferTiming,
 } from '@tessera/protocol';
 import type { RecoveryResult, Store } from '../store/store.js';
 import type { ExecutionListener, Executor, TaskTiming } from './executor.js';
@@ -29,6 +30,8 @@ interface Waiter {
 export class SchedulerCore implements ExecutionListener {
   private executor: Executor | undefined;
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** Listeners to every graph (a dashboard in this process). */
+  private readonly taps = new Set<Listener>();
   private readonly waiters = new Map<string, Waiter[]>();
   /** Tail of each graph's serialised store updates: completions apply in arrival order. */
   private readonly chains = new Map<string, Promise<void>>();
@@ -65,6 +68,12 @@ export class SchedulerCore implements ExecutionListener {
     };
   }
 
+  /** Every graph's events, from now on; returns the unsubscribe. */
+  tap(fn: Listener): () => void {
+    this.taps.add(fn);
+    return () => this.taps.delete(fn);
+  }
+
   async wait(id: string): Promise<void> {
     const g = await this.store.getGraph(id);
     if (!g) throw new NotFoundError(`unknown graph ${id} (never submitted, or already released)`);
@@ -91,7 +100,8 @@ export class SchedulerCore implements ExecutionListener {
     const g = await this.store.getGraph(id);
     if (!g) throw new NotFoundError(`unknown graph ${id} (never submitted, or already released)`);
     if (g.state === 'erred') throw deserializeError(g.error!);
-    if (g.state !== 'finished') throw new InvalidArgumentError(`graph ${id} is ${g.state}: its results can be gathered once it has finished`);
+    if (g.state !== 'finished')
+      throw new InvalidArgumentError(`graph ${id} is ${g.state}: its results can be gathered once it has finished`);
     const outputs = new Set(g.outputs);
     const bad = keys.find((k) => !outputs.has(k));
     if (bad !== undefined) throw new InvalidArgumentError(`${bad} is not an output of graph ${id}`);
@@ -112,10 +122,12 @@ export class SchedulerCore implements ExecutionListener {
     return { keep: g.persist ? g.outputs : [] };
   }
 
-  tasksQueued(id: string, keys: readonly string[], worker: string): Promise<void> {
+  tasksQueued(id: string, keys: readonly string[], worker: string, onSent?: () => void): Promise<void> {
     this.serial(id, async () => {
-      await this.store.markQueued(id, keys, worker);
-      if (this.listeners.has(id)) for (const k of keys) this.emitTask(id, k, 'queued', { worker });
+      const written = this.store.markQueued(id, keys, worker);
+      onSent?.();
+      await written;
+      if (this.watched(id)) for (const k of keys) this.emitTask(id, k, 'queued', { worker });
     });
     return this.chains.get(id)!;
   }
@@ -123,7 +135,7 @@ export class SchedulerCore implements ExecutionListener {
   taskStarted(id: string, keys: readonly string[], worker: string, thread?: number): void {
     this.serial(id, async () => {
       await this.store.markProcessing(id, keys, worker);
-      if (!this.listeners.has(id)) return;
+      if (!this.watched(id)) return;
       const start = this.now();
       for (const key of keys) this.emitTask(id, key, 'processing', { worker, thread, start });
     });
@@ -166,7 +178,7 @@ export class SchedulerCore implements ExecutionListener {
       result = await this.store.recoverTasks(id, lost, dropped);
       if (!result) return;
       beforeDispatch?.(result);
-      if (this.listeners.has(id)) for (const k of new Set([...result.moved, ...result.ready])) this.emitTask(id, k, 'waiting', {});
+      if (this.watched(id)) for (const k of new Set([...result.moved, ...result.ready])) this.emitTask(id, k, 'waiting', {});
       await this.dispatch(id, result.ready);
     });
     return this.chains.get(id)!.then(() => result);
@@ -188,7 +200,7 @@ export class SchedulerCore implements ExecutionListener {
     const completions = batch.map((b) => ({ key: b.key, worker: b.timing.worker }));
     const r = await this.store.completeTasks(id, completions, this.now());
     if (r.applied.length === 0) return;
-    if (this.listeners.has(id)) {
+    if (this.watched(id)) {
       // Each task in memory, then what its completion freed: the order a watcher counts by.
       const byKey = new Map(batch.map((b) => [b.key, b]));
       let next = 0;
@@ -200,7 +212,7 @@ export class SchedulerCore implements ExecutionListener {
       });
     }
     if (r.releasable.length) this.executor?.free(id, r.releasable);
-    if (r.ready.length) await this.dispatch(id, r.ready);
+    if (r.readySpecs.length) this.executor?.run(id, r.readySpecs);
     if (r.finished) {
       const g = await this.store.getGraph(id);
       this.emitGraph(id, 'finished', g?.total ?? 0, g?.done ?? 0);
@@ -238,14 +250,32 @@ export class SchedulerCore implements ExecutionListener {
     }
   }
 
+  /** Someone listens to this graph's events: only then are they made. */
+  private watched(id: string): boolean {
+    return this.taps.size > 0 || this.listeners.has(id);
+  }
+
+  private emit(id: string, ev: EngineEvent): void {
+    const set = this.listeners.get(id);
+    if (set) for (const fn of set) fn(ev);
+    for (const fn of this.taps) fn(ev);
+  }
+
   private emitTask(
     id: string,
     key: string,
     state: TaskState,
-    extra: { worker?: string; thread?: number | undefined; start?: number; stop?: number; nbytes?: number; error?: SerializedError },
+    extra: {
+      worker?: string;
+      thread?: number | undefined;
+      start?: number;
+      stop?: number;
+      nbytes?: number;
+      error?: SerializedError;
+      transfer?: TransferTiming | undefined;
+    },
   ): void {
-    const set = this.listeners.get(id);
-    if (!set) return;
+    if (!this.watched(id)) return;
     const group = keyGroup(key);
     const ev: EngineEvent = { type: 'task', graph: id, key, group, op: keyOp(key), state };
     if (extra.worker !== undefined) ev.worker = extra.worker;
@@ -254,14 +284,20 @@ export class SchedulerCore implements ExecutionListener {
     if (extra.stop !== undefined) ev.stop = extra.stop;
     if (extra.nbytes !== undefined) ev.nbytes = extra.nbytes;
     if (extra.error !== undefined) ev.error = extra.error;
-    for (const fn of set) fn(ev);
+    if (extra.transfer !== undefined) ev.transfer = extra.transfer;
+    this.emit(id, ev);
   }
 
-  private emitGraph(id: string, state: 'running' | 'finished' | 'erred' | 'cancelled', total: number, done: number, error?: SerializedError): void {
-    const set = this.listeners.get(id);
-    if (!set) return;
+  private emitGraph(
+    id: string,
+    state: 'running' | 'finished' | 'erred' | 'cancelled',
+    total: number,
+    done: number,
+    error?: SerializedError,
+  ): void {
+    if (!this.watched(id)) return;
     const ev: EngineEvent = { type: 'graph', graph: id, state, total, done };
     if (error) ev.error = error;
-    for (const fn of set) fn(ev);
+    this.emit(id, ev);
   }
 }

@@ -2,30 +2,47 @@ import { z } from 'zod';
 import {
   EngineClosedError,
   InvalidArgumentError,
+  NoGpuError,
+  deviceDemand,
   validateGraph,
   type Chunk,
   type Engine,
   type EngineEvent,
+  type EngineMonitor,
   type Graph,
   type SubmitOptions,
 } from '@tessera/protocol';
 import { SchedulerCore } from '../core/scheduler-core.js';
 import { MemoryStore } from '../store/memory-store.js';
-import { LocalExecutor } from './local-executor.js';
+import { LocalMonitor } from './local-monitor.js';
+import { LocalExecutor, type GpuExecutorStats } from './local-executor.js';
 
 export interface LocalEngineOptions {
   /** Pool threads; default: the machine's cores. */
   threads?: number;
   /** Modules (paths or URLs) that call registerKernel; every pool thread loads them. */
   kernels?: string[];
+  /**
+   * The GPU (WebGPU): true opens it at start (no adapter: a warning and CPU-only operation);
+   * 'auto' (default) opens it when a graph first has tasks marked for a GPU; false never does
+   * (graphs with tasks that must run on a GPU then fail with NoGpuError).
+   */
+  gpu?: boolean | 'auto';
+  /** Bytes of GPU memory for chunks; past it, chunks are evicted to host memory. */
+  gpuMemoryLimit?: number;
+  /** Mixed precision: float32 chunks stored as float16 on the GPU, computed in float32 (shader-f16). */
+  gpuF16?: boolean;
 }
 
 export interface LocalEngineStats {
   threads: number;
-  /** Tasks actually executed by the pool since start (shared or held keys are not re-run). */
+  /** Tasks actually executed (pool, inline or GPU) since start (shared or held keys are not re-run). */
   tasksExecuted: number;
+  /** Chunks held, on the host or the GPU (a key on both counts once). */
   chunksHeld: number;
   bytesHeld: number;
+  /** The GPU, once opened: adapter, tasks run there, copies each way, chunks held in device memory. */
+  gpu?: GpuExecutorStats;
 }
 
 /**
@@ -33,9 +50,11 @@ export interface LocalEngineStats {
  * worker_threads pool in this process. Like Dask's threaded scheduler or `ray.init()`.
  */
 export class LocalEngine implements Engine {
-  private readonly core = new SchedulerCore(new MemoryStore());
+  private readonly store = new MemoryStore();
+  private readonly core = new SchedulerCore(this.store);
   private readonly executor = new LocalExecutor(this.core);
   private closed = false;
+  private monitor_: LocalMonitor | undefined;
 
   private constructor() {
     this.core.attach(this.executor);
@@ -43,22 +62,46 @@ export class LocalEngine implements Engine {
 
   static async start(options: LocalEngineOptions = {}): Promise<LocalEngine> {
     const e = new LocalEngine();
-    await e.executor.start(options);
+    const { gpu, gpuMemoryLimit, gpuF16, ...pool } = options;
+    await e.executor.start(pool, {
+      ...(gpu !== undefined ? { gpu } : {}),
+      ...(gpuMemoryLimit !== undefined ? { gpuMemoryLimit } : {}),
+      ...(gpuF16 !== undefined ? { gpuF16 } : {}),
+    });
     return e;
   }
 
   stats(): LocalEngineStats {
+    const held = this.executor.held();
+    const gpu = this.executor.gpuStats();
     return {
       threads: this.executor.threads,
       tasksExecuted: this.executor.executed,
-      chunksHeld: this.executor.chunks.count,
-      bytesHeld: this.executor.chunks.nbytes,
+      chunksHeld: held.count,
+      bytesHeld: held.bytes,
+      ...(gpu ? { gpu } : {}),
     };
+  }
+
+  /** What a dashboard in this process reads: `startDashboard({ engine })` from @tessera/dashboard. */
+  monitor(): EngineMonitor {
+    return (this.monitor_ ??= new LocalMonitor(this.core, this.store, () => this.stats()));
   }
 
   async submit(graph: Graph, options: SubmitOptions = {}): Promise<string> {
     this.open();
     const g = validateGraph(graph);
+    const demand = deviceDemand(g);
+    if (demand.gpu > 0) {
+      // Tasks that must run on a GPU: fail now, before anything runs, if there is none.
+      const r = await this.executor.ensureGpu();
+      if (!r.ok)
+        throw new NoGpuError(
+          `this graph has ${demand.gpu} tasks that need a GPU (device: 'gpu') and the local engine has none: ${r.reason}`,
+        );
+    } else if (demand.auto > 0) {
+      await this.executor.ensureGpu();
+    }
     const id = this.core.newGraphId();
     if (options.onEvent) this.core.subscribe(id, options.onEvent);
     await this.core.submit(id, g, { persist: options.persist ?? false });
@@ -77,7 +120,7 @@ export class LocalEngine implements Engine {
   async gather(graphId: string, keys: readonly string[]): Promise<Chunk[]> {
     this.open();
     await this.core.checkGather(graphId, keys);
-    return this.executor.gather(keys);
+    return await this.executor.gather(keys);
   }
 
   async cancel(graphId: string): Promise<void> {
@@ -90,7 +133,7 @@ export class LocalEngine implements Engine {
   }
 
   async unpersist(keys: readonly string[]): Promise<void> {
-    for (const k of keys) this.executor.chunks.unpin(k);
+    for (const k of keys) this.executor.unpin(k);
   }
 
   async close(): Promise<void> {
@@ -108,6 +151,9 @@ const LocalEngineOptionsSchema = z
   .object({
     threads: z.number().int().min(1).max(1024).optional(),
     kernels: z.array(z.string().min(1)).optional(),
+    gpu: z.union([z.boolean(), z.literal('auto')]).optional(),
+    gpuMemoryLimit: z.number().int().positive().optional(),
+    gpuF16: z.boolean().optional(),
   })
   .strict();
 

@@ -18,6 +18,8 @@ const STATUS_OF: Record<ErrorCode, number> = {
   UNAVAILABLE: 503,
   // A scheduler that is shutting down cannot serve the request: same as unavailable.
   ENGINE_CLOSED: 503,
+  // No worker with a GPU (or its device was lost): the cluster cannot serve it now.
+  GPU_UNAVAILABLE: 503,
   KERNEL_NOT_FOUND: 500,
   CHUNK_DECODE: 500,
   INTERNAL: 500,
@@ -59,14 +61,14 @@ export function formatBytes(n: number): string {
  * The one place an error becomes an answer: `{error: SerializedError}` with the status of its
  * code. Anything unexpected is a 500 with code INTERNAL that says nothing of the server's insides.
  */
-export function errorReply(err: unknown, opts: { bodyLimit: number }): { status: number; body: ErrorResponse } {
+export function errorReply(err: unknown, opts: { bodyLimit: number; tooLarge?: string }): { status: number; body: ErrorResponse } {
   if (err instanceof HttpError) return { status: err.status, body: { error: serializeError(err) } };
   if (err instanceof TesseraError) return { status: statusOfCode(err.code), body: { error: serializeError(err) } };
   const client = fastifyClientError(err);
   if (client) {
     const message =
       client.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? `request body is larger than the limit of ${formatBytes(opts.bodyLimit)}`
+        ? (opts.tooLarge ?? `request body is larger than the limit of ${formatBytes(opts.bodyLimit)}`)
         : client.message;
     const notFound = client.status === 404;
     const error = notFound

@@ -7,7 +7,7 @@ import {
   NotFoundError,
   type WorkerView,
 } from '@tessera/protocol';
-import type { ClusterApi, EventBatch } from '../cluster/cluster-api.js';
+import type { ClusterApi, EventBatch, ResultData } from '../cluster/cluster-api.js';
 
 /**
  * A test double of our own seam, ClusterApi, for the HTTP layer's tests: graphs are records in a
@@ -110,12 +110,12 @@ export class FakeClusterApi implements ClusterApi {
     }
   }
 
-  async result(id: string, key: string): Promise<Uint8Array[]> {
+  async result(id: string, key: string): Promise<ResultData> {
     this.record('result', id, key);
     this.graph(id);
     const parts = this.results.get(`${id}/${key}`);
     if (!parts) throw new NotFoundError(`${key} is not an output of graph ${id}`);
-    return parts;
+    return { arrow: parts };
   }
 
   async cancel(id: string): Promise<void> {

@@ -8,6 +8,7 @@ import {
   MSGPACK,
   type OkResponse,
   SubmitRequest,
+  encodeChunk,
   type SubmitResponse,
   partsByteLength,
 } from '@tessera/protocol';
@@ -101,7 +102,8 @@ export function graphRoutes(app: FastifyInstance, api: ClusterApi, opts: GraphRo
 
   app.get('/api/graphs/:id/results/:key', async (request, reply) => {
     const { id, key } = parseParam(ResultParams, request.params, 'path parameter');
-    const parts = await api.result(id, key);
+    const got = await api.result(id, key);
+    const parts = 'chunk' in got ? encodeChunk(got.chunk) : got.arrow;
     // The parts go out one by one (the chunk's data by reference), never joined into one buffer.
     return reply
       .code(200)

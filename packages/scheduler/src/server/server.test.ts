@@ -1,5 +1,7 @@
 import {
   ARROW_STREAM,
+  CHUNK_FRAMES,
+  decodeFrames,
   CancelledError,
   ChunkLostError,
   ClusterInfo,
@@ -178,6 +180,34 @@ describe('graph routes', () => {
     expect(api.calls.at(-1)).toEqual({ method: 'result', args: ['g1', KEY] });
   });
 
+  it('POST gather: frames in key order; errors before the answer are statuses, after it an error frame', async () => {
+    api.addGraph('g1', { state: 'finished' });
+    const keys = Array.from({ length: 40 }, (_, i) => `add-0123456789abcdef:${i}`);
+    keys.forEach((k, i) => api.results.set(`g1/${k}`, encodeChunk({ dtype: 'int32', shape: [i % 3], data: Int32Array.from({ length: i % 3 }, () => i) })));
+    const gather = (body: unknown, id = 'g1') =>
+      app.inject({ method: 'POST', url: `/api/graphs/${id}/gather`, payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    let res = await gather({ keys });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe(CHUNK_FRAMES);
+    const frames = decodeFrames(new Uint8Array(res.rawPayload), keys);
+    expect(frames.map((f) => [...f.chunk.data])).toEqual(keys.map((_, i) => Array.from({ length: i % 3 }, () => i)));
+
+    res = await gather({ keys: ['nope'] });
+    expect(res.statusCode).toBe(400);
+    expect(errorOf(res).message).toMatch(/gather request keys\.0/);
+    res = await gather({ keys: [] });
+    expect(res.statusCode).toBe(400);
+    res = await gather({ keys }, 'g9');
+    expect(res.statusCode).toBe(404);
+
+    const missing = [...keys.slice(0, 5), 'add-0123456789abcdef:99', keys[6]!];
+    res = await gather({ keys: missing });
+    expect(res.statusCode).toBe(200);
+    expect(() => decodeFrames(new Uint8Array(res.rawPayload), missing)).toThrow(/not an output/);
+    res = await gather({ keys: ['add-0123456789abcdef:99'] });
+    expect(res.statusCode).toBe(404);
+  });
+
   it('cancel, release and unpersist answer ok and reach the api', async () => {
     api.addGraph('g1');
     let res = await app.inject({ method: 'POST', url: '/api/graphs/g1/cancel' });
@@ -226,6 +256,7 @@ describe('errors', () => {
       CHUNK_LOST: 409,
       UNAVAILABLE: 503,
       ENGINE_CLOSED: 503,
+      GPU_UNAVAILABLE: 503,
     };
     for (const code of ERROR_CODES) expect([code, statusOfCode(code)]).toEqual([code, want[code] ?? 500]);
   });

@@ -1,5 +1,5 @@
-import type { Graph, SerializedError, TaskSpec, TaskState } from '@tessera/protocol';
-import { TASK_STATES } from '@tessera/protocol';
+import type { Graph, GraphStructure, GroupShape, SerializedError, TaskSpec, TaskState } from '@tessera/protocol';
+import { NotFoundError, TASK_STATES, keyGroup, keyOp } from '@tessera/protocol';
 import type { Completion, CompletionResult, GraphRecord, RecoveryResult, ResumeState, Store } from './store.js';
 
 interface TaskRecord {
@@ -42,7 +42,15 @@ export class MemoryStore implements Store {
     const ready: string[] = [];
     for (const t of tasks.values()) if (t.pending === 0) ready.push(t.spec.key);
     this.graphs.set(id, {
-      record: { id, state: 'running', total: tasks.size, done: 0, outputs: [...graph.outputs], persist: options.persist, submittedAt: options.now },
+      record: {
+        id,
+        state: 'running',
+        total: tasks.size,
+        done: 0,
+        outputs: [...graph.outputs],
+        persist: options.persist,
+        submittedAt: options.now,
+      },
       tasks,
     });
     return { ready };
@@ -88,7 +96,7 @@ export class MemoryStore implements Store {
 
   async completeTasks(id: string, completions: readonly Completion[], now: number): Promise<CompletionResult> {
     const g = this.graphs.get(id);
-    const r: CompletionResult = { applied: [], ready: [], releasable: [], freed: [], finished: false };
+    const r: CompletionResult = { applied: [], ready: [], readySpecs: [], releasable: [], freed: [], finished: false };
     if (!g || g.record.state !== 'running') return r;
     for (const { key, worker } of completions) {
       const t = g.tasks.get(key);
@@ -99,7 +107,10 @@ export class MemoryStore implements Store {
       g.record.done++;
       for (const k of t.dependents) {
         const d = g.tasks.get(k)!;
-        if (--d.pending === 0 && d.state === 'waiting') r.ready.push(k);
+        if (--d.pending === 0 && d.state === 'waiting') {
+          r.ready.push(k);
+          r.readySpecs.push(d.spec);
+        }
       }
       const before = r.releasable.length;
       for (const k of t.uniqueDeps) {
@@ -208,6 +219,34 @@ export class MemoryStore implements Store {
     g.record.state = 'cancelled';
     g.record.finishedAt = now;
     return true;
+  }
+
+  /** A graph's shape for a dashboard: its task groups, and every task when there are at most `maxTasks`. */
+  async structure(id: string, maxTasks: number): Promise<GraphStructure> {
+    const g = this.graphs.get(id);
+    if (!g) throw new NotFoundError(`unknown graph ${id} (never submitted, or already released)`);
+    const groups = new Map<string, GroupShape & { depSet: Set<string> }>();
+    for (const t of g.tasks.values()) {
+      const name = keyGroup(t.spec.key);
+      let s = groups.get(name);
+      if (!s) {
+        const counts = Object.fromEntries(TASK_STATES.map((st) => [st, 0])) as Record<TaskState, number>;
+        groups.set(name, (s = { group: name, op: keyOp(t.spec.key), total: 0, counts, deps: [], depSet: new Set() }));
+      }
+      s.total++;
+      s.counts[t.state] = (s.counts[t.state] ?? 0) + 1;
+      for (const d of t.uniqueDeps) s.depSet.add(keyGroup(d));
+    }
+    const out: GraphStructure = {
+      id,
+      total: g.tasks.size,
+      groups: [...groups.values()].map(({ depSet, ...s }) => ({ ...s, deps: [...depSet].filter((d) => d !== s.group) })),
+    };
+    if (g.tasks.size <= maxTasks) {
+      const index = new Map([...g.tasks.keys()].map((k, i) => [k, i]));
+      out.tasks = [...g.tasks.values()].map((t) => ({ key: t.spec.key, state: t.state, deps: t.uniqueDeps.map((d) => index.get(d)!) }));
+    }
+    return out;
   }
 
   async deleteGraph(id: string): Promise<void> {

@@ -170,14 +170,18 @@ export class RedisStore implements Store {
 
   async completeTasks(id: string, completions: readonly Completion[], now: number): Promise<CompletionResult> {
     const keys = all(graphKeys(this.prefix, id));
-    const out: CompletionResult = { applied: [], ready: [], releasable: [], freed: [], finished: false };
+    const out: CompletionResult = { applied: [], ready: [], readySpecs: [], releasable: [], freed: [], finished: false };
+    const str = (bs: Buffer[]): string[] => bs.map((b) => b.toString());
     for (let i = 0; i < completions.length; i += CHUNK) {
       const args: (string | number)[] = [String(now), this.endedTtl];
       for (const c of completions.slice(i, i + CHUNK)) args.push(c.key, c.worker);
-      const r = (await this.run(completeTasks, keys, args)) as [number, string[], string[], string[], number[]];
-      out.applied.push(...r[1]);
-      out.ready.push(...r[2]);
-      out.releasable.push(...r[3]);
+      // Buffer replies: the ready tasks' specs are packed binary.
+      const r = (await this.run(completeTasks, keys, args, true)) as [number, Buffer[], Buffer[], Buffer[], number[], Buffer[]];
+      out.applied.push(...str(r[1]));
+      const ready = str(r[2]);
+      out.ready.push(...ready);
+      ready.forEach((k, j) => out.readySpecs.push(unpackTaskSpec(k, r[5][j]!)));
+      out.releasable.push(...str(r[3]));
       out.freed.push(...r[4]);
       if (r[0] === 1) out.finished = true;
     }
@@ -237,14 +241,15 @@ export class RedisStore implements Store {
 
   private async move(id: string, keys: readonly string[], from: TaskState, to: TaskState, worker: string): Promise<void> {
     const k = graphKeys(this.prefix, id);
-    for (let i = 0; i < keys.length; i += CHUNK) {
-      const moved = await this.run(moveTasks, [k.meta, k.state, k.pending, k.worker], [from, to, worker, ...keys.slice(i, i + CHUNK)]);
-      if (moved === -1) throw new Error(`no graph ${id}`);
-    }
+    // Every chunk's script is written before this returns its promise: a caller may pipeline a
+    // command that must follow the move on this connection (the dispatcher's job add).
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < keys.length; i += CHUNK) calls.push(this.run(moveTasks, [k.meta, k.state, k.pending, k.worker], [from, to, worker, ...keys.slice(i, i + CHUNK)]));
+    for (const moved of await Promise.all(calls)) if (moved === -1) throw new Error(`no graph ${id}`);
   }
 
-  private run(script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    return runScript(this.redis, script, keys, args);
+  private run(script: RedisScript, keys: readonly string[], args: readonly (string | number)[], buffers = false): Promise<unknown> {
+    return runScript(this.redis, script, keys, args, buffers);
   }
 }
 

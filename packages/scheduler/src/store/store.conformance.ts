@@ -129,13 +129,16 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
       // c before its inputs is not applied; the rest are, in order.
       const r = await s.completeTasks('g1', [{ key: C, worker: 'w1' }, { key: A, worker: 'w1' }, { key: B, worker: 'w2' }, { key: C, worker: 'w2' }, { key: E, worker: 'w1' }, { key: A, worker: 'w1' }], 2);
       expect(r.applied).toEqual([A, B, C, E]);
+      // The ready tasks' specs come with them, in the same order: no second read per hop.
+      expect(r.readySpecs.map((t) => t.key)).toEqual(r.ready);
       expect(r.ready.sort()).toEqual([C, D, E].sort());
+      expect(r.readySpecs.find((t) => t.key === C)).toEqual(diamond.tasks[2]);
       expect(r.releasable.sort()).toEqual([A, B].sort());
       expect(r.freed).toEqual([0, 0, 1, 1]);
       expect(r.finished).toBe(false);
       expect(await s.getTaskState('g1', B)).toEqual({ state: 'released', worker: 'w2' });
       const last = await s.completeTasks('g1', [{ key: D, worker: 'w2' }], 3);
-      expect(last).toEqual({ applied: [D], ready: [], releasable: [C], freed: [1], finished: true });
+      expect(last).toEqual({ applied: [D], ready: [], readySpecs: [], releasable: [C], freed: [1], finished: true });
     });
 
     it('recomputes lost chunks from lineage: released inputs run again, dependents wait again', async () => {

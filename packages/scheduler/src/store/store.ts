@@ -17,6 +17,8 @@ export interface CompletionResult {
   applied: string[];
   /** Tasks whose last dependency just completed: now ready to run. */
   ready: string[];
+  /** The specs of `ready`, in order: read in the same transition, saving a round trip per hop. */
+  readySpecs: TaskSpec[];
   /** Tasks no pending dependent needs any more: their chunks may be freed. */
   releasable: string[];
   /** For each applied completion, how many of `releasable` (in order) it freed. */

@@ -32,7 +32,9 @@ export function runsInline(spec: TaskSpec, inputs: readonly (Chunk | undefined)[
 
 /** The least loaded thread with room for this task (`batched(t)`: tasks about to be posted to t), or -1. */
 export function leastLoadedThread(pool: ThreadPool, spec: TaskSpec, batched: (thread: number) => number): number {
-  const depth = spec.nbytes <= SMALL_TASK_BYTES ? DEPTH_SMALL : DEPTH_LARGE;
+  // A user kernel goes only to an idle thread: its cost is unknown, and a worker that dies under
+  // it must not take the tasks queued behind it down as suspects (they count as started).
+  const depth = spec.op === 'map-blocks' ? 1 : spec.nbytes <= SMALL_TASK_BYTES ? DEPTH_SMALL : DEPTH_LARGE;
   let best = -1;
   let bestLoad = Infinity;
   for (let t = 0; t < pool.size; t++) {

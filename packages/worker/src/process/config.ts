@@ -1,4 +1,4 @@
-import { availableParallelism, hostname, totalmem } from 'node:os';
+import { availableParallelism, hostname, networkInterfaces, totalmem } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidArgumentError, WorkerId } from '@tessera/protocol';
@@ -20,12 +20,19 @@ export const WorkerOptionsSchema = z
     id: WorkerId.optional(),
     /** Pool threads; default: the machine's cores. */
     threads: z.number().int().min(1).max(1024).optional(),
-    /** Host other workers reach this one's peer server at; default 127.0.0.1. */
+    /**
+     * Host other workers reach this one's peer server at; default 127.0.0.1, or with a wildcard
+     * `bind` this machine's first non-internal IPv4 address. `auto` asks for that address always
+     * (a container behind `docker compose --scale` has no name of its own to give).
+     */
     host: z
       .string()
       .min(1)
       .max(255)
-      .refine((h) => URL.canParse(`http://${urlHost(h)}:1/`), 'must be a host name or IP address that can go in a URL')
+      .refine(
+        (h) => h === 'auto' || URL.canParse(`http://${urlHost(h)}:1/`),
+        'must be a host name or IP address that can go in a URL, or auto',
+      )
       .optional(),
     /** Address the peer server listens on; default 127.0.0.1. */
     bind: z.string().min(1).max(255).optional(),
@@ -43,6 +50,16 @@ export const WorkerOptionsSchema = z
     replicaCacheBytes: z.number().int().nonnegative().optional(),
     /** How long to wait for the scheduler to answer at startup; default 30 s. */
     discoveryTimeoutMs: z.number().int().positive().optional(),
+    /** The cluster's token: sent to the scheduler and to peers, required of peers fetching chunks from here. */
+    token: z.string().min(16, 'must be at least 16 characters').max(4096).optional(),
+    /** On close (SIGTERM), how long running tasks get to finish before they are abandoned; default 30 s. */
+    shutdownTimeoutMs: z.number().int().nonnegative().max(3_600_000).optional(),
+    /** Serve Prometheus metrics at GET /metrics on the peer server; default true. */
+    metrics: z.boolean().optional(),
+    /** Open the WebGPU device and run tasks marked for a GPU on it (no adapter: a warning, CPU only). */
+    gpu: z.boolean().optional(),
+    /** pino level of this worker's log (stderr, JSON lines); default info. */
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   })
   .strict();
 export type WorkerOptions = z.input<typeof WorkerOptionsSchema>;
@@ -62,6 +79,11 @@ export interface WorkerConfig {
   heartbeatMs: number | undefined;
   replicaCacheBytes: number;
   discoveryTimeoutMs: number;
+  token: string | undefined;
+  shutdownTimeoutMs: number;
+  metrics: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  gpu: boolean;
 }
 
 const REPLICA_CACHE_MAX = 256 * 2 ** 20;
@@ -81,7 +103,7 @@ export function resolveWorkerOptions(options: unknown): WorkerConfig {
     scheduler: o.scheduler.replace(/\/+$/, ''),
     id: o.id ?? defaultWorkerId(),
     threads,
-    host: o.host ?? '127.0.0.1',
+    host: resolveHost(o.host, o.bind ?? '127.0.0.1'),
     bind: o.bind ?? '127.0.0.1',
     port: o.port ?? 0,
     memoryLimit,
@@ -91,7 +113,29 @@ export function resolveWorkerOptions(options: unknown): WorkerConfig {
     heartbeatMs: o.heartbeatMs,
     replicaCacheBytes: o.replicaCacheBytes ?? Math.min(REPLICA_CACHE_MAX, Math.floor(memoryLimit / 4)),
     discoveryTimeoutMs: o.discoveryTimeoutMs ?? 30_000,
+    token: o.token,
+    shutdownTimeoutMs: o.shutdownTimeoutMs ?? 30_000,
+    metrics: o.metrics ?? true,
+    logLevel: o.logLevel ?? 'info',
+    gpu: o.gpu ?? false,
   };
+}
+
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
+
+/** The host peers reach this worker at: given, or guessed from the bind address. */
+export function resolveHost(host: string | undefined, bind: string): string {
+  if (host !== undefined && host !== 'auto') return host;
+  if (host === 'auto' || WILDCARD.has(bind)) return firstExternalIPv4() ?? hostname();
+  return bind;
+}
+
+/** This machine's first non-internal IPv4 address (a container's address on its network). */
+export function firstExternalIPv4(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
 }
 
 /** `${hostname}-${pid}-${random4}` in the WorkerId alphabet, at most 64 characters. */

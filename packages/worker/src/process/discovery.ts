@@ -1,4 +1,5 @@
 import { ClusterInfo, UnavailableError } from '@tessera/protocol';
+import { authHeaders } from './auth.js';
 import { errorMessage, sleep } from './log.js';
 
 const RETRY_MS = 250;
@@ -7,13 +8,23 @@ const RETRY_MS = 250;
  * GET `${scheduler}/api/cluster`, retried every 250 ms until the scheduler answers with a valid
  * ClusterInfo (workers are often started before, or with, their scheduler).
  */
-export async function discoverCluster(scheduler: string, timeoutMs: number): Promise<ClusterInfo> {
+export async function discoverCluster(scheduler: string, timeoutMs: number, token?: string): Promise<ClusterInfo> {
   const url = `${scheduler}/api/cluster`;
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   for (;;) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(Math.max(RETRY_MS, Math.min(5_000, deadline - Date.now()))) });
+      const res = await fetch(url, {
+        headers: authHeaders(token),
+        signal: AbortSignal.timeout(Math.max(RETRY_MS, Math.min(5_000, deadline - Date.now()))),
+      });
+      // A wrong or missing token will not fix itself: say so now.
+      if (res.status === 401) {
+        await res.body?.cancel();
+        throw new UnavailableError(
+          `the scheduler at ${url} refused this worker's token (401): start the worker with the cluster's --token / TESSERA_TOKEN`,
+        );
+      }
       if (res.ok) {
         const parsed = ClusterInfo.safeParse(await res.json());
         if (parsed.success) return parsed.data;
@@ -24,6 +35,7 @@ export async function discoverCluster(scheduler: string, timeoutMs: number): Pro
         await res.body?.cancel();
       }
     } catch (e) {
+      if (e instanceof UnavailableError) throw e;
       last = errorMessage(e);
     }
     if (Date.now() + RETRY_MS > deadline) {

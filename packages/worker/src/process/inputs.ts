@@ -1,4 +1,4 @@
-import { ChunkLostError, type Chunk, type InputLocation } from '@tessera/protocol';
+import { ChunkLostError, type Chunk, type InputLocation, type TransferTiming } from '@tessera/protocol';
 import type { ChunkStore } from '../chunk-store.js';
 import { PeerFetchError, type PeerClient } from './peer-client.js';
 
@@ -7,7 +7,11 @@ export interface GatheredInputs {
   inputs: Chunk[];
   /** Let go of the owned inputs held for the task. */
   release(): void;
+  /** The inputs fetched from peers for this task (the dashboard draws it before the task's bar). */
+  transfer?: TransferTiming;
 }
+
+const now = (): number => performance.timeOrigin + performance.now();
 
 /**
  * A task's inputs: the chunks this worker owns, else copies fetched from the peers the job names.
@@ -31,6 +35,12 @@ export class InputGatherer {
       for (const k of held) this.chunks.release(k, holder);
     };
     const inputs: (Chunk | Promise<Chunk>)[] = [];
+    // What came over the network: from the first fetch's start to the last one's end.
+    const fetched = new Set<string>();
+    const from = new Set<string>();
+    let start: number | undefined;
+    let stop = 0;
+    let nbytes = 0;
     for (const key of deps) {
       if (this.chunks.hold(key, holder)) {
         held.add(key);
@@ -42,10 +52,25 @@ export class InputGatherer {
         release();
         throw new ChunkLostError(key);
       }
-      inputs.push(this.peers.get(loc));
+      if (this.peers.has(key) || fetched.has(key)) {
+        inputs.push(this.peers.get(loc));
+        continue;
+      }
+      fetched.add(key);
+      from.add(loc.worker);
+      start ??= now();
+      inputs.push(
+        this.peers.get(loc).then((c) => {
+          nbytes += c.data.byteLength;
+          stop = Math.max(stop, now());
+          return c;
+        }),
+      );
     }
     try {
-      return { inputs: await Promise.all(inputs), release };
+      const all = await Promise.all(inputs);
+      if (start === undefined) return { inputs: all, release };
+      return { inputs: all, release, transfer: { start, stop, nbytes, from: [...from] } };
     } catch (e) {
       release();
       if (e instanceof PeerFetchError) throw Object.assign(new ChunkLostError(e.key), { cause: e });

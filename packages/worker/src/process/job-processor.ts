@@ -91,11 +91,14 @@ async function runJob(d: JobProcessorDeps, job: TaskJob): Promise<ReportItem | u
     return failed(lost);
   }
   try {
-    const onStart = (thread: number, start: number): void => d.reporter.note({ type: 'started', graph, key, attempt, start, thread });
+    // User kernels may kill the worker: their start is written at once (see Reporter.noteNow).
+    const note = spec.op === 'map-blocks' ? (i: ReportItem) => d.reporter.noteNow(i) : (i: ReportItem) => d.reporter.note(i);
+    const onStart = (thread: number, start: number): void => note({ type: 'started', graph, key, attempt, start, thread });
     const r = await d.runner.run(spec, gathered.inputs, onStart);
-    if (!r.ok) return failed(new TaskError(key, spec.op, r.error), r.start, r.stop, r.thread);
+    const transfer = gathered.transfer ? { transfer: gathered.transfer } : {};
+    if (!r.ok) return { ...failed(new TaskError(key, spec.op, r.error), r.start, r.stop, r.thread), ...transfer };
     d.chunks.put(key, r.chunk, CLUSTER_HOLDER);
-    return done(job, r.chunk.data, r.start, r.stop, r.thread);
+    return { ...done(job, r.chunk.data, r.start, r.stop, r.thread), ...transfer };
   } catch (e) {
     // The runner itself failed (not the kernel): still a failed task, never a stuck job.
     const err = e instanceof Error ? e : new Error(String(e));

@@ -1,5 +1,8 @@
+import type { Logger } from 'pino';
+
 /**
- * Brief stderr lines for a long-running process. A Redis outage makes every loop fail at once and
+ * Brief log lines for a long-running process: pino JSON lines when given a logger (the worker
+ * process), plain stderr lines otherwise. A Redis outage makes every loop fail at once and
  * again on each retry, so a topic prints at most once per `everyMs`, with a count of what it held back.
  */
 export class Log {
@@ -9,6 +12,7 @@ export class Log {
     private readonly who: string,
     private readonly everyMs = 5_000,
     private readonly write: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+    private readonly logger?: Logger,
   ) {}
 
   warn(topic: string, message: string): void {
@@ -20,12 +24,14 @@ export class Log {
     }
     const more = seen && seen.held > 0 ? ` (${seen.held} more since)` : '';
     this.last.set(topic, { at: now, held: 0 });
-    this.write(`tessera worker ${this.who}: ${topic}: ${message}${more}`);
+    if (this.logger) this.logger.warn({ topic, ...(seen && seen.held > 0 ? { heldBack: seen.held } : {}) }, message);
+    else this.write(`tessera worker ${this.who}: ${topic}: ${message}${more}`);
   }
 
   /** Always printed: state changes such as "Redis is back". */
   info(message: string): void {
-    this.write(`tessera worker ${this.who}: ${message}`);
+    if (this.logger) this.logger.info(message);
+    else this.write(`tessera worker ${this.who}: ${message}`);
   }
 }
 

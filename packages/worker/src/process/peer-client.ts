@@ -1,7 +1,18 @@
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { decodeChunk, itemsize, sizeOf, type Chunk, type InputLocation } from '@tessera/protocol';
 import type { ReplicaCache } from './replica-cache.js';
+import { authHeaders } from './auth.js';
 import { errorMessage } from './log.js';
+
+export interface PeerClientOptions {
+  /** No answer within this long fails the fetch; default 60 s. */
+  timeoutMs?: number;
+  /** The cluster's token, sent with every request. */
+  token?: string | undefined;
+  /** Told of every fetch: its bytes, or that it failed. */
+  onFetched?: (bytes: number) => void;
+  onFailed?: () => void;
+}
 
 /** Schema and batch headers of one chunk's stream: a few hundred bytes; this is generous. */
 const HEADER_ALLOWANCE = 64 * 1024;
@@ -28,10 +39,21 @@ export class PeerClient {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 16 });
   private readonly inflight = new Map<string, Promise<Chunk>>();
 
+  private readonly timeoutMs: number;
+  private readonly headers: Record<string, string>;
+
   constructor(
     private readonly cache: ReplicaCache,
-    private readonly timeoutMs = 60_000,
-  ) {}
+    private readonly options: PeerClientOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.headers = authHeaders(options.token);
+  }
+
+  /** A copy is cached here: `get` will not go to the network. */
+  has(key: string): boolean {
+    return this.cache.has(key);
+  }
 
   /** The chunk, from the cache or its holder; rejects with PeerFetchError. */
   get(loc: InputLocation): Promise<Chunk> {
@@ -68,18 +90,25 @@ export class PeerClient {
     try {
       body = await this.download(url, limit);
     } catch (e) {
+      this.options.onFailed?.();
       throw fail(errorMessage(e));
     }
+    // Checked before use: the stream must be one chunk of exactly the dtype and shape the
+    // scheduler recorded, its data as long as that shape needs (decodeChunk verifies all three).
+    let chunk: Chunk;
     try {
-      return decodeChunk(body, { dtype: loc.dtype, shape: loc.shape });
+      chunk = decodeChunk(body, { dtype: loc.dtype, shape: loc.shape });
     } catch (e) {
+      this.options.onFailed?.();
       throw fail(`bad chunk bytes: ${errorMessage(e)}`);
     }
+    this.options.onFetched?.(body.byteLength);
+    return chunk;
   }
 
   private download(url: URL, limit: number): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      const req = request(url, { agent: this.agent, timeout: this.timeoutMs }, (res) => {
+      const req = request(url, { agent: this.agent, timeout: this.timeoutMs, headers: this.headers }, (res) => {
         readBody(res, limit).then(resolve, reject);
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));

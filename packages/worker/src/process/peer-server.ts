@@ -11,6 +11,8 @@ import {
   serializeError,
 } from '@tessera/protocol';
 import type { ChunkStore } from '../chunk-store.js';
+import { bearerMatches } from './auth.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface PeerServer {
   readonly port: number;
@@ -23,11 +25,16 @@ export interface PeerServerOptions {
   port: number;
   worker: string;
   chunks: ChunkStore;
+  /** When set, /chunks and /metrics need `Authorization: Bearer <token>` (/health stays open). */
+  token?: string | undefined;
+  /** Served at /metrics, and told of the bytes served. */
+  metrics?: WorkerMetrics | undefined;
 }
 
 /**
  * Serves the chunks this worker owns to other workers: `GET /chunks/:key` answers the chunk as an
- * Arrow IPC stream, written part by part from the chunk's own memory (no concatenation).
+ * Arrow IPC stream, written part by part from the chunk's own memory (no concatenation). Also
+ * `GET /health` (open) and `GET /metrics` (Prometheus). No request has a body: any is refused.
  */
 export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer> {
   let lease = 0;
@@ -45,7 +52,17 @@ export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer>
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return sendError(res, 405, new InvalidArgumentError(`${req.method ?? '?'} is not served here; use GET`));
     if (path === '/health') return sendJson(res, 200, { ok: true, worker: o.worker, chunks: o.chunks.count, bytes: o.chunks.nbytes });
-    if (!path.startsWith('/chunks/')) return sendError(res, 404, new NotFoundError(`no route ${path}`));
+    if (path !== '/metrics' && !path.startsWith('/chunks/'))
+      return sendError(res, 404, new NotFoundError(`no route ${path.slice(0, 200)}`));
+    if (o.token !== undefined && !bearerMatches(req.headers.authorization, o.token)) {
+      res.setHeader('www-authenticate', 'Bearer realm="tessera"');
+      return sendError(
+        res,
+        401,
+        new InvalidArgumentError('this worker requires the cluster token: Authorization: Bearer <token> (TESSERA_TOKEN)'),
+      );
+    }
+    if (path === '/metrics') return void serveMetrics(res);
     let key: string;
     try {
       key = decodeURIComponent(path.slice('/chunks/'.length));
@@ -66,6 +83,18 @@ export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer>
     if (req.method === 'HEAD') return void res.end();
     for (const p of parts) res.write(p);
     res.end();
+    o.metrics?.servedBytes(partsByteLength(parts));
+  }
+
+  async function serveMetrics(res: ServerResponse): Promise<void> {
+    if (!o.metrics) return sendError(res, 404, new NotFoundError('metrics are off on this worker'));
+    try {
+      const { contentType, body } = await o.metrics.render();
+      res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    } catch (e) {
+      sendError(res, 500, e);
+    }
   }
 
   await new Promise<void>((resolve, reject) => {

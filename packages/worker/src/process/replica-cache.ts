@@ -20,6 +20,10 @@ export class ReplicaCache {
     return this.chunks.size;
   }
 
+  has(key: string): boolean {
+    return this.chunks.has(key);
+  }
+
   get(key: string): Chunk | undefined {
     const c = this.chunks.get(key);
     if (c) {

@@ -39,6 +39,17 @@ export class Reporter {
     this.schedule();
   }
 
+  /**
+   * A `started` item written at once, not at the next turn: a user kernel may kill this process
+   * (a segfault, an OOM kill) before a batch goes out, and the scheduler strikes only runs it
+   * knows had started. The XADD is handed to the socket before the kernel is posted; if it fails
+   * the item goes the batched way.
+   */
+  noteNow(item: ReportItem): void {
+    if (this.stopped) return;
+    this.redis.xadd(this.stream, '*', 'm', packMessage({ worker: this.worker, items: [item] })).catch(() => this.note(item));
+  }
+
   /** Resolves once the stream entry holding `item` is written. */
   report(item: ReportItem): Promise<void> {
     return new Promise((resolve) => {

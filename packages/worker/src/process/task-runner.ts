@@ -1,5 +1,7 @@
-import type { Chunk, TaskSpec } from '@tessera/protocol';
+import type { Chunk, NumericArray, TaskSpec } from '@tessera/protocol';
 import type { BufferPool } from '../buffer-pool.js';
+import type { DeviceChunk } from '../gpu/buffers.js';
+import type { GpuRunner } from '../gpu/runner.js';
 import type { PoolTask, RemoteErrorInfo, TaskOutcome } from '../pool/messages.js';
 import { runTask } from '../pool/run-task.js';
 import { ThreadPool } from '../pool/thread-pool.js';
@@ -34,6 +36,17 @@ export class TaskRunner {
   private nextId = 0;
   /** Kernel executions (reshape views included, shared results not). */
   executed = 0;
+  /** The worker's GPU (`--gpu`): tasks marked for a GPU that it has a kernel for run there. */
+  gpu: GpuRunner | undefined;
+  /** Of `executed`, those run on the GPU. */
+  gpuExecuted = 0;
+  /**
+   * Device copies of host chunks (GPU results, and inputs uploaded), by the host chunk's data:
+   * the next GPU task on this worker that reads one finds it on the device, no upload. Least
+   * recently used first out, within a quarter of the device's memory limit (256 MiB at most).
+   */
+  private readonly onDevice = new Map<NumericArray, DeviceChunk>();
+  private onDeviceBytes = 0;
 
   private constructor(private readonly buffers: BufferPool) {}
 
@@ -77,11 +90,83 @@ export class TaskRunner {
       this.executed++;
       return { ok: true, chunk: { dtype: inputs[0].dtype, shape: [...spec.shape], data: inputs[0].data }, start: t, stop: t };
     }
+    if (spec.device && this.gpu?.usable && this.gpu.unsupported(spec, inputs) === undefined) {
+      const r = await this.runGpu(spec, inputs);
+      if (r) return r;
+    }
     if (runsInline(spec, inputs)) return this.runInline(spec, inputs);
     return new Promise((resolve) => {
       this.waiting.push({ id: this.nextId++, spec, inputs, onStart, resolve });
       this.schedulePump();
     });
+  }
+
+  /**
+   * On the GPU: inputs uploaded, the kernel run, the result read back into the worker's host
+   * chunk store (peers and CPU tasks read it there). Undefined when the device failed: the task
+   * then runs on the CPU (results agree within the GPU kernels' tolerances).
+   */
+  private async runGpu(spec: TaskSpec, inputs: Chunk[]): Promise<RunResult | undefined> {
+    const gpu = this.gpu!;
+    const start = now();
+    const dev = inputs.map((c) => this.deviceInput(c));
+    try {
+      const out = await gpu.run(spec, dev);
+      let chunk: Chunk;
+      if (out.host) chunk = out.host;
+      else {
+        chunk = (await gpu.readback([out.device]))[0]!;
+        this.keepOnDevice(chunk.data, out.device);
+      }
+      this.executed++;
+      this.gpuExecuted++;
+      return { ok: true, chunk, start, stop: now() };
+    } catch (e) {
+      process.emitWarning(`tessera worker: GPU task ${spec.key} failed, running it on the CPU: ${(e as Error).message}`, { code: 'TESSERA_GPU_FALLBACK' });
+      return undefined;
+    } finally {
+      for (const d of dev) gpu.release(d);
+    }
+  }
+
+  /** The device copy of an input (kept, or uploaded now and kept), with a reference for the task. */
+  private deviceInput(c: Chunk): DeviceChunk {
+    const gpu = this.gpu!;
+    let d = this.onDevice.get(c.data);
+    if (d) this.onDevice.delete(c.data);
+    else {
+      d = gpu.upload(c);
+      this.onDeviceBytes += d.nbytes;
+    }
+    this.onDevice.set(c.data, d);
+    this.trimDevice();
+    // A reshape is the same data under another shape: a view of the same device buffer.
+    if (d.shape.length !== c.shape.length || d.shape.some((n, i) => n !== c.shape[i])) return gpu.view(d, c.shape);
+    d.buffer.refs++;
+    return d;
+  }
+
+  private keepOnDevice(data: NumericArray, d: DeviceChunk): void {
+    const old = this.onDevice.get(data);
+    if (old) {
+      this.onDevice.delete(data);
+      this.onDeviceBytes -= old.nbytes;
+      this.gpu?.release(old);
+    }
+    this.onDevice.set(data, d);
+    this.onDeviceBytes += d.nbytes;
+    this.trimDevice();
+  }
+
+  private trimDevice(): void {
+    // Bounded on the host too: an entry keeps its host chunk's memory from the garbage collector.
+    const limit = Math.min((this.gpu?.info.memoryLimit ?? 0) / 4, 256 * 2 ** 20);
+    for (const [data, d] of this.onDevice) {
+      if (this.onDeviceBytes <= limit || this.onDevice.size <= 1) break;
+      this.onDevice.delete(data);
+      this.onDeviceBytes -= d.nbytes;
+      this.gpu?.release(d);
+    }
   }
 
   private runInline(spec: TaskSpec, inputs: Chunk[]): RunResult {
@@ -135,8 +220,9 @@ export class TaskRunner {
     }
     const start = now();
     for (const [thread, tasks] of batches) {
-      this.pool.post(thread, tasks);
+      // Started before posted: a `started` written at once is out before the kernel can run.
       for (const t of tasks) this.posted.get(t.id)?.onStart(thread, start);
+      this.pool.post(thread, tasks);
     }
   }
 

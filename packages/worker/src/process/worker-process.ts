@@ -1,27 +1,32 @@
 import { Worker as BullWorker } from 'bullmq';
-import { WorkerInfo, clusterKeys, workerQueueName, type ClusterInfo, type ControlMessage } from '@tessera/protocol';
+import type { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import { WorkerInfo, clusterKeys, workerQueueName, type ClusterInfo, type ControlMessage, type ReportItem } from '@tessera/protocol';
 import { BufferPool } from '../buffer-pool.js';
 import { ChunkStore } from '../chunk-store.js';
 import { PoolInitError } from '../pool/thread-pool.js';
+import { GpuRunner } from '../gpu/runner.js';
 import { resolveWorkerOptions, urlHost, type WorkerConfig, type WorkerOptions } from './config.js';
 import { CancelledGraphs, ControlLoop } from './control-loop.js';
 import { discoverCluster } from './discovery.js';
 import { Heartbeat } from './heartbeat.js';
 import { InputGatherer } from './inputs.js';
 import { CLUSTER_HOLDER, createJobProcessor } from './job-processor.js';
-import { Log, errorMessage } from './log.js';
+import { Log, errorMessage, sleep } from './log.js';
 import { PeerClient } from './peer-client.js';
 import { startPeerServer } from './peer-server.js';
 import { closeRedis, connectRedis } from './redis.js';
 import { ReplicaCache } from './replica-cache.js';
 import { Reporter } from './reporter.js';
 import { TaskRunner } from './task-runner.js';
+import { WorkerMetrics } from './worker-metrics.js';
 
 /** Freed chunk buffers kept for reuse as task outputs (as in the embedded engine). */
 const BUFFER_POOL_BYTES = 256 * 2 ** 20;
-/** close() waits this long for running jobs, then for Redis, before it lets go. */
-const CLOSE_JOBS_MS = 10_000;
+/** close() waits this long for Redis (reports, deregistration) before it lets go. */
 const CLOSE_REDIS_MS = 2_000;
+/** After deregistering, peers that were already sent tasks reading chunks from here get this long. */
+const LINGER_MS = 1_000;
 
 export interface WorkerStats {
   /** Kernel executions (a key already held is reported done without one). */
@@ -39,8 +44,14 @@ export interface WorkerProcess {
   readonly address: string;
   readonly info: WorkerInfo;
   readonly cluster: ClusterInfo;
+  readonly log: Logger;
+  readonly metrics: WorkerMetrics | undefined;
   stats(): WorkerStats;
-  /** Finish running jobs (briefly), deregister, and release threads, sockets and connections. */
+  /**
+   * Leave the cluster gracefully: take no more tasks, let running ones finish (at most
+   * `shutdownTimeoutMs`), send their reports, deregister (the scheduler moves or recomputes the
+   * chunks held here, and counts no strikes), then release threads, sockets and connections.
+   */
   close(): Promise<void>;
 }
 
@@ -58,23 +69,26 @@ export class WorkerStartError extends Error {
  * this worker's BullMQ queue and the shared one. Throws InvalidArgumentError for a bad option,
  * UnavailableError when the scheduler does not answer, WorkerStartError for the rest.
  */
-export async function startWorker(options: WorkerOptions): Promise<WorkerProcess> {
+export async function startWorker(options: WorkerOptions, logger?: Logger): Promise<WorkerProcess> {
   const config = resolveWorkerOptions(options);
-  const log = new Log(config.id);
-  const cluster = await discoverCluster(config.scheduler, config.discoveryTimeoutMs);
+  const plog = (logger ?? pino({ name: 'tessera-worker', level: config.logLevel }, pino.destination(2))).child({ worker: config.id });
+  const log = new Log(config.id, undefined, undefined, plog);
+  const cluster = await discoverCluster(config.scheduler, config.discoveryTimeoutMs, config.token);
   // Undone in reverse if a later step fails, and by close().
   const closers: (() => Promise<void> | void)[] = [];
   const unwind = async (): Promise<void> => {
     for (const c of closers.splice(0).reverse()) {
+      const t0 = Date.now();
       try {
         await c();
+        if (plog.isLevelEnabled('debug')) plog.debug({ step: c.toString().slice(0, 80), ms: Date.now() - t0 }, 'close step');
       } catch (e) {
         log.warn('close', errorMessage(e));
       }
     }
   };
   try {
-    return await assemble(config, cluster, log, closers, unwind);
+    return await assemble(config, cluster, log, plog, closers, unwind);
   } catch (e) {
     await unwind();
     throw e;
@@ -85,6 +99,7 @@ async function assemble(
   config: WorkerConfig,
   cluster: ClusterInfo,
   log: Log,
+  plog: Logger,
   closers: (() => Promise<void> | void)[],
   unwind: () => Promise<void>,
 ): Promise<WorkerProcess> {
@@ -93,18 +108,54 @@ async function assemble(
   const buffers = new BufferPool(BUFFER_POOL_BYTES);
   const chunks = new ChunkStore((b) => buffers.give(b));
 
+  // BullMQ closes of a shutdown that timed out: they settle once the abandoned jobs do, which is
+  // when runner.close() below ends their threads. Waited for last (closers run in reverse).
+  let abandoned: Promise<unknown> | undefined;
+  closers.push(async () => {
+    if (abandoned) await Promise.race([abandoned, sleep(CLOSE_REDIS_MS)]);
+  });
   const runner = await TaskRunner.start({ threads: config.threads, kernels: config.kernels }, buffers).catch((e: unknown) => {
     if (e instanceof PoolInitError)
       throw new WorkerStartError(`could not load the kernel modules ${JSON.stringify(config.kernels)}: ${e.remote.message}`, { cause: e });
     throw e;
   });
   closers.push(() => runner.close());
+  if (config.gpu) {
+    // One device for the process; without one the worker runs every task on the CPU.
+    try {
+      const gpu = await GpuRunner.open();
+      runner.gpu = gpu;
+      closers.push(() => gpu.close());
+      plog.info({ gpu: gpu.info.name, fallback: gpu.info.fallback }, 'GPU opened');
+    } catch (e) {
+      plog.warn({ error: errorMessage(e) }, 'no GPU: this worker runs every task on the CPU');
+    }
+  }
 
-  const peerServer = await startPeerServer({ bind: config.bind, port: config.port, worker: id, chunks }).catch((e: unknown) => {
+  const metrics = config.metrics
+    ? new WorkerMetrics(id, () => ({
+        chunks: chunks.count,
+        bytes: chunks.nbytes,
+        running: runner.running,
+        memoryLimit: config.memoryLimit,
+      }))
+    : undefined;
+  const peerServer = await startPeerServer({
+    bind: config.bind,
+    port: config.port,
+    worker: id,
+    chunks,
+    token: config.token,
+    metrics,
+  }).catch((e: unknown) => {
     throw new WorkerStartError(`could not start the peer chunk server on ${config.bind}:${config.port}: ${errorMessage(e)}`, { cause: e });
   });
   closers.push(() => peerServer.close());
-  const peers = new PeerClient(new ReplicaCache(config.replicaCacheBytes));
+  const peers = new PeerClient(new ReplicaCache(config.replicaCacheBytes), {
+    token: config.token,
+    onFetched: (n) => metrics?.fetchedBytes(n),
+    onFailed: () => metrics?.fetchFailed(),
+  });
   closers.push(() => peers.close());
 
   const address = `http://${urlHost(config.host)}:${peerServer.port}`;
@@ -115,13 +166,22 @@ async function assemble(
     pid: process.pid,
     threads: runner.threads,
     memoryLimit: config.memoryLimit,
-    device: 'cpu',
+    device: runner.gpu?.info.name ?? 'cpu',
     startedAt: Date.now(),
+    ...(runner.gpu ? { gpu: runner.gpu.info } : {}),
   });
 
   const redis = connectRedis(config.redis, `${id}:main`, log);
   closers.push(() => closeRedis(redis));
-  const reporter = new Reporter(redis, keys.reports, id, log);
+  // Set by close(): a graceful leave lingers for peers after deregistering; a failed start does not.
+  let leaving = false;
+  closers.push(async () => {
+    if (leaving) await sleep(LINGER_MS);
+  });
+  const reporter = new ObservedReporter(redis, keys.reports, id, log, (item) => {
+    metrics?.observe(item);
+    logItem(plog, item);
+  });
   const heartbeat = new Heartbeat(
     redis,
     keys,
@@ -131,8 +191,13 @@ async function assemble(
     log,
   );
   await heartbeat.start();
-  closers.push(() => heartbeat.stop(CLOSE_REDIS_MS));
-  // Runs before the deregistration above (closers run in reverse): the last reports go first.
+  closers.push(async () => {
+    await heartbeat.stop(CLOSE_REDIS_MS);
+    if (leaving) plog.info('deregistered: the scheduler recomputes or moves what this worker held');
+  });
+  // Run before the deregistration above (closers run in reverse): the last reports go first, and
+  // the scheduler gets a moment to read them, so work done here is not done again.
+  closers.push(() => (leaving ? reportsRead(redis, keys.reports, CLOSE_REDIS_MS) : undefined));
   closers.push(() => reporter.close(CLOSE_REDIS_MS));
 
   const cancelled = new CancelledGraphs();
@@ -148,6 +213,11 @@ async function assemble(
   control.start();
   closers.push(() => control.stop());
 
+  const bullWorkers: BullWorker[] = [];
+  // One closer for both queues: they stop taking jobs at once, then running jobs finish.
+  closers.push(async () => {
+    abandoned = (await closeBullWorkers(bullWorkers, config.shutdownTimeoutMs, plog, () => runner.running)).pending;
+  });
   const processor = createJobProcessor({ chunks, runner, inputs: new InputGatherer(id, chunks, peers), reporter, cancelled, log });
   for (const queue of [workerQueueName(id), cluster.sharedQueue]) {
     const w = new BullWorker(queue, processor, {
@@ -165,9 +235,10 @@ async function assemble(
     });
     w.on('error', (e) => log.warn(`queue ${queue}`, errorMessage(e)));
     w.on('failed', (job, e) => log.warn(`queue ${queue}`, `job ${job?.id ?? '?'} failed: ${e.message}`));
-    closers.push(() => closeBullWorker(w));
+    bullWorkers.push(w);
     await w.waitUntilReady();
   }
+  plog.info({ address, threads: runner.threads, scheduler: config.scheduler, auth: config.token !== undefined }, 'worker ready');
 
   let closing: Promise<void> | undefined;
   return {
@@ -175,16 +246,93 @@ async function assemble(
     address,
     info,
     cluster,
+    log: plog,
+    metrics,
     stats: () => ({ executed: runner.executed, chunks: chunks.count, bytes: chunks.nbytes, running: runner.running }),
-    close: () => (closing ??= unwind()),
+    close: () =>
+      (closing ??= (async () => {
+        leaving = true;
+        plog.info({ running: runner.running, chunks: chunks.count, timeoutMs: config.shutdownTimeoutMs }, 'leaving: taking no more tasks');
+        await unwind();
+        plog.info('worker stopped');
+      })()),
   };
 }
 
-/** Let running jobs finish (they report), but not forever: a job stuck on a dead Redis is dropped. */
-async function closeBullWorker(w: BullWorker): Promise<void> {
+/** The Reporter, with every item also shown to `observe` (metrics, the log). */
+class ObservedReporter extends Reporter {
+  constructor(
+    redis: Redis,
+    stream: string,
+    worker: string,
+    log: Log,
+    private readonly observe: (item: ReportItem) => void,
+  ) {
+    super(redis, stream, worker, log);
+  }
+
+  override note(item: ReportItem): void {
+    this.observe(item);
+    super.note(item);
+  }
+
+  override report(item: ReportItem): Promise<void> {
+    this.observe(item);
+    return super.report(item);
+  }
+}
+
+/** Task ids in every line: failures at warn, the rest at debug. */
+function logItem(log: Logger, item: ReportItem): void {
+  if (item.type === 'failed') log.warn({ graph: item.graph, task: item.key, error: item.error.message }, 'task failed');
+  else if (log.isLevelEnabled('debug')) {
+    const ms = item.type === 'done' ? { ms: item.stop - item.start, nbytes: item.nbytes } : {};
+    log.debug({ graph: item.graph, task: item.key, ...ms }, `task ${item.type}`);
+  }
+}
+
+/**
+ * Stop taking jobs (both queues at once), let running ones finish (they report), but not past
+ * `timeoutMs`: what is still running then is abandoned (the scheduler runs it elsewhere).
+ */
+async function closeBullWorkers(
+  workers: BullWorker[],
+  timeoutMs: number,
+  log: Logger,
+  running: () => number,
+): Promise<{ pending?: Promise<unknown> }> {
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), CLOSE_JOBS_MS)));
-  const tooLong = await Promise.race([w.close().then(() => false), timedOut]);
+  const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs)));
+  const closing = Promise.all(workers.map((w) => w.close()));
+  const tooLong = await Promise.race([closing.then(() => false), timedOut]);
   clearTimeout(timer);
-  if (tooLong) await w.close(true);
+  if (!tooLong) return {};
+  // BullMQ's close(true) would only wait on the same promise: leave it; the jobs end with the pool.
+  log.warn({ running: running(), timeoutMs }, 'tasks still running at the shutdown timeout are abandoned');
+  return { pending: closing.catch(() => undefined) };
+}
+
+/** Stream ids compare as (ms, seq). */
+function idAtLeast(a: string, b: string): boolean {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am > bm || (am === bm && as >= bs);
+}
+
+/** Wait (at most `timeoutMs`) until a consumer group of the report stream has read its last entry. */
+async function reportsRead(redis: Redis, stream: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  try {
+    const info = (await redis.call('XINFO', 'STREAM', stream)) as unknown[];
+    const last = String(info[info.indexOf('last-generated-id') + 1]);
+    while (Date.now() < end) {
+      const groups = (await redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
+      if (groups.length === 0) return;
+      const read = groups.some((g) => idAtLeast(String(g[g.indexOf('last-delivered-id') + 1]), last));
+      if (read) return;
+      await sleep(20);
+    }
+  } catch {
+    // No stream yet, or Redis is gone: nothing to wait for.
+  }
 }

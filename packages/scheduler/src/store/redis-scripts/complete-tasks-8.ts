@@ -10,12 +10,12 @@ export const completeTasks: RedisScript = {
   ARGV[1] now (ms, as text)   ARGV[2] TTL in ms for the graph's keys once it finishes (0: keep)
   ARGV[3], ARGV[4], ... pairs of (task key, worker id), applied in order
   Returns {finished (0|1), {applied keys}, {ready keys}, {releasable keys}, {count of releasable
-  keys each applied completion freed, in order}}. A completion is
+  keys each applied completion freed, in order}, {packed specs of the ready keys}}. A completion is
   not applied when the graph is not running, the task is unknown, already done, or still has
   pending dependencies.
 ]]
-local meta, state, pending, waiters, deps, dependents, worker = KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-if redis.call('HGET', meta, 'state') ~= 'running' then return {0, {}, {}, {}, {}} end
+local meta, spec, state, pending, waiters, deps, dependents, worker = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+if redis.call('HGET', meta, 'state') ~= 'running' then return {0, {}, {}, {}, {}, {}} end
 local applied, ready, releasable, freed = {}, {}, {}, {}
 local done = 0
 for i = 3, #ARGV, 2 do
@@ -69,6 +69,8 @@ if #applied > 0 and done == tonumber(redis.call('HGET', meta, 'total')) then
     for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
   end
 end
-return {finished, applied, ready, releasable, freed}
+local specs = {}
+for i = 1, #ready do specs[i] = redis.call('HGET', spec, ready[i]) end
+return {finished, applied, ready, releasable, freed, specs}
 `,
 };

@@ -21,13 +21,16 @@ export async function runScript(
   script: RedisScript,
   keys: readonly string[],
   args: readonly (string | number)[],
+  /** Bulk replies as Buffers (ioredis's `<name>Buffer` variant), for binary values. */
+  buffers = false,
 ): Promise<unknown> {
   if (keys.length !== script.numberOfKeys) throw new Error(`${script.name} takes ${script.numberOfKeys} keys, got ${keys.length}`);
   const commands = redis as unknown as Record<string, ScriptCall | undefined>;
-  let call = commands[script.name];
+  const name = buffers ? `${script.name}Buffer` : script.name;
+  let call = commands[name];
   if (!call) {
     redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
-    call = commands[script.name]!;
+    call = commands[name]!;
   }
   return call.call(redis, ...keys, ...args);
 }
