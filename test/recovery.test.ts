@@ -106,6 +106,27 @@ describe('recovery', () => {
     expect(await executed(c)).toBe(status.total);
   });
 
+  it('the scheduler killed with bundles of tiny tasks queued: the new one keeps them, no task runs twice', async () => {
+    const redis = await ownRedis();
+    const c = await cluster(redis.url, 2);
+    const client = await connect(c);
+    const n = 3_000;
+    const job = await client.submit(ta.ones([n], { chunks: [1] }).add(1).sum());
+    const status = (await (await fetch(`${c.url}/api/graphs/${job.id}`)).json()) as { total: number };
+    let done = 0;
+    for await (const ev of job.events()) if (ev.type === 'task' && ev.state === 'memory' && ++done === 300) break;
+    await c.killScheduler();
+    await new Promise((r) => setTimeout(r, 300));
+    await c.startScheduler();
+    expect(await within(c, job.result())).toBe(2 * n);
+    await until('worker heartbeats settle', async () => {
+      const a = await executed(c);
+      await new Promise((r) => setTimeout(r, 300));
+      return a === (await executed(c));
+    });
+    expect(await executed(c)).toBe(status.total);
+  });
+
   it('a task that kills its worker three times errs its graph with a typed error naming it; other graphs carry on', async () => {
     const redis = await ownRedis();
     const c = await cluster(redis.url, 4);

@@ -103,6 +103,21 @@ export const TaskJob = z
   .strict();
 export type TaskJob = z.infer<typeof TaskJob>;
 
+/** Tasks per bundle job at most: enough to amortize BullMQ's per-job scripts over tiny tasks. */
+export const MAX_BUNDLE = 64;
+
+/**
+ * BullMQ job data of several tiny tasks sent as one job (name `bundle`): each task keeps its own
+ * graph, attempt and report; only the job's round trips are shared.
+ */
+export const BundleJob = z.object({ tasks: z.array(TaskJob).min(2).max(MAX_BUNDLE) }).strict();
+export type BundleJob = z.infer<typeof BundleJob>;
+
+/** A bundle's job id: its first task's, marked so it never equals a task's own (keys hold no '+'). */
+export function bundleJobIdOf(first: TaskJob): string {
+  return `+${jobIdOf(first.key, first.attempt)}`;
+}
+
 /** Results up to this size ride along with their completion (a scalar, a small block). */
 export const INLINE_RESULT_BYTES = 64 * 1024;
 

@@ -321,7 +321,7 @@ export class ClusterScheduler implements ClusterApi {
     this.dispatcher.adoptFrom((graph, key) => readySpecs.get(graph)?.get(key));
     await this.reports.drain();
     this.dispatcher.adoptFrom(undefined);
-    this.dispatcher.resendInFlight();
+    await this.dispatcher.resendInFlight();
     for (const t of todo) {
       if (t.lost.length || t.dropped.length) void this.core.recover(t.id, t.lost, t.dropped, (r) => this.dispatcher.forget(t.id, r.moved));
       this.core.resume(t.id, t.ready);

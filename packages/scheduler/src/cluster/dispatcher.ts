@@ -17,7 +17,8 @@ import type { SchedulerCore } from '../core/scheduler-core.js';
 import { ReadyQueue } from '../local/ready-queue.js';
 import { ChunkDirectory } from './chunk-directory.js';
 import { FreeSender } from './free-sender.js';
-import type { JobQueues } from './job-queues.js';
+import { bundleJobs } from './bundles.js';
+import { queuedJobId, type JobQueues, type QueuedJob } from './job-queues.js';
 import { defaultClusterLog, type ClusterLog } from './log.js';
 import { SHARED, placeTask } from './placement.js';
 
@@ -30,6 +31,9 @@ export interface InFlight {
   graphs: Set<string>;
   worker: string;
   attempt: number;
+  /** The BullMQ job carrying the run: its own (jobIdOf), or its bundle's, with the bundle's keys. */
+  jobId: string;
+  bundle?: readonly string[];
   /** The worker that reported this run started (a death there strikes it; a queued run is innocent). */
   runningOn?: string;
 }
@@ -104,16 +108,30 @@ export class Dispatcher implements Executor {
 
   cancel(graphId: string): void {
     this.graphSeq.delete(graphId);
-    const orphans: [string, InFlight][] = [];
-    for (const [key, f] of this.inflight) {
-      if (f.graphs.delete(graphId) && f.graphs.size === 0) orphans.push([key, f]);
+    const orphans: InFlight[] = [];
+    for (const f of this.inflight.values()) if (f.graphs.delete(graphId) && f.graphs.size === 0) orphans.push(f);
+    // Jobs nobody waits for are taken back if still waiting (a bundle only when none of its runs
+    // is waited for); a running one finishes and is freed.
+    const jobs = new Map<string, InFlight[]>();
+    for (const f of orphans) {
+      if (jobs.has(f.jobId)) continue;
+      const runs = f.bundle ? this.bundled(f) : [f];
+      if (runs.every((r) => r.graphs.size === 0)) jobs.set(f.jobId, runs);
     }
-    // Jobs nobody waits for are taken back if still waiting; a running one finishes and is freed.
-    for (const [key, f] of orphans) {
-      void this.queues.remove(f.worker, jobIdOf(key, f.attempt)).then((removed) => {
-        if (removed && this.inflight.get(key) === f) this.settle(key, f);
+    for (const [jobId, runs] of jobs) {
+      void this.queues.remove(runs[0]!.worker, jobId).then((removed) => {
+        if (!removed) return;
+        for (const f of runs) if (this.inflight.get(f.spec.key) === f) this.settle(f.spec.key, f);
       });
     }
+  }
+
+  /** The runs still in flight of f's bundle. */
+  private bundled(f: InFlight): InFlight[] {
+    return (f.bundle ?? [f.spec.key]).flatMap((k) => {
+      const g = this.inflight.get(k);
+      return g?.jobId === f.jobId ? [g] : [];
+    });
   }
 
   /** A graph is forgotten: chunks only it held are freed, `keep` ones are pinned (persisted). */
@@ -248,7 +266,15 @@ export class Dispatcher implements Executor {
     if (!this.specs || !this.graphSeq.has(graph) || this.directory.get(key)) return undefined;
     const spec = this.specs(graph, key);
     if (!spec) return undefined;
-    const f: InFlight = { spec, graphs: new Set([graph]), worker: SHARED, attempt: 0, sentAt: Date.now(), missing: 0 };
+    const f: InFlight = {
+      spec,
+      graphs: new Set([graph]),
+      worker: SHARED,
+      attempt: 0,
+      jobId: jobIdOf(key, 0),
+      sentAt: Date.now(),
+      missing: 0,
+    };
     this.inflight.set(key, f);
     this.outstanding.set(SHARED, (this.outstanding.get(SHARED) ?? 0) + 1);
     return f;
@@ -266,21 +292,33 @@ export class Dispatcher implements Executor {
       f.graphs.add(graphId);
       return;
     }
-    this.inflight.set(spec.key, { spec, graphs: new Set([graphId]), worker, attempt: 0, sentAt: Date.now(), missing: 0 });
+    const jobId = jobIdOf(spec.key, 0);
+    this.inflight.set(spec.key, { spec, graphs: new Set([graphId]), worker, attempt: 0, jobId, sentAt: Date.now(), missing: 0 });
     this.outstanding.set(worker, (this.outstanding.get(worker) ?? 0) + 1);
   }
 
-  /** Re-add the jobs of every run restored as in flight (after pending reports were applied). */
-  resendInFlight(): void {
-    const byQueue = new Map<string, TaskJob[]>();
-    for (const f of this.inflight.values()) {
-      const job = this.job(f.spec, [...f.graphs][0]!, f.attempt);
-      if (!job) continue;
-      const list = byQueue.get(f.worker) ?? [];
-      list.push(job);
-      byQueue.set(f.worker, list);
+  /**
+   * Re-send the jobs of every run restored as in flight (after pending reports were applied):
+   * runs a queued job (or bundle) still carries keep it; the rest are sent again under their own
+   * job ids, a no-op where such a job is still queued.
+   */
+  async resendInFlight(): Promise<void> {
+    const byQueue = new Map<string, InFlight[]>();
+    for (const f of this.inflight.values()) byQueue.set(f.worker, [...(byQueue.get(f.worker) ?? []), f]);
+    for (const [worker, runs] of byQueue) {
+      const carriers = await this.queues.carriers(worker).catch(() => new Map<string, string>());
+      const jobs: TaskJob[] = [];
+      for (const f of runs) {
+        const carrier = carriers.get(jobIdOf(f.spec.key, f.attempt));
+        if (carrier !== undefined) {
+          f.jobId = carrier;
+          continue;
+        }
+        const job = this.job(f.spec, [...f.graphs][0]!, f.attempt);
+        if (job) jobs.push(job);
+      }
+      this.queues.add(worker, jobs);
     }
-    for (const [worker, jobs] of byQueue) this.queues.add(worker, jobs);
   }
 
   /**
@@ -291,17 +329,24 @@ export class Dispatcher implements Executor {
   async sweep(minAgeMs: number): Promise<void> {
     const now = Date.now();
     const resend = new Map<string, TaskJob[]>();
+    const present = new Map<string, Promise<boolean>>();
     for (const [key, f] of [...this.inflight]) {
       if (now - f.sentAt < minAgeMs || f.graphs.size === 0) continue;
-      if (await this.queues.exists(f.worker, jobIdOf(key, f.attempt))) {
+      // One look per job: a bundle's runs share theirs.
+      let exists = present.get(f.jobId);
+      if (!exists) present.set(f.jobId, (exists = this.queues.exists(f.worker, f.jobId)));
+      if (await exists) {
         f.missing = 0;
         continue;
       }
       if (this.inflight.get(key) !== f || ++f.missing < 2) continue;
       const job = this.job(f.spec, [...f.graphs][0]!, f.attempt);
       if (!job) continue;
+      // Sent again alone, under its own id.
       f.missing = 0;
       f.sentAt = now;
+      f.jobId = jobIdOf(key, f.attempt);
+      delete f.bundle;
       const list = resend.get(f.worker) ?? [];
       list.push(job);
       resend.set(f.worker, list);
@@ -368,7 +413,8 @@ export class Dispatcher implements Executor {
       const job = this.job(spec, graphId, attempt);
       if (!job) break;
       this.pop();
-      this.inflight.set(spec.key, { spec, graphs: new Set([graphId]), worker: target, attempt, sentAt: Date.now(), missing: 0 });
+      const jobId = jobIdOf(spec.key, attempt);
+      this.inflight.set(spec.key, { spec, graphs: new Set([graphId]), worker: target, attempt, jobId, sentAt: Date.now(), missing: 0 });
       this.outstanding.set(target, (this.outstanding.get(target) ?? 0) + 1);
       const list = sent.get(target) ?? [];
       list.push(job);
@@ -380,7 +426,26 @@ export class Dispatcher implements Executor {
     // The store and the queues share one connection, so the adds need only follow the writes,
     // not wait for their answers: a round trip less per hop.
     const written = this.flushQueued();
-    if (sent.size) void written.then(() => sent.forEach((jobs, worker) => this.queues.add(worker, jobs)));
+    if (sent.size === 0) return;
+    const bundled = new Map<string, QueuedJob[]>();
+    for (const [worker, jobs] of sent) bundled.set(worker, this.bundle(worker, jobs, alive));
+    void written.then(() => bundled.forEach((jobs, worker) => this.queues.add(worker, jobs)));
+  }
+
+  /** Cut a pass's jobs for one queue into bundles; their runs learn which job carries them. */
+  private bundle(worker: string, jobs: TaskJob[], alive: readonly WorkerInfo[]): QueuedJob[] {
+    const threads = worker === SHARED ? alive.reduce((n, w) => n + w.threads, 0) : (this.workers.get(worker)?.threads ?? 1);
+    const out = bundleJobs(jobs, (k) => this.inflight.get(k)?.spec, threads);
+    for (const j of out) {
+      if (!('tasks' in j)) continue;
+      const jobId = queuedJobId(j);
+      const keys = j.tasks.map((t) => t.key);
+      for (const k of keys) {
+        const f = this.inflight.get(k);
+        if (f) Object.assign(f, { jobId, bundle: keys });
+      }
+    }
+    return out;
   }
 
   /** Take the head of the ready queue, and its entry in the waiting index. */

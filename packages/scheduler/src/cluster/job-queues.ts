@@ -1,12 +1,28 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { SHARED_QUEUE, TaskJob, jobIdOf, workerQueueName } from '@tessera/protocol';
+import { BundleJob, SHARED_QUEUE, TaskJob, bundleJobIdOf, jobIdOf, workerQueueName } from '@tessera/protocol';
 import { defaultClusterLog, type ClusterLog } from './log.js';
 
 /** The id Dispatcher uses for the shared queue (kept here too: job-queues must not import dispatcher). */
 const SHARED_ID = '*';
 /** Retry a failed add (Redis restarting) after this long, forever: a task must not be lost. */
 const RETRY_MS = 500;
+
+/** What one BullMQ job carries: one task, or a bundle of tiny ones. */
+export type QueuedJob = TaskJob | BundleJob;
+
+/** The id of a job: its task's key and attempt, or its bundle's (bundleJobIdOf). */
+export function queuedJobId(job: QueuedJob): string {
+  return 'tasks' in job ? bundleJobIdOf(job.tasks[0]!) : jobIdOf(job.key, job.attempt);
+}
+
+/** The tasks a job's data names (none when it is not a job of ours). */
+function tasksOf(data: unknown): TaskJob[] {
+  const one = TaskJob.safeParse(data);
+  if (one.success) return [one.data];
+  const bundle = BundleJob.safeParse(data);
+  return bundle.success ? bundle.data.tasks : [];
+}
 
 /**
  * The BullMQ side of dispatch: one queue per worker plus the shared queue. A job's id is its task
@@ -23,13 +39,13 @@ export class JobQueues {
     private readonly log: ClusterLog = defaultClusterLog,
   ) {}
 
-  add(worker: string, jobs: TaskJob[]): void {
+  add(worker: string, jobs: QueuedJob[]): void {
     if (jobs.length === 0 || this.closed) return;
     const q = this.queue(worker);
     const bulk = jobs.map((data) => ({
-      name: 'task',
+      name: 'tasks' in data ? 'bundle' : 'task',
       data,
-      opts: { jobId: jobIdOf(data.key, data.attempt), removeOnComplete: true, removeOnFail: true },
+      opts: { jobId: queuedJobId(data), removeOnComplete: true, removeOnFail: true },
     }));
     q.addBulk(bulk).catch((e: unknown) => {
       if (this.closed) return;
@@ -61,13 +77,26 @@ export class JobQueues {
       const out = new Set<string>();
       for (const j of jobs) {
         if (!mine && j.processedBy !== worker) continue;
-        const r = TaskJob.safeParse(j.data);
-        if (r.success) out.add(r.data.key);
+        for (const t of tasksOf(j.data)) out.add(t.key);
       }
       return out;
     };
     const [own, shared] = await Promise.all([this.queue(worker).getActive(), this.queue(SHARED_ID).getActive()]);
     return { own: keysOf(own, true), shared: keysOf(shared, false) };
+  }
+
+  /**
+   * The id of the job that carries each run still in a queue (waiting or running), by
+   * jobIdOf(key, attempt): a resumed scheduler must not send again what a bundle already holds.
+   */
+  async carriers(worker: string): Promise<Map<string, string>> {
+    const jobs = await this.queue(worker).getJobs(['active', 'waiting', 'prioritized', 'delayed', 'waiting-children']);
+    const out = new Map<string, string>();
+    for (const j of jobs) {
+      if (j?.id === undefined) continue;
+      for (const t of tasksOf(j.data)) out.set(jobIdOf(t.key, t.attempt), j.id);
+    }
+    return out;
   }
 
   /** A dead worker's queue goes, jobs and all (what it held is re-dispatched elsewhere). */

@@ -11,7 +11,7 @@ export const SHARED = '*';
 const DEPTH_PER_THREAD = 4;
 /** Tiny tasks (a few KiB) are all round trip: keep many more of them in flight. */
 const DEPTH_PER_THREAD_TINY = 32;
-const TINY_BYTES = 64 * 1024;
+export const TINY_BYTES = 64 * 1024;
 /** Input bytes on one worker above which a task may queue twice as deep there rather than move. */
 const LOCALITY_BYTES = 2 ** 20;
 

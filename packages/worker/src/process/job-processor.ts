@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import {
+  BundleJob,
   ChunkLostError,
   INLINE_RESULT_BYTES,
   InvalidArgumentError,
@@ -33,26 +34,50 @@ export interface JobProcessorDeps {
 const now = (): number => performance.timeOrigin + performance.now();
 
 /**
- * The BullMQ processor of one task job. Every outcome is a report item; the processor resolves
- * once the item is in the report stream, so a completed BullMQ job always has its report. It
- * throws only for a job too malformed to report on (no graph or key): BullMQ fails that job.
+ * The BullMQ processor of a task job or a bundle of them. Every outcome is a report item; the
+ * processor resolves once the items are in the report stream, so a completed BullMQ job always
+ * has its reports. It throws only for a job too malformed to report on (no graph or key): BullMQ
+ * fails that job.
  */
 export function createJobProcessor(d: JobProcessorDeps): (job: Job) => Promise<void> {
+  const one = taskProcessor(d);
   return async (job) => {
-    const parsed = TaskJob.safeParse(job.data);
+    if (job.name !== 'bundle') return one(job.id, job.data);
+    const parsed = BundleJob.safeParse(job.data);
+    if (parsed.success) {
+      // Together: the runner spreads them over its threads, the reporter writes them as one entry.
+      await Promise.all(parsed.data.tasks.map((t) => runAndReport(d, t)));
+      return;
+    }
+    // Each task that is well formed still gets its run (or its own failure report).
+    const tasks = (job.data as { tasks?: unknown } | undefined)?.tasks;
+    if (!Array.isArray(tasks) || tasks.length === 0) throw new InvalidArgumentError(`bad bundle job ${job.id ?? '?'}: no tasks`);
+    const outcomes = await Promise.allSettled(tasks.map((t) => one(job.id, t)));
+    const thrown = outcomes.find((o) => o.status === 'rejected');
+    if (thrown) throw thrown.reason;
+  };
+}
+
+async function runAndReport(d: JobProcessorDeps, job: TaskJob): Promise<void> {
+  const item = await runJob(d, job);
+  if (item) await d.reporter.report(item);
+}
+
+function taskProcessor(d: JobProcessorDeps): (jobId: string | undefined, data: unknown) => Promise<void> {
+  return async (jobId, data) => {
+    const parsed = TaskJob.safeParse(data);
     if (!parsed.success) {
       const i = parsed.error.issues[0]!;
-      const why = `bad task job ${job.id ?? '?'}: ${i.path.join('.') || '(data)'}: ${i.message}`;
+      const why = `bad task job ${jobId ?? '?'}: ${i.path.join('.') || '(data)'}: ${i.message}`;
       d.log.warn('jobs', why);
-      const { graph, key, attempt } = (job.data ?? {}) as { graph?: unknown; key?: unknown; attempt?: unknown };
+      const { graph, key, attempt } = (data ?? {}) as { graph?: unknown; key?: unknown; attempt?: unknown };
       if (typeof graph !== 'string' || graph === '' || !TaskKey.safeParse(key).success) throw new InvalidArgumentError(why);
       const t = now();
       const error = serializeError(new InvalidArgumentError(why));
       const run = Number.isSafeInteger(attempt) && (attempt as number) >= 0 ? { attempt: attempt as number } : {};
       return d.reporter.report({ type: 'failed', graph, key: key as string, ...run, error, start: t, stop: t });
     }
-    const item = await runJob(d, parsed.data);
-    if (item) await d.reporter.report(item);
+    await runAndReport(d, parsed.data);
   };
 }
 

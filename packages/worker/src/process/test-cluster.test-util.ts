@@ -63,8 +63,8 @@ export interface FakeCluster {
   readonly keys: ReturnType<typeof clusterKeys>;
   /** Put a job on a worker's queue (or the shared one when `worker` is undefined). */
   add(job: TaskJob, worker?: string): Promise<void>;
-  /** Put anything on a worker's queue, kept after it fails; resolves to its job id. */
-  addRaw(data: unknown, worker: string): Promise<string>;
+  /** Put anything on a worker's queue (as a `task` job unless named), kept after it fails; resolves to its job id. */
+  addRaw(data: unknown, worker: string, name?: string): Promise<string>;
   /** BullMQ's failedReason of a job, once it failed. */
   failedReason(jobId: string, worker: string): Promise<string | undefined>;
   /** Report items seen so far, in stream order. */
@@ -125,8 +125,8 @@ export async function fakeCluster(options: { heartbeatMs?: number; redisUrl?: st
         removeOnFail: true,
       });
     },
-    addRaw: async (data, worker) => {
-      const job = await queue(workerQueueName(worker)).add('task', data, { removeOnComplete: true });
+    addRaw: async (data, worker, name = 'task') => {
+      const job = await queue(workerQueueName(worker)).add(name, data, { removeOnComplete: true });
       return job.id!;
     },
     failedReason: async (jobId, worker) => {

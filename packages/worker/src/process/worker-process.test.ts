@@ -195,6 +195,31 @@ describe('worker process (real Redis, BullMQ, peer HTTP)', () => {
     expect((await cluster.outcome(g, k4)).type).toBe('done');
   });
 
+  it('runs a bundle job task by task, each reported on its own; a malformed member fails alone', async () => {
+    const g = 'g-bundle';
+    const keys = Array.from({ length: 6 }, (_, i) => `full-${TOKEN}:${200 + i}`);
+    const before = a.stats().executed;
+    const jobs = keys.map((k, i) => jobOf(g, full(k, i, 2), { output: true }));
+    const id = await cluster.addRaw({ tasks: jobs }, 'worker-a', 'bundle');
+    for (const [i, k] of keys.entries()) {
+      const done = await cluster.outcome(g, k);
+      expect(done.type === 'done' && f64(done.data)).toEqual([i, i]);
+    }
+    expect(a.stats().executed).toBe(before + keys.length);
+    await until('the bundle job completes', () => cluster.jobGone(id, 'worker-a'));
+    // One member without a spec: the bundle is not a BundleJob, yet its good tasks still run.
+    const bad = `full-${TOKEN}:210`;
+    const good = `full-${TOKEN}:211`;
+    await cluster.addRaw({ tasks: [{ ...jobOf(g, full(bad, 1, 2)), spec: 42 }, jobOf(g, full(good, 1, 2))] }, 'worker-a', 'bundle');
+    expect(await cluster.outcome(g, bad)).toMatchObject({ type: 'failed', error: { code: 'INVALID_ARGUMENT', message: /spec/ } });
+    expect((await cluster.outcome(g, good)).type).toBe('done');
+    // No tasks at all: BullMQ fails it with the reason.
+    const empty = await cluster.addRaw({ tasks: [] }, 'worker-a', 'bundle');
+    let reason: string | undefined;
+    await until('the empty bundle fails', async () => (reason = await cluster.failedReason(empty, 'worker-a')) !== undefined);
+    expect(reason).toMatch(/bad bundle job .*no tasks/);
+  });
+
   it('reports a key it already holds as done at once, without running it again', async () => {
     const before = a.stats().executed;
     const x = `full-${TOKEN}:0`;
