@@ -89,13 +89,21 @@ export class ClusterScheduler implements ClusterApi {
     this.core = new SchedulerCore(this.store, () => Date.now());
     const log = (this.log = options.log ?? defaultClusterLog);
     this.queues = new JobQueues(redis, this.info.bullPrefix, log);
-    this.registry = new WorkerRegistry(redis, prefix, { heartbeatMs: options.heartbeatMs, timeoutMs: options.workerTimeoutMs }, {
-      joined: () => this.dispatcher.schedulePump(),
-      died: (id) => void this.workerDied(id).catch((err: unknown) => log.error({ err, worker: id }, 'recovering from the worker failed')),
-      // A worker that deregistered itself (graceful shutdown): a death without strikes.
-      left: (id) =>
-        void this.workerDied(id, { strikes: false }).catch((err: unknown) => log.error({ err, worker: id }, 'recovering from the worker failed')),
-    }, log);
+    this.registry = new WorkerRegistry(
+      redis,
+      prefix,
+      { heartbeatMs: options.heartbeatMs, timeoutMs: options.workerTimeoutMs },
+      {
+        joined: () => this.dispatcher.schedulePump(),
+        died: (id) => void this.workerDied(id).catch((err: unknown) => log.error({ err, worker: id }, 'recovering from the worker failed')),
+        // A worker that deregistered itself (graceful shutdown): a death without strikes.
+        left: (id) =>
+          void this.workerDied(id, { strikes: false }).catch((err: unknown) =>
+            log.error({ err, worker: id }, 'recovering from the worker failed'),
+          ),
+      },
+      log,
+    );
     this.dispatcher = new Dispatcher(this.core, redis, prefix, this.queues, this.registry, log);
     this.core.attach(this.dispatcher);
     this.eventLog = new EventLog(redis, prefix, log);
@@ -258,7 +266,10 @@ export class ClusterScheduler implements ClusterApi {
       lostN += lost.length;
       droppedN += dropped.length;
     }
-    this.log.warn({ worker: id, lostChunks: lostN, rerun: droppedN }, 'worker gone: its chunks are recomputed where needed, its tasks run again');
+    this.log.warn(
+      { worker: id, lostChunks: lostN, rerun: droppedN },
+      'worker gone: its chunks are recomputed where needed, its tasks run again',
+    );
     await this.queues.drop(id);
     const now = Date.now();
     for (const [g, { lost, dropped, running }] of byGraph) {
@@ -273,7 +284,8 @@ export class ClusterScheduler implements ClusterApi {
         }
         // It was running when the worker died: one strike.
         const strikes = await this.redis.hincrby(graphSideKeys(this.options.prefix, g).suspects, key, 1);
-        if (strikes >= KILLED_WORKER_LIMIT) this.core.taskFailed(g, key, serializeError(new KilledWorkerError(key, strikes)), { worker: id, start: now, stop: now });
+        if (strikes >= KILLED_WORKER_LIMIT)
+          this.core.taskFailed(g, key, serializeError(new KilledWorkerError(key, strikes)), { worker: id, start: now, stop: now });
         else retry.push(key);
       }
       void this.core.recover(g, lost, retry, (r) => this.dispatcher.forget(g, r.moved));
@@ -282,8 +294,8 @@ export class ClusterScheduler implements ClusterApi {
 
   /**
    * Pick up where the last scheduler stopped: rebuild which worker holds what and what is in
-   * flight from Redis, apply reports it never read, then re-send what is still in flight (same
-   * job ids: a no-op where the job is still queued) and recover what died with the workers.
+   * flight from Redis, note which jobs still carry those runs, apply reports it never read, then
+   * re-send what is in flight and carried by no job, and recover what died with the workers.
    */
   private async resume(): Promise<void> {
     await this.registry.start();
@@ -317,11 +329,12 @@ export class ClusterScheduler implements ClusterApi {
       todo.push({ id: g.id, lost, dropped, ready: state.ready });
       readySpecs.set(g.id, new Map((await this.store.getTasks(g.id, state.ready)).map((t) => [t.key, t])));
     }
+    const carriers = await this.dispatcher.carriers();
     // Reports may finish tasks the last scheduler sent without recording it: adopt those runs.
     this.dispatcher.adoptFrom((graph, key) => readySpecs.get(graph)?.get(key));
     await this.reports.drain();
     this.dispatcher.adoptFrom(undefined);
-    await this.dispatcher.resendInFlight();
+    this.dispatcher.resendInFlight(carriers);
     for (const t of todo) {
       if (t.lost.length || t.dropped.length) void this.core.recover(t.id, t.lost, t.dropped, (r) => this.dispatcher.forget(t.id, r.moved));
       this.core.resume(t.id, t.ready);

@@ -61,6 +61,8 @@ export class Dispatcher implements Executor {
   private readonly waiting = new Map<string, Set<string>>();
   /** tasksQueued calls gathered in one pass, by graph then worker. */
   private readonly queued = new Map<string, Map<string, string[]>>();
+  /** Runs restored from Redis on resume, until resendInFlight has dealt with them. */
+  private readonly restored = new Set<InFlight>();
   private seq = 0;
   private pumpScheduled = false;
 
@@ -293,32 +295,47 @@ export class Dispatcher implements Executor {
       return;
     }
     const jobId = jobIdOf(spec.key, 0);
-    this.inflight.set(spec.key, { spec, graphs: new Set([graphId]), worker, attempt: 0, jobId, sentAt: Date.now(), missing: 0 });
+    const run: InFlight = { spec, graphs: new Set([graphId]), worker, attempt: 0, jobId, sentAt: Date.now(), missing: 0 };
+    this.inflight.set(spec.key, run);
+    this.restored.add(run);
     this.outstanding.set(worker, (this.outstanding.get(worker) ?? 0) + 1);
   }
 
   /**
-   * Re-send the jobs of every run restored as in flight (after pending reports were applied):
-   * runs a queued job (or bundle) still carries keep it; the rest are sent again under their own
-   * job ids, a no-op where such a job is still queued.
+   * Resume, before pending reports are applied: the job (or bundle) carrying each run restored as
+   * in flight, by jobIdOf(key, attempt). Looked up first: a run whose job is gone by then has its
+   * report in the stream already (a job completes only once its report is written).
    */
-  async resendInFlight(): Promise<void> {
-    const byQueue = new Map<string, InFlight[]>();
-    for (const f of this.inflight.values()) byQueue.set(f.worker, [...(byQueue.get(f.worker) ?? []), f]);
-    for (const [worker, runs] of byQueue) {
-      const carriers = await this.queues.carriers(worker).catch(() => new Map<string, string>());
-      const jobs: TaskJob[] = [];
-      for (const f of runs) {
-        const carrier = carriers.get(jobIdOf(f.spec.key, f.attempt));
-        if (carrier !== undefined) {
-          f.jobId = carrier;
-          continue;
-        }
-        const job = this.job(f.spec, [...f.graphs][0]!, f.attempt);
-        if (job) jobs.push(job);
-      }
-      this.queues.add(worker, jobs);
+  async carriers(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const worker of new Set([...this.restored].map((f) => f.worker))) {
+      const found = await this.queues.carriers(worker).catch(() => new Map<string, string>());
+      for (const [run, jobId] of found) out.set(run, jobId);
     }
+    return out;
+  }
+
+  /**
+   * Resume, after pending reports were applied: restored runs a queued job (or bundle) still
+   * carries keep it; the rest are sent again under their own job ids. Runs the drain dispatched
+   * are left alone: their jobs are new, and a second job id would run them twice.
+   */
+  resendInFlight(carriers: ReadonlyMap<string, string>): void {
+    const byQueue = new Map<string, TaskJob[]>();
+    const restored = [...this.restored];
+    this.restored.clear();
+    for (const f of restored) {
+      // Settled by a pending report, or a run the drain itself just sent (under its own job).
+      if (this.inflight.get(f.spec.key) !== f) continue;
+      const carrier = carriers.get(jobIdOf(f.spec.key, f.attempt));
+      if (carrier !== undefined) {
+        f.jobId = carrier;
+        continue;
+      }
+      const job = this.job(f.spec, [...f.graphs][0]!, f.attempt);
+      if (job) byQueue.set(f.worker, [...(byQueue.get(f.worker) ?? []), job]);
+    }
+    for (const [worker, jobs] of byQueue) this.queues.add(worker, jobs);
   }
 
   /**

@@ -9,8 +9,13 @@ export const SHARED = '*';
  * follow the data) rather than in queues.
  */
 const DEPTH_PER_THREAD = 4;
-/** Tiny tasks (a few KiB) are all round trip: keep many more of them in flight. */
-const DEPTH_PER_THREAD_TINY = 32;
+/**
+ * Tiny tasks (a few KiB) of built-in ops are all round trip, and travel in bundles: keep many more
+ * of them in flight (a few ms of work per thread). User kernels may be slow whatever their output.
+ */
+const DEPTH_PER_THREAD_TINY = 256;
+/** User kernels with tiny outputs: still many in flight, but a kernel may take seconds. */
+const DEPTH_PER_THREAD_TINY_KERNEL = 32;
 export const TINY_BYTES = 64 * 1024;
 /** Input bytes on one worker above which a task may queue twice as deep there rather than move. */
 const LOCALITY_BYTES = 2 ** 20;
@@ -27,12 +32,13 @@ export function placeTask(
   bytesByWorker: (deps: readonly string[]) => Map<string, number>,
 ): string | undefined {
   if (alive.length === 0) return undefined;
-  const depth = spec.nbytes <= TINY_BYTES ? DEPTH_PER_THREAD_TINY : DEPTH_PER_THREAD;
+  const tiny = spec.nbytes <= TINY_BYTES;
+  const depth = !tiny ? DEPTH_PER_THREAD : spec.op === 'map-blocks' ? DEPTH_PER_THREAD_TINY_KERNEL : DEPTH_PER_THREAD_TINY;
   // GPU tasks only go to workers that reported a device, never to the shared queue (any worker
   // takes from it).
   if (spec.device === 'gpu') alive = alive.filter((w) => w.gpu !== undefined);
   if (spec.deps.length === 0) {
-    if (spec.device !== 'gpu' && spec.nbytes <= TINY_BYTES) {
+    if (spec.device !== 'gpu' && tiny) {
       const room = alive.reduce((n, w) => n + w.threads * depth, 0);
       return load(SHARED) < room ? SHARED : undefined;
     }
