@@ -206,7 +206,8 @@ describe('dashboard', { timeout: 120_000 }, () => {
       for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - 0x5b) < 4 && Math.abs(d[i + 1] - 0x64) < 4 && Math.abs(d[i + 2] - 0x74) < 4) n++;
       return n;
     })()`);
-    expect(marks).toBeGreaterThan(10);
+    // At least one whole mark (4 px wide at the least, 2 px tall), however short the fetches were.
+    expect(marks).toBeGreaterThanOrEqual(8);
     expect(await page.locator('#stream-legend').textContent()).toContain('transfer');
     await shot('status-transfers');
     // The task detail says what was fetched, from where.

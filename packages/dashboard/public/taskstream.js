@@ -131,7 +131,8 @@ export class TaskStream {
       const i = index.get(`${b[2]}/${b[3]}`);
       if (i === undefined) continue;
       const x0 = Math.max(GUTTER, x(b[7]));
-      const x1 = Math.max(x0 + 2, x(b[8]));
+      // At least 4 px: a sub-millisecond fetch must still show.
+      const x1 = Math.max(x0 + 4, x(b[8]));
       const y = 2 + i * laneH + pad;
       ctx.fillStyle = this.pattern;
       ctx.fillRect(x0, y, x1 - x0, laneH - 2 * pad);
