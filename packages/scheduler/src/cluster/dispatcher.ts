@@ -117,7 +117,7 @@ export class Dispatcher implements Executor {
     const jobs = new Map<string, InFlight[]>();
     for (const f of orphans) {
       if (jobs.has(f.jobId)) continue;
-      const runs = f.bundle ? this.bundled(f) : [f];
+      const runs = this.bundled(f);
       if (runs.every((r) => r.graphs.size === 0)) jobs.set(f.jobId, runs);
     }
     for (const [jobId, runs] of jobs) {
@@ -333,7 +333,10 @@ export class Dispatcher implements Executor {
         continue;
       }
       const job = this.job(f.spec, [...f.graphs][0]!, f.attempt);
-      if (job) byQueue.set(f.worker, [...(byQueue.get(f.worker) ?? []), job]);
+      if (!job) continue;
+      const list = byQueue.get(f.worker) ?? [];
+      list.push(job);
+      byQueue.set(f.worker, list);
     }
     for (const [worker, jobs] of byQueue) this.queues.add(worker, jobs);
   }
