@@ -128,6 +128,8 @@ describe('cluster', () => {
     const x = ta.random.uniform([600, 600], { chunks: [100, 100], seed: 3 });
     expect(await client.compute(ta.matmul(x, x).sum())).toBeGreaterThan(0);
     await until('graph keys gone', async () => (await graphKeys()) === 0, 5_000);
-    expect(await redis.keyCount(cluster.prefix)).toBe(baseline);
+    // No key added; one the baseline held briefly (a queue's marker from an earlier test) may be gone.
+    await until('back to the baseline', async () => (await redis.keyCount(cluster.prefix)) <= baseline, 5_000);
+    expect(await redis.keyCount(cluster.prefix)).toBeLessThanOrEqual(baseline);
   });
 });
