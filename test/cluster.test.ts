@@ -112,6 +112,31 @@ describe('cluster', () => {
     }
   });
 
+  it('chains tiny tasks whose only input is the task before: each queued on that worker before its input is done, each run once', async () => {
+    const n = 300;
+    const steps: ta.ChunkedArray[] = [ta.zeros([4], { chunks: [4] })];
+    for (let i = 0; i < n; i++) steps.push(steps.at(-1)!.add(1));
+    const before = await settledExecuted();
+    // Unfused: n + 1 tasks, one hop each (fusion would make it one task).
+    const job = await client.submit(steps.at(-1)!, { fuse: false });
+    const queuedAt = new Map<string, number>();
+    const memoryAt = new Map<string, number>();
+    let i = 0;
+    for await (const ev of job.events()) {
+      i++;
+      if (ev.type !== 'task') continue;
+      if (ev.state === 'queued' && !queuedAt.has(ev.key)) queuedAt.set(ev.key, i);
+      if (ev.state === 'memory') memoryAt.set(ev.key, i);
+    }
+    expect([...((await job.result()) as ta.NDArray).data]).toEqual([n, n, n, n]);
+    // A hop queued before the hop before it was in memory rode in that hop's job (TaskJob.next):
+    // all but the first of each job's chain (at most 64 long), and the first hop after the root.
+    const key = (a: ta.ChunkedArray): string => `${a.name}:0`;
+    const ahead = steps.slice(2).filter((s, j) => queuedAt.get(key(s))! < memoryAt.get(key(steps[j + 1]!))!).length;
+    expect(ahead).toBeGreaterThanOrEqual(n - 2 - Math.ceil(n / 64));
+    expect((await settledExecuted()) - before).toBe(n + 1);
+  });
+
   it('a failing kernel errs its graph with the task named; the cluster goes on', async () => {
     const x = ta.arange(0, 10, { chunks: 5 });
     const err = await client.compute(ta.mapBlocks('no-such-kernel', x)).catch((e: unknown) => e);

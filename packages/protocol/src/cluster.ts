@@ -88,17 +88,34 @@ export const InputLocation = z
   .strict();
 export type InputLocation = z.infer<typeof InputLocation>;
 
+const taskJobFields = {
+  graph: z.string().min(1),
+  key: TaskKey,
+  /** The task spec, packTaskSpec'd and base64'd (JSON would lose NaN scalars). */
+  spec: z.string().min(1),
+  inputs: z.array(InputLocation),
+  /** The graph's output: report the bytes inline when small. */
+  output: z.boolean(),
+  attempt: z.number().int().nonnegative(),
+};
+
+/** Chained tasks one job carries at most (TaskJob.next). */
+export const MAX_CHAIN = 64;
+
+/**
+ * A task chained after another in one job (TaskJob.next): its only input is the chunk the task
+ * before it makes on the same worker, so it runs there the moment that one is done, with no
+ * round trip through the scheduler.
+ */
+export const ChainedTask = z.object(taskJobFields).strict();
+export type ChainedTask = z.infer<typeof ChainedTask>;
+
 /** BullMQ job data of one task: ids and where its inputs live, never chunk bytes. */
 export const TaskJob = z
   .object({
-    graph: z.string().min(1),
-    key: TaskKey,
-    /** The task spec, packTaskSpec'd and base64'd (JSON would lose NaN scalars). */
-    spec: z.string().min(1),
-    inputs: z.array(InputLocation),
-    /** The graph's output: report the bytes inline when small. */
-    output: z.boolean(),
-    attempt: z.number().int().nonnegative(),
+    ...taskJobFields,
+    /** Run after this task, in order, while each one before succeeds. */
+    next: z.array(ChainedTask).min(1).max(MAX_CHAIN).optional(),
   })
   .strict();
 export type TaskJob = z.infer<typeof TaskJob>;

@@ -142,7 +142,7 @@ export class ClusterScheduler implements ClusterApi {
   async submit(graph: unknown, options: { persist: boolean }): Promise<string> {
     const g = validateGraph(graph);
     const id = this.core.newGraphId();
-    this.follow(id, g.outputs);
+    this.follow(id, g.outputs, g.tasks);
     await this.core.submit(id, g, { persist: options.persist });
     return id;
   }
@@ -230,9 +230,12 @@ export class ClusterScheduler implements ClusterApi {
     this.redis.disconnect();
   }
 
-  private follow(id: string, outputs: readonly string[]): void {
-    this.dispatcher.addGraph(id, outputs);
-    this.core.subscribe(id, (ev) => this.eventLog.push(ev));
+  private follow(id: string, outputs: readonly string[], tasks?: readonly TaskSpec[]): void {
+    this.dispatcher.addGraph(id, outputs, tasks);
+    this.core.subscribe(id, (ev) => {
+      this.eventLog.push(ev);
+      if (ev.type === 'graph' && ev.state !== 'running') this.dispatcher.graphEnded(id);
+    });
   }
 
   private statusOf(g: GraphRecord): Promise<GraphStatus> {

@@ -18,7 +18,8 @@ import { ReadyQueue } from '../local/ready-queue.js';
 import { ChunkDirectory } from './chunk-directory.js';
 import { FreeSender } from './free-sender.js';
 import { bundleJobs } from './bundles.js';
-import { queuedJobId, type JobQueues, type QueuedJob } from './job-queues.js';
+import { ChainIndex } from './chains.js';
+import { queuedJobId, type Carrier, type JobQueues, type QueuedJob } from './job-queues.js';
 import { defaultClusterLog, type ClusterLog } from './log.js';
 import { SHARED, placeTask } from './placement.js';
 
@@ -31,9 +32,11 @@ export interface InFlight {
   graphs: Set<string>;
   worker: string;
   attempt: number;
-  /** The BullMQ job carrying the run: its own (jobIdOf), or its bundle's, with the bundle's keys. */
+  /** The BullMQ job carrying the run: its own (jobIdOf), or its bundle's or chain's, with their keys. */
   jobId: string;
   bundle?: readonly string[];
+  /** A chained run (TaskJob.next): the task before it in its job, whose chunk is its only input. */
+  after?: string;
   /** The worker that reported this run started (a death there strikes it; a queued run is innocent). */
   runningOn?: string;
 }
@@ -63,6 +66,7 @@ export class Dispatcher implements Executor {
   private readonly queued = new Map<string, Map<string, string[]>>();
   /** Runs restored from Redis on resume, until resendInFlight has dealt with them. */
   private readonly restored = new Set<InFlight>();
+  private readonly chains = new ChainIndex();
   private seq = 0;
   private pumpScheduled = false;
 
@@ -77,10 +81,14 @@ export class Dispatcher implements Executor {
     this.frees = new FreeSender(redis, prefix, log);
   }
 
-  /** A graph starts (or is resumed): remember its outputs so their runs report small results inline. */
-  addGraph(graphId: string, outputs: readonly string[]): void {
+  /**
+   * A graph starts (or is resumed): remember its outputs so their runs report small results
+   * inline, and (given its tasks, at submit) its chains of tiny tasks.
+   */
+  addGraph(graphId: string, outputs: readonly string[], tasks?: readonly TaskSpec[]): void {
     if (!this.graphSeq.has(graphId)) this.graphSeq.set(graphId, this.seq++);
     if (this.outputs.has(graphId)) return;
+    if (tasks) this.chains.add(graphId, tasks);
     const set = new Set(outputs);
     this.outputs.set(graphId, set);
     for (const k of set) this.outputCount.set(k, (this.outputCount.get(k) ?? 0) + 1);
@@ -110,6 +118,7 @@ export class Dispatcher implements Executor {
 
   cancel(graphId: string): void {
     this.graphSeq.delete(graphId);
+    this.chains.drop(graphId);
     const orphans: InFlight[] = [];
     for (const f of this.inflight.values()) if (f.graphs.delete(graphId) && f.graphs.size === 0) orphans.push(f);
     // Jobs nobody waits for are taken back if still waiting (a bundle only when none of its runs
@@ -126,6 +135,27 @@ export class Dispatcher implements Executor {
         for (const f of runs) if (this.inflight.get(f.spec.key) === f) this.settle(f.spec.key, f);
       });
     }
+  }
+
+  /**
+   * A run failed or will not complete: the worker runs none of the tasks chained after it in its
+   * job, so those go back to waiting (their input is not there) and are sent again once it is.
+   */
+  private unchain(f: InFlight): void {
+    if (!f.bundle) return;
+    const byGraph = new Map<string, string[]>();
+    for (const k of f.bundle.slice(f.bundle.indexOf(f.spec.key) + 1)) {
+      const r = this.inflight.get(k);
+      if (r?.jobId !== f.jobId || r.after === undefined) continue;
+      this.settle(k, r);
+      for (const g of r.graphs) byGraph.set(g, [...(byGraph.get(g) ?? []), k]);
+    }
+    for (const [g, keys] of byGraph) void this.core.recover(g, [], keys);
+  }
+
+  /** A graph finished, erred or was cancelled: its chains are no longer needed. */
+  graphEnded(graphId: string): void {
+    this.chains.drop(graphId);
   }
 
   /** The runs still in flight of f's bundle. */
@@ -212,6 +242,7 @@ export class Dispatcher implements Executor {
     const f = this.inflight.get(key);
     if (!f || f.attempt !== attempt) return;
     this.settle(key, f);
+    this.unchain(f);
     if (error.code === 'CHUNK_LOST' && error.key !== undefined && error.key !== key) {
       const lost = this.directory.lose(error.key);
       if (lost) this.sendFree(lost.worker, error.key);
@@ -306,21 +337,22 @@ export class Dispatcher implements Executor {
    * in flight, by jobIdOf(key, attempt). Looked up first: a run whose job is gone by then has its
    * report in the stream already (a job completes only once its report is written).
    */
-  async carriers(): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
+  async carriers(): Promise<Map<string, Carrier>> {
+    const out = new Map<string, Carrier>();
     for (const worker of new Set([...this.restored].map((f) => f.worker))) {
-      const found = await this.queues.carriers(worker).catch(() => new Map<string, string>());
+      const found = await this.queues.carriers(worker).catch(() => new Map<string, Carrier>());
       for (const [run, jobId] of found) out.set(run, jobId);
     }
     return out;
   }
 
   /**
-   * Resume, after pending reports were applied: restored runs a queued job (or bundle) still
-   * carries keep it; the rest are sent again under their own job ids. Runs the drain dispatched
-   * are left alone: their jobs are new, and a second job id would run them twice.
+   * Resume, after pending reports were applied: restored runs a queued job (or bundle, or chain)
+   * still carries keep it; the rest are sent again under their own job ids. Runs the drain
+   * dispatched are left alone: their jobs are new, and a second job id would run them twice. A
+   * chained run whose job is gone and whose input is not done goes back to waiting.
    */
-  resendInFlight(carriers: ReadonlyMap<string, string>): void {
+  resendInFlight(carriers: ReadonlyMap<string, Carrier>): void {
     const byQueue = new Map<string, TaskJob[]>();
     const restored = [...this.restored];
     this.restored.clear();
@@ -329,11 +361,20 @@ export class Dispatcher implements Executor {
       if (this.inflight.get(f.spec.key) !== f) continue;
       const carrier = carriers.get(jobIdOf(f.spec.key, f.attempt));
       if (carrier !== undefined) {
-        f.jobId = carrier;
+        f.jobId = carrier.job;
+        if (carrier.chain) {
+          const i = carrier.chain.indexOf(f.spec.key);
+          f.bundle = carrier.chain;
+          if (i > 0) f.after = carrier.chain[i - 1]!;
+        }
         continue;
       }
       const job = this.job(f.spec, [...f.graphs][0]!, f.attempt);
-      if (!job) continue;
+      if (!job) {
+        this.settle(f.spec.key, f);
+        for (const g of f.graphs) void this.core.recover(g, [], [f.spec.key]);
+        continue;
+      }
       const list = byQueue.get(f.worker) ?? [];
       list.push(job);
       byQueue.set(f.worker, list);
@@ -434,12 +475,14 @@ export class Dispatcher implements Executor {
       if (!job) break;
       this.pop();
       const jobId = jobIdOf(spec.key, attempt);
-      this.inflight.set(spec.key, { spec, graphs: new Set([graphId]), worker: target, attempt, jobId, sentAt: Date.now(), missing: 0 });
+      const run: InFlight = { spec, graphs: new Set([graphId]), worker: target, attempt, jobId, sentAt: Date.now(), missing: 0 };
+      this.inflight.set(spec.key, run);
       this.outstanding.set(target, (this.outstanding.get(target) ?? 0) + 1);
       const list = sent.get(target) ?? [];
       list.push(job);
       sent.set(target, list);
       this.note(graphId, target, spec.key);
+      if (target !== SHARED) this.chain(graphId, run, job);
     }
     // Where each task goes is in Redis before its job exists: a scheduler that dies in between
     // finds it queued there on restart (and re-sends the same job id), never sends it twice.
@@ -450,6 +493,43 @@ export class Dispatcher implements Executor {
     const bundled = new Map<string, QueuedJob[]>();
     for (const [worker, jobs] of sent) bundled.set(worker, this.bundle(worker, jobs, alive));
     void written.then(() => bundled.forEach((jobs, worker) => this.queues.add(worker, jobs)));
+  }
+
+  /**
+   * The tiny tasks whose only input is this run's chunk (and so on down the chain) ride in its
+   * job: the worker runs each the moment the one before is done. They are in flight, queued on
+   * the same worker, from now on, though still waiting for their input: a completion of the head
+   * does not make them ready again (completeTasks only readies waiting tasks).
+   */
+  private chain(graphId: string, head: InFlight, job: TaskJob): void {
+    const worker = head.worker;
+    const address = this.workers.get(worker)?.address;
+    if (address === undefined) return;
+    const specs = this.chains.after(graphId, head.spec, (s) => !this.inflight.has(s.key) && !this.directory.get(s.key));
+    if (specs.length === 0) return;
+    const keys = [head.spec.key, ...specs.map((s) => s.key)];
+    head.bundle = keys;
+    let before = head.spec;
+    job.next = specs.map((spec) => {
+      const attempt = this.attempts.get(spec.key) ?? 0;
+      const run: InFlight = {
+        spec,
+        graphs: new Set([graphId]),
+        worker,
+        attempt,
+        jobId: head.jobId,
+        bundle: keys,
+        after: before.key,
+        sentAt: head.sentAt,
+        missing: 0,
+      };
+      this.inflight.set(spec.key, run);
+      this.outstanding.set(worker, (this.outstanding.get(worker) ?? 0) + 1);
+      this.note(graphId, worker, spec.key);
+      const input: InputLocation = { key: before.key, worker, address, dtype: before.dtype, shape: [...before.shape] };
+      before = spec;
+      return this.taskJob(spec, graphId, attempt, [input]);
+    });
   }
 
   /** Cut a pass's jobs for one queue into bundles; their runs learn which job carries them. */
@@ -532,6 +612,7 @@ export class Dispatcher implements Executor {
     );
   }
 
+  /** A task's job, its inputs where the directory says they are; undefined if one is nowhere. */
   private job(spec: TaskSpec, graphId: string, attempt: number): TaskJob | undefined {
     const inputs: InputLocation[] = [];
     for (const d of new Set(spec.deps)) {
@@ -540,6 +621,10 @@ export class Dispatcher implements Executor {
       if (!e || !info) return undefined;
       inputs.push({ key: d, worker: e.worker, address: info.address, dtype: e.dtype, shape: e.shape });
     }
+    return this.taskJob(spec, graphId, attempt, inputs);
+  }
+
+  private taskJob(spec: TaskSpec, graphId: string, attempt: number, inputs: InputLocation[]): TaskJob {
     const packed = packTaskSpec(spec);
     const output = this.outputCount.has(spec.key);
     return {

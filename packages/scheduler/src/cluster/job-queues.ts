@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BundleJob, SHARED_QUEUE, TaskJob, bundleJobIdOf, jobIdOf, workerQueueName } from '@tessera/protocol';
+import { BundleJob, SHARED_QUEUE, TaskJob, type ChainedTask, bundleJobIdOf, jobIdOf, workerQueueName } from '@tessera/protocol';
 import { defaultClusterLog, type ClusterLog } from './log.js';
 
 /** The id Dispatcher uses for the shared queue (kept here too: job-queues must not import dispatcher). */
@@ -16,12 +16,18 @@ export function queuedJobId(job: QueuedJob): string {
   return 'tasks' in job ? bundleJobIdOf(job.tasks[0]!) : jobIdOf(job.key, job.attempt);
 }
 
-/** The tasks a job's data names (none when it is not a job of ours). */
-function tasksOf(data: unknown): TaskJob[] {
+/** The tasks a job's data names, chained ones too (none when it is not a job of ours). */
+function tasksOf(data: unknown): (TaskJob | ChainedTask)[] {
   const one = TaskJob.safeParse(data);
-  if (one.success) return [one.data];
+  if (one.success) return [one.data, ...(one.data.next ?? [])];
   const bundle = BundleJob.safeParse(data);
   return bundle.success ? bundle.data.tasks : [];
+}
+
+/** Which job carries a run, and the chain of that job when it carries one (head first). */
+export interface Carrier {
+  job: string;
+  chain?: string[];
 }
 
 /**
@@ -86,15 +92,18 @@ export class JobQueues {
   }
 
   /**
-   * The id of the job that carries each run still in a queue (waiting or running), by
-   * jobIdOf(key, attempt): a resumed scheduler must not send again what a bundle already holds.
+   * The job that carries each run still in a queue (waiting or running), by jobIdOf(key, attempt):
+   * a resumed scheduler must not send again what a bundle or a chain already holds.
    */
-  async carriers(worker: string): Promise<Map<string, string>> {
+  async carriers(worker: string): Promise<Map<string, Carrier>> {
     const jobs = await this.queue(worker).getJobs(['active', 'waiting', 'prioritized', 'delayed', 'waiting-children']);
-    const out = new Map<string, string>();
+    const out = new Map<string, Carrier>();
     for (const j of jobs) {
       if (j?.id === undefined) continue;
-      for (const t of tasksOf(j.data)) out.set(jobIdOf(t.key, t.attempt), j.id);
+      const tasks = tasksOf(j.data);
+      const carrier: Carrier = { job: j.id };
+      if (tasks.length > 1 && !('tasks' in (j.data as object))) carrier.chain = tasks.map((t) => t.key);
+      for (const t of tasks) out.set(jobIdOf(t.key, t.attempt), carrier);
     }
     return out;
   }

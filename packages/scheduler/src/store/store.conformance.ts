@@ -19,7 +19,13 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
   });
   // a, b roots; c = f(a, b); d = f(c, c) (duplicate dep); out = d; e = f(a) also output.
   const diamond: Graph = {
-    tasks: [spec('a-00000000:0'), spec('b-00000000:0'), spec('c-00000000:0', ['a-00000000:0', 'b-00000000:0']), spec('d-00000000:0', ['c-00000000:0', 'c-00000000:0']), spec('e-00000000:0', ['a-00000000:0'])],
+    tasks: [
+      spec('a-00000000:0'),
+      spec('b-00000000:0'),
+      spec('c-00000000:0', ['a-00000000:0', 'b-00000000:0']),
+      spec('d-00000000:0', ['c-00000000:0', 'c-00000000:0']),
+      spec('e-00000000:0', ['a-00000000:0']),
+    ],
     outputs: ['d-00000000:0', 'e-00000000:0'],
   };
   /** One completion, its result with `applied` as a flag. */
@@ -127,7 +133,18 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
       const s = await make();
       await s.createGraph('g1', diamond, { persist: false, now: 1 });
       // c before its inputs is not applied; the rest are, in order.
-      const r = await s.completeTasks('g1', [{ key: C, worker: 'w1' }, { key: A, worker: 'w1' }, { key: B, worker: 'w2' }, { key: C, worker: 'w2' }, { key: E, worker: 'w1' }, { key: A, worker: 'w1' }], 2);
+      const r = await s.completeTasks(
+        'g1',
+        [
+          { key: C, worker: 'w1' },
+          { key: A, worker: 'w1' },
+          { key: B, worker: 'w2' },
+          { key: C, worker: 'w2' },
+          { key: E, worker: 'w1' },
+          { key: A, worker: 'w1' },
+        ],
+        2,
+      );
       expect(r.applied).toEqual([A, B, C, E]);
       // The ready tasks' specs come with them, in the same order: no second read per hop.
       expect(r.readySpecs.map((t) => t.key)).toEqual(r.ready);
@@ -177,6 +194,34 @@ export function storeConformance(name: string, make: () => Promise<Store> | Stor
       expect(await s.recoverTasks('nope', [], [A])).toBeUndefined();
       await s.cancelGraph('g1', 2);
       expect(await s.recoverTasks('g1', [], [A])).toBeUndefined();
+    });
+
+    it('keeps a task queued ahead of its only input (a chain): not ready again, done after it, back to waiting if dropped', async () => {
+      const s = await make();
+      await s.createGraph('g1', diamond, { persist: false, now: 1 });
+      // e (whose only input is a) is queued on a's worker along with a, before a is done.
+      await s.markQueued('g1', [A, E], 'w1');
+      expect(await s.getTaskState('g1', E)).toEqual({ state: 'queued', worker: 'w1' });
+      // a and e done in one batch: e is not handed out as ready, and applies after a.
+      const r = await s.completeTasks(
+        'g1',
+        [
+          { key: A, worker: 'w1' },
+          { key: E, worker: 'w1' },
+        ],
+        2,
+      );
+      expect(r.applied).toEqual([A, E]);
+      expect(r.ready).toEqual([]);
+      // Dropped before its input is done, it waits for that input again, and is then ready.
+      await s.createGraph('g2', diamond, { persist: false, now: 1 });
+      await s.markQueued('g2', [A, E], 'w1');
+      const back = (await s.recoverTasks('g2', [], [A, E]))!;
+      expect(back.moved.sort()).toEqual([A, E].sort());
+      expect(back.ready).toEqual([A]);
+      expect(await s.getTaskState('g2', E)).toEqual({ state: 'waiting' });
+      expect((await done(s, 'g2', A)).ready).toEqual([E]);
+      expect(await s.stateCounts('g2')).toMatchObject({ waiting: 4, queued: 0, memory: 1 });
     });
 
     it('reads where a graph stands, to resume it', async () => {

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import {
   BundleJob,
   ChunkLostError,
+  type ChainedTask,
   INLINE_RESULT_BYTES,
   InvalidArgumentError,
   TaskError,
@@ -58,9 +59,21 @@ export function createJobProcessor(d: JobProcessorDeps): (job: Job) => Promise<v
   };
 }
 
+/**
+ * Run a job's task, then the tasks chained after it (TaskJob.next) one by one while each succeeds:
+ * each starts as soon as the one before is done, while that one's report is still being written.
+ * Resolves once every report is written. A chained task after a failure is not run: the scheduler
+ * takes the failure report as the end of the chain.
+ */
 async function runAndReport(d: JobProcessorDeps, job: TaskJob): Promise<void> {
-  const item = await runJob(d, job);
-  if (item) await d.reporter.report(item);
+  const written: Promise<void>[] = [];
+  for (const task of [job, ...(job.next ?? [])]) {
+    const item = await runJob(d, task);
+    if (!item) break;
+    written.push(d.reporter.report(item));
+    if (item.type !== 'done') break;
+  }
+  await Promise.all(written);
 }
 
 function taskProcessor(d: JobProcessorDeps): (jobId: string | undefined, data: unknown) => Promise<void> {
@@ -82,7 +95,7 @@ function taskProcessor(d: JobProcessorDeps): (jobId: string | undefined, data: u
 }
 
 /** The report item of one job, or nothing for a job of a cancelled graph. */
-async function runJob(d: JobProcessorDeps, job: TaskJob): Promise<ReportItem | undefined> {
+async function runJob(d: JobProcessorDeps, job: ChainedTask): Promise<ReportItem | undefined> {
   // Every item names the run it is about: the scheduler ignores reports of superseded runs.
   const { graph, key, attempt } = job;
   if (d.cancelled.has(graph)) return undefined;
@@ -133,7 +146,7 @@ async function runJob(d: JobProcessorDeps, job: TaskJob): Promise<ReportItem | u
   }
 }
 
-function done(job: TaskJob, data: ArrayBufferView, start: number, stop: number, thread?: number): ReportItem {
+function done(job: ChainedTask, data: ArrayBufferView, start: number, stop: number, thread?: number): ReportItem {
   const nbytes = data.byteLength;
   return {
     type: 'done',
@@ -150,7 +163,7 @@ function done(job: TaskJob, data: ArrayBufferView, start: number, stop: number, 
 }
 
 /** The job's task spec, checked; or what is wrong with it. */
-function decodeSpec(job: TaskJob): TaskSpec | string {
+function decodeSpec(job: ChainedTask): TaskSpec | string {
   let raw: unknown;
   try {
     raw = unpackTaskSpec(job.key, Buffer.from(job.spec, 'base64'));

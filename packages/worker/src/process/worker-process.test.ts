@@ -220,6 +220,42 @@ describe('worker process (real Redis, BullMQ, peer HTTP)', () => {
     expect(reason).toMatch(/bad bundle job .*no tasks/);
   });
 
+  it("runs the tasks chained after a job's task as each one before is done; none after a failure", async () => {
+    const g = 'g-chain';
+    const keys = Array.from({ length: 4 }, (_, i) => (i === 0 ? `full-${TOKEN}:300` : `add-${TOKEN}:30${i}`));
+    // keys[i] = keys[i-1] + keys[i-1]: its only input is the chunk made just before, here.
+    const here = (key: string): InputLocation[] => [{ key, worker: 'worker-a', address: a.address, dtype: 'float64', shape: [2] }];
+    const chained = keys.slice(1).map((k, i) => jobOf(g, add(k, keys[i]!, keys[i]!, 2), { inputs: here(keys[i]!), output: i === 2 }));
+    const before = a.stats().executed;
+    await cluster.add({ ...jobOf(g, full(keys[0]!, 1.5, 2)), next: chained }, 'worker-a');
+    const last = await cluster.outcome(g, keys[3]!);
+    expect(last.type === 'done' && f64(last.data)).toEqual([12, 12]);
+    // Each reported on its own, in chain order.
+    const order = (await cluster.reports()).filter((r) => r.item.graph === g && r.item.type === 'done').map((r) => r.item.key);
+    expect(order).toEqual(keys);
+    expect(a.stats().executed).toBe(before + 4);
+    await until('the chain job completes', () => cluster.jobGone(jobIdOf(keys[0]!, 0), 'worker-a'));
+
+    // The second chained task is malformed: it fails, and the third is never run.
+    const g2 = 'g-chain-broken';
+    const [h, bad, after] = [`full-${TOKEN}:310`, `add-${TOKEN}:311`, `add-${TOKEN}:312`];
+    const before2 = a.stats().executed;
+    await cluster.add(
+      {
+        ...jobOf(g2, full(h, 1, 2)),
+        next: [
+          { ...jobOf(g2, add(bad, h, h, 2), { inputs: here(h) }), spec: 'AAAA' },
+          jobOf(g2, add(after, bad, bad, 2), { inputs: here(bad) }),
+        ],
+      },
+      'worker-a',
+    );
+    expect(await cluster.outcome(g2, bad)).toMatchObject({ type: 'failed', error: { code: 'INVALID_ARGUMENT' } });
+    await until('the broken chain job completes', () => cluster.jobGone(jobIdOf(h, 0), 'worker-a'));
+    expect((await cluster.reports()).some((r) => r.item.key === after)).toBe(false);
+    expect(a.stats().executed).toBe(before2 + 1);
+  });
+
   it('reports a key it already holds as done at once, without running it again', async () => {
     const before = a.stats().executed;
     const x = `full-${TOKEN}:0`;

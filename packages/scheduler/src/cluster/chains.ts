@@ -1,0 +1,43 @@
+import { MAX_CHAIN, type TaskSpec } from '@tessera/protocol';
+import { TINY_BYTES } from './placement.js';
+
+/** A task cheaper to run than a trip through BullMQ: a tiny output of a built-in op on the CPU. */
+export function isTinyBuiltin(spec: TaskSpec): boolean {
+  return spec.nbytes <= TINY_BYTES && spec.op !== 'map-blocks' && spec.device !== 'gpu';
+}
+
+/**
+ * Chains of tiny tasks each of whose only input is the task before (`x.add(1).mul(2)…` unfused,
+ * a step applied n times): per graph, the first such dependent of each task. A chain rides in its
+ * first task's job (TaskJob.next), so its hops cost no scheduler round trip. Known from the graph
+ * as submitted: a scheduler that resumes a graph runs the rest of it without chains.
+ */
+export class ChainIndex {
+  private readonly next = new Map<string, Map<string, TaskSpec>>();
+
+  add(graphId: string, tasks: readonly TaskSpec[]): void {
+    let byInput: Map<string, TaskSpec> | undefined;
+    for (const t of tasks) {
+      if (!isTinyBuiltin(t)) continue;
+      const deps = new Set(t.deps);
+      if (deps.size !== 1) continue;
+      const [input] = deps as unknown as [string];
+      byInput ??= new Map();
+      if (!byInput.has(input)) byInput.set(input, t);
+    }
+    if (byInput) this.next.set(graphId, byInput);
+  }
+
+  drop(graphId: string): void {
+    this.next.delete(graphId);
+  }
+
+  /** The tasks to chain after `head`, in order, while `free` says each may still be taken. */
+  after(graphId: string, head: TaskSpec, free: (spec: TaskSpec) => boolean): TaskSpec[] {
+    const byInput = this.next.get(graphId);
+    const out: TaskSpec[] = [];
+    if (!byInput || !isTinyBuiltin(head)) return out;
+    for (let next = byInput.get(head.key); next && out.length < MAX_CHAIN && free(next); next = byInput.get(next.key)) out.push(next);
+    return out;
+  }
+}
