@@ -9,6 +9,10 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# A C++ toolchain for the worker's native kernels (node-gyp); the runtime image gets the built addon.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends g++ make python3 \
+  && rm -rf /var/lib/apt/lists/*
 # Manifests first: the dependency layer is reused until a package.json or the lock changes.
 COPY package.json package-lock.json ./
 COPY packages/protocol/package.json packages/protocol/
@@ -33,6 +37,7 @@ COPY --from=build /app/packages/protocol/dist packages/protocol/dist
 COPY --from=build /app/packages/worker/package.json packages/worker/
 COPY --from=build /app/packages/worker/dist packages/worker/dist
 COPY --from=build /app/packages/worker/wasm packages/worker/wasm
+COPY --from=build /app/packages/worker/build/Release/tessera_native.node packages/worker/build/Release/
 COPY --from=build /app/packages/scheduler/package.json packages/scheduler/
 COPY --from=build /app/packages/scheduler/dist packages/scheduler/dist
 COPY --from=build /app/packages/client/package.json packages/client/

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DTYPES, promoteTypes, typedArrayCtor, type Chunk, type Dtype } from '@tessera/protocol';
 import { executeTask } from './index.js';
+import { gemmEngine, useGemmEngine } from './gemm.js';
 import { GEMM_KC, GEMM_MC, GEMM_NC, gemmScratch } from './wasm.js';
 import { flat, forEachIndex } from './reference.test-util.js';
 
@@ -27,7 +28,8 @@ function ref(pairs: [Chunk, Chunk][], axesA: number[], axesB: number[], dtype: D
     let s = 0;
     for (const [a, b] of pairs) {
       forEachIndex(kshape, (k) => {
-        const ia = new Array<number>(a.shape.length), ib = new Array<number>(b.shape.length);
+        const ia = new Array<number>(a.shape.length),
+          ib = new Array<number>(b.shape.length);
         freeA.forEach((ax, i) => (ia[ax] = o[i]!));
         freeB.forEach((ax, i) => (ib[ax] = o[freeA.length + i]!));
         axesA.forEach((ax, i) => (ia[ax] = k[i]!));
@@ -58,51 +60,15 @@ function check(pairs: [Chunk, Chunk][], axesA: number[], axesB: number[]): void 
   expect(out.data.length).toBe(want.data.length);
   const tol = dtype === 'float64' ? 1e-12 : dtype === 'float32' ? 1e-6 : 0;
   for (let i = 0; i < want.data.length; i++) {
-    const g = out.data[i]!, w = want.data[i]!;
+    const g = out.data[i]!,
+      w = want.data[i]!;
     if (Math.abs(g - w) > tol * Math.max(1, Math.abs(w))) expect.fail(`element ${i}: got ${g}, want ${w}`);
   }
 }
 
-describe('tensordot', () => {
-  it('matrix products at odd sizes crossing the 4x4 micro-tiles and the packing blocks', () => {
-    for (const [m, k, nn] of [[7, 5, 3], [1, 1, 1], [1, 9, 1], [13, 300, 6], [130, 17, 129], [0, 4, 3], [3, 0, 2]] as const) {
-      check([[make('float64', [m, k]), make('float64', [k, nn])]], [1], [0]);
-    }
-  });
-
-  for (const da of DTYPES) {
-    for (const db of DTYPES) {
-      it(`dtypes ${da} x ${db}`, () => {
-        check([[make(da, [6, 9]), make(db, [9, 5])]], [1], [0]);
-      });
-    }
-  }
-
-  it('transposed operands, several and zero contracted axes, 3-D', () => {
-    check([[make('float64', [9, 6]), make('float64', [9, 5])]], [0], [0]); // a.T @ b
-    check([[make('float64', [6, 9]), make('float64', [5, 9])]], [1], [1]); // a @ b.T
-    check([[make('int32', [3, 4, 5]), make('int32', [5, 4, 2])]], [1, 2], [1, 0]);
-    check([[make('float32', [2, 3, 4]), make('float32', [4, 3])]], [2, 1], [0, 1]);
-    check([[make('float64', [3, 2]), make('float64', [4])]], [], []); // outer product
-    check([[make('float64', [3, 4, 2]), make('float64', [4, 5])]], [1], [0]); // non-collapsible A: copied
-    check([[make('float64', [5]), make('float64', [5])]], [0], [0]); // dot -> 0-d
-  });
-
-  it('sums several pairs', () => {
-    check([
-      [make('float64', [5, 7]), make('float64', [7, 4])],
-      [make('float64', [5, 2]), make('float64', [2, 4])],
-      [make('float64', [5, 1]), make('float64', [1, 4])],
-    ], [1], [0]);
-    check([[make('int32', [3, 3]), make('uint8', [3, 2])], [make('int32', [3, 3]), make('uint8', [3, 2])]], [1], [0]);
-  });
-
-  it('int32 results wrap', () => {
-    const a: Chunk = { dtype: 'int32', shape: [1, 2], data: new Int32Array([2147483647, 2]) };
-    const b: Chunk = { dtype: 'int32', shape: [2, 1], data: new Int32Array([1, 1]) };
-    expect(run([[a, b]], [1], [0], [1, 1], 'int32').data[0]).toBe(-2147483647);
-  });
-});
+/** Both GEMMs are checked: the native one must be built here (TESSERA_NATIVE=0 checks only WebAssembly). */
+const initial = gemmEngine();
+const engines = process.env.TESSERA_NATIVE === '0' ? (['wasm'] as const) : (['native', 'wasm'] as const);
 
 /** A 2-D operand stored as rows x cols or transposed (then contracted over its other axis). */
 function matrix(dtype: Dtype, rows: number, cols: number, transposed: boolean): { chunk: Chunk; at: (i: number, j: number) => number } {
@@ -119,11 +85,18 @@ function matrix(dtype: Dtype, rows: number, cols: number, transposed: boolean): 
 function checkMatmul(M: number, N: number, Ks: number[], dtypes: [Dtype, Dtype], tA: boolean, tB: boolean): void {
   const dtype = promoteTypes(...dtypes);
   const ops = Ks.map((K) => ({ K, a: matrix(dtypes[0], M, K, tA), b: matrix(dtypes[1], K, N, tB) }));
-  const out = run(ops.map((o) => [o.a.chunk, o.b.chunk]), [tA ? 0 : 1], [tB ? 1 : 0], [M, N], dtype);
+  const out = run(
+    ops.map((o) => [o.a.chunk, o.b.chunk]),
+    [tA ? 0 : 1],
+    [tB ? 1 : 0],
+    [M, N],
+    dtype,
+  );
   const sumK = Ks.reduce((x, y) => x + y, 0);
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
-      let s = 0, mag = 0;
+      let s = 0,
+        mag = 0;
       for (const { K, a, b } of ops) {
         for (let k = 0; k < K; k++) {
           const t = a.at(i, k) * b.at(k, j);
@@ -144,43 +117,121 @@ function checkMatmul(M: number, N: number, Ks: number[], dtypes: [Dtype, Dtype],
   }
 }
 
-describe('tensordot through the WebAssembly GEMM', () => {
-  it('covers sizes on both sides of the micro-tile and every blocking edge, in all four layouts', () => {
-    const sizes: [number, number, number][] = [
-      [GEMM_MC + 1, 5, GEMM_KC + 1], // M and K just past a block
-      [GEMM_MC, GEMM_NC + 3, 9], // N past the B block, M exactly one block
-      [3, 7, 2 * GEMM_KC + 5], // several K blocks, tails everywhere
-      [2 * GEMM_MC - 1, 4, GEMM_KC], // M tail, N and K exact
-      [1, 1, 700],
-    ];
-    for (const [M, N, K] of sizes) {
-      for (const tA of [false, true]) for (const tB of [false, true]) checkMatmul(M, N, [K], ['float64', 'float64'], tA, tB);
+for (const engine of engines) {
+  describe(`tensordot (${engine} GEMM)`, () => {
+    beforeAll(() => useGemmEngine(engine));
+    afterAll(() => useGemmEngine(initial));
+
+    it('matrix products at odd sizes crossing the 4x4 micro-tiles and the packing blocks', () => {
+      for (const [m, k, nn] of [
+        [7, 5, 3],
+        [1, 1, 1],
+        [1, 9, 1],
+        [13, 300, 6],
+        [130, 17, 129],
+        [0, 4, 3],
+        [3, 0, 2],
+      ] as const) {
+        check([[make('float64', [m, k]), make('float64', [k, nn])]], [1], [0]);
+      }
+    });
+
+    for (const da of DTYPES) {
+      for (const db of DTYPES) {
+        it(`dtypes ${da} x ${db}`, () => {
+          check([[make(da, [6, 9]), make(db, [9, 5])]], [1], [0]);
+        });
+      }
     }
+
+    it('transposed operands, several and zero contracted axes, 3-D', () => {
+      check([[make('float64', [9, 6]), make('float64', [9, 5])]], [0], [0]); // a.T @ b
+      check([[make('float64', [6, 9]), make('float64', [5, 9])]], [1], [1]); // a @ b.T
+      check([[make('int32', [3, 4, 5]), make('int32', [5, 4, 2])]], [1, 2], [1, 0]);
+      check([[make('float32', [2, 3, 4]), make('float32', [4, 3])]], [2, 1], [0, 1]);
+      check([[make('float64', [3, 2]), make('float64', [4])]], [], []); // outer product
+      check([[make('float64', [3, 4, 2]), make('float64', [4, 5])]], [1], [0]); // non-collapsible A: copied
+      check([[make('float64', [5]), make('float64', [5])]], [0], [0]); // dot -> 0-d
+    });
+
+    it('sums several pairs', () => {
+      check(
+        [
+          [make('float64', [5, 7]), make('float64', [7, 4])],
+          [make('float64', [5, 2]), make('float64', [2, 4])],
+          [make('float64', [5, 1]), make('float64', [1, 4])],
+        ],
+        [1],
+        [0],
+      );
+      check(
+        [
+          [make('int32', [3, 3]), make('uint8', [3, 2])],
+          [make('int32', [3, 3]), make('uint8', [3, 2])],
+        ],
+        [1],
+        [0],
+      );
+    });
+
+    it('int32 results wrap', () => {
+      const a: Chunk = { dtype: 'int32', shape: [1, 2], data: new Int32Array([2147483647, 2]) };
+      const b: Chunk = { dtype: 'int32', shape: [2, 1], data: new Int32Array([1, 1]) };
+      expect(run([[a, b]], [1], [0], [1, 1], 'int32').data[0]).toBe(-2147483647);
+    });
   });
 
-  it('random shapes, dtypes, layouts and pair counts (empty dimensions included)', () => {
-    let r = 12345;
-    const rnd = (n: number): number => {
-      r = (Math.imul(r, 1103515245) + 12345) >>> 0;
-      return Math.floor((r / 2 ** 32) * n);
-    };
-    for (let t = 0; t < 40; t++) {
-      const M = rnd(8) === 0 ? 0 : 1 + rnd(110), N = rnd(8) === 0 ? 0 : 1 + rnd(110);
-      const Ks = Array.from({ length: 1 + rnd(3) }, () => (rnd(6) === 0 ? 0 : 1 + rnd(300)));
-      checkMatmul(M, N, Ks, [DTYPES[rnd(DTYPES.length)]!, DTYPES[rnd(DTYPES.length)]!], rnd(2) === 1, rnd(2) === 1);
-    }
-  });
+  describe(`tensordot through the ${engine} GEMM`, () => {
+    beforeAll(() => useGemmEngine(engine));
+    afterAll(() => useGemmEngine(initial));
 
-  it('sums int32 and uint8 exactly in float64 before wrapping, over several K blocks', () => {
-    for (const d of [['int32', 'int32'], ['uint8', 'uint8'], ['int32', 'uint8'], ['float32', 'int32']] as [Dtype, Dtype][]) {
-      checkMatmul(9, 13, [GEMM_KC * 2 + 3, 17], d, false, true);
-    }
-  });
+    it('covers sizes on both sides of the micro-tile and every blocking edge, in all four layouts', () => {
+      const sizes: [number, number, number][] = [
+        [GEMM_MC + 1, 5, GEMM_KC + 1], // M and K just past a block
+        [GEMM_MC, GEMM_NC + 3, 9], // N past the B block, M exactly one block
+        [3, 7, 2 * GEMM_KC + 5], // several K blocks, tails everywhere
+        [2 * GEMM_MC - 1, 4, GEMM_KC], // M tail, N and K exact
+        [1, 1, 700],
+        // The native GEMM's blocking (native/gemm.cc: MC 144, KC 256, NC 2048; 6 x 16 or 6 x 8 tiles).
+        [145, 17, 257],
+        [7, 2049, 3],
+        [289, 33, 9],
+      ];
+      for (const [M, N, K] of sizes) {
+        for (const tA of [false, true]) for (const tB of [false, true]) checkMatmul(M, N, [K], ['float64', 'float64'], tA, tB);
+      }
+    });
 
-  it('leaves WebAssembly memory its size: the packing blocks are fixed and reused', () => {
-    const bytes = gemmScratch.a.buffer.byteLength;
-    checkMatmul(GEMM_MC + 7, GEMM_NC + 9, [GEMM_KC + 11], ['float64', 'float32'], true, false);
-    expect(gemmScratch.a.buffer.byteLength).toBe(bytes);
-    expect(gemmScratch.c.length).toBe(GEMM_MC * GEMM_NC); // not detached
+    it('random shapes, dtypes, layouts and pair counts (empty dimensions included)', () => {
+      let r = 12345;
+      const rnd = (n: number): number => {
+        r = (Math.imul(r, 1103515245) + 12345) >>> 0;
+        return Math.floor((r / 2 ** 32) * n);
+      };
+      for (let t = 0; t < 40; t++) {
+        const M = rnd(8) === 0 ? 0 : 1 + rnd(110),
+          N = rnd(8) === 0 ? 0 : 1 + rnd(110);
+        const Ks = Array.from({ length: 1 + rnd(3) }, () => (rnd(6) === 0 ? 0 : 1 + rnd(300)));
+        checkMatmul(M, N, Ks, [DTYPES[rnd(DTYPES.length)]!, DTYPES[rnd(DTYPES.length)]!], rnd(2) === 1, rnd(2) === 1);
+      }
+    });
+
+    it('sums int32 and uint8 exactly in float64 before wrapping, over several K blocks', () => {
+      for (const d of [
+        ['int32', 'int32'],
+        ['uint8', 'uint8'],
+        ['int32', 'uint8'],
+        ['float32', 'int32'],
+      ] as [Dtype, Dtype][]) {
+        checkMatmul(9, 13, [GEMM_KC * 2 + 3, 17], d, false, true);
+      }
+    });
+
+    it('leaves WebAssembly memory its size: the packing blocks are fixed and reused', () => {
+      const bytes = gemmScratch.a.buffer.byteLength;
+      checkMatmul(GEMM_MC + 7, GEMM_NC + 9, [GEMM_KC + 11], ['float64', 'float32'], true, false);
+      expect(gemmScratch.a.buffer.byteLength).toBe(bytes);
+      expect(gemmScratch.c.length).toBe(GEMM_MC * GEMM_NC); // not detached
+    });
   });
-});
+}

@@ -1,6 +1,7 @@
 import { allocChunk, type Chunk, type Dtype, type NumericArray, type TensordotParams } from '@tessera/protocol';
 import { collapse, cStrides } from './strided.js';
 import { permuteInto } from './structure.js';
+import { nativeKernels, nativeUnavailable } from './native.js';
 import { GEMM_KC as KC, GEMM_MC as MC, GEMM_MR as MR, GEMM_NC as NC, GEMM_NR as NR, gemmBlock, gemmScratch } from './wasm.js';
 
 /**
@@ -8,7 +9,8 @@ import { GEMM_KC as KC, GEMM_MC as MC, GEMM_MR as MR, GEMM_NC as NC, GEMM_NR as 
  * without copying when its free and contracted axes collapse that way (any dtype: packing
  * converts), else it is first permuted into a float64 matrix.
  *
- * The GEMM is BLIS-shaped: B is packed in KC x NC blocks of 4-column panels, A in MC x KC blocks
+ * The GEMM is native (native/gemm.cc: AVX-512 or AVX2 micro-kernels) where node-gyp built it at
+ * install, else WebAssembly. The WebAssembly one is BLIS-shaped too: B is packed in KC x NC blocks of 4-column panels, A in MC x KC blocks
  * of 4-row panels, both into WebAssembly memory, where a SIMD macro-kernel (assembly/gemm.ts)
  * multiplies them into a C tile that is then added to the result. Accumulation is float64; the
  * result is rounded or wrapped to the declared dtype at the end (TypedArray.set does exactly
@@ -27,9 +29,11 @@ export function tensordot(p: TensordotParams, inputs: readonly Chunk[], shape: n
   if (axesA.length !== axesB.length) throw new Error('tensordot: axesA and axesB differ in length');
   const out = allocChunk(dtype, shape);
   let acc: Float64Array | undefined;
-  let M = 0, N = 0;
+  let M = 0,
+    N = 0;
   for (let k = 0; k < pairs; k++) {
-    const a = inputs[k]!, b = inputs[pairs + k]!;
+    const a = inputs[k]!,
+      b = inputs[pairs + k]!;
     const freeA = a.shape.map((_, i) => i).filter((i) => !axesA.includes(i));
     const freeB = b.shape.map((_, i) => i).filter((i) => !axesB.includes(i));
     axesA.forEach((ax, i) => {
@@ -56,18 +60,39 @@ export function tensordot(p: TensordotParams, inputs: readonly Chunk[], shape: n
 function matView(x: Chunk, rows: number[], cols: number[], nr: number, nc: number): MatView {
   const st = cStrides(x.shape);
   const group = (ax: number[]): number | undefined => {
-    const { dims, strides } = collapse(ax.map((i) => x.shape[i]!), [ax.map((i) => st[i]!)]);
+    const { dims, strides } = collapse(
+      ax.map((i) => x.shape[i]!),
+      [ax.map((i) => st[i]!)],
+    );
     return dims.length === 0 ? 1 : dims.length === 1 ? strides[0]![0] : undefined;
   };
-  const rs = group(rows), cs = group(cols);
+  const rs = group(rows),
+    cs = group(cols);
   if (rs !== undefined && cs !== undefined) return { data: x.data, rs, cs };
   const m = new Float64Array(nr * nc);
   permuteInto(x.data, x.shape, [...rows, ...cols], m);
   return { data: m, rs: nc, cs: 1 };
 }
 
+let native = nativeKernels();
+
+/** Which GEMM tensordot runs: the native one where it was built, else the WebAssembly one. */
+export function gemmEngine(): 'native' | 'wasm' {
+  return native ? 'native' : 'wasm';
+}
+
+/** Run tensordot through one GEMM or the other (tests of both; 'native' only where it is built). */
+export function useGemmEngine(engine: 'native' | 'wasm'): void {
+  native = engine === 'native' ? nativeKernels() : undefined;
+  if (engine === 'native' && !native) throw new Error(`the native GEMM is ${nativeUnavailable() ?? 'unavailable'}`);
+}
+
 /** C[M x N] (row stride ldc) += A * B. */
 export function gemm(M: number, N: number, K: number, A: MatView, B: MatView, C: Float64Array, ldc: number): void {
+  if (native) {
+    native.gemm(M, N, K, A.data, 0, A.rs, A.cs, B.data, 0, B.rs, B.cs, C, 0, ldc);
+    return;
+  }
   const { a: packA, b: packB, c: tile } = gemmScratch;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = Math.min(NC, N - jc);
@@ -98,7 +123,10 @@ function pack(src: NumericArray, base: number, ls: number, es: number, len: numb
   const full = len - (len % 4);
   let o = 0;
   for (let p0 = 0; p0 < full; p0 += 4) {
-    const l0 = base + p0 * ls, l1 = l0 + ls, l2 = l1 + ls, l3 = l2 + ls;
+    const l0 = base + p0 * ls,
+      l1 = l0 + ls,
+      l2 = l1 + ls,
+      l3 = l2 + ls;
     for (let k = 0, q = 0; k < kc; k++, q += es, o += 4) {
       out[o] = src[l0 + q]!;
       out[o + 1] = src[l1 + q]!;

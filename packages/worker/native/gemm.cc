@@ -1,0 +1,259 @@
+// C[M x N] (float64, row stride ldc) += A[M x K] * B[K x N], where A and B are strided views of
+// float64, float32, int32 or uint8 typed arrays. BLIS-shaped: B is packed in KC x NC blocks of
+// NR-column panels, A in MC x KC blocks of MR-row panels, and a register-tiled micro-kernel
+// (AVX-512 or AVX2+FMA when the CPU has them, chosen at load time; plain C++ otherwise) adds
+// each MR x NR tile into C. Accumulation is float64 whatever the inputs.
+#include <node_api.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <immintrin.h>
+#include <string_view>
+
+namespace {
+
+constexpr int64_t KC = 256;
+constexpr int64_t MC = 144;  // a multiple of every MR below
+constexpr int64_t NC = 2048; // a multiple of every NR below
+
+enum class Kind { F64, F32, I32, U8 };
+
+struct View {
+  const void *data;
+  Kind kind;
+  int64_t rs, cs;
+};
+
+using Kernel = void (*)(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, int64_t mr, int64_t nr);
+
+struct Isa {
+  const char *name;
+  int64_t mr, nr;
+  Kernel kernel;
+};
+
+/** Lines [base + i*ls] of kc elements [+ k*es] into panels of P lines, k-major: out[(p*kc + k)*P + l]. */
+template <typename T>
+void packT(const T *src, int64_t ls, int64_t es, int64_t len, int64_t kc, int64_t P, double *out) {
+  for (int64_t p0 = 0; p0 < len; p0 += P) {
+    const int64_t n = std::min(P, len - p0);
+    for (int64_t k = 0; k < kc; k++, out += P) {
+      const T *s = src + p0 * ls + k * es;
+      int64_t l = 0;
+      for (; l < n; l++) out[l] = static_cast<double>(s[l * ls]);
+      // Missing lines feed tile entries never written back; zero, so no NaN or subnormal slows them.
+      for (; l < P; l++) out[l] = 0.0;
+    }
+  }
+}
+
+void pack(const View &v, int64_t line0, int64_t elem0, int64_t ls, int64_t es, int64_t len, int64_t kc, int64_t P, double *out) {
+  const int64_t base = line0 * ls + elem0 * es;
+  switch (v.kind) {
+    case Kind::F64: return packT(static_cast<const double *>(v.data) + base, ls, es, len, kc, P, out);
+    case Kind::F32: return packT(static_cast<const float *>(v.data) + base, ls, es, len, kc, P, out);
+    case Kind::I32: return packT(static_cast<const int32_t *>(v.data) + base, ls, es, len, kc, P, out);
+    case Kind::U8: return packT(static_cast<const uint8_t *>(v.data) + base, ls, es, len, kc, P, out);
+  }
+}
+
+/** The part of a full tile that lies inside C. */
+inline void addTile(const double *t, int64_t tn, double *c, int64_t ldc, int64_t mr, int64_t nr) {
+  for (int64_t i = 0; i < mr; i++)
+    for (int64_t j = 0; j < nr; j++) c[i * ldc + j] += t[i * tn + j];
+}
+
+__attribute__((target("avx512f"))) void kernel512(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, int64_t mr, int64_t nr) {
+  // 6 x 16: 12 accumulators, 2 loads of B and 6 broadcasts of A per 12 FMAs.
+  __m512d acc[6][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < 6; i++) acc[i][0] = acc[i][1] = _mm512_setzero_pd();
+  for (int64_t k = 0; k < kc; k++, a += 6, b += 16) {
+    const __m512d b0 = _mm512_loadu_pd(b), b1 = _mm512_loadu_pd(b + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+      const __m512d ai = _mm512_set1_pd(a[i]);
+      acc[i][0] = _mm512_fmadd_pd(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_pd(ai, b1, acc[i][1]);
+    }
+  }
+  if (mr == 6 && nr == 16) {
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+      double *ci = c + i * ldc;
+      _mm512_storeu_pd(ci, _mm512_add_pd(_mm512_loadu_pd(ci), acc[i][0]));
+      _mm512_storeu_pd(ci + 8, _mm512_add_pd(_mm512_loadu_pd(ci + 8), acc[i][1]));
+    }
+    return;
+  }
+  alignas(64) double t[6 * 16];
+  for (int i = 0; i < 6; i++) {
+    _mm512_store_pd(t + i * 16, acc[i][0]);
+    _mm512_store_pd(t + i * 16 + 8, acc[i][1]);
+  }
+  addTile(t, 16, c, ldc, mr, nr);
+}
+
+__attribute__((target("avx2,fma"))) void kernel256(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, int64_t mr, int64_t nr) {
+  // 6 x 8: 12 accumulators, as above with 4-lane vectors.
+  __m256d acc[6][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < 6; i++) acc[i][0] = acc[i][1] = _mm256_setzero_pd();
+  for (int64_t k = 0; k < kc; k++, a += 6, b += 8) {
+    const __m256d b0 = _mm256_loadu_pd(b), b1 = _mm256_loadu_pd(b + 4);
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+      const __m256d ai = _mm256_broadcast_sd(a + i);
+      acc[i][0] = _mm256_fmadd_pd(ai, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_pd(ai, b1, acc[i][1]);
+    }
+  }
+  if (mr == 6 && nr == 8) {
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+      double *ci = c + i * ldc;
+      _mm256_storeu_pd(ci, _mm256_add_pd(_mm256_loadu_pd(ci), acc[i][0]));
+      _mm256_storeu_pd(ci + 4, _mm256_add_pd(_mm256_loadu_pd(ci + 4), acc[i][1]));
+    }
+    return;
+  }
+  alignas(32) double t[6 * 8];
+  for (int i = 0; i < 6; i++) {
+    _mm256_store_pd(t + i * 8, acc[i][0]);
+    _mm256_store_pd(t + i * 8 + 4, acc[i][1]);
+  }
+  addTile(t, 8, c, ldc, mr, nr);
+}
+
+void kernelPlain(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, int64_t mr, int64_t nr) {
+  double t[4 * 4] = {};
+  for (int64_t k = 0; k < kc; k++, a += 4, b += 4)
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 4; j++) t[i * 4 + j] += a[i] * b[j];
+  addTile(t, 4, c, ldc, mr, nr);
+}
+
+Isa chooseIsa() {
+  __builtin_cpu_init();
+  const char *force = std::getenv("TESSERA_GEMM_ISA");
+  const bool any = force == nullptr || force[0] == '\0';
+  auto wanted = [&](const char *name) { return any || std::string_view(force) == name; };
+  if (wanted("avx512") && __builtin_cpu_supports("avx512f")) return {"avx512", 6, 16, kernel512};
+  if (wanted("avx2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {"avx2", 6, 8, kernel256};
+  return {"plain", 4, 4, kernelPlain};
+}
+
+const Isa isa = chooseIsa();
+
+/** Per thread (each pool thread runs its own kernels): the packed blocks, 64-byte aligned. */
+struct Scratch {
+  double *a = static_cast<double *>(std::aligned_alloc(64, MC * KC * sizeof(double)));
+  double *b = static_cast<double *>(std::aligned_alloc(64, KC * NC * sizeof(double)));
+  ~Scratch() {
+    std::free(a);
+    std::free(b);
+  }
+};
+
+void gemm(int64_t M, int64_t N, int64_t K, const View &A, const View &B, double *C, int64_t ldc) {
+  thread_local Scratch s;
+  const int64_t MR = isa.mr, NR = isa.nr;
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      // B's columns are the lines of its panels; A's rows are the lines of its.
+      pack(B, jc, pc, B.cs, B.rs, nc, kc, NR, s.b);
+      for (int64_t ic = 0; ic < M; ic += MC) {
+        const int64_t mc = std::min(MC, M - ic);
+        pack(A, ic, pc, A.rs, A.cs, mc, kc, MR, s.a);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const double *pb = s.b + jr * kc;
+          for (int64_t ir = 0; ir < mc; ir += MR)
+            isa.kernel(kc, s.a + ir * kc, pb, C + (ic + ir) * ldc + jc + jr, ldc, std::min(MR, mc - ir), std::min(NR, nc - jr));
+        }
+      }
+    }
+  }
+}
+
+// ---- Node-API ---------------------------------------------------------------------------------
+
+napi_value fail(napi_env env, const char *message) {
+  napi_throw_type_error(env, "INVALID_ARGUMENT", message);
+  return nullptr;
+}
+
+bool int64Arg(napi_env env, napi_value v, int64_t *out) { return napi_get_value_int64(env, v, out) == napi_ok; }
+
+/** A typed array argument: its element kind, first element and length. */
+bool arrayArg(napi_env env, napi_value v, Kind *kind, void **data, size_t *length) {
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) != napi_ok) return false;
+  switch (type) {
+    case napi_float64_array: *kind = Kind::F64; return true;
+    case napi_float32_array: *kind = Kind::F32; return true;
+    case napi_int32_array: *kind = Kind::I32; return true;
+    case napi_uint8_array: *kind = Kind::U8; return true;
+    default: return false;
+  }
+}
+
+/** The largest index a rows x cols view with these strides touches stays inside the array. */
+bool fits(int64_t off, int64_t rows, int64_t cols, int64_t rs, int64_t cs, size_t length) {
+  if (off < 0 || rs < 0 || cs < 0) return false;
+  if (rows == 0 || cols == 0) return true;
+  return off + (rows - 1) * rs + (cols - 1) * cs < static_cast<int64_t>(length);
+}
+
+// gemm(M, N, K, A, aOff, aRs, aCs, B, bOff, bRs, bCs, C, cOff, ldc): C += A * B (see the top).
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 14) return fail(env, "gemm takes 14 arguments");
+  int64_t M, N, K, aOff, aRs, aCs, bOff, bRs, bCs, cOff, ldc;
+  int64_t *ints[] = {&M, &N, &K};
+  for (int i = 0; i < 3; i++)
+    if (!int64Arg(env, argv[i], ints[i]) || *ints[i] < 0) return fail(env, "gemm: M, N and K must be non-negative integers");
+  if (!int64Arg(env, argv[4], &aOff) || !int64Arg(env, argv[5], &aRs) || !int64Arg(env, argv[6], &aCs) ||
+      !int64Arg(env, argv[8], &bOff) || !int64Arg(env, argv[9], &bRs) || !int64Arg(env, argv[10], &bCs) ||
+      !int64Arg(env, argv[12], &cOff) || !int64Arg(env, argv[13], &ldc))
+    return fail(env, "gemm: offsets and strides must be integers");
+  Kind ka, kb, kcKind;
+  void *a, *b, *c;
+  size_t na, nb, ncLen;
+  if (!arrayArg(env, argv[3], &ka, &a, &na) || !arrayArg(env, argv[7], &kb, &b, &nb))
+    return fail(env, "gemm: A and B must be Float64Array, Float32Array, Int32Array or Uint8Array");
+  if (!arrayArg(env, argv[11], &kcKind, &c, &ncLen) || kcKind != Kind::F64) return fail(env, "gemm: C must be a Float64Array");
+  if (!fits(aOff, M, K, aRs, aCs, na)) return fail(env, "gemm: A's view reaches past its array");
+  if (!fits(bOff, K, N, bRs, bCs, nb)) return fail(env, "gemm: B's view reaches past its array");
+  if (ldc < N || !fits(cOff, M, N, ldc, 1, ncLen)) return fail(env, "gemm: C's view reaches past its array");
+  if (M == 0 || N == 0 || K == 0) return nullptr;
+  auto at = [](void *p, Kind k, int64_t off) -> const void * {
+    switch (k) {
+      case Kind::F64: return static_cast<const double *>(p) + off;
+      case Kind::F32: return static_cast<const float *>(p) + off;
+      case Kind::I32: return static_cast<const int32_t *>(p) + off;
+      case Kind::U8: return static_cast<const uint8_t *>(p) + off;
+    }
+    return p;
+  };
+  const View A{at(a, ka, aOff), ka, aRs, aCs}, B{at(b, kb, bOff), kb, bRs, bCs};
+  gemm(M, N, K, A, B, static_cast<double *>(c) + cOff, ldc);
+  return nullptr;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  napi_value fn, name;
+  napi_create_function(env, "gemm", NAPI_AUTO_LENGTH, Gemm, nullptr, &fn);
+  napi_set_named_property(env, exports, "gemm", fn);
+  napi_create_string_utf8(env, isa.name, NAPI_AUTO_LENGTH, &name);
+  napi_set_named_property(env, exports, "isa", name);
+  return exports;
+}
