@@ -249,12 +249,12 @@ export class ClusterScheduler implements ClusterApi {
       if (!this.registry.isAlive(r.worker)) continue;
       for (const item of r.items) {
         const attempt = item.attempt ?? 0;
-        if (item.type === 'started') this.dispatcher.started(r.worker, item.key, attempt, item.thread);
+        if (item.type === 'started') this.dispatcher.outcomes.started(r.worker, item.key, attempt, item.thread);
         else if (item.type === 'done') {
           const f = this.dispatcher.inflight.get(item.key);
           if (item.data && f && f.attempt === attempt) this.results.put(f.graphs, item.key, f.spec.dtype, [...f.spec.shape], item.data);
-          this.dispatcher.finished(r.worker, item.graph, item.key, attempt, item.nbytes, item);
-        } else this.dispatcher.failed(r.worker, item.key, attempt, item.error, item);
+          this.dispatcher.outcomes.finished(r.worker, item.graph, item.key, attempt, item.nbytes, item);
+        } else this.dispatcher.outcomes.failed(r.worker, item.key, attempt, item.error, item);
       }
     }
     await this.core.settled();
@@ -291,7 +291,7 @@ export class ClusterScheduler implements ClusterApi {
           this.core.taskFailed(g, key, serializeError(new KilledWorkerError(key, strikes)), { worker: id, start: now, stop: now });
         else retry.push(key);
       }
-      void this.core.recover(g, lost, retry, (r) => this.dispatcher.forget(g, r.moved));
+      void this.core.recover(g, lost, retry, (r) => this.dispatcher.inflight.forget(g, r.moved));
     }
   }
 
@@ -326,20 +326,21 @@ export class ClusterScheduler implements ClusterApi {
       if (g.state !== 'running') continue;
       const dropped: string[] = [];
       for (const { key, worker } of state.active) {
-        if (alive(worker)) this.dispatcher.restoreInFlight(g.id, specs.get(key)!, worker);
+        if (alive(worker)) this.dispatcher.recovery.restoreInFlight(g.id, specs.get(key)!, worker);
         else dropped.push(key);
       }
       todo.push({ id: g.id, lost, dropped, ready: state.ready });
       readySpecs.set(g.id, new Map((await this.store.getTasks(g.id, state.ready)).map((t) => [t.key, t])));
     }
-    const carriers = await this.dispatcher.carriers();
+    const carriers = await this.dispatcher.recovery.carriers();
     // Reports may finish tasks the last scheduler sent without recording it: adopt those runs.
-    this.dispatcher.adoptFrom((graph, key) => readySpecs.get(graph)?.get(key));
+    this.dispatcher.recovery.adoptFrom((graph, key) => readySpecs.get(graph)?.get(key));
     await this.reports.drain();
-    this.dispatcher.adoptFrom(undefined);
-    this.dispatcher.resendInFlight(carriers);
+    this.dispatcher.recovery.adoptFrom(undefined);
+    this.dispatcher.recovery.resendInFlight(carriers);
     for (const t of todo) {
-      if (t.lost.length || t.dropped.length) void this.core.recover(t.id, t.lost, t.dropped, (r) => this.dispatcher.forget(t.id, r.moved));
+      if (t.lost.length || t.dropped.length)
+        void this.core.recover(t.id, t.lost, t.dropped, (r) => this.dispatcher.inflight.forget(t.id, r.moved));
       this.core.resume(t.id, t.ready);
     }
     this.reports.start();
@@ -348,7 +349,7 @@ export class ClusterScheduler implements ClusterApi {
     this.sweeper = setInterval(() => {
       if (this.sweeping) return;
       this.sweeping = true;
-      this.dispatcher
+      this.dispatcher.recovery
         .sweep(every)
         .catch((err: unknown) => this.log.error({ err }, 'sweep failed'))
         .finally(() => (this.sweeping = false));
