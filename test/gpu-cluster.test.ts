@@ -14,7 +14,12 @@ describe('cluster with a GPU worker', () => {
   let cluster: TestCluster;
   let client: ta.Client;
   let local: ta.Client;
-  const workers = async () => ((await (await fetch(`${cluster.url}/api/workers`)).json()) as { workers: { info: { id: string; device: string; gpu?: { name: string } } }[] }).workers;
+  const workers = async () =>
+    (
+      (await (await fetch(`${cluster.url}/api/workers`)).json()) as {
+        workers: { info: { id: string; address: string; device: string; gpu?: { name: string } } }[];
+      }
+    ).workers;
 
   beforeAll(async () => {
     redis = await testRedis();
@@ -61,11 +66,36 @@ describe('cluster with a GPU worker', () => {
       },
     });
     const want = await local.compute(expr());
-    for (let i = 0; i < want.data.length; i++) expect(Math.abs(got.data[i]! - want.data[i]!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want.data[i]!)));
+    for (let i = 0; i < want.data.length; i++)
+      expect(Math.abs(got.data[i]! - want.data[i]!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want.data[i]!)));
     // The fused elementwise tasks (with their partials) are GPU tasks: all on the GPU worker.
     const gpuTasks = [...ranOn].filter(([k]) => k.startsWith('sum-partial') || k.startsWith('add-'));
     expect(gpuTasks.length).toBeGreaterThan(0);
     for (const [k, w] of gpuTasks) expect([k, w]).toEqual([k, gpuWorker]);
+  });
+
+  it('GPU results stay in device memory: a chain of GPU tasks reads nothing back; a chunk the host asks for is read back once', async () => {
+    const gpu = (await workers()).find((w) => w.info.gpu)!.info;
+    const metrics = async (): Promise<{ tasks: number; readbacks: number }> => {
+      const text = await (await fetch(`${gpu.address}/metrics`)).text();
+      const total = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
+      return { tasks: total('tessera_worker_gpu_tasks_total'), readbacks: total('tessera_worker_gpu_readbacks_total') };
+    };
+    // Unfused, each step is a GPU task of its own, reading the one before where it was made.
+    const z = ta.sin(x).mul(2).add(1).exp();
+    const before = await metrics();
+    const got = await client.compute(z.sum(), { device: 'gpu', fuse: false });
+    const mid = await metrics();
+    expect(Math.abs(got - (await local.compute(z.sum())))).toBeLessThanOrEqual(1e-4 * Math.abs(got));
+    // 9 blocks, 4 steps each (and the sum's partials, which come back with their task).
+    expect(mid.tasks - before.tasks).toBeGreaterThanOrEqual(36);
+    expect(mid.readbacks - before.readbacks).toBe(0);
+    // The blocks themselves as the result: each is read back once, for the client, and only them.
+    const blocks = await client.compute(z, { device: 'gpu', fuse: false });
+    const want = await local.compute(z);
+    for (let i = 0; i < want.data.length; i++)
+      expect(Math.abs(blocks.data[i]! - want.data[i]!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want.data[i]!)));
+    expect((await metrics()).readbacks - mid.readbacks).toBe(9);
   });
 
   it('a chain of GPU tasks on the GPU worker (inputs it made stay on its device): random, transpose, matmul, elementwise', async () => {

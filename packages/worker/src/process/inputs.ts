@@ -1,10 +1,11 @@
 import { ChunkLostError, type Chunk, type InputLocation, type TransferTiming } from '@tessera/protocol';
-import type { ChunkStore } from '../chunk-store.js';
 import { PeerFetchError, type PeerClient } from './peer-client.js';
+import type { Held } from './task-runner.js';
+import type { WorkerChunks } from './worker-chunks.js';
 
 export interface GatheredInputs {
-  /** In the order of the task's deps (a key may repeat). */
-  inputs: Chunk[];
+  /** In the order of the task's deps (a key may repeat); owned GPU results stay in device memory. */
+  inputs: Held[];
   /** Let go of the owned inputs held for the task. */
   release(): void;
   /** The inputs fetched from peers for this task (the dashboard draws it before the task's bar). */
@@ -23,7 +24,7 @@ export class InputGatherer {
 
   constructor(
     private readonly self: string,
-    private readonly chunks: ChunkStore,
+    private readonly chunks: WorkerChunks,
     private readonly peers: PeerClient,
   ) {}
 
@@ -34,7 +35,7 @@ export class InputGatherer {
     const release = (): void => {
       for (const k of held) this.chunks.release(k, holder);
     };
-    const inputs: (Chunk | Promise<Chunk>)[] = [];
+    const inputs: (Held | Promise<Chunk>)[] = [];
     // What came over the network: from the first fetch's start to the last one's end.
     const fetched = new Set<string>();
     const from = new Set<string>();

@@ -13,18 +13,18 @@ import {
   unpackTaskSpec,
   type ReportItem,
 } from '@tessera/protocol';
-import type { ChunkStore } from '../chunk-store.js';
 import type { CancelledGraphs } from './control-loop.js';
 import type { InputGatherer } from './inputs.js';
 import { errorMessage, type Log } from './log.js';
 import type { Reporter } from './reporter.js';
-import type { TaskRunner } from './task-runner.js';
+import { isDeviceChunk, type TaskRunner } from './task-runner.js';
+import type { WorkerChunks } from './worker-chunks.js';
 
 /** The one holder of owned chunks: the scheduler decides when a chunk goes (a `free` message). */
 export const CLUSTER_HOLDER = 'cluster';
 
 export interface JobProcessorDeps {
-  chunks: ChunkStore;
+  chunks: WorkerChunks;
   runner: TaskRunner;
   inputs: InputGatherer;
   reporter: Reporter;
@@ -111,8 +111,10 @@ async function runJob(d: JobProcessorDeps, job: ChainedTask): Promise<ReportItem
   });
 
   // Already here (computed for another graph that shares the key): nothing to run.
-  const held = d.chunks.get(key);
-  if (held) return done(job, held.data, now(), now());
+  if (d.chunks.has(key)) {
+    const t = now();
+    return done(d, job, t, t);
+  }
 
   const spec = decodeSpec(job);
   if (typeof spec === 'string') return failed(new InvalidArgumentError(spec));
@@ -135,8 +137,9 @@ async function runJob(d: JobProcessorDeps, job: ChainedTask): Promise<ReportItem
     const r = await d.runner.run(spec, gathered.inputs, onStart);
     const transfer = gathered.transfer ? { transfer: gathered.transfer } : {};
     if (!r.ok) return { ...failed(new TaskError(key, spec.op, r.error), r.start, r.stop, r.thread), ...transfer };
-    d.chunks.put(key, r.chunk, CLUSTER_HOLDER);
-    return { ...done(job, r.chunk.data, r.start, r.stop, r.thread), ...transfer };
+    if (isDeviceChunk(r.chunk)) d.chunks.putDevice(key, r.chunk, CLUSTER_HOLDER);
+    else d.chunks.put(key, r.chunk, CLUSTER_HOLDER);
+    return { ...(await done(d, job, r.start, r.stop, r.thread)), ...transfer };
   } catch (e) {
     // The runner itself failed (not the kernel): still a failed task, never a stuck job.
     const err = e instanceof Error ? e : new Error(String(e));
@@ -146,8 +149,10 @@ async function runJob(d: JobProcessorDeps, job: ChainedTask): Promise<ReportItem
   }
 }
 
-function done(job: ChainedTask, data: ArrayBufferView, start: number, stop: number, thread?: number): ReportItem {
-  const nbytes = data.byteLength;
+/** The done item of a chunk now held here; a small output's bytes ride along (read back from the GPU if need be). */
+async function done(d: JobProcessorDeps, job: ChainedTask, start: number, stop: number, thread?: number): Promise<ReportItem> {
+  const nbytes = d.chunks.meta(job.key)?.nbytes ?? 0;
+  const data = job.output && nbytes <= INLINE_RESULT_BYTES ? (await d.chunks.read(job.key))?.data : undefined;
   return {
     type: 'done',
     graph: job.graph,
@@ -158,7 +163,7 @@ function done(job: ChainedTask, data: ArrayBufferView, start: number, stop: numb
     stop,
     ...(thread === undefined ? {} : { thread }),
     // A copy: the chunk's buffer is recycled for another output once the chunk is freed.
-    ...(job.output && nbytes <= INLINE_RESULT_BYTES ? { data: new Uint8Array(data.buffer, data.byteOffset, nbytes).slice() } : {}),
+    ...(data ? { data: new Uint8Array(data.buffer, data.byteOffset, nbytes).slice() } : {}),
   };
 }
 

@@ -9,8 +9,9 @@ import {
   encodeChunk,
   partsByteLength,
   serializeError,
+  type Chunk,
 } from '@tessera/protocol';
-import type { ChunkStore } from '../chunk-store.js';
+import type { WorkerChunks } from './worker-chunks.js';
 import { bearerMatches } from './auth.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
@@ -24,7 +25,7 @@ export interface PeerServerOptions {
   bind: string;
   port: number;
   worker: string;
-  chunks: ChunkStore;
+  chunks: WorkerChunks;
   /** When set, /chunks and /metrics need `Authorization: Bearer <token>` (/health stays open). */
   token?: string | undefined;
   /** Served at /metrics, and told of the bytes served. */
@@ -39,15 +40,13 @@ export interface PeerServerOptions {
 export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer> {
   let lease = 0;
   const server = createServer((req, res) => {
-    try {
-      route(req, res);
-    } catch (e) {
+    route(req, res).catch((e: unknown) => {
       if (!res.headersSent) sendError(res, 500, e);
       else res.destroy();
-    }
+    });
   });
 
-  function route(req: IncomingMessage, res: ServerResponse): void {
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return sendError(res, 405, new InvalidArgumentError(`${req.method ?? '?'} is not served here; use GET`));
@@ -71,13 +70,19 @@ export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer>
     }
     if (!TaskKey.safeParse(key).success)
       return sendError(res, 400, new InvalidArgumentError(`not a task key: ${JSON.stringify(key.slice(0, 200))}`));
-    const chunk = o.chunks.get(key);
-    if (!chunk) return sendError(res, 404, new ChunkLostError(key));
     // Hold the chunk until the response is done: a `free` meanwhile must not recycle its buffer
-    // for another task's output while the socket still reads from it.
+    // for another task's output while the socket still reads from it (nor drop it mid-readback).
     const holder = `peer-server:${lease++}`;
-    o.chunks.hold(key, holder);
+    if (!o.chunks.hold(key, holder)) return sendError(res, 404, new ChunkLostError(key));
     res.once('close', () => o.chunks.release(key, holder));
+    // A GPU result is read back to the host now, on its first request.
+    let chunk: Chunk | undefined;
+    try {
+      chunk = await o.chunks.read(key);
+    } catch (e) {
+      return sendError(res, 500, e);
+    }
+    if (!chunk) return sendError(res, 404, new ChunkLostError(key));
     const parts = encodeChunk(chunk);
     res.writeHead(200, { 'content-type': ARROW_STREAM, 'content-length': partsByteLength(parts) });
     if (req.method === 'HEAD') return void res.end();

@@ -7,8 +7,15 @@ import { runTask } from '../pool/run-task.js';
 import { ThreadPool } from '../pool/thread-pool.js';
 import { leastLoadedThread, runsInline } from '../pool/thread-choice.js';
 
+/** A task's input or result: a host chunk, or one in device memory (a GPU task's, not read back). */
+export type Held = Chunk | DeviceChunk;
+
+export function isDeviceChunk(c: Held): c is DeviceChunk {
+  return 'buffer' in c;
+}
+
 export type RunResult =
-  | { ok: true; chunk: Chunk; start: number; stop: number; thread?: number }
+  | { ok: true; chunk: Held; start: number; stop: number; thread?: number }
   | { ok: false; error: RemoteErrorInfo; start: number; stop: number; thread?: number };
 
 interface Waiting {
@@ -40,6 +47,8 @@ export class TaskRunner {
   gpu: GpuRunner | undefined;
   /** Of `executed`, those run on the GPU. */
   gpuExecuted = 0;
+  /** The host copy of a device chunk a CPU task reads (the worker's store reads it back once). */
+  hostOf: (d: DeviceChunk) => Promise<Chunk> = async (d) => (await this.gpu!.readback([d]))[0]!;
   /**
    * Device copies of host chunks (GPU results, and inputs uploaded), by the host chunk's data:
    * the next GPU task on this worker that reads one finds it on the device, no upload. Least
@@ -67,7 +76,7 @@ export class TaskRunner {
   }
 
   /** `onStart` is called when the task is posted to a pool thread (not for inline tasks). */
-  run(spec: TaskSpec, inputs: Chunk[], onStart: (thread: number, start: number) => void): Promise<RunResult> {
+  run(spec: TaskSpec, inputs: Held[], onStart: (thread: number, start: number) => void): Promise<RunResult> {
     const shared = this.byKey.get(spec.key);
     if (shared) return shared;
     const p = this.execute(spec, inputs, onStart).finally(() => this.byKey.delete(spec.key));
@@ -84,16 +93,23 @@ export class TaskRunner {
     this.posted.clear();
   }
 
-  private async execute(spec: TaskSpec, inputs: Chunk[], onStart: (thread: number, start: number) => void): Promise<RunResult> {
-    if (spec.op === 'reshape' && inputs[0]) {
+  private async execute(spec: TaskSpec, held: Held[], onStart: (thread: number, start: number) => void): Promise<RunResult> {
+    const first = held[0];
+    if (spec.op === 'reshape' && first) {
       const t = now();
       this.executed++;
-      return { ok: true, chunk: { dtype: inputs[0].dtype, shape: [...spec.shape], data: inputs[0].data }, start: t, stop: t };
+      // Same data under another shape: a view of the same host or device buffer.
+      const chunk = isDeviceChunk(first)
+        ? this.gpu!.view(first, spec.shape)
+        : { dtype: first.dtype, shape: [...spec.shape], data: first.data };
+      return { ok: true, chunk, start: t, stop: t };
     }
-    if (spec.device && this.gpu?.usable && this.gpu.unsupported(spec, inputs) === undefined) {
-      const r = await this.runGpu(spec, inputs);
+    if (spec.device && this.gpu?.usable && this.gpu.unsupported(spec, held) === undefined) {
+      const r = await this.runGpu(spec, held);
       if (r) return r;
     }
+    // On the CPU: inputs only in device memory come to the host first.
+    const inputs = await Promise.all(held.map((c) => (isDeviceChunk(c) ? this.hostOf(c) : c)));
     if (runsInline(spec, inputs)) return this.runInline(spec, inputs);
     return new Promise((resolve) => {
       this.waiting.push({ id: this.nextId++, spec, inputs, onStart, resolve });
@@ -102,27 +118,29 @@ export class TaskRunner {
   }
 
   /**
-   * On the GPU: inputs uploaded, the kernel run, the result read back into the worker's host
-   * chunk store (peers and CPU tasks read it there). Undefined when the device failed: the task
-   * then runs on the CPU (results agree within the GPU kernels' tolerances).
+   * On the GPU: host inputs uploaded (device ones read in place), the kernel run, the result left
+   * in device memory for the worker's store (it is read back only when the host needs it).
+   * Undefined when the device failed: the task then runs on the CPU (results agree within the GPU
+   * kernels' tolerances).
    */
-  private async runGpu(spec: TaskSpec, inputs: Chunk[]): Promise<RunResult | undefined> {
+  private async runGpu(spec: TaskSpec, inputs: Held[]): Promise<RunResult | undefined> {
     const gpu = this.gpu!;
     const start = now();
-    const dev = inputs.map((c) => this.deviceInput(c));
+    const dev = inputs.map((c) => {
+      if (!isDeviceChunk(c)) return this.deviceInput(c);
+      c.buffer.refs++;
+      return c;
+    });
     try {
       const out = await gpu.run(spec, dev);
-      let chunk: Chunk;
-      if (out.host) chunk = out.host;
-      else {
-        chunk = (await gpu.readback([out.device]))[0]!;
-        this.keepOnDevice(chunk.data, out.device);
-      }
+      const chunk: Held = out.host !== undefined ? out.host : out.device;
       this.executed++;
       this.gpuExecuted++;
       return { ok: true, chunk, start, stop: now() };
     } catch (e) {
-      process.emitWarning(`tessera worker: GPU task ${spec.key} failed, running it on the CPU: ${(e as Error).message}`, { code: 'TESSERA_GPU_FALLBACK' });
+      process.emitWarning(`tessera worker: GPU task ${spec.key} failed, running it on the CPU: ${(e as Error).message}`, {
+        code: 'TESSERA_GPU_FALLBACK',
+      });
       return undefined;
     } finally {
       for (const d of dev) gpu.release(d);
@@ -146,7 +164,8 @@ export class TaskRunner {
     return d;
   }
 
-  private keepOnDevice(data: NumericArray, d: DeviceChunk): void {
+  /** A device chunk's host copy was made: the device copy stays as its cache (this takes its reference). */
+  keepOnDevice(data: NumericArray, d: DeviceChunk): void {
     const old = this.onDevice.get(data);
     if (old) {
       this.onDevice.delete(data);

@@ -9,6 +9,15 @@ export interface WorkerSample {
   bytes: number;
   running: number;
   memoryLimit: number;
+  /** Bytes of chunks held in device memory only (GPU results not read back). */
+  deviceBytes: number;
+}
+
+/** The worker's GPU counters, when it has one. */
+export interface GpuSample {
+  tasks: number;
+  uploads: number;
+  readbacks: number;
 }
 
 /**
@@ -28,7 +37,7 @@ export class WorkerMetrics {
   constructor(
     worker: string,
     private readonly sample: () => WorkerSample,
-    options: { defaultMetrics?: boolean } = {},
+    options: { defaultMetrics?: boolean; gpu?: () => GpuSample | undefined } = {},
   ) {
     const r = this.registry;
     r.setDefaultLabels({ worker });
@@ -66,7 +75,28 @@ export class WorkerMetrics {
       bytes: gauge('tessera_worker_chunk_bytes', 'Bytes of the chunks this worker owns'),
       running: gauge('tessera_worker_running_tasks', 'Tasks running or waiting for a pool thread'),
       memoryLimit: gauge('tessera_worker_memory_limit_bytes', 'Chunk memory this worker allows itself'),
+      deviceBytes: gauge('tessera_worker_device_chunk_bytes', 'Bytes of the chunks this worker holds in GPU memory only'),
     };
+    // The GPU runner keeps its own totals: each scrape reports them as they are.
+    const gpu = options.gpu ?? (() => undefined);
+    const total = (name: string, help: string, pick: (g: GpuSample) => number): Counter =>
+      new Counter({
+        name,
+        help,
+        registers: [r],
+        collect(this: Counter) {
+          const g = gpu();
+          this.reset();
+          if (g) this.inc(pick(g));
+        },
+      });
+    total('tessera_worker_gpu_tasks_total', 'Tasks run on the GPU', (g) => g.tasks);
+    total('tessera_worker_gpu_uploads_total', 'Chunks copied from host to GPU memory', (g) => g.uploads);
+    total(
+      'tessera_worker_gpu_readbacks_total',
+      'Chunks copied from GPU memory to the host (when the host needed them)',
+      (g) => g.readbacks,
+    );
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: r, prefix: 'tessera_worker_' });
   }
 

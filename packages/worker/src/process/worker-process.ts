@@ -19,6 +19,7 @@ import { closeRedis, connectRedis } from './redis.js';
 import { ReplicaCache } from './replica-cache.js';
 import { Reporter } from './reporter.js';
 import { TaskRunner } from './task-runner.js';
+import { WorkerChunks } from './worker-chunks.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 /** Freed chunk buffers kept for reuse as task outputs (as in the embedded engine). */
@@ -106,7 +107,6 @@ async function assemble(
   const { id } = config;
   const keys = clusterKeys(cluster.prefix);
   const buffers = new BufferPool(BUFFER_POOL_BYTES);
-  const chunks = new ChunkStore((b) => buffers.give(b));
 
   // BullMQ closes of a shutdown that timed out: they settle once the abandoned jobs do, which is
   // when runner.close() below ends their threads. Waited for last (closers run in reverse).
@@ -120,11 +120,24 @@ async function assemble(
     throw e;
   });
   closers.push(() => runner.close());
+  // GPU results stay in device memory until the host needs them.
+  const chunks = new WorkerChunks(
+    new ChunkStore((b) => buffers.give(b)),
+    () => {
+      const gpu = runner.gpu;
+      return gpu && { readback: (c) => gpu.readback(c), release: (c) => gpu.release(c), adopt: (h, c) => runner.keepOnDevice(h.data, c) };
+    },
+    // Half the device's memory for results no one has read back yet; the rest for running tasks.
+    () => (runner.gpu?.info.memoryLimit ?? 0) / 2,
+  );
+  runner.hostOf = (d) => chunks.hostOf(d);
   if (config.gpu) {
     // One device for the process; without one the worker runs every task on the CPU.
     try {
       const gpu = await GpuRunner.open();
       runner.gpu = gpu;
+      // Device memory short: results no one has read back yet go to the host first.
+      gpu.onPressure = (bytes) => chunks.evict(bytes);
       closers.push(() => gpu.close());
       plog.info({ gpu: gpu.info.name, fallback: gpu.info.fallback }, 'GPU opened');
     } catch (e) {
@@ -133,12 +146,17 @@ async function assemble(
   }
 
   const metrics = config.metrics
-    ? new WorkerMetrics(id, () => ({
-        chunks: chunks.count,
-        bytes: chunks.nbytes,
-        running: runner.running,
-        memoryLimit: config.memoryLimit,
-      }))
+    ? new WorkerMetrics(
+        id,
+        () => ({
+          chunks: chunks.count,
+          bytes: chunks.nbytes,
+          running: runner.running,
+          memoryLimit: config.memoryLimit,
+          deviceBytes: chunks.onDeviceBytes,
+        }),
+        { gpu: () => runner.gpu?.stats() },
+      )
     : undefined;
   const peerServer = await startPeerServer({
     bind: config.bind,

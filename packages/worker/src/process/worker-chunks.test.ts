@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ChunkStore } from '../chunk-store.js';
+import type { DeviceChunk } from '../gpu/buffers.js';
+import { chunkOf, openTestRunner } from '../gpu/gpu.test-util.js';
+import type { GpuRunner } from '../gpu/runner.js';
+import { WorkerChunks, type DeviceSide } from './worker-chunks.js';
+
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
+
+// A real device (lavapipe in CI): chunks go up with upload and come back with readback.
+let gpu: GpuRunner;
+beforeAll(async () => {
+  gpu = await openTestRunner();
+});
+afterAll(() => gpu?.close());
+
+/** A store over the device, with what it adopted as caches (host data -> device chunk). */
+function store(budget = Infinity): { chunks: WorkerChunks; adopted: Map<ArrayBufferView, DeviceChunk> } {
+  const adopted = new Map<ArrayBufferView, DeviceChunk>();
+  const side: DeviceSide = {
+    readback: (c) => gpu.readback(c),
+    release: (c) => gpu.release(c),
+    adopt: (h, c) => adopted.set(h.data, c),
+  };
+  return {
+    chunks: new WorkerChunks(
+      new ChunkStore(),
+      () => side,
+      () => budget,
+    ),
+    adopted,
+  };
+}
+
+const up = (values: number[]): DeviceChunk => gpu.upload(chunkOf('float32', [values.length], values));
+
+describe('WorkerChunks', () => {
+  it('keeps a GPU result in device memory until the host asks, then reads it back once for every reader', async () => {
+    const { chunks, adopted } = store();
+    const d = up([1, 2, 3, 4]);
+    const before = gpu.stats().readbacks;
+    chunks.putDevice('a-00000000:0', d, 'cluster');
+    expect(chunks.has('a-00000000:0')).toBe(true);
+    expect(chunks.get('a-00000000:0')).toBe(d);
+    expect(chunks.meta('a-00000000:0')).toMatchObject({ dtype: 'float32', shape: [4], nbytes: 16 });
+    expect(chunks.onDeviceBytes).toBe(16);
+    expect(gpu.stats().readbacks).toBe(before);
+    // Two readers at once share one readback; the chunk then lives on the host, its device copy a cache.
+    const [x, y] = await Promise.all([chunks.read('a-00000000:0'), chunks.read('a-00000000:0')]);
+    expect(x).toBe(y);
+    expect([...x!.data]).toEqual([1, 2, 3, 4]);
+    expect(gpu.stats().readbacks).toBe(before + 1);
+    expect(chunks.get('a-00000000:0')).toBe(x);
+    expect(chunks.onDeviceBytes).toBe(0);
+    expect(adopted.get(x!.data)).toBe(d);
+    expect(await chunks.hostOf(d)).toEqual(x);
+    expect(gpu.stats().readbacks).toBe(before + 1);
+  });
+
+  it('moves holders and pins with the chunk; frees the device buffer when the last holder lets go', async () => {
+    const { chunks } = store();
+    const live = gpu.stats().liveBytes;
+    const d = up([5, 6]);
+    chunks.putDevice('b-00000000:0', d, 'g1');
+    expect(chunks.hold('b-00000000:0', 'g2')).toBe(true);
+    chunks.release('b-00000000:0', 'g1');
+    expect(chunks.has('b-00000000:0')).toBe(true);
+    chunks.release('b-00000000:0', 'g2');
+    expect(chunks.has('b-00000000:0')).toBe(false);
+    expect(gpu.stats().liveBytes).toBe(live);
+    // Pinned, read back with holders: still pinned on the host, and still held by each.
+    chunks.putDevice('c-00000000:0', up([7]), 'g1');
+    chunks.hold('c-00000000:0', 'g2');
+    chunks.pin('c-00000000:0');
+    await chunks.read('c-00000000:0');
+    chunks.release('c-00000000:0', 'g1');
+    chunks.release('c-00000000:0', 'g2');
+    expect(chunks.has('c-00000000:0')).toBe(true);
+    chunks.unpin('c-00000000:0');
+    expect(chunks.has('c-00000000:0')).toBe(false);
+    // A second result under a key already held is dropped, and its buffer with it.
+    chunks.putDevice('e-00000000:0', up([1]), 'g1');
+    const dup = up([1]);
+    const held = gpu.stats().liveBytes;
+    chunks.putDevice('e-00000000:0', dup, 'g2');
+    expect(gpu.stats().liveBytes).toBeLessThan(held);
+    expect(chunks.get('e-00000000:0')).not.toBe(dup);
+  });
+
+  it('over its device budget, reads the oldest GPU results back to the host', async () => {
+    const { chunks } = store(40);
+    chunks.putDevice('f-00000000:0', up(Array.from({ length: 8 }, (_, i) => i)), 'g');
+    chunks.putDevice('f-00000000:1', up(Array.from({ length: 8 }, (_, i) => 10 + i)), 'g');
+    // 64 bytes on the device against 40: the older one goes to the host.
+    await vi.waitFor(() => expect(chunks.onDeviceBytes).toBe(32));
+    const first = chunks.get('f-00000000:0');
+    expect(first && 'data' in first ? [...first.data] : undefined).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(chunks.get('f-00000000:1')).toHaveProperty('buffer');
+    expect(chunks.nbytes).toBe(64);
+  });
+});

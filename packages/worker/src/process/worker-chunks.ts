@@ -1,0 +1,193 @@
+import type { Chunk, Dtype } from '@tessera/protocol';
+import type { ChunkStore } from '../chunk-store.js';
+import type { DeviceChunk } from '../gpu/buffers.js';
+
+/** What the worker's GPU side does for its chunk store. */
+export interface DeviceSide {
+  readback(chunks: readonly DeviceChunk[]): Promise<Chunk[]>;
+  /** Drop one reference to a device chunk's buffer. */
+  release(d: DeviceChunk): void;
+  /** A host copy of `d` now exists: the device copy becomes a cache of it (the runner's, bounded). */
+  adopt(host: Chunk, d: DeviceChunk): void;
+}
+
+interface DeviceEntry {
+  chunk: DeviceChunk;
+  holders: Set<string>;
+  pinned: boolean;
+  reading?: Promise<Chunk>;
+}
+
+/**
+ * The chunks a worker holds: on its host (ChunkStore), or, for results of GPU tasks, in device
+ * memory only, until a CPU task, a peer, the client or device memory pressure needs them on the
+ * host. Then a chunk is read back once (concurrent readers share the readback), moves to the host
+ * store with its holders, and its device copy stays as a cache for later GPU tasks. A GPU task
+ * reads a device-only chunk in place: a chain of GPU tasks never reads back in between.
+ */
+export class WorkerChunks {
+  private readonly device = new Map<string, DeviceEntry>();
+  /** Keys of device chunks put here (a task's input names no key); kept after a readback, which a task may race. */
+  private readonly keyOf = new WeakMap<DeviceChunk, string>();
+  private deviceBytes = 0;
+  /** Device-only chunks read back to the host, and their bytes. */
+  readbacks = 0;
+  readbackBytes = 0;
+
+  constructor(
+    readonly host: ChunkStore,
+    private readonly side: () => DeviceSide | undefined,
+    /** Device bytes that device-only chunks may hold before the oldest are read back (evicted). */
+    private readonly budget: () => number,
+  ) {}
+
+  get count(): number {
+    return this.host.count + this.device.size;
+  }
+
+  /** Bytes held, on the host and in device memory (a chunk's host size either way). */
+  get nbytes(): number {
+    return this.host.nbytes + this.deviceBytes;
+  }
+
+  /** Bytes of the chunks held in device memory only. */
+  get onDeviceBytes(): number {
+    return this.deviceBytes;
+  }
+
+  has(key: string): boolean {
+    return this.host.has(key) || this.device.has(key);
+  }
+
+  /** The chunk as it is held: on the host, or in device memory when that is the only copy. */
+  get(key: string): Chunk | DeviceChunk | undefined {
+    return this.host.get(key) ?? this.device.get(key)?.chunk;
+  }
+
+  /** dtype, shape and host size of a chunk held, wherever it is. */
+  meta(key: string): { dtype: Dtype; shape: readonly number[]; nbytes: number } | undefined {
+    const h = this.host.get(key);
+    if (h) return { dtype: h.dtype, shape: h.shape, nbytes: h.data.byteLength };
+    return this.device.get(key)?.chunk;
+  }
+
+  put(key: string, chunk: Chunk, holder: string): void {
+    this.host.put(key, chunk, holder);
+  }
+
+  /** A GPU task's result, kept on the device (the store takes its reference). */
+  putDevice(key: string, chunk: DeviceChunk, holder: string): void {
+    if (this.hold(key, holder)) {
+      this.side()?.release(chunk);
+      return;
+    }
+    this.device.set(key, { chunk, holders: new Set([holder]), pinned: false });
+    this.keyOf.set(chunk, key);
+    this.deviceBytes += chunk.nbytes;
+    this.trim();
+  }
+
+  hold(key: string, holder: string): boolean {
+    if (this.host.hold(key, holder)) return true;
+    const e = this.device.get(key);
+    e?.holders.add(holder);
+    return e !== undefined;
+  }
+
+  pin(key: string): void {
+    this.host.pin(key);
+    const e = this.device.get(key);
+    if (e) e.pinned = true;
+  }
+
+  unpin(key: string): void {
+    this.host.unpin(key);
+    const e = this.device.get(key);
+    if (!e) return;
+    e.pinned = false;
+    if (e.holders.size === 0) this.drop(key, e);
+  }
+
+  release(key: string, holder: string): void {
+    this.host.release(key, holder);
+    const e = this.device.get(key);
+    if (!e) return;
+    e.holders.delete(holder);
+    if (e.holders.size === 0 && !e.pinned) this.drop(key, e);
+  }
+
+  /** The chunk on the host, read back from the device first when that is its only copy. */
+  async read(key: string): Promise<Chunk | undefined> {
+    const h = this.host.get(key);
+    if (h) return h;
+    const e = this.device.get(key);
+    if (!e) return undefined;
+    return (e.reading ??= this.readBack(key, e).catch((err: unknown) => {
+      // The device failed: a later reader may try again.
+      delete e.reading;
+      throw err;
+    }));
+  }
+
+  /** A device-only chunk's host copy (a CPU task got it as an input); read back if it is not one of ours. */
+  async hostOf(d: DeviceChunk): Promise<Chunk> {
+    const key = this.keyOf.get(d);
+    const c = key === undefined ? undefined : await this.read(key);
+    if (c) return c;
+    const [copy] = await this.needSide().readback([d]);
+    return copy!;
+  }
+
+  /** Read back device-only chunks, oldest first, until `bytes` of device memory are freed (or none are left). */
+  async evict(bytes: number): Promise<void> {
+    const victims: [string, DeviceEntry][] = [];
+    let freed = 0;
+    for (const [key, e] of this.device) {
+      if (freed >= bytes) break;
+      if (e.reading) continue;
+      victims.push([key, e]);
+      freed += e.chunk.nbytes;
+    }
+    await Promise.all(victims.map(([key]) => this.read(key)));
+  }
+
+  private async readBack(key: string, e: DeviceEntry): Promise<Chunk> {
+    const side = this.needSide();
+    const [chunk] = await side.readback([e.chunk]);
+    this.readbacks++;
+    this.readbackBytes += chunk!.data.byteLength;
+    // Dropped while it was read (a free): the reader still gets its copy, nobody keeps it.
+    if (this.device.get(key) !== e) return chunk!;
+    this.forget(key, e);
+    // The holders move with it; a pinned chunk with none keeps its pin alone.
+    const [first = '(pinned)', ...rest] = e.holders;
+    this.host.put(key, chunk!, first);
+    for (const h of rest) this.host.hold(key, h);
+    if (e.pinned) this.host.pin(key);
+    if (e.holders.size === 0) this.host.release(key, first);
+    side.adopt(chunk!, e.chunk);
+    return chunk!;
+  }
+
+  private drop(key: string, e: DeviceEntry): void {
+    this.forget(key, e);
+    this.side()?.release(e.chunk);
+  }
+
+  private forget(key: string, e: DeviceEntry): void {
+    this.device.delete(key);
+    this.deviceBytes -= e.chunk.nbytes;
+  }
+
+  /** Over budget: the oldest device-only chunks go to the host (in the background). */
+  private trim(): void {
+    const over = this.deviceBytes - this.budget();
+    if (over > 0) void this.evict(over).catch(() => undefined);
+  }
+
+  private needSide(): DeviceSide {
+    const s = this.side();
+    if (!s) throw new Error('a chunk is on a GPU this worker no longer has');
+    return s;
+  }
+}
