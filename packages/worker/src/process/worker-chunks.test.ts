@@ -15,10 +15,15 @@ beforeAll(async () => {
 afterAll(() => gpu?.close());
 
 /** A store over the device, with what it adopted as caches (host data -> device chunk). */
-function store(budget = Infinity): { chunks: WorkerChunks; adopted: Map<ArrayBufferView, DeviceChunk> } {
+function store(budget = Infinity): { chunks: WorkerChunks; adopted: Map<ArrayBufferView, DeviceChunk>; submissions: number[] } {
   const adopted = new Map<ArrayBufferView, DeviceChunk>();
+  // Chunks per readback submission.
+  const submissions: number[] = [];
   const side: DeviceSide = {
-    readback: (c) => gpu.readback(c),
+    readback: (c) => {
+      submissions.push(c.length);
+      return gpu.readback(c);
+    },
     release: (c) => gpu.release(c),
     adopt: (h, c) => adopted.set(h.data, c),
   };
@@ -29,6 +34,7 @@ function store(budget = Infinity): { chunks: WorkerChunks; adopted: Map<ArrayBuf
       () => budget,
     ),
     adopted,
+    submissions,
   };
 }
 
@@ -55,6 +61,19 @@ describe('WorkerChunks', () => {
     expect(adopted.get(x!.data)).toBe(d);
     expect(await chunks.hostOf(d)).toEqual(x);
     expect(gpu.stats().readbacks).toBe(before + 1);
+  });
+
+  it('reads back the chunks asked for in one turn as one submission', async () => {
+    const { chunks, submissions } = store();
+    const keys = [0, 1, 2].map((i) => `g-00000000:${i}`);
+    keys.forEach((k, i) => chunks.putDevice(k, up([i, i + 0.5]), 'g'));
+    const got = await Promise.all(keys.map((k) => chunks.read(k)));
+    expect(got.map((c) => [...c!.data])).toEqual([
+      [0, 0.5],
+      [1, 1.5],
+      [2, 2.5],
+    ]);
+    expect(submissions).toEqual([3]);
   });
 
   it('moves holders and pins with the chunk; frees the device buffer when the last holder lets go', async () => {

@@ -21,7 +21,8 @@ interface DeviceEntry {
 /**
  * The chunks a worker holds: on its host (ChunkStore), or, for results of GPU tasks, in device
  * memory only, until a CPU task, a peer, the client or device memory pressure needs them on the
- * host. Then a chunk is read back once (concurrent readers share the readback), moves to the host
+ * host. Then a chunk is read back once (concurrent readers share the readback, and the readbacks
+ * asked for in one turn of the event loop are one submission), moves to the host
  * store with its holders, and its device copy stays as a cache for later GPU tasks. A GPU task
  * reads a device-only chunk in place: a chain of GPU tasks never reads back in between.
  */
@@ -30,6 +31,8 @@ export class WorkerChunks {
   /** Keys of device chunks put here (a task's input names no key); kept after a readback, which a task may race. */
   private readonly keyOf = new WeakMap<DeviceChunk, string>();
   private deviceBytes = 0;
+  /** Readbacks asked for in this turn of the event loop: they go to the device as one submission. */
+  private batch: { key: string; e: DeviceEntry; done: (c: Chunk) => void; failed: (err: unknown) => void }[] = [];
   /** Device-only chunks read back to the host, and their bytes. */
   readbacks = 0;
   readbackBytes = 0;
@@ -151,22 +154,41 @@ export class WorkerChunks {
     await Promise.all(victims.map(([key]) => this.read(key)));
   }
 
-  private async readBack(key: string, e: DeviceEntry): Promise<Chunk> {
-    const side = this.needSide();
-    const [chunk] = await side.readback([e.chunk]);
+  private readBack(key: string, e: DeviceEntry): Promise<Chunk> {
+    return new Promise((done, failed) => {
+      this.batch.push({ key, e, done, failed });
+      if (this.batch.length === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.batch;
+    this.batch = [];
+    let chunks: Chunk[];
+    try {
+      chunks = await this.needSide().readback(batch.map((b) => b.e.chunk));
+    } catch (err) {
+      for (const b of batch) b.failed(err);
+      return;
+    }
+    batch.forEach((b, i) => b.done(this.arrived(b.key, b.e, chunks[i]!)));
+  }
+
+  /** A chunk read back: it moves to the host store with its holders (unless it was freed meanwhile). */
+  private arrived(key: string, e: DeviceEntry, chunk: Chunk): Chunk {
     this.readbacks++;
-    this.readbackBytes += chunk!.data.byteLength;
+    this.readbackBytes += chunk.data.byteLength;
     // Dropped while it was read (a free): the reader still gets its copy, nobody keeps it.
-    if (this.device.get(key) !== e) return chunk!;
+    if (this.device.get(key) !== e) return chunk;
     this.forget(key, e);
     // The holders move with it; a pinned chunk with none keeps its pin alone.
     const [first = '(pinned)', ...rest] = e.holders;
-    this.host.put(key, chunk!, first);
+    this.host.put(key, chunk, first);
     for (const h of rest) this.host.hold(key, h);
     if (e.pinned) this.host.pin(key);
     if (e.holders.size === 0) this.host.release(key, first);
-    side.adopt(chunk!, e.chunk);
-    return chunk!;
+    this.side()?.adopt(chunk, e.chunk);
+    return chunk;
   }
 
   private drop(key: string, e: DeviceEntry): void {
