@@ -48,6 +48,16 @@ function slowSum(ms: number, seed = 1): { expr: ta.ChunkedArray; want: number } 
   return { expr: ta.mapBlocks('slow-copy', x, { params: { ms } }).sum(), want: (seed * (n - 1) * n) / 2 };
 }
 
+/** Once the workers' heartbeats have settled: `total` tasks ran, each exactly once. */
+async function expectRanOnce(c: TestCluster, total: number): Promise<void> {
+  await until('worker heartbeats settle', async () => {
+    const a = await executed(c);
+    await new Promise((r) => setTimeout(r, 300));
+    return a === (await executed(c));
+  });
+  expect(await executed(c)).toBe(total);
+}
+
 /** 0 + 1 + 1 + … (n times): a chain of n tiny tasks once unfused. */
 function chainOf(n: number): ta.ChunkedArray {
   let x = ta.zeros([1], { chunks: [1] });
@@ -104,13 +114,8 @@ describe('recovery', () => {
     await new Promise((r) => setTimeout(r, 400));
     await c.startScheduler();
     expect(await within(c, job.result())).toBe(want);
-    await until('worker heartbeats settle', async () => {
-      const a = await executed(c);
-      await new Promise((r) => setTimeout(r, 300));
-      return a === (await executed(c));
-    });
     // Each task ran exactly once, across both schedulers.
-    expect(await executed(c)).toBe(status.total);
+    await expectRanOnce(c, status.total);
   });
 
   it('the scheduler killed with bundles of tiny tasks queued: the new one keeps them, no task runs twice', async () => {
@@ -126,12 +131,7 @@ describe('recovery', () => {
     await new Promise((r) => setTimeout(r, 300));
     await c.startScheduler();
     expect(await within(c, job.result())).toBe(2 * n);
-    await until('worker heartbeats settle', async () => {
-      const a = await executed(c);
-      await new Promise((r) => setTimeout(r, 300));
-      return a === (await executed(c));
-    });
-    expect(await executed(c)).toBe(status.total);
+    await expectRanOnce(c, status.total);
   });
 
   it('a worker killed mid-chain: the chain is recomputed from lineage, the answer is right', async () => {
@@ -167,12 +167,7 @@ describe('recovery', () => {
     await new Promise((r) => setTimeout(r, 300));
     await c.startScheduler();
     expect([...((await within(c, job.result())) as ta.NDArray).data]).toEqual([n]);
-    await until('worker heartbeats settle', async () => {
-      const a = await executed(c);
-      await new Promise((r) => setTimeout(r, 300));
-      return a === (await executed(c));
-    });
-    expect(await executed(c)).toBe(status.total);
+    await expectRanOnce(c, status.total);
   });
 
   it('a task that kills its worker three times errs its graph with a typed error naming it; other graphs carry on', async () => {
