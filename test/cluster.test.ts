@@ -137,6 +137,24 @@ describe('cluster', () => {
     expect((await settledExecuted()) - before).toBe(n + 1);
   });
 
+  it('two graphs sharing a chain: cancelling one mid-chain leaves the other with the right answer', async () => {
+    const n = 2_000;
+    let x = ta.full([2], 0.5, { chunks: [2] });
+    for (let i = 0; i < n; i++) x = x.add(1);
+    const other = await ta.Client.connect(cluster.url);
+    try {
+      const a = await client.submit(x, { fuse: false });
+      const b = await other.submit(x, { fuse: false });
+      let done = 0;
+      for await (const ev of a.events()) if (ev.type === 'task' && ev.state === 'memory' && ++done === 200) break;
+      await a.cancel();
+      await expect(a.result()).rejects.toBeInstanceOf(CancelledError);
+      expect([...((await b.result()) as ta.NDArray).data]).toEqual([n + 0.5, n + 0.5]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a failing kernel errs its graph with the task named; the cluster goes on', async () => {
     const x = ta.arange(0, 10, { chunks: 5 });
     const err = await client.compute(ta.mapBlocks('no-such-kernel', x)).catch((e: unknown) => e);
