@@ -219,6 +219,7 @@ export function clusterKeys(prefix: string): {
   reports: string;
   persisted: string;
   control: (worker: string) => string;
+  gone: (worker: string) => string;
 } {
   return {
     /** hash: worker id → WorkerInfo JSON */
@@ -231,5 +232,10 @@ export function clusterKeys(prefix: string): {
     persisted: `${prefix}:persisted`,
     /** list of ControlMessage (msgpack) for one worker */
     control: (worker: string) => `${prefix}:control:${WorkerId.parse(worker)}`,
+    /**
+     * string, set (for a day) when the scheduler declares a worker dead: a worker that finds its
+     * own there is back from the dead, drops what it held, and deletes it
+     */
+    gone: (worker: string) => `${prefix}:gone:${WorkerId.parse(worker)}`,
   };
 }

@@ -21,6 +21,10 @@ export class ChunkStore {
     return this.chunks.size;
   }
 
+  keys(): string[] {
+    return [...this.chunks.keys()];
+  }
+
   has(key: string): boolean {
     return this.chunks.has(key);
   }

@@ -2,6 +2,9 @@ import type { Redis } from 'ioredis';
 import { WorkerHeartbeat, WorkerInfo, clusterKeys, type WorkerView } from '@tessera/protocol';
 import { defaultClusterLog, type ClusterLog } from './log.js';
 
+/** How long a dead worker's tombstone (clusterKeys.gone) waits for it to come back. */
+const GONE_TTL_MS = 24 * 3_600_000;
+
 export interface RegistryOptions {
   /** How often workers heartbeat, and how often the registry looks. */
   heartbeatMs: number;
@@ -84,7 +87,10 @@ export class WorkerRegistry {
   async remove(id: string, reason: 'died' | 'left' = 'died'): Promise<void> {
     if (!this.seen.delete(id)) return;
     const keys = clusterKeys(this.prefix);
-    await this.redis.multi().hdel(keys.workers, id).hdel(keys.heartbeats, id).exec();
+    const tx = this.redis.multi().hdel(keys.workers, id).hdel(keys.heartbeats, id);
+    // Should it come back, it must know it was taken for dead: its chunks are recomputed elsewhere.
+    if (reason === 'died') tx.set(keys.gone(id), '1', 'PX', GONE_TTL_MS);
+    await tx.exec();
     if (reason === 'left' && this.handlers.left) {
       this.log.info({ worker: id }, 'worker left');
       this.handlers.left(id);

@@ -17,11 +17,13 @@ export class Heartbeat {
 
   constructor(
     private readonly redis: Redis,
-    private readonly keys: { workers: string; heartbeats: string },
+    private readonly keys: { workers: string; heartbeats: string; gone: (worker: string) => string },
     private readonly info: WorkerInfo,
     private readonly sample: () => HeartbeatSample,
     private readonly everyMs: number,
     private readonly log: Log,
+    /** A beat found this worker's tombstone: a scheduler took it for dead while it was away. */
+    private readonly onForgotten: () => void = () => undefined,
   ) {
     this.infoJson = JSON.stringify(info);
   }
@@ -61,10 +63,16 @@ export class Heartbeat {
 
   private async write(): Promise<void> {
     const hb: WorkerHeartbeat = { id: this.info.id, at: Date.now(), rss: process.memoryUsage.rss(), ...this.sample() };
-    await this.redis
+    // One transaction: the tombstone is taken at the instant the registration is written again.
+    // (A Redis that lost its data loses tombstones too: the worker then keeps what it holds.)
+    const gone = this.keys.gone(this.info.id);
+    const r = await this.redis
       .multi()
+      .exists(gone)
+      .del(gone)
       .hset(this.keys.workers, this.info.id, this.infoJson)
       .hset(this.keys.heartbeats, this.info.id, JSON.stringify(hb))
       .exec();
+    if (r?.[0]?.[1] === 1) this.onForgotten();
   }
 }

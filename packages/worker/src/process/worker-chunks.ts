@@ -119,6 +119,19 @@ export class WorkerChunks {
     if (e.holders.size === 0 && !e.pinned) this.drop(key, e);
   }
 
+  /**
+   * Let go of every chunk `holder` holds, pinned ones too: the scheduler took this worker for
+   * dead and recomputed them elsewhere, so nobody will ask for them or free them. Returns how many.
+   */
+  dropAll(holder: string): number {
+    const keys = [...this.host.keys(), ...this.device.keys()];
+    for (const k of keys) {
+      this.unpin(k);
+      this.release(k, holder);
+    }
+    return keys.length;
+  }
+
   /** The chunk on the host, read back from the device first when that is its only copy. */
   async read(key: string): Promise<Chunk | undefined> {
     const h = this.host.get(key);

@@ -207,6 +207,12 @@ async function assemble(
     () => ({ chunks: chunks.count, bytes: chunks.nbytes, running: runner.running, executed: runner.executed }),
     config.heartbeatMs ?? cluster.heartbeatMs,
     log,
+    () => {
+      // Back after the scheduler declared this worker dead: what it held was recomputed elsewhere
+      // and is in no directory any more, so nothing would ever free it. It rejoins empty.
+      const n = chunks.dropAll(CLUSTER_HOLDER);
+      plog.warn({ dropped: n }, 'this worker was taken for dead and is back: it dropped the chunks it held and rejoins empty');
+    },
   );
   await heartbeat.start();
   closers.push(async () => {
