@@ -141,6 +141,13 @@ export const workerFlags = {
     schema: bytes(1),
     shown: '60% of RAM',
   },
+  spillDir: {
+    flags: '--spill-dir <path>',
+    env: 'TESSERA_SPILL_DIR',
+    help: 'where chunks go past 70% of the memory limit',
+    schema: text(4096),
+    shown: 'the OS temp dir',
+  },
   concurrency: {
     flags: '--concurrency <n>',
     env: 'TESSERA_CONCURRENCY',
@@ -205,6 +212,7 @@ export function workerOptions(c: WorkerConfig) {
       bind: c.bind,
       port: c.port,
       memoryLimit: c.memoryLimit,
+      spillDir: c.spillDir,
       concurrency: c.concurrency,
       kernels: c.kernels,
       discoveryTimeoutMs: c.discoveryTimeoutMs,

@@ -21,8 +21,22 @@ export class ChunkStore {
     return this.chunks.size;
   }
 
+  /** Keys held, oldest first. */
   keys(): string[] {
     return [...this.chunks.keys()];
+  }
+
+  /** Who holds a chunk, and whether it is pinned. */
+  holding(key: string): { holders: ReadonlySet<string>; pinned: boolean } | undefined {
+    return this.chunks.get(key);
+  }
+
+  /** Remove a chunk whatever holds it (it moves elsewhere: to disk); its buffer is freed as on a drop. */
+  take(key: string): { chunk: Chunk; holders: string[]; pinned: boolean } | undefined {
+    const e = this.chunks.get(key);
+    if (!e) return undefined;
+    this.drop(key);
+    return { chunk: e.chunk, holders: [...e.holders], pinned: e.pinned };
   }
 
   has(key: string): boolean {

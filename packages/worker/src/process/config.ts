@@ -1,4 +1,5 @@
-import { availableParallelism, hostname, networkInterfaces, totalmem } from 'node:os';
+import { availableParallelism, hostname, networkInterfaces, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidArgumentError, WorkerId } from '@tessera/protocol';
@@ -40,6 +41,11 @@ export const WorkerOptionsSchema = z
     port: z.number().int().min(0).max(65535).optional(),
     /** Bytes of chunk memory this worker allows itself; default 60% of the machine's memory. */
     memoryLimit: z.number().int().positive().optional(),
+    /**
+     * Where this worker's folder of spilled chunks (tessera-spill-<id>) is made: chunks nobody is
+     * using go to disk when chunk memory passes 70% of memoryLimit. Default: the OS temp dir.
+     */
+    spillDir: z.string().min(1).max(4096).optional(),
     /** Modules (paths or URLs) that call registerKernel; every pool thread loads them. */
     kernels: z.array(z.string().min(1)).optional(),
     /** BullMQ jobs in flight per queue; default threads × 32 (tiny tasks are all Redis round trip; the pool still runs `threads` at once). */
@@ -74,6 +80,7 @@ export interface WorkerConfig {
   bind: string;
   port: number;
   memoryLimit: number;
+  spillDir: string;
   kernels: string[];
   concurrency: number;
   heartbeatMs: number | undefined;
@@ -98,15 +105,18 @@ export function resolveWorkerOptions(options: unknown): WorkerConfig {
   const o = parsed.data;
   const threads = o.threads ?? availableParallelism();
   const memoryLimit = o.memoryLimit ?? Math.floor(totalmem() * 0.6);
+  const id = o.id ?? defaultWorkerId();
   return {
     redis: o.redis,
     scheduler: o.scheduler.replace(/\/+$/, ''),
-    id: o.id ?? defaultWorkerId(),
+    id,
     threads,
     host: resolveHost(o.host, o.bind ?? '127.0.0.1'),
     bind: o.bind ?? '127.0.0.1',
     port: o.port ?? 0,
     memoryLimit,
+    // Its own folder: workers sharing a spill dir never read each other's files.
+    spillDir: join(o.spillDir ?? tmpdir(), `tessera-spill-${id}`),
     kernels: o.kernels ?? [],
     // Tiny tasks are mostly Redis round trips: a few jobs per thread in flight hide that latency.
     concurrency: o.concurrency ?? threads * 32,

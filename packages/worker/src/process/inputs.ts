@@ -45,7 +45,9 @@ export class InputGatherer {
     for (const key of deps) {
       if (this.chunks.hold(key, holder)) {
         held.add(key);
-        inputs.push(this.chunks.get(key)!);
+        // In memory (host or device) as it is; from disk, read back first.
+        const here = this.chunks.get(key);
+        inputs.push(here ?? this.chunks.read(key).then((c) => c ?? Promise.reject(new ChunkLostError(key))));
         continue;
       }
       const loc = locations.find((l) => l.key === key);

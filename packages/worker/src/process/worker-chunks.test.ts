@@ -1,8 +1,13 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Chunk } from '@tessera/protocol';
 import { ChunkStore } from '../chunk-store.js';
 import type { DeviceChunk } from '../gpu/buffers.js';
 import { chunkOf, openTestRunner } from '../gpu/gpu.test-util.js';
 import type { GpuRunner } from '../gpu/runner.js';
+import { SpillFiles } from './spill-files.js';
 import { WorkerChunks, type DeviceSide } from './worker-chunks.js';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -116,5 +121,51 @@ describe('WorkerChunks', () => {
     expect(first && 'data' in first ? [...first.data] : undefined).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(chunks.get('f-00000000:1')).toHaveProperty('buffer');
     expect(chunks.nbytes).toBe(64);
+  });
+});
+
+describe('WorkerChunks spilling to disk', () => {
+  const f64 = (values: number[]): Chunk => ({ dtype: 'float64', shape: [values.length], data: Float64Array.from(values) });
+  const key = (i: number): string => `s-00000000:${i}`;
+
+  it('writes the oldest idle chunks to disk past its target, reads one back when asked, skips chunks in use', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-spill-test-'));
+    const spilled = (): string[] => readdirSync(join(dir, 'w'));
+    try {
+      const files = new SpillFiles(join(dir, 'w'));
+      // 40-byte chunks; over 130 bytes in memory, the oldest idle ones go until 50 are left.
+      const chunks = new WorkerChunks(
+        new ChunkStore(),
+        () => undefined,
+        () => 0,
+        { files, high: 130, low: 50, resident: 'cluster' },
+      );
+      chunks.put(key(0), f64([0, 0, 0, 0, 0]), 'cluster');
+      // In use by a running task: never spilled, old as it is.
+      chunks.hold(key(0), 'task-input:1');
+      for (let i = 1; i < 4; i++) chunks.put(key(i), f64([i, i, i, i, i]), 'cluster');
+      await vi.waitFor(() => expect(chunks.spills).toBe(3));
+      expect([chunks.host.nbytes, chunks.onDiskBytes, chunks.nbytes]).toEqual([40, 120, 40]);
+      expect(chunks.get(key(0))).toBeDefined();
+      expect(chunks.has(key(1))).toBe(true);
+      expect(chunks.get(key(1))).toBeUndefined();
+      expect(chunks.meta(key(1))).toMatchObject({ dtype: 'float64', shape: [5], nbytes: 40 });
+      expect(spilled()).toHaveLength(3);
+      // Read back: the same values, in memory again, its file gone.
+      const back = await chunks.read(key(1));
+      expect([...back!.data]).toEqual([1, 1, 1, 1, 1]);
+      expect(chunks.get(key(1))).toBe(back);
+      expect(chunks.onDiskBytes).toBe(80);
+      await vi.waitFor(() => expect(spilled()).toHaveLength(2));
+      // Freed while on disk: the files go too.
+      chunks.release(key(2), 'cluster');
+      chunks.release(key(3), 'cluster');
+      expect(chunks.has(key(2))).toBe(false);
+      await vi.waitFor(() => expect(spilled()).toHaveLength(0));
+      expect(chunks.onDiskBytes).toBe(0);
+      await files.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,6 +11,9 @@ export interface WorkerSample {
   memoryLimit: number;
   /** Bytes of chunks held in device memory only (GPU results not read back). */
   deviceBytes: number;
+  /** Bytes of chunks held on disk only (spilled), and how many chunks were ever spilled. */
+  spilledBytes: number;
+  spills: number;
 }
 
 /** The worker's GPU counters, when it has one. */
@@ -32,7 +35,7 @@ export class WorkerMetrics {
   private readonly fetched: Counter;
   private readonly served: Counter;
   private readonly fetches: Counter;
-  private readonly gauges: Record<keyof WorkerSample, Gauge>;
+  private readonly gauges: Record<Exclude<keyof WorkerSample, 'spills'>, Gauge>;
 
   constructor(
     worker: string,
@@ -76,27 +79,29 @@ export class WorkerMetrics {
       running: gauge('tessera_worker_running_tasks', 'Tasks running or waiting for a pool thread'),
       memoryLimit: gauge('tessera_worker_memory_limit_bytes', 'Chunk memory this worker allows itself'),
       deviceBytes: gauge('tessera_worker_device_chunk_bytes', 'Bytes of the chunks this worker holds in GPU memory only'),
+      spilledBytes: gauge('tessera_worker_spilled_chunk_bytes', 'Bytes of the chunks this worker holds on disk only'),
     };
-    // The GPU runner keeps its own totals: each scrape reports them as they are.
+    // The GPU runner and the chunk store keep their own totals: each scrape reports them as they are.
     const gpu = options.gpu ?? (() => undefined);
-    const total = (name: string, help: string, pick: (g: GpuSample) => number): Counter =>
+    const total = (name: string, help: string, value: () => number | undefined): Counter =>
       new Counter({
         name,
         help,
         registers: [r],
         collect(this: Counter) {
-          const g = gpu();
+          const v = value();
           this.reset();
-          if (g) this.inc(pick(g));
+          if (v !== undefined) this.inc(v);
         },
       });
-    total('tessera_worker_gpu_tasks_total', 'Tasks run on the GPU', (g) => g.tasks);
-    total('tessera_worker_gpu_uploads_total', 'Chunks copied from host to GPU memory', (g) => g.uploads);
+    total('tessera_worker_gpu_tasks_total', 'Tasks run on the GPU', () => gpu()?.tasks);
+    total('tessera_worker_gpu_uploads_total', 'Chunks copied from host to GPU memory', () => gpu()?.uploads);
     total(
       'tessera_worker_gpu_readbacks_total',
       'Chunks copied from GPU memory to the host (when the host needed them)',
-      (g) => g.readbacks,
+      () => gpu()?.readbacks,
     );
+    total('tessera_worker_spills_total', 'Chunks written to disk because chunk memory passed its target', () => this.sample().spills);
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: r, prefix: 'tessera_worker_' });
   }
 
@@ -121,7 +126,7 @@ export class WorkerMetrics {
 
   async render(): Promise<{ contentType: string; body: string }> {
     const s = this.sample();
-    for (const k of Object.keys(this.gauges) as (keyof WorkerSample)[]) this.gauges[k].set(s[k]);
+    for (const k of Object.keys(this.gauges) as (keyof typeof this.gauges)[]) this.gauges[k].set(s[k]);
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ARROW_STREAM,
@@ -351,5 +354,54 @@ describe('worker process lifecycle', () => {
     } finally {
       await cluster.close();
     }
+  });
+});
+
+describe('worker process over its chunk memory target', () => {
+  it('spills chunks nobody uses to disk past 70% of its limit, and still serves and computes with them', async () => {
+    const cluster = await fakeCluster();
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-spill-'));
+    const limit = 4_000_000;
+    const w = await startWorker({
+      redis: REDIS_URL,
+      scheduler: cluster.scheduler,
+      id: 'spiller',
+      threads: 1,
+      memoryLimit: limit,
+      spillDir: dir,
+    });
+    const own = join(dir, 'tessera-spill-spiller');
+    try {
+      // 8 blocks of 800 kB against a 4 MB limit: past 2.8 MB the oldest go to disk, down to 2.4 MB.
+      const g = 'g-spill';
+      const keys = Array.from({ length: 8 }, (_, i) => `arange-${TOKEN}:${500 + i}`);
+      for (const k of keys) {
+        await cluster.add(jobOf(g, arange(k, 100_000)), 'spiller');
+        expect((await cluster.outcome(g, k)).type).toBe('done');
+      }
+      await until('chunk memory is back under its target', () => w.stats().bytes <= 0.7 * limit);
+      expect(w.stats().chunks).toBe(8);
+      expect(readdirSync(own).length).toBeGreaterThan(0);
+      const metrics = await (await fetch(`${w.address}/metrics`)).text();
+      expect(Number(/^tessera_worker_spills_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+      // The oldest block, on disk now, is served as it was made.
+      const res = await fetch(`${w.address}/chunks/${encodeURIComponent(keys[0]!)}`);
+      expect(res.status).toBe(200);
+      const first = decodeChunk(new Uint8Array(await res.arrayBuffer()), { dtype: 'float64', shape: [100_000] });
+      expect([first.data[0], first.data[99_999]]).toEqual([0, 99_999]);
+      // A task reads spilled blocks as inputs.
+      const sum = `add-${TOKEN}:500`;
+      await cluster.add(jobOf(g, add(sum, keys[1]!, keys[2]!, 100_000)), 'spiller');
+      expect((await cluster.outcome(g, sum)).type).toBe('done');
+      const out = await fetch(`${w.address}/chunks/${encodeURIComponent(sum)}`);
+      const doubled = decodeChunk(new Uint8Array(await out.arrayBuffer()), { dtype: 'float64', shape: [100_000] });
+      expect([doubled.data[1], doubled.data[99_999]]).toEqual([2, 199_998]);
+    } finally {
+      await w.close();
+      await cluster.close();
+    }
+    // Its spill folder goes with it.
+    expect(existsSync(own)).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -19,6 +19,7 @@ import { closeRedis, connectRedis } from './redis.js';
 import { ReplicaCache } from './replica-cache.js';
 import { Reporter } from './reporter.js';
 import { TaskRunner } from './task-runner.js';
+import { SpillFiles } from './spill-files.js';
 import { WorkerChunks } from './worker-chunks.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
@@ -120,6 +121,8 @@ async function assemble(
     throw e;
   });
   closers.push(() => runner.close());
+  const spill = new SpillFiles(config.spillDir);
+  closers.push(() => spill.close());
   // GPU results stay in device memory until the host needs them.
   const chunks = new WorkerChunks(
     new ChunkStore((b) => buffers.give(b)),
@@ -129,6 +132,8 @@ async function assemble(
     },
     // Half the device's memory for results no one has read back yet; the rest for running tasks.
     () => (runner.gpu?.info.memoryLimit ?? 0) / 2,
+    // Like Dask's worker: chunks nobody uses go to disk past 70% of the limit, down to 60%.
+    { files: spill, high: 0.7 * config.memoryLimit, low: 0.6 * config.memoryLimit, resident: CLUSTER_HOLDER },
   );
   runner.hostOf = (d) => chunks.hostOf(d);
   if (config.gpu) {
@@ -154,6 +159,8 @@ async function assemble(
           running: runner.running,
           memoryLimit: config.memoryLimit,
           deviceBytes: chunks.onDeviceBytes,
+          spilledBytes: chunks.onDiskBytes,
+          spills: chunks.spills,
         }),
         { gpu: () => runner.gpu?.stats() },
       )
