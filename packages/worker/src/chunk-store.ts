@@ -21,9 +21,9 @@ export class ChunkStore {
     return this.chunks.size;
   }
 
-  /** Keys held, oldest first. */
-  keys(): string[] {
-    return [...this.chunks.keys()];
+  /** Keys held, oldest first (live: copy it before dropping chunks while iterating). */
+  keys(): IterableIterator<string> {
+    return this.chunks.keys();
   }
 
   /** Who holds a chunk, and whether it is pinned. */

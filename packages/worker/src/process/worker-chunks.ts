@@ -41,8 +41,9 @@ export class WorkerChunks {
   private readonly keyOf = new WeakMap<DeviceChunk, string>();
   private deviceBytes = 0;
   private diskBytes = 0;
-  /** Host chunks being written to disk now. */
+  /** Host chunks being written to disk now, and their bytes. */
   private readonly spilling = new Set<string>();
+  private spillingBytes = 0;
   /** Readbacks asked for in this turn of the event loop: they go to the device as one submission. */
   private batch: { key: string; e: Away & { device: DeviceChunk }; done: (c: Chunk) => void; failed: (err: unknown) => void }[] = [];
   /** Device-only chunks read back to the host, and their bytes; chunks written to disk. */
@@ -257,18 +258,24 @@ export class WorkerChunks {
   private spillIfOver(): void {
     const s = this.spill;
     if (!s || this.host.nbytes <= s.high) return;
-    let need = this.host.nbytes - s.low;
+    // Writes already under way count as done: a put meanwhile must not pick more than needed.
+    let need = this.host.nbytes - this.spillingBytes - s.low;
     for (const key of this.host.keys()) {
       if (need <= 0) break;
       const chunk = this.host.get(key)!;
       if (this.spilling.has(key) || !this.idle(key)) continue;
+      const n = chunk.data.byteLength;
       this.spilling.add(key);
-      need -= chunk.data.byteLength;
+      this.spillingBytes += n;
+      need -= n;
       s.files
         .write(chunk)
         .then((path) => this.spilled(key, chunk, path))
         .catch(() => undefined)
-        .finally(() => this.spilling.delete(key));
+        .finally(() => {
+          this.spilling.delete(key);
+          this.spillingBytes -= n;
+        });
     }
   }
 
