@@ -19,9 +19,9 @@ export class ChainIndex {
     let byInput: Map<string, TaskSpec> | undefined;
     for (const t of tasks) {
       if (!isTinyBuiltin(t)) continue;
-      const deps = new Set(t.deps);
-      if (deps.size !== 1) continue;
-      const [input] = deps as unknown as [string];
+      // One input, maybe named more than once (x + x).
+      const input = t.deps[0];
+      if (input === undefined || t.deps.some((d) => d !== input)) continue;
       byInput ??= new Map();
       if (!byInput.has(input)) byInput.set(input, t);
     }

@@ -16,12 +16,12 @@ export function queuedJobId(job: QueuedJob): string {
   return 'tasks' in job ? bundleJobIdOf(job.tasks[0]!) : jobIdOf(job.key, job.attempt);
 }
 
-/** The tasks a job's data names, chained ones too (none when it is not a job of ours). */
-function tasksOf(data: unknown): (TaskJob | ChainedTask)[] {
+/** The tasks a job's data names, chained ones too (none when it is not a job of ours); `chain` when they are one. */
+function tasksOf(data: unknown): { tasks: (TaskJob | ChainedTask)[]; chain: boolean } {
   const one = TaskJob.safeParse(data);
-  if (one.success) return [one.data, ...(one.data.next ?? [])];
+  if (one.success) return { tasks: [one.data, ...(one.data.next ?? [])], chain: one.data.next !== undefined };
   const bundle = BundleJob.safeParse(data);
-  return bundle.success ? bundle.data.tasks : [];
+  return { tasks: bundle.success ? bundle.data.tasks : [], chain: false };
 }
 
 /** Which job carries a run, and the chain of that job when it carries one (head first). */
@@ -83,7 +83,7 @@ export class JobQueues {
       const out = new Set<string>();
       for (const j of jobs) {
         if (!mine && j.processedBy !== worker) continue;
-        for (const t of tasksOf(j.data)) out.add(t.key);
+        for (const t of tasksOf(j.data).tasks) out.add(t.key);
       }
       return out;
     };
@@ -100,9 +100,9 @@ export class JobQueues {
     const out = new Map<string, Carrier>();
     for (const j of jobs) {
       if (j?.id === undefined) continue;
-      const tasks = tasksOf(j.data);
+      const { tasks, chain } = tasksOf(j.data);
       const carrier: Carrier = { job: j.id };
-      if (tasks.length > 1 && !('tasks' in (j.data as object))) carrier.chain = tasks.map((t) => t.key);
+      if (chain) carrier.chain = tasks.map((t) => t.key);
       for (const t of tasks) out.set(jobIdOf(t.key, t.attempt), carrier);
     }
     return out;
