@@ -48,6 +48,16 @@ function slowSum(ms: number, seed = 1): { expr: ta.ChunkedArray; want: number } 
   return { expr: ta.mapBlocks('slow-copy', x, { params: { ms } }).sum(), want: (seed * (n - 1) * n) / 2 };
 }
 
+/** kill -9 the scheduler once `after` of the job's tasks are in memory; start a new one on the same Redis. */
+async function restartSchedulerAfter(c: TestCluster, job: ta.Job<unknown>, after: number, pauseMs = 300): Promise<void> {
+  let done = 0;
+  for await (const ev of job.events()) if (ev.type === 'task' && ev.state === 'memory' && ++done === after) break;
+  await c.killScheduler();
+  // Workers carry on with what they were sent while no scheduler listens.
+  await new Promise((r) => setTimeout(r, pauseMs));
+  await c.startScheduler();
+}
+
 /** Once the workers' heartbeats have settled: `total` tasks ran, each exactly once. */
 async function expectRanOnce(c: TestCluster, total: number): Promise<void> {
   await until('worker heartbeats settle', async () => {
@@ -103,16 +113,7 @@ describe('recovery', () => {
     const { expr, want } = slowSum(80, 3);
     const job = await client.submit(expr);
     const status = await (await fetch(`${c.url}/api/graphs/${job.id}`)).json() as { total: number };
-    let done = 0;
-    const events: EngineEvent[] = [];
-    for await (const ev of job.events()) {
-      events.push(ev);
-      if (ev.type === 'task' && ev.state === 'memory' && ++done === 10) break;
-    }
-    await c.killScheduler();
-    // Workers carry on with what they were sent while no scheduler listens.
-    await new Promise((r) => setTimeout(r, 400));
-    await c.startScheduler();
+    await restartSchedulerAfter(c, job, 10, 400);
     expect(await within(c, job.result())).toBe(want);
     // Each task ran exactly once, across both schedulers.
     await expectRanOnce(c, status.total);
@@ -125,11 +126,7 @@ describe('recovery', () => {
     const n = 3_000;
     const job = await client.submit(ta.ones([n], { chunks: [1] }).add(1).sum());
     const status = (await (await fetch(`${c.url}/api/graphs/${job.id}`)).json()) as { total: number };
-    let done = 0;
-    for await (const ev of job.events()) if (ev.type === 'task' && ev.state === 'memory' && ++done === 300) break;
-    await c.killScheduler();
-    await new Promise((r) => setTimeout(r, 300));
-    await c.startScheduler();
+    await restartSchedulerAfter(c, job, 300);
     expect(await within(c, job.result())).toBe(2 * n);
     await expectRanOnce(c, status.total);
   });
@@ -161,11 +158,7 @@ describe('recovery', () => {
     const n = 2_000;
     const job = await client.submit(chainOf(n), { fuse: false });
     const status = (await (await fetch(`${c.url}/api/graphs/${job.id}`)).json()) as { total: number };
-    let done = 0;
-    for await (const ev of job.events()) if (ev.type === 'task' && ev.state === 'memory' && ++done === 300) break;
-    await c.killScheduler();
-    await new Promise((r) => setTimeout(r, 300));
-    await c.startScheduler();
+    await restartSchedulerAfter(c, job, 300);
     expect([...((await within(c, job.result())) as ta.NDArray).data]).toEqual([n]);
     await expectRanOnce(c, status.total);
   });
