@@ -1,7 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import * as ta from '@tessera/client';
@@ -88,34 +86,6 @@ describe('README examples', () => {
       await cluster.stop();
       await redis.deletePrefix(cluster.prefix);
       await redis.close();
-    }
-  });
-
-  it('run locally: the job.ts of the README runs with `tessera submit` against a cluster', async () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const job = /```ts\n\/\/ job\.ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(job).toBeDefined();
-    const dir = mkdtempSync(join(tmpdir(), 'tessera-readme-'));
-    symlinkSync(fileURLToPath(new URL('../node_modules', import.meta.url)), join(dir, 'node_modules'), 'dir');
-    writeFileSync(join(dir, 'job.ts'), job!);
-    const redis = await testRedis();
-    const cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1 });
-    try {
-      const bin = fileURLToPath(new URL('../packages/cli/bin/tessera.mjs', import.meta.url));
-      const r = spawnSync(process.execPath, [bin, 'submit', join(dir, 'job.ts'), '--', '1000'], {
-        encoding: 'utf8',
-        timeout: 60_000,
-        env: { ...process.env, TESSERA_SCHEDULER: cluster.url },
-      });
-      expect(r.stderr).toBe('');
-      expect(JSON.parse(r.stdout)).toEqual({ sum: 499_500, mean: 499.5 });
-      const status = spawnSync(process.execPath, [bin, 'status', '--json'], { encoding: 'utf8', env: { ...process.env, TESSERA_SCHEDULER: cluster.url } });
-      expect((JSON.parse(status.stdout) as { workers: unknown[] }).workers).toHaveLength(2);
-    } finally {
-      await cluster.stop();
-      await redis.deletePrefix(cluster.prefix);
-      await redis.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -45,9 +45,16 @@ export function redisPing(port: number, timeoutMs = 500): Promise<boolean> {
 export async function startRedisChild(binary: string): Promise<RedisChild> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tessera-local-redis-'));
+  // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and
+  // Redis must outlive the workers' and the scheduler's graceful stop, which need it; we stop it
+  // last. The exit hook keeps it from outliving us when we exit any other way.
   const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
     stdio: 'ignore',
+    detached: true,
   });
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const failed = await new Promise<Error | undefined>((resolve) => {
     child.once('error', resolve);
     child.once('spawn', () => resolve(undefined));
