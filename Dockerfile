@@ -18,6 +18,7 @@ COPY package.json package-lock.json ./
 COPY packages/protocol/package.json packages/protocol/
 COPY packages/worker/package.json packages/worker/
 COPY packages/scheduler/package.json packages/scheduler/
+COPY packages/local/package.json packages/local/
 COPY packages/client/package.json packages/client/
 COPY packages/dashboard/package.json packages/dashboard/
 COPY packages/cli/package.json packages/cli/
@@ -40,6 +41,8 @@ COPY --from=build /app/packages/worker/wasm packages/worker/wasm
 COPY --from=build /app/packages/worker/build/Release/tessera_native.node packages/worker/build/Release/
 COPY --from=build /app/packages/scheduler/package.json packages/scheduler/
 COPY --from=build /app/packages/scheduler/dist packages/scheduler/dist
+COPY --from=build /app/packages/local/package.json packages/local/
+COPY --from=build /app/packages/local/dist packages/local/dist
 COPY --from=build /app/packages/client/package.json packages/client/
 COPY --from=build /app/packages/client/dist packages/client/dist
 COPY --from=build /app/packages/dashboard/package.json packages/dashboard/

@@ -21,6 +21,31 @@ export default tseslint.config(
       ],
     },
   },
+  // The package graph (README, Packages): each package imports only those below it.
+  ...Object.entries({
+    protocol: [],
+    worker: ['protocol'],
+    scheduler: ['protocol'],
+    local: ['protocol', 'scheduler', 'worker'],
+    client: ['protocol'],
+    dashboard: ['protocol'],
+  }).map(([pkg, allowed]) => ({
+    files: [`packages/${pkg}/src/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@tessera/*/src/*', '@tessera/*/dist/*'], message: 'import packages by name only (exports map)' },
+            {
+              group: ['@tessera/*', ...allowed.map((a) => `!@tessera/${a}`)],
+              message: `@tessera/${pkg} may import only ${allowed.length ? allowed.map((a) => `@tessera/${a}`).join(', ') : 'no other package'} (README, Packages)`,
+            },
+          ],
+        },
+      ],
+    },
+  })),
   {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', performance: 'readonly', URL: 'readonly' } },

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 // lavapipe compiles shaders and runs kernels on the CPU cores other test files share: generous limits.
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 import * as ta from '@tessera/client';
-import type { LocalEngineStats } from '@tessera/scheduler';
+import type { LocalEngineStats } from '@tessera/local';
 
 function stats(client: ta.Client): LocalEngineStats {
   return (client.engine as unknown as { stats(): LocalEngineStats }).stats();

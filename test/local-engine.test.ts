@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { createLocalEngine, type LocalEngine } from '@tessera/scheduler';
+import { createLocalEngine, type LocalEngine } from '@tessera/local';
 import { CancelledError, ChunkLostError, GraphValidationError, InvalidArgumentError, NotFoundError, TaskError, type EngineEvent } from '@tessera/protocol';
 import { sumGraph, task } from './graphs.js';
 

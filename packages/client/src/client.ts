@@ -85,14 +85,14 @@ function isEngine(v: unknown): v is Engine {
 }
 
 /**
- * The embedded engine lives in @tessera/scheduler, which the client must not depend on (it is an
+ * The embedded engine lives in @tessera/local, which the client must not depend on (it is an
  * optional peer): import it through a variable so no bundler or type check pins it.
  */
 async function loadLocalEngine(opts: Pick<ConnectOptions, 'threads' | 'kernels' | 'gpu' | 'gpuMemoryLimit' | 'gpuF16'>): Promise<Engine> {
   const create = await importOptional(
-    '@tessera/scheduler',
+    '@tessera/local',
     'createLocalEngine',
-    'the embedded local engine needs the package @tessera/scheduler: install it (npm install @tessera/scheduler), or connect to a scheduler address',
+    'the embedded local engine needs the package @tessera/local: install it (npm install @tessera/local), or connect to a scheduler address',
   );
   const engine: unknown = await (create as (o: object) => unknown)({
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
@@ -101,7 +101,7 @@ async function loadLocalEngine(opts: Pick<ConnectOptions, 'threads' | 'kernels' 
     ...(opts.gpuMemoryLimit !== undefined ? { gpuMemoryLimit: opts.gpuMemoryLimit } : {}),
     ...(opts.gpuF16 !== undefined ? { gpuF16: opts.gpuF16 } : {}),
   });
-  if (!isEngine(engine)) throw new TesseraError('INTERNAL', 'createLocalEngine from @tessera/scheduler did not return an Engine');
+  if (!isEngine(engine)) throw new TesseraError('INTERNAL', 'createLocalEngine from @tessera/local did not return an Engine');
   return engine;
 }
 

@@ -1,7 +1,7 @@
 import { TesseraError } from '@tessera/protocol';
 
 /**
- * A function exported by an optional peer package (the embedded engine's @tessera/scheduler, the
+ * A function exported by an optional peer package (the embedded engine's @tessera/local, the
  * dashboard's @tessera/dashboard), which the client must not depend on: imported through a
  * variable, so no bundler or type check pins it, and only when asked. `missing` says what to do
  * when the package is not installed.

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { LocalEngineStats } from '@tessera/scheduler';
+import type { LocalEngineStats } from '@tessera/local';
 import type { ChunkedArray, NDArray } from '../src/array.js';
 import { Client, type ComputeOptions } from '../src/client.js';
 

@@ -16,3 +16,5 @@ export * from './http.js';
 export * from './gather.js';
 export * from './dashboard.js';
 export * from './device.js';
+export * from './auth.js';
+export * from './heap.js';

@@ -7,5 +7,4 @@ export { runTask } from './pool/run-task.js';
 export { startWorker, WorkerStartError, type WorkerProcess, type WorkerStats } from './process/worker-process.js';
 export { WorkerOptionsSchema, type WorkerOptions } from './process/config.js';
 export { runsInline, leastLoadedThread } from './pool/thread-choice.js';
-export { bearerMatches, authHeaders } from './process/auth.js';
 export * from './gpu/index.js';

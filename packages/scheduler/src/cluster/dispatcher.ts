@@ -12,7 +12,7 @@ import {
 } from '@tessera/protocol';
 import type { Executor } from '../core/executor.js';
 import type { SchedulerCore } from '../core/scheduler-core.js';
-import { ReadyQueue } from '../local/ready-queue.js';
+import { ReadyQueue } from '../core/ready-queue.js';
 import { ChunkDirectory } from './chunk-directory.js';
 import { FreeSender } from './free-sender.js';
 import { bundleJobs } from './bundles.js';

@@ -1,4 +1,4 @@
-import { bearerMatches } from '@tessera/worker';
+import { bearerMatches } from '@tessera/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from './error-reply.js';
 

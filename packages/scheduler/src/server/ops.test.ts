@@ -1,7 +1,6 @@
-import { ErrorResponse, MSGPACK, encodeSubmitRequest } from '@tessera/protocol';
+import { ErrorResponse, MSGPACK, bearerMatches, encodeSubmitRequest } from '@tessera/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { bearerMatches } from '@tessera/worker';
 import { buildServer } from './build-server.js';
 import { FakeClusterApi } from './fake-cluster-api.test-util.js';
 import { SchedulerMetrics } from './metrics.js';

@@ -1,5 +1,4 @@
-import { ClusterInfo, UnavailableError } from '@tessera/protocol';
-import { authHeaders } from './auth.js';
+import { ClusterInfo, UnavailableError, authHeaders } from '@tessera/protocol';
 import { errorMessage, sleep } from './log.js';
 
 const RETRY_MS = 250;

@@ -1,7 +1,6 @@
 import { Agent, request, type IncomingMessage } from 'node:http';
-import { decodeChunk, itemsize, sizeOf, type Chunk, type InputLocation } from '@tessera/protocol';
+import { decodeChunk, itemsize, sizeOf, type Chunk, type InputLocation, authHeaders } from '@tessera/protocol';
 import type { ReplicaCache } from './replica-cache.js';
-import { authHeaders } from './auth.js';
 import { errorMessage } from './log.js';
 
 export interface PeerClientOptions {

@@ -10,9 +10,9 @@ import {
   partsByteLength,
   serializeError,
   type Chunk,
+  bearerMatches,
 } from '@tessera/protocol';
 import type { WorkerChunks } from './worker-chunks.js';
-import { bearerMatches } from './auth.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface PeerServer {

@@ -4,7 +4,7 @@ const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
 
 /**
  * Whether an Authorization header carries `Bearer <token>`, compared in constant time (both sides
- * hashed first, so lengths leak nothing either). The scheduler's API checks tokens with it too.
+ * hashed first, so lengths leak nothing either). The scheduler's API and the workers' peer servers both check tokens with it.
  */
 export function bearerMatches(header: string | undefined, token: string): boolean {
   if (typeof header !== 'string') return false;

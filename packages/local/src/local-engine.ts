@@ -12,8 +12,7 @@ import {
   type Graph,
   type SubmitOptions,
 } from '@tessera/protocol';
-import { SchedulerCore } from '../core/scheduler-core.js';
-import { MemoryStore } from '../store/memory-store.js';
+import { MemoryStore, SchedulerCore } from '@tessera/scheduler';
 import { LocalMonitor } from './local-monitor.js';
 import { LocalExecutor, type GpuExecutorStats } from './local-executor.js';
 

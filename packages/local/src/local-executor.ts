@@ -12,10 +12,9 @@ import {
   type TaskOutcome,
   type ThreadPoolOptions,
 } from '@tessera/worker';
-import type { ExecutionListener, Executor } from '../core/executor.js';
+import { ReadyQueue, type ExecutionListener, type Executor, type ReadyItem } from '@tessera/scheduler';
 import type { DeviceStore } from './device-store.js';
 import { LocalGpu, type GpuExecutorOptions, type GpuExecutorStats } from './local-gpu.js';
-import { ReadyQueue, type ReadyItem } from './ready-queue.js';
 
 export type { GpuExecutorOptions, GpuExecutorStats } from './local-gpu.js';
 

@@ -1,9 +1,7 @@
 import { hostname, totalmem } from 'node:os';
 import type { EngineEvent, EngineMonitor, GraphStatus, GraphStructure, WorkerView } from '@tessera/protocol';
-import type { SchedulerCore } from '../core/scheduler-core.js';
-import type { MemoryStore } from '../store/memory-store.js';
+import { graphStatus, type MemoryStore, type SchedulerCore } from '@tessera/scheduler';
 import type { LocalEngineStats } from './local-engine.js';
-import { graphStatus } from '../core/graph-status.js';
 
 /** The id the local executor gives its one worker in task events. */
 export const LOCAL_WORKER = 'local';

@@ -1,0 +1,1 @@
+export { createLocalEngine, LocalEngine, type LocalEngineOptions, type LocalEngineStats } from './local-engine.js';
