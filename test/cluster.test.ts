@@ -172,7 +172,9 @@ describe('cluster', () => {
     expect(await client.compute(ta.matmul(x, x).sum())).toBeGreaterThan(0);
     await until('graph keys gone', async () => (await graphKeys()) === 0, 5_000);
     // No key added; one the baseline held briefly (a queue's marker from an earlier test) may be gone.
-    await until('back to the baseline', async () => (await redis.keyCount(cluster.prefix)) <= baseline, 5_000);
+    // Frees travel in batches behind the results: on a loaded 2-core machine (other test files'
+    // clusters running beside this one) they can take more than 5 s to land.
+    await until('back to the baseline', async () => (await redis.keyCount(cluster.prefix)) <= baseline, 20_000);
     expect(await redis.keyCount(cluster.prefix)).toBeLessThanOrEqual(baseline);
   });
 });
