@@ -133,8 +133,8 @@ describe('README commands, run as written', { timeout: 180_000 }, () => {
     const quick = await run(readmeCommand('npx tessera submit --local quickstart.ts'), dir);
     expect(quick.code, quick.out).toBe(0);
     const [total, ...rest] = quick.stdout.trim().split(/\s+/);
-    expect(Number(total)).toBeCloseTo(64_000_000, -5); // 64M uniform pairs, mean 1
-    expect(rest.join(' ')).toBe('[ 8000 ] float64');
+    expect(Number(total)).toBeCloseTo(16_000_000, -5); // 16M uniform pairs, mean 1
+    expect(rest.join(' ')).toBe('[ 4000 ] float64');
     const clip = await run('npx tessera submit --local clip.ts', dir);
     expect(README).toContain('`npx tessera submit --local <file>`');
     expect(clip.code, clip.out).toBe(0);
@@ -161,7 +161,7 @@ describe('README commands, run as written', { timeout: 180_000 }, () => {
       expect(program.code, program.out).toBe(0);
       const local = await ta.Client.connect();
       try {
-        const x = ta.random.uniform([8000, 8000], { chunks: [1000, 1000], seed: 42 });
+        const x = ta.random.uniform([4000, 4000], { chunks: [1000, 1000], seed: 42 });
         expect(Number(program.stdout.trim())).toBe(await local.compute(x.add(x.T).sum()));
       } finally {
         await local.close();
@@ -194,16 +194,16 @@ describe('README commands, run as written', { timeout: 180_000 }, () => {
   });
 
   it('run locally: `tessera local`, then `tessera submit ./job.ts` and `tessera status`, then Ctrl-C', async () => {
-    const local = shell(readmeCommand('npx tessera local --workers 4 --threads 2'), ROOT, {});
+    const local = shell(readmeCommand('npx tessera local --workers 2 --threads 1'), ROOT, {});
     try {
-      const ready = await local.waitFor(/tessera local: scheduler listening on http:\/\/127\.0\.0\.1:8786 with 4 workers of 2 threads \(Redis (\S+)\)/, 90_000);
+      const ready = await local.waitFor(/tessera local: scheduler listening on http:\/\/127\.0\.0\.1:8786 with 2 workers of 1 threads \(Redis (\S+)\)/, 90_000);
       const job = await run(readmeCommand('npx tessera submit ./job.ts -- 1000'), dir);
       expect(job.code, job.out).toBe(0);
       expect(JSON.parse(job.stdout)).toEqual({ sum: 499_500, mean: 499.5 });
       const status = await run(readmeCommand('npx tessera status'), ROOT);
-      expect(status.stdout).toMatch(/^scheduler http:\/\/127\.0\.0\.1:8786: 4 workers, \d+ graphs/);
+      expect(status.stdout).toMatch(/^scheduler http:\/\/127\.0\.0\.1:8786: 2 workers, \d+ graphs/);
       const json = await run('npx tessera status --json', ROOT);
-      expect((JSON.parse(json.stdout) as { workers: unknown[] }).workers).toHaveLength(4);
+      expect((JSON.parse(json.stdout) as { workers: unknown[] }).workers).toHaveLength(2);
       // Ctrl-C reaches every process of the terminal's group: the workers drain, then the
       // scheduler and its private Redis (a group of its own, so it outlives them) stop.
       await local.stop('SIGINT');
