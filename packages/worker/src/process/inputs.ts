@@ -1,7 +1,7 @@
 import { ChunkLostError, type Chunk, type InputLocation, type TransferTiming } from '@tessera/protocol';
 import { PeerFetchError, type PeerClient } from './peer-client.js';
-import type { Held } from './task-runner.js';
-import type { WorkerChunks } from './worker-chunks.js';
+import type { Held } from '../executor/task-runner.js';
+import type { WorkerChunks } from '../executor/worker-chunks.js';
 
 export interface GatheredInputs {
   /** In the order of the task's deps (a key may repeat); owned GPU results stay in device memory. */

@@ -17,15 +17,15 @@ import type { CancelledGraphs } from './control-loop.js';
 import type { InputGatherer } from './inputs.js';
 import { errorMessage, type Log } from './log.js';
 import type { Reporter } from './reporter.js';
-import { isDeviceChunk, type TaskRunner } from './task-runner.js';
-import type { WorkerChunks } from './worker-chunks.js';
+import type { InProcessExecutor } from '../executor/executor.js';
+import type { WorkerChunks } from '../executor/worker-chunks.js';
 
 /** The one holder of owned chunks: the scheduler decides when a chunk goes (a `free` message). */
 export const CLUSTER_HOLDER = 'cluster';
 
 export interface JobProcessorDeps {
   chunks: WorkerChunks;
-  runner: TaskRunner;
+  executor: InProcessExecutor;
   inputs: InputGatherer;
   reporter: Reporter;
   cancelled: CancelledGraphs;
@@ -134,11 +134,10 @@ async function runJob(d: JobProcessorDeps, job: ChainedTask): Promise<ReportItem
     // User kernels may kill the worker: their start is written at once (see Reporter.noteNow).
     const note = spec.op === 'map-blocks' ? (i: ReportItem) => d.reporter.noteNow(i) : (i: ReportItem) => d.reporter.note(i);
     const onStart = (thread: number, start: number): void => note({ type: 'started', graph, key, attempt, start, thread });
-    const r = await d.runner.run(spec, gathered.inputs, onStart);
+    const r = await d.executor.run(spec, gathered.inputs, onStart);
     const transfer = gathered.transfer ? { transfer: gathered.transfer } : {};
     if (!r.ok) return { ...failed(new TaskError(key, spec.op, r.error), r.start, r.stop, r.thread), ...transfer };
-    if (isDeviceChunk(r.chunk)) d.chunks.putDevice(key, r.chunk, CLUSTER_HOLDER);
-    else d.chunks.put(key, r.chunk, CLUSTER_HOLDER);
+    d.executor.keep(key, r.chunk, CLUSTER_HOLDER);
     return { ...(await done(d, job, r.start, r.stop, r.thread)), ...transfer };
   } catch (e) {
     // The runner itself failed (not the kernel): still a failed task, never a stuck job.

@@ -12,7 +12,7 @@ import {
   type Chunk,
   bearerMatches,
 } from '@tessera/protocol';
-import type { WorkerChunks } from './worker-chunks.js';
+import type { WorkerChunks } from '../executor/worker-chunks.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface PeerServer {

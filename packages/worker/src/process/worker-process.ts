@@ -2,10 +2,9 @@ import { Worker as BullWorker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { WorkerInfo, clusterKeys, workerQueueName, type ClusterInfo, type ControlMessage, type ReportItem } from '@tessera/protocol';
-import { BufferPool } from '../buffer-pool.js';
-import { ChunkStore } from '../chunk-store.js';
+import { InProcessExecutor } from '../executor/executor.js';
+import { SpillFiles } from '../executor/spill-files.js';
 import { PoolInitError } from '../pool/thread-pool.js';
-import { GpuRunner } from '../gpu/runner.js';
 import { resolveWorkerOptions, urlHost, type WorkerConfig, type WorkerOptions } from './config.js';
 import { CancelledGraphs, ControlLoop } from './control-loop.js';
 import { discoverCluster } from './discovery.js';
@@ -18,13 +17,8 @@ import { startPeerServer } from './peer-server.js';
 import { closeRedis, connectRedis } from './redis.js';
 import { ReplicaCache } from './replica-cache.js';
 import { Reporter } from './reporter.js';
-import { TaskRunner } from './task-runner.js';
-import { SpillFiles } from './spill-files.js';
-import { WorkerChunks } from './worker-chunks.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
-/** Freed chunk buffers kept for reuse as task outputs (as in the embedded engine). */
-const BUFFER_POOL_BYTES = 256 * 2 ** 20;
 /** close() waits this long for Redis (reports, deregistration) before it lets go. */
 const CLOSE_REDIS_MS = 2_000;
 /** After deregistering, peers that were already sent tasks reading chunks from here get this long. */
@@ -107,47 +101,34 @@ async function assemble(
 ): Promise<WorkerProcess> {
   const { id } = config;
   const keys = clusterKeys(cluster.prefix);
-  const buffers = new BufferPool(BUFFER_POOL_BYTES);
-
   // BullMQ closes of a shutdown that timed out: they settle once the abandoned jobs do, which is
-  // when runner.close() below ends their threads. Waited for last (closers run in reverse).
+  // when executor.close() below ends their threads. Waited for last (closers run in reverse).
   let abandoned: Promise<unknown> | undefined;
   closers.push(async () => {
     if (abandoned) await Promise.race([abandoned, sleep(CLOSE_REDIS_MS)]);
   });
-  const runner = await TaskRunner.start({ threads: config.threads, kernels: config.kernels }, buffers).catch((e: unknown) => {
+  const spill = new SpillFiles(config.spillDir);
+  const executor = await InProcessExecutor.start({
+    threads: config.threads,
+    kernels: config.kernels,
+    // One device for the process (`--gpu`); without one the worker runs every task on the CPU.
+    gpu: config.gpu,
+    // `device: 'auto'` tasks go to whatever device the operator asked for, software adapters too.
+    autoOnSoftwareGpu: true,
+    // Like Dask's worker: chunks nobody uses go to disk past 70% of the limit, down to 60%.
+    spill: { files: spill, high: 0.7 * config.memoryLimit, low: 0.6 * config.memoryLimit, resident: CLUSTER_HOLDER },
+  }).catch((e: unknown) => {
     if (e instanceof PoolInitError)
       throw new WorkerStartError(`could not load the kernel modules ${JSON.stringify(config.kernels)}: ${e.remote.message}`, { cause: e });
     throw e;
   });
-  closers.push(() => runner.close());
-  const spill = new SpillFiles(config.spillDir);
+  closers.push(() => executor.close());
   closers.push(() => spill.close());
-  // GPU results stay in device memory until the host needs them.
-  const chunks = new WorkerChunks(
-    new ChunkStore((b) => buffers.give(b)),
-    () => {
-      const gpu = runner.gpu;
-      return gpu && { readback: (c) => gpu.readback(c), release: (c) => gpu.release(c), adopt: (h, c) => runner.keepOnDevice(h.data, c) };
-    },
-    // Half the device's memory for results no one has read back yet; the rest for running tasks.
-    () => (runner.gpu?.info.memoryLimit ?? 0) / 2,
-    // Like Dask's worker: chunks nobody uses go to disk past 70% of the limit, down to 60%.
-    { files: spill, high: 0.7 * config.memoryLimit, low: 0.6 * config.memoryLimit, resident: CLUSTER_HOLDER },
-  );
-  runner.hostOf = (d) => chunks.hostOf(d);
+  const { chunks } = executor;
   if (config.gpu) {
-    // One device for the process; without one the worker runs every task on the CPU.
-    try {
-      const gpu = await GpuRunner.open();
-      runner.gpu = gpu;
-      // Device memory short: results no one has read back yet go to the host first.
-      gpu.onPressure = (bytes) => chunks.evict(bytes);
-      closers.push(() => gpu.close());
-      plog.info({ gpu: gpu.info.name, fallback: gpu.info.fallback }, 'GPU opened');
-    } catch (e) {
-      plog.warn({ error: errorMessage(e) }, 'no GPU: this worker runs every task on the CPU');
-    }
+    const g = executor.gpuReadiness();
+    if (executor.gpu) plog.info({ gpu: executor.gpu.info.name, fallback: executor.gpu.info.fallback }, 'GPU opened');
+    else plog.warn({ error: g.ok ? 'unknown' : g.reason }, 'no GPU: this worker runs every task on the CPU');
   }
 
   const metrics = config.metrics
@@ -156,13 +137,13 @@ async function assemble(
         () => ({
           chunks: chunks.count,
           bytes: chunks.nbytes,
-          running: runner.running,
+          running: executor.running,
           memoryLimit: config.memoryLimit,
           deviceBytes: chunks.onDeviceBytes,
           spilledBytes: chunks.onDiskBytes,
           spills: chunks.spills,
         }),
-        { gpu: () => runner.gpu?.stats() },
+        { gpu: () => executor.gpu?.stats() },
       )
     : undefined;
   const peerServer = await startPeerServer({
@@ -189,11 +170,11 @@ async function assemble(
     host: config.host,
     address,
     pid: process.pid,
-    threads: runner.threads,
+    threads: executor.threads,
     memoryLimit: config.memoryLimit,
-    device: runner.gpu?.info.name ?? 'cpu',
+    device: executor.gpu?.info.name ?? 'cpu',
     startedAt: Date.now(),
-    ...(runner.gpu ? { gpu: runner.gpu.info } : {}),
+    ...(executor.gpu ? { gpu: executor.gpu.info } : {}),
   });
 
   const redis = connectRedis(config.redis, `${id}:main`, log);
@@ -211,7 +192,7 @@ async function assemble(
     redis,
     keys,
     info,
-    () => ({ chunks: chunks.count, bytes: chunks.nbytes, running: runner.running, executed: runner.executed }),
+    () => ({ chunks: chunks.count, bytes: chunks.nbytes, running: executor.running, executed: executor.executed }),
     config.heartbeatMs ?? cluster.heartbeatMs,
     log,
     () => {
@@ -247,9 +228,9 @@ async function assemble(
   const bullWorkers: BullWorker[] = [];
   // One closer for both queues: they stop taking jobs at once, then running jobs finish.
   closers.push(async () => {
-    abandoned = (await closeBullWorkers(bullWorkers, config.shutdownTimeoutMs, plog, () => runner.running)).pending;
+    abandoned = (await closeBullWorkers(bullWorkers, config.shutdownTimeoutMs, plog, () => executor.running)).pending;
   });
-  const processor = createJobProcessor({ chunks, runner, inputs: new InputGatherer(id, chunks, peers), reporter, cancelled, log });
+  const processor = createJobProcessor({ chunks, executor, inputs: new InputGatherer(id, chunks, peers), reporter, cancelled, log });
   for (const queue of [workerQueueName(id), cluster.sharedQueue]) {
     const w = new BullWorker(queue, processor, {
       connection: { url: config.redis, maxRetriesPerRequest: null },
@@ -269,7 +250,7 @@ async function assemble(
     bullWorkers.push(w);
     await w.waitUntilReady();
   }
-  plog.info({ address, threads: runner.threads, scheduler: config.scheduler, auth: config.token !== undefined }, 'worker ready');
+  plog.info({ address, threads: executor.threads, scheduler: config.scheduler, auth: config.token !== undefined }, 'worker ready');
 
   let closing: Promise<void> | undefined;
   return {
@@ -279,11 +260,11 @@ async function assemble(
     cluster,
     log: plog,
     metrics,
-    stats: () => ({ executed: runner.executed, chunks: chunks.count, bytes: chunks.nbytes, running: runner.running }),
+    stats: () => ({ executed: executor.executed, chunks: chunks.count, bytes: chunks.nbytes, running: executor.running }),
     close: () =>
       (closing ??= (async () => {
         leaving = true;
-        plog.info({ running: runner.running, chunks: chunks.count, timeoutMs: config.shutdownTimeoutMs }, 'leaving: taking no more tasks');
+        plog.info({ running: executor.running, chunks: chunks.count, timeoutMs: config.shutdownTimeoutMs }, 'leaving: taking no more tasks');
         await unwind();
         plog.info('worker stopped');
       })()),

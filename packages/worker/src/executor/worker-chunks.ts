@@ -1,5 +1,5 @@
 import type { Chunk, Dtype } from '@tessera/protocol';
-import type { ChunkStore } from '../chunk-store.js';
+import type { ChunkStore } from './chunk-store.js';
 import type { DeviceChunk } from '../gpu/buffers.js';
 import type { SpillFiles } from './spill-files.js';
 
@@ -40,6 +40,7 @@ export class WorkerChunks {
   /** Keys of device chunks put here (a task's input names no key); kept after a readback, which a task may race. */
   private readonly keyOf = new WeakMap<DeviceChunk, string>();
   private deviceBytes = 0;
+  private deviceCount = 0;
   private diskBytes = 0;
   /** Host chunks being written to disk now, and their bytes. */
   private readonly spilling = new Set<string>();
@@ -66,6 +67,11 @@ export class WorkerChunks {
   /** Bytes held in memory, on the host and on the device (a chunk's host size either way). */
   get nbytes(): number {
     return this.host.nbytes + this.deviceBytes;
+  }
+
+  /** Chunks held in device memory only. */
+  get onDeviceCount(): number {
+    return this.deviceCount;
   }
 
   /** Bytes of the chunks held in device memory only. */
@@ -109,6 +115,7 @@ export class WorkerChunks {
     this.away.set(key, { dtype, shape, nbytes, device: chunk, holders: new Set([holder]), pinned: false });
     this.keyOf.set(chunk, key);
     this.deviceBytes += nbytes;
+    this.deviceCount++;
     this.trimDevice();
   }
 
@@ -240,8 +247,10 @@ export class WorkerChunks {
 
   private forget(key: string, e: Away): void {
     this.away.delete(key);
-    if (e.device) this.deviceBytes -= e.nbytes;
-    else this.diskBytes -= e.nbytes;
+    if (e.device) {
+      this.deviceBytes -= e.nbytes;
+      this.deviceCount--;
+    } else this.diskBytes -= e.nbytes;
   }
 
   /** Over budget: the oldest device-only chunks go to the host (in the background). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Chunk } from '@tessera/protocol';
-import { ChunkStore } from '../chunk-store.js';
+import { ChunkStore } from './chunk-store.js';
 import type { DeviceChunk } from '../gpu/buffers.js';
 import { chunkOf, openTestRunner } from '../gpu/gpu.test-util.js';
 import type { GpuRunner } from '../gpu/runner.js';

@@ -1,0 +1,196 @@
+import type { Chunk, Dtype, GpuInfo, TaskSpec } from '@tessera/protocol';
+import { BufferPool } from '../buffer-pool.js';
+import { GpuRunner } from '../gpu/runner.js';
+import { ChunkStore } from './chunk-store.js';
+import { TaskRunner, type Held, type RunOrder, type RunResult } from './task-runner.js';
+import { WorkerChunks, type SpillOptions } from './worker-chunks.js';
+
+export interface ExecutorOptions {
+  /** Pool threads; default: the machine's cores. */
+  threads?: number | undefined;
+  /** Modules (paths or URLs) that call registerKernel; every pool thread loads them. */
+  kernels: string[];
+  /**
+   * true: open the device at start; 'auto': open it when `ensureGpu` is first called (a graph
+   * with GPU-marked tasks); false: never. Without a device every task runs on the CPU.
+   */
+  gpu?: boolean | 'auto';
+  /** Bytes of device memory for chunks (default: the device's guess, see openGpu). */
+  gpuMemoryLimit?: number;
+  /** float16 storage with float32 accumulation. */
+  gpuF16?: boolean;
+  /** `device: 'auto'` tasks run on a software adapter (lavapipe) too; default: only when `gpu` is true. */
+  autoOnSoftwareGpu?: boolean;
+  /** Host memory past its target goes to disk (the worker process; the embedded engine keeps all in memory). */
+  spill?: SpillOptions;
+}
+
+export interface GpuExecutorStats {
+  info: GpuInfo;
+  tasks: number;
+  uploads: number;
+  readbacks: number;
+  readbackBytes: number;
+  /** Chunks held in device memory only, and their bytes. */
+  deviceChunks: number;
+  deviceBytes: number;
+}
+
+export type GpuReadiness = { ok: true } | { ok: false; reason: string };
+
+const DISCARD = '#discard';
+/** Freed chunk buffers kept for reuse as task outputs. */
+const BUFFER_POOL_BYTES = 256 * 2 ** 20;
+
+/**
+ * The one in-process executor, driven by the worker process (for BullMQ jobs) and by the
+ * embedded engine (for its core's ready tasks): a thread pool and an optional GPU that run tasks
+ * (TaskRunner), and one store of the chunks they read and write, in host memory, device memory or
+ * on disk with one holder and pin accounting (WorkerChunks). Who holds a chunk is the driver's
+ * business (a graph id, the cluster); where it is and when it moves is this one's.
+ */
+export class InProcessExecutor {
+  readonly chunks: WorkerChunks;
+  private opening: Promise<void> | undefined;
+  private gpuError: string | undefined;
+
+  private constructor(
+    private readonly runner: TaskRunner,
+    buffers: BufferPool,
+    private readonly options: ExecutorOptions,
+  ) {
+    runner.autoOnSoftwareGpu = options.autoOnSoftwareGpu ?? options.gpu === true;
+    this.chunks = new WorkerChunks(
+      new ChunkStore((b) => buffers.give(b)),
+      () => {
+        const gpu = runner.gpu;
+        return gpu && { readback: (c) => gpu.readback(c), release: (c) => gpu.release(c), adopt: (h, c) => runner.keepOnDevice(h.data, c) };
+      },
+      // Half the device's memory for results no one has read back yet; the rest for running tasks.
+      () => (runner.gpu?.info.memoryLimit ?? 0) / 2,
+      options.spill,
+    );
+    runner.hostOf = (d) => this.chunks.hostOf(d);
+  }
+
+  /** Rejects with PoolInitError when a kernel module does not load. With `gpu: true`, see `gpuReadiness`. */
+  static async start(options: ExecutorOptions): Promise<InProcessExecutor> {
+    const buffers = new BufferPool(BUFFER_POOL_BYTES);
+    const runner = await TaskRunner.start({ threads: options.threads, kernels: options.kernels }, buffers);
+    const e = new InProcessExecutor(runner, buffers, options);
+    if (options.gpu === true) await e.ensureGpu();
+    return e;
+  }
+
+  /** Open the device if it is not open yet; says why not when there is none. */
+  async ensureGpu(): Promise<GpuReadiness> {
+    if (this.options.gpu === false || this.options.gpu === undefined) return { ok: false, reason: 'the executor was started with gpu: false' };
+    if (this.runner.gpu?.usable) return { ok: true };
+    if (!this.opening && this.gpuError === undefined) this.opening = this.openGpu();
+    await this.opening;
+    return this.gpuReadiness();
+  }
+
+  /** Whether the device is open, or why not (without trying to open it). */
+  gpuReadiness(): GpuReadiness {
+    if (this.runner.gpu?.usable) return { ok: true };
+    return { ok: false, reason: this.gpuError ?? (this.runner.gpu ? 'the GPU was lost' : 'the GPU is not open') };
+  }
+
+  private async openGpu(): Promise<void> {
+    try {
+      const { gpuMemoryLimit, gpuF16 } = this.options;
+      const gpu = await GpuRunner.open({ ...(gpuMemoryLimit !== undefined ? { memoryLimit: gpuMemoryLimit } : {}), f16: gpuF16 === true });
+      // Device memory short: cached copies of host chunks go first, then results no one has read back yet go to the host.
+      gpu.onPressure = async (bytes) => {
+        const freed = this.runner.evictDeviceCache(bytes);
+        if (freed < bytes) await this.chunks.evict(bytes - freed);
+      };
+      this.runner.gpu = gpu;
+    } catch (e) {
+      this.gpuError = (e as Error).message;
+    }
+  }
+
+  /** The open device, if any. */
+  get gpu(): GpuRunner | undefined {
+    return this.runner.gpu;
+  }
+
+  get threads(): number {
+    return this.runner.threads;
+  }
+
+  /** Kernel executions since start (reshape views included, shared results not). */
+  get executed(): number {
+    return this.runner.executed;
+  }
+
+  /** Of `executed`, those run on the GPU. */
+  get gpuExecuted(): number {
+    return this.runner.gpuExecuted;
+  }
+
+  /** Tasks executing or waiting for a thread or the device. */
+  get running(): number {
+    return this.runner.running;
+  }
+
+  /**
+   * Run a task on inputs held here (host or device chunks, in the order of its deps). The result
+   * is the driver's to keep (`chunks.put` / `putDevice`) or drop. `onStart` is called when it is
+   * posted to a pool thread; `order` is its place in line for a thread (default: arrival).
+   */
+  run(spec: TaskSpec, inputs: Held[], onStart: (thread: number, start: number) => void, order?: RunOrder): Promise<RunResult> {
+    return this.runner.run(spec, inputs, onStart, order);
+  }
+
+  /** Keep a task's result, in host or device memory as it came. */
+  keep(key: string, chunk: Held, holder: string): void {
+    if ('buffer' in chunk) this.chunks.putDevice(key, chunk, holder);
+    else this.chunks.put(key, chunk, holder);
+  }
+
+  /** A result nobody wants (its graphs were cancelled while it ran): its host or device buffer is freed now. */
+  discard(key: string, chunk: Held): void {
+    if (this.chunks.has(key)) return;
+    this.keep(key, chunk, DISCARD);
+    this.chunks.release(key, DISCARD);
+  }
+
+  /** Nobody wants this key's result any more (see TaskRunner.cancel). */
+  cancel(key: string): void {
+    this.runner.cancel(key);
+  }
+
+  /** Whether a task would run on the GPU now, given its inputs' dtypes and shapes. */
+  onGpu(spec: TaskSpec, inputs: readonly { dtype: Dtype; shape: readonly number[] }[]): boolean {
+    return this.runner.onGpu(spec, inputs);
+  }
+
+  /** Chunks in host memory (read back from the device or the disk first where they are away). */
+  async gather(keys: readonly string[]): Promise<(Chunk | undefined)[]> {
+    return Promise.all(keys.map((k) => this.chunks.read(k)));
+  }
+
+  gpuStats(): GpuExecutorStats | undefined {
+    const g = this.runner.gpu;
+    if (!g) return undefined;
+    const s = g.stats();
+    return {
+      info: g.info,
+      tasks: this.runner.gpuExecuted,
+      uploads: s.uploads,
+      readbacks: s.readbacks,
+      readbackBytes: s.readbackBytes,
+      deviceChunks: this.chunks.onDeviceCount,
+      deviceBytes: this.chunks.onDeviceBytes,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.runner.close();
+    if (this.opening) await this.opening;
+    this.runner.gpu?.close();
+  }
+}
