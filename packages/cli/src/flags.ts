@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
+import { InvalidArgumentError } from '@tessera/protocol';
 
 /**
  * One table per command says every flag once: its name, its environment variable, its help and
@@ -19,12 +20,7 @@ export interface Flag<S extends z.ZodTypeAny = z.ZodTypeAny> {
 }
 
 /** The first issue of a failed parse, naming the flag: `--port <n> (env TESSERA_PORT): ...`. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export class ConfigError extends InvalidArgumentError {}
 
 export type Flags = Record<string, Flag>;
 /** The typed config of a flag table: each key, the output type of its schema. */

@@ -1,4 +1,4 @@
-import { EngineEvent, GraphHistory, GraphList, GraphStatus, GraphStructure, WorkerList } from '@tessera/protocol';
+import { EngineEvent, GraphHistory, TesseraError, GraphList, GraphStatus, GraphStructure, WorkerList } from '@tessera/protocol';
 import type { z } from 'zod';
 
 /**
@@ -98,11 +98,15 @@ function isEvent(e: unknown): e is EngineEvent {
   return o.type === 'graph' || (o.type === 'task' && typeof o.key === 'string');
 }
 
-export class SchedulerHttpError extends Error {
+/** The scheduler answered with an error status: its code says which kind (404 NOT_FOUND, 503 UNAVAILABLE, ...). */
+export class SchedulerHttpError extends TesseraError {
   constructor(
     readonly status: number,
     message: string,
   ) {
-    super(message);
+    super(
+      status === 404 ? 'NOT_FOUND' : status === 503 ? 'UNAVAILABLE' : status >= 400 && status < 500 ? 'INVALID_ARGUMENT' : 'INTERNAL',
+      message,
+    );
   }
 }

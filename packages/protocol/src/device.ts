@@ -1,7 +1,8 @@
+import { paramsOf } from './ops/catalogue.js';
 import { z } from 'zod';
 import { type Dtype, itemsize, promoteTypes } from './dtype.js';
 import type { Graph, TaskSpec } from './graph.js';
-import type { ArrayMeta, ElementwiseParams, TensordotParams } from './ops/catalogue.js';
+import type { ArrayMeta } from './ops/catalogue.js';
 import type { Instruction } from './ops/elementwise.js';
 import { sizeOf, stridesOf } from './shape.js';
 
@@ -107,7 +108,7 @@ export function gpuUnsupported(t: Pick<TaskSpec, 'op' | 'params' | 'shape' | 'dt
   if (deps.some((d) => sizeOf(d.shape) === 0)) return 'empty input';
   switch (t.op) {
     case 'elementwise': {
-      const p = t.params as unknown as ElementwiseParams;
+      const p = paramsOf(t, 'elementwise');
       const types: Dtype[] = [];
       let next = 0;
       for (const v of p.inputs) {
@@ -115,10 +116,9 @@ export function gpuUnsupported(t: Pick<TaskSpec, 'op' | 'params' | 'shape' | 'dt
           const s = v.source;
           if (!isGpuDtype(s.dtype)) return `${s.op} source is ${s.dtype}`;
           if (s.op === 'random' && s.dtype !== 'float32') return 'random source is not float32';
-          if (s.op === 'random' && stridesOf((s.params as { fullShape: number[] }).fullShape).some((x) => x >= 2 ** 32))
-            return 'random source too large';
+          if (s.op === 'random' && stridesOf(paramsOf(s, 'random').fullShape).some((x) => x >= 2 ** 32)) return 'random source too large';
           if (s.op === 'arange' && s.dtype !== 'float32') {
-            const a = s.params as { start: number; step: number };
+            const a = paramsOf(s, 'arange');
             if (!Number.isInteger(a.start) || !Number.isInteger(a.step)) return 'integer arange with a fractional start or step';
           }
           types.push(s.dtype);
@@ -141,7 +141,7 @@ export function gpuUnsupported(t: Pick<TaskSpec, 'op' | 'params' | 'shape' | 'dt
     case 'reduce-partial': {
       const d = deps[0];
       if (!d || d.dtype !== 'float32') return 'reduction of a non-float32 chunk';
-      const p = t.params as { kind: string; axes: number[] };
+      const p = paramsOf(t, 'reduce-partial');
       return reduceAxesSupport(p.kind, p.axes, d.shape.length);
     }
     case 'transpose':
@@ -149,7 +149,7 @@ export function gpuUnsupported(t: Pick<TaskSpec, 'op' | 'params' | 'shape' | 'dt
     case 'tensordot': {
       if (t.dtype !== 'float32' && t.dtype !== 'int32') return `tensordot of ${t.dtype}`;
       if (deps.some((d) => d.dtype !== t.dtype)) return 'tensordot inputs differ in dtype from its output';
-      const p = t.params as unknown as TensordotParams;
+      const p = paramsOf(t, 'tensordot');
       for (let k = 0; k < p.pairs; k++) {
         const a = deps[k];
         const b = deps[p.pairs + k];
@@ -163,12 +163,12 @@ export function gpuUnsupported(t: Pick<TaskSpec, 'op' | 'params' | 'shape' | 'dt
     }
     case 'random':
       if (t.dtype !== 'float32') return `random ${t.dtype}`;
-      return stridesOf((t.params as { fullShape: number[] }).fullShape).some((x) => x >= 2 ** 32) ? 'random array too large' : undefined;
+      return stridesOf(paramsOf(t, 'random').fullShape).some((x) => x >= 2 ** 32) ? 'random array too large' : undefined;
     case 'full':
       return isGpuDtype(t.dtype) ? undefined : `full ${t.dtype}`;
     case 'arange': {
       if (t.dtype === 'float32') return undefined;
-      const a = t.params as { start: number; step: number };
+      const a = paramsOf(t, 'arange');
       if (!isGpuDtype(t.dtype)) return `arange ${t.dtype}`;
       return Number.isInteger(a.start) && Number.isInteger(a.step) ? undefined : 'integer arange with a fractional start or step';
     }
@@ -226,7 +226,7 @@ export function taskWork(
   const n = sizeOf(t.shape);
   switch (t.op) {
     case 'elementwise': {
-      const p = t.params as unknown as ElementwiseParams;
+      const p = paramsOf(t, 'elementwise');
       const m = sizeOf(p.domain);
       let per = 0;
       for (const ins of p.program) per += OP_FLOPS[ins.op] ?? 1;
@@ -235,7 +235,7 @@ export function taskWork(
       return { flops: m * per, bytes: inBytes + t.nbytes };
     }
     case 'tensordot': {
-      const p = t.params as unknown as TensordotParams;
+      const p = paramsOf(t, 'tensordot');
       let flops = 0;
       for (let k = 0; k < p.pairs; k++) {
         const a = deps[k]!;
@@ -292,10 +292,10 @@ export function planDevices(graph: Graph, request: DeviceRequest, model: CostMod
       let moved = 0;
       for (const d of deps) if (!onGpu.has(d.key)) moved += d.nbytes;
       const rs = readers.get(t.key) ?? [];
-      const partial = t.op === 'elementwise' && (t.params as unknown as ElementwiseParams).reduce !== undefined;
+      const partial = t.op === 'elementwise' && paramsOf(t, 'elementwise').reduce !== undefined;
       if (partial || outputs.has(t.key) || rs.some((r) => !isEligible(r) && r.op !== 'reshape')) moved += t.nbytes;
       const gpu = model.launchS + flops / model.gpuFlops + bytes / model.gpuBytesPerS + moved / model.linkBytesPerS;
-      const elements = t.op === 'elementwise' ? sizeOf((t.params as unknown as ElementwiseParams).domain) : sizeOf(t.shape);
+      const elements = t.op === 'elementwise' ? sizeOf(paramsOf(t, 'elementwise').domain) : sizeOf(t.shape);
       if (elements < model.minElements || gpu >= cpu) continue;
     }
     onGpu.add(t.key);

@@ -18,6 +18,10 @@ export const ERROR_CODES = [
   'UNAVAILABLE',
   'INTERNAL',
   'GPU_UNAVAILABLE',
+  'GPU_TASK_FAILED',
+  'PEER_FETCH_FAILED',
+  'POOL_INIT_FAILED',
+  'WORKER_START_FAILED',
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -92,7 +96,10 @@ export class TaskError extends TesseraError {
 export class KernelNotFoundError extends TesseraError {
   readonly kernel: string;
   constructor(kernel: string) {
-    super('KERNEL_NOT_FOUND', `no kernel registered under the name "${kernel}" (register it with registerKernel in a module the worker loads)`);
+    super(
+      'KERNEL_NOT_FOUND',
+      `no kernel registered under the name "${kernel}" (register it with registerKernel in a module the worker loads)`,
+    );
     this.kernel = kernel;
   }
 }
@@ -218,6 +225,10 @@ export function deserializeError(s: SerializedError): TesseraError {
       return new UnavailableError(s.message);
     case 'GPU_UNAVAILABLE':
       return new NoGpuError(s.message);
+    case 'GPU_TASK_FAILED':
+    case 'PEER_FETCH_FAILED':
+    case 'POOL_INIT_FAILED':
+    case 'WORKER_START_FAILED':
     case 'INTERNAL':
       return new TesseraError(s.code, s.message);
   }

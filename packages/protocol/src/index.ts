@@ -18,3 +18,4 @@ export * from './dashboard.js';
 export * from './device.js';
 export * from './auth.js';
 export * from './heap.js';
+export * from './peer-fetch.js';

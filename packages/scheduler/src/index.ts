@@ -13,7 +13,7 @@ export {
   LOG_LEVELS,
   type SchedulerOptions,
   type SchedulerProcess,
-} from './cluster/scheduler-process.js';
+} from './scheduler-process.js';
 export { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_GRAPH_TASKS } from './server/limits.js';
 export { buildServer, type ServerOptions } from './server/index.js';
 export { ReadyQueue, type ReadyItem } from './core/ready-queue.js';

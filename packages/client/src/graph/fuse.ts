@@ -1,4 +1,5 @@
 import {
+  paramsOf,
   type ElementwiseParams,
   type Graph,
   type InputView,
@@ -7,7 +8,6 @@ import {
   type ReducePartialParams,
   type TaskSpec,
   type SourceSpec,
-  type TransposeParams,
   SOURCE_OPS,
   shapeEquals,
 } from '@tessera/protocol';
@@ -35,9 +35,9 @@ export function fuse(graph: Graph): Graph {
 
   /** Task id -> id of the root of the chain it belongs to (roots map to themselves), or -1. */
   const chainOf = new Int32Array(tasks.length).fill(-1);
-  const isPlainElementwise = (t: TaskSpec): boolean => t.op === 'elementwise' && !(t.params as ElementwiseParams).reduce;
+  const isPlainElementwise = (t: TaskSpec): boolean => t.op === 'elementwise' && !paramsOf(t, 'elementwise').reduce;
   const domainOf = (root: TaskSpec): number[] =>
-    root.op === 'reduce-partial' ? tasks[ig.index.get(root.deps[0]!)!]!.shape : (root.params as ElementwiseParams).domain;
+    root.op === 'reduce-partial' ? tasks[ig.index.get(root.deps[0]!)!]!.shape : paramsOf(root, 'elementwise').domain;
 
   /** The one chain every reader of task i belongs to, if there is one and i may join it. */
   const joinableChain = (i: number): number => {
@@ -54,7 +54,7 @@ export function fuse(graph: Graph): Graph {
       if (t.op === 'transpose' && reader.op !== 'elementwise') return -1;
       if (reader.op === 'transpose') return -1;
       if (reader.op === 'elementwise' && t.op === 'elementwise') {
-        const views = (reader.params as ElementwiseParams).inputs;
+        const views = paramsOf(reader, 'elementwise').inputs;
         if (reader.deps.some((d, k) => d === t.key && views[k]?.perm)) return -1;
       }
     }
@@ -76,7 +76,8 @@ export function fuse(graph: Graph): Graph {
   const inlined = new Uint8Array(tasks.length);
   tasks.forEach((t, i) => {
     const rs = readers[i]!;
-    if ((SOURCE_OPS as readonly string[]).includes(t.op) && !isOutput.has(i) && rs.length > 0 && rs.every((r) => chainOf[r]! >= 0)) inlined[i] = 1;
+    if ((SOURCE_OPS as readonly string[]).includes(t.op) && !isOutput.has(i) && rs.length > 0 && rs.every((r) => chainOf[r]! >= 0))
+      inlined[i] = 1;
   });
   const rewrite = new Uint8Array(tasks.length);
   chainOf.forEach((c, i) => {
@@ -121,7 +122,7 @@ function compileChain(rootId: number, ig: IndexedTasks, chainOf: Int32Array, inl
     const dep = ig.tasks[id]!;
     if (dep.op === 'transpose') {
       // Reading transpose(X, axes) through perm p is reading X through axes[p].
-      const axes = (dep.params as TransposeParams).axes;
+      const axes = paramsOf(dep, 'transpose').axes;
       return leaf(dep.deps[0]!, view.perm ? view.perm.map((p) => axes[p]!) : axes);
     }
     return { ref: emit(dep) };
@@ -131,10 +132,12 @@ function compileChain(rootId: number, ig: IndexedTasks, chainOf: Int32Array, inl
   const emit = (t: TaskSpec): number => {
     const known = resultOf.get(t.key);
     if (known !== undefined) return known;
-    const p = t.params as ElementwiseParams;
+    const p = paramsOf(t, 'elementwise');
     const local: number[] = [];
     for (const ins of p.program) {
-      const args = ins.args.map((a): Operand => ('input' in a ? resolve(t, a.input, p.inputs[a.input] ?? {}) : 'ref' in a ? { ref: local[a.ref]! } : a));
+      const args = ins.args.map((a): Operand =>
+        'input' in a ? resolve(t, a.input, p.inputs[a.input] ?? {}) : 'ref' in a ? { ref: local[a.ref]! } : a,
+      );
       local.push(program.push({ op: ins.op, args, dtype: ins.dtype }) - 1);
     }
     const r = local[local.length - 1]!;
@@ -151,10 +154,10 @@ function compileChain(rootId: number, ig: IndexedTasks, chainOf: Int32Array, inl
     // The partial reads an inlined source directly: the program is the identity on it.
     else program.push({ op: 'astype', args: [leaf(chainTop.key, undefined)], dtype: chainTop.dtype });
     domain = chainTop.shape;
-    reduce = root.params as ReducePartialParams;
+    reduce = paramsOf(root, 'reduce-partial');
   } else {
     emit(root);
-    domain = (root.params as ElementwiseParams).domain;
+    domain = paramsOf(root, 'elementwise').domain;
   }
   const views = inputs.map((x): InputView => {
     const v: InputView = {};

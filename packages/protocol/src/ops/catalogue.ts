@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InvalidArgumentError } from '../errors.js';
 import { Dtype, itemsize, ScalarValue } from '../dtype.js';
 import {
   broadcastShapes,
@@ -314,4 +315,14 @@ export type OpParams<N extends OpName> = z.infer<(typeof OPS)[N]['params']>;
 
 export function isOpName(name: string): name is OpName {
   return Object.prototype.hasOwnProperty.call(OPS, name);
+}
+
+/**
+ * A task's params as the catalogue types them for `op`. Graphs are validated against the
+ * catalogue's schemas at submission, so this reads without parsing again; asking for the params
+ * of another op than the task's is a bug, and throws.
+ */
+export function paramsOf<N extends OpName>(task: { op: string; params: unknown }, op: N): OpParams<N> {
+  if (task.op !== op) throw new InvalidArgumentError(`${op} params asked of a ${task.op} task`);
+  return task.params as OpParams<N>;
 }

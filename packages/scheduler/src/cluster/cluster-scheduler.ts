@@ -1,43 +1,39 @@
 import { Redis } from 'ioredis';
 import {
   ChunkLostError,
-  KilledWorkerError,
   NotFoundError,
+  PeerFetcher,
   SHARED_QUEUE,
-  clusterKeys,
-  decodeChunk,
-  graphSideKeys,
-  serializeError,
   validateGraph,
   type ClusterInfo,
-  type Dtype,
   type EngineEvent,
   type GraphStructure,
   type GraphStatus,
   type HealthResponse,
   type TaskSpec,
-  type WorkerReport,
   type WorkerView,
 } from '@tessera/protocol';
 import { SchedulerCore } from '../core/scheduler-core.js';
 import { RedisStore } from '../store/redis-store.js';
 import type { GraphRecord } from '../store/store.js';
 import type { ClusterApi, EventBatch, ResultData } from './cluster-api.js';
+import { ClusterState, type ClusterContext } from './cluster-state.js';
 import { Dispatcher } from './dispatcher.js';
-import { SHARED } from './placement.js';
 import { EventLog } from './event-log.js';
 import { GraphHistory } from './graph-history.js';
 import { readGraphStructure } from './graph-structure.js';
 import { JobQueues } from './job-queues.js';
+import { FreeSender } from './free-sender.js';
 import { ReportConsumer } from './report-consumer.js';
 import { ResultStore } from './result-store.js';
+import { RunOutcomes } from './run-outcomes.js';
+import { RunRecovery } from './run-recovery.js';
+import { TaskJobs } from './task-jobs.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { defaultClusterLog, type ClusterLog } from './log.js';
 import { graphStatus } from '../core/graph-status.js';
 
 export const VERSION = '0.1.0';
-/** A task running on this many workers when they died is taken to be what kills them. */
-const KILLED_WORKER_LIMIT = 3;
 
 export interface ClusterSchedulerOptions {
   /** redis://host:port */
@@ -56,9 +52,17 @@ export interface ClusterSchedulerOptions {
 }
 
 /**
- * The scheduler process's brain: the scheduler core over the Redis store, dispatching through
- * BullMQ, reading worker reports and heartbeats, recovering from lost workers, and resuming every
- * unfinished graph when it starts on a Redis that already holds some.
+ * The scheduler process's brain, as a facade over the flow of a graph through the cluster:
+ *
+ *   submit   the core (SchedulerCore over RedisStore) takes the graph and readies its roots
+ *   dispatch Dispatcher turns ready tasks into BullMQ jobs (JobQueues) as workers have room
+ *   run      workers run them and append reports to a Redis stream
+ *   report   ReportConsumer reads the stream; RunOutcomes applies each report
+ *   recover  RunRecovery: dead workers (strikes), broken chains, a restart (resume), lost jobs
+ *
+ * The parts share one ClusterState (runs in flight, the chunk directory, waiting keys) and one
+ * ClusterContext (the core, Redis, queues, workers, jobs, frees); this class only wires them and
+ * answers the ClusterApi.
  */
 export class ClusterScheduler implements ClusterApi {
   readonly info: ClusterInfo;
@@ -66,17 +70,18 @@ export class ClusterScheduler implements ClusterApi {
   private readonly core: SchedulerCore;
   private readonly queues: JobQueues;
   private readonly registry: WorkerRegistry;
+  private readonly state: ClusterState;
   private readonly dispatcher: Dispatcher;
-  private readonly log: ClusterLog;
+  private readonly recovery: RunRecovery;
   private readonly eventLog: EventLog;
   private readonly results: ResultStore;
   private readonly reports: ReportConsumer;
   private readonly history_: GraphHistory;
+  /** Result chunks from the workers that hold them (bodies only passed on: no SharedArrayBuffers). */
+  private readonly peers: PeerFetcher;
   private ready = false;
-  private sweeper: NodeJS.Timeout | undefined;
   /** Output keys of finished graphs whose results are being fetched. */
   private readonly finishedOutputs = new Map<string, Promise<Set<string>>>();
-  private sweeping = false;
 
   private constructor(
     private readonly redis: Redis,
@@ -87,31 +92,42 @@ export class ClusterScheduler implements ClusterApi {
     this.info = { prefix, bullPrefix: `${prefix}:bull`, sharedQueue: SHARED_QUEUE, heartbeatMs: options.heartbeatMs, version: VERSION };
     this.store = new RedisStore(redis, { prefix, endedGraphTtlMs: options.endedGraphTtlMs });
     this.core = new SchedulerCore(this.store, () => Date.now());
-    const log = (this.log = options.log ?? defaultClusterLog);
+    const log = options.log ?? defaultClusterLog;
     this.queues = new JobQueues(redis, this.info.bullPrefix, log);
+    const gone = (id: string, strikes: boolean): void =>
+      void this.recovery
+        .workerGone(id, { strikes })
+        .catch((err: unknown) => log.error({ err, worker: id }, 'recovering from the worker failed'));
     this.registry = new WorkerRegistry(
       redis,
       prefix,
       { heartbeatMs: options.heartbeatMs, timeoutMs: options.workerTimeoutMs },
-      {
-        joined: () => this.dispatcher.schedulePump(),
-        died: (id) => void this.workerDied(id).catch((err: unknown) => log.error({ err, worker: id }, 'recovering from the worker failed')),
-        // A worker that deregistered itself (graceful shutdown): a death without strikes.
-        left: (id) =>
-          void this.workerDied(id, { strikes: false }).catch((err: unknown) =>
-            log.error({ err, worker: id }, 'recovering from the worker failed'),
-          ),
-      },
+      // A worker that deregistered itself (graceful shutdown) leaves: a death without strikes.
+      { joined: () => this.state.room(), died: (id) => gone(id, true), left: (id) => gone(id, false) },
       log,
     );
-    this.dispatcher = new Dispatcher(this.core, redis, prefix, this.queues, this.registry, log);
+    this.state = new ClusterState(() => this.dispatcher.schedulePump());
+    const ctx: ClusterContext = {
+      core: this.core,
+      redis,
+      prefix,
+      queues: this.queues,
+      workers: this.registry,
+      jobs: new TaskJobs(this.state.directory, this.registry),
+      frees: new FreeSender(redis, prefix, (w) => this.registry.get(w) !== undefined, log),
+      log,
+    };
+    this.dispatcher = new Dispatcher(this.state, ctx);
     this.core.attach(this.dispatcher);
+    this.recovery = new RunRecovery(this.state, ctx);
+    this.results = new ResultStore(redis, prefix);
+    this.peers = new PeerFetcher({ token: options.token, shared: false });
+    const outcomes = new RunOutcomes(this.state, this.recovery, this.results, ctx);
+    this.reports = new ReportConsumer(reportRedis, prefix, (r) => outcomes.apply(r), log);
     this.eventLog = new EventLog(redis, prefix, log);
     // Ended graphs' summaries outlive their keys (the dashboard's history).
     this.history_ = new GraphHistory(redis, prefix, (id) => this.status(id).catch(() => undefined), log);
     this.eventLog.tap((_graph, _id, events) => this.history_.observe(events));
-    this.results = new ResultStore(redis, prefix);
-    this.reports = new ReportConsumer(reportRedis, prefix, (r) => this.onReports(r), log);
   }
 
   static async start(options: ClusterSchedulerOptions): Promise<ClusterScheduler> {
@@ -131,7 +147,13 @@ export class ClusterScheduler implements ClusterApi {
     const reportRedis = connect();
     await Promise.all([redis.connect(), reportRedis.connect()]);
     const s = new ClusterScheduler(redis, reportRedis, options);
-    await s.resume();
+    await s.registry.start();
+    await s.recovery.resume(
+      { store: s.store, follow: (id, outputs) => s.follow(id, outputs), drainReports: () => s.reports.drain() },
+      options.heartbeatMs,
+    );
+    s.reports.start();
+    s.ready = true;
     return s;
   }
 
@@ -179,10 +201,15 @@ export class ClusterScheduler implements ClusterApi {
     if (!(await outputs).has(key)) await this.core.checkGather(id, [key]);
     const inline = await this.results.get(id, key);
     if (inline) return { chunk: inline };
-    const held = this.dispatcher.directory.get(key);
+    const held = this.state.directory.get(key);
     const worker = held && this.registry.get(held.worker);
     if (!held || !worker) throw new ChunkLostError(key);
-    return { arrow: [await fetchChunk(worker.address, key, held.dtype, held.shape, this.options.token)] };
+    // Bounded and checked like a worker's input fetch: one chunk of the recorded dtype and shape.
+    const ref = { key, address: worker.address, dtype: held.dtype, shape: held.shape };
+    const { bytes } = await this.peers.fetch(ref).catch((e: unknown) => {
+      throw Object.assign(new ChunkLostError(key), { cause: e });
+    });
+    return { arrow: [bytes] };
   }
 
   async cancel(id: string): Promise<void> {
@@ -221,12 +248,13 @@ export class ClusterScheduler implements ClusterApi {
 
   async close(): Promise<void> {
     this.ready = false;
-    if (this.sweeper) clearInterval(this.sweeper);
+    this.recovery.stop();
     this.registry.stop();
     await this.reports.stop();
     await this.eventLog.flush().catch(() => undefined);
     this.eventLog.close();
     await this.queues.close();
+    this.peers.close();
     this.redis.disconnect();
   }
 
@@ -241,133 +269,4 @@ export class ClusterScheduler implements ClusterApi {
   private statusOf(g: GraphRecord): Promise<GraphStatus> {
     return graphStatus(this.store, g);
   }
-
-  private async onReports(reports: WorkerReport[]): Promise<void> {
-    for (const r of reports) {
-      // A worker that registered since our last look: look again before ignoring it.
-      if (!this.registry.isAlive(r.worker)) await this.registry.refresh();
-      if (!this.registry.isAlive(r.worker)) continue;
-      for (const item of r.items) {
-        const attempt = item.attempt ?? 0;
-        if (item.type === 'started') this.dispatcher.outcomes.started(r.worker, item.key, attempt, item.thread);
-        else if (item.type === 'done') {
-          const f = this.dispatcher.inflight.get(item.key);
-          if (item.data && f && f.attempt === attempt) this.results.put(f.graphs, item.key, f.spec.dtype, [...f.spec.shape], item.data);
-          this.dispatcher.outcomes.finished(r.worker, item.graph, item.key, attempt, item.nbytes, item);
-        } else this.dispatcher.outcomes.failed(r.worker, item.key, attempt, item.error, item);
-      }
-    }
-    await this.core.settled();
-  }
-
-  private async workerDied(id: string, opts: { strikes: boolean } = { strikes: true }): Promise<void> {
-    const taken = await this.queues.takenBy(id).catch(() => ({ own: new Set<string>(), shared: new Set<string>() }));
-    const byGraph = this.dispatcher.workerDied(id, taken.shared);
-    let lostN = 0;
-    let droppedN = 0;
-    for (const { lost, dropped } of byGraph.values()) {
-      lostN += lost.length;
-      droppedN += dropped.length;
-    }
-    this.log.warn(
-      { worker: id, lostChunks: lostN, rerun: droppedN },
-      'worker gone: its chunks are recomputed where needed, its tasks run again',
-    );
-    await this.queues.drop(id);
-    const now = Date.now();
-    for (const [g, { lost, dropped, running }] of byGraph) {
-      const retry: string[] = [];
-      const ran = new Set(running);
-      for (const key of dropped) {
-        // Only a run the worker said it started is suspect: a worker takes many jobs ahead of its
-        // threads, and a job that only waited there when it died is innocent (it is re-run).
-        if (!opts.strikes || !ran.has(key)) {
-          retry.push(key);
-          continue;
-        }
-        // It was running when the worker died: one strike.
-        const strikes = await this.redis.hincrby(graphSideKeys(this.options.prefix, g).suspects, key, 1);
-        if (strikes >= KILLED_WORKER_LIMIT)
-          this.core.taskFailed(g, key, serializeError(new KilledWorkerError(key, strikes)), { worker: id, start: now, stop: now });
-        else retry.push(key);
-      }
-      void this.core.recover(g, lost, retry, (r) => this.dispatcher.inflight.forget(g, r.moved));
-    }
-  }
-
-  /**
-   * Pick up where the last scheduler stopped: rebuild which worker holds what and what is in
-   * flight from Redis, note which jobs still carry those runs, apply reports it never read, then
-   * re-send what is in flight and carried by no job, and recover what died with the workers.
-   */
-  private async resume(): Promise<void> {
-    await this.registry.start();
-    const alive = (w: string): boolean => w === SHARED || this.registry.isAlive(w);
-    const todo: { id: string; lost: string[]; dropped: string[]; ready: string[] }[] = [];
-    const readySpecs = new Map<string, Map<string, TaskSpec>>();
-    const persisted = await this.redis.hgetall(clusterKeys(this.options.prefix).persisted);
-    for (const [key, raw] of Object.entries(persisted)) {
-      const p = JSON.parse(raw) as { worker: string; nbytes: number; dtype: Dtype; shape: number[] };
-      if (alive(p.worker)) this.dispatcher.directory.put(key, p, [], true);
-    }
-    for (const g of await this.store.listGraphs()) {
-      if (g.state !== 'running' && g.state !== 'finished') continue;
-      this.follow(g.id, g.outputs);
-      const state = await this.store.resumeState(g.id);
-      const specs = new Map(
-        (await this.store.getTasks(g.id, [...state.memory.map((m) => m.key), ...state.active.map((a) => a.key)])).map((t) => [t.key, t]),
-      );
-      const lost: string[] = [];
-      for (const { key, worker } of state.memory) {
-        const t = specs.get(key)!;
-        if (alive(worker)) this.dispatcher.directory.put(key, { worker, nbytes: t.nbytes, dtype: t.dtype, shape: [...t.shape] }, [g.id]);
-        else lost.push(key);
-      }
-      if (g.state !== 'running') continue;
-      const dropped: string[] = [];
-      for (const { key, worker } of state.active) {
-        if (alive(worker)) this.dispatcher.recovery.restoreInFlight(g.id, specs.get(key)!, worker);
-        else dropped.push(key);
-      }
-      todo.push({ id: g.id, lost, dropped, ready: state.ready });
-      readySpecs.set(g.id, new Map((await this.store.getTasks(g.id, state.ready)).map((t) => [t.key, t])));
-    }
-    const carriers = await this.dispatcher.recovery.carriers();
-    // Reports may finish tasks the last scheduler sent without recording it: adopt those runs.
-    this.dispatcher.recovery.adoptFrom((graph, key) => readySpecs.get(graph)?.get(key));
-    await this.reports.drain();
-    this.dispatcher.recovery.adoptFrom(undefined);
-    this.dispatcher.recovery.resendInFlight(carriers);
-    for (const t of todo) {
-      if (t.lost.length || t.dropped.length)
-        void this.core.recover(t.id, t.lost, t.dropped, (r) => this.dispatcher.inflight.forget(t.id, r.moved));
-      this.core.resume(t.id, t.ready);
-    }
-    this.reports.start();
-    // Runs whose jobs Redis lost are found by a slow sweep (a few heartbeats apart).
-    const every = Math.max(1_000, 5 * this.options.heartbeatMs);
-    this.sweeper = setInterval(() => {
-      if (this.sweeping) return;
-      this.sweeping = true;
-      this.dispatcher.recovery
-        .sweep(every)
-        .catch((err: unknown) => this.log.error({ err }, 'sweep failed'))
-        .finally(() => (this.sweeping = false));
-    }, every);
-    this.ready = true;
-  }
-}
-
-/** A chunk from a worker's peer server, checked against what it should be before it is passed on. */
-async function fetchChunk(address: string, key: string, dtype: Dtype, shape: number[], token?: string): Promise<Uint8Array> {
-  let res: Response;
-  try {
-    res = await fetch(`${address}/chunks/${encodeURIComponent(key)}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
-  } catch {
-    throw new ChunkLostError(key);
-  }
-  if (!res.ok) throw new ChunkLostError(key);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  decodeChunk(bytes, { dtype, shape });
-  return bytes;
 }

@@ -13,59 +13,54 @@ import {
 import type { Executor } from '../core/executor.js';
 import type { SchedulerCore } from '../core/scheduler-core.js';
 import { ReadyQueue } from '../core/ready-queue.js';
-import { ChunkDirectory } from './chunk-directory.js';
-import { FreeSender } from './free-sender.js';
+import type { ChunkDirectory } from './chunk-directory.js';
+import type { ClusterContext, ClusterState } from './cluster-state.js';
+import type { FreeSender } from './free-sender.js';
 import { bundleJobs } from './bundles.js';
 import { ChainIndex } from './chains.js';
 import { queuedJobId, type JobQueues, type QueuedJob } from './job-queues.js';
-import { defaultClusterLog, type ClusterLog } from './log.js';
 import { SHARED, placeTask } from './placement.js';
-import { RunOutcomes } from './run-outcomes.js';
-import { RunRecovery, type WorkerLosses } from './run-recovery.js';
-import { RunTable, type InFlight } from './run-table.js';
-import { TaskJobs } from './task-jobs.js';
+import type { InFlight, RunTable } from './run-table.js';
+import type { TaskJobs } from './task-jobs.js';
+import type { WorkerRegistry } from './worker-registry.js';
 
 /**
- * The cluster's Executor: keeps the ready tasks the core hands it in priority order, and turns
- * them into BullMQ jobs only as workers have room (root tasks on the shared queue, others on the
- * queue of the worker holding most of their input bytes). It tracks every run in flight and
- * every chunk held (ChunkDirectory), so completions fan out to every graph that waits for a key,
- * freed chunks are dropped on their worker, and a dead worker's losses can be recovered. The runs
- * are kept in a RunTable; workers' reports of them are applied by RunOutcomes, and runs that will
- * not complete as sent (a dead worker, a broken chain, a restart, a vanished job) are RunRecovery's.
+ * The cluster's Executor (the "dispatch" step): keeps the ready tasks the core hands it in
+ * priority order, and turns them into BullMQ jobs only as workers have room (root tasks on the
+ * shared queue, others on the queue of the worker holding most of their input bytes). What it
+ * sends is recorded in the ClusterState (runs in flight, the chunk directory, waiting keys), so
+ * completions (RunOutcomes) fan out to every graph that waits for a key and a dead worker's
+ * losses (RunRecovery) can be recovered.
  */
 export class Dispatcher implements Executor {
-  readonly directory = new ChunkDirectory();
-  /** Every run in flight; a settled one frees room on its worker, so a pass may send more. */
-  readonly inflight = new RunTable(() => this.schedulePump());
-  readonly recovery: RunRecovery;
-  readonly outcomes: RunOutcomes;
   private readonly ready = new ReadyQueue();
-  private readonly graphSeq = new Map<string, number>();
-  private readonly jobs: TaskJobs;
-  private readonly frees: FreeSender;
-  /** Graphs with a ready (not yet sent) task per key: a run finishing for another graph is held for them too. */
-  private readonly waiting = new Map<string, Set<string>>();
   /** tasksQueued calls gathered in one pass, by graph then worker. */
   private readonly queued = new Map<string, Map<string, string[]>>();
   private readonly chains = new ChainIndex();
-  private seq = 0;
   private pumpScheduled = false;
+  private readonly directory: ChunkDirectory;
+  private readonly inflight: RunTable;
+  private readonly core: SchedulerCore;
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly queues: JobQueues;
+  private readonly workers: WorkerRegistry;
+  private readonly jobs: TaskJobs;
+  private readonly frees: FreeSender;
 
   constructor(
-    private readonly core: SchedulerCore,
-    private readonly redis: Redis,
-    private readonly prefix: string,
-    private readonly queues: JobQueues,
-    private readonly workers: { alive(): WorkerInfo[]; get(id: string): WorkerInfo | undefined },
-    log: ClusterLog = defaultClusterLog,
+    private readonly state: ClusterState,
+    ctx: ClusterContext,
   ) {
-    this.frees = new FreeSender(redis, prefix, log);
-    this.jobs = new TaskJobs(this.directory, workers);
-    const follows = (graphId: string): boolean => this.graphSeq.has(graphId);
-    this.recovery = new RunRecovery(this.inflight, this.directory, this.jobs, follows, core, redis, prefix, queues, log);
-    const sendFree = (worker: string, key: string, nbytes?: number): void => this.sendFree(worker, key, nbytes);
-    this.outcomes = new RunOutcomes(this.inflight, this.directory, this.recovery, core, this.waiting, sendFree);
+    this.directory = state.directory;
+    this.inflight = state.inflight;
+    this.core = ctx.core;
+    this.redis = ctx.redis;
+    this.prefix = ctx.prefix;
+    this.queues = ctx.queues;
+    this.workers = ctx.workers;
+    this.jobs = ctx.jobs;
+    this.frees = ctx.frees;
   }
 
   /**
@@ -73,21 +68,19 @@ export class Dispatcher implements Executor {
    * inline, and (given its tasks, at submit) its chains of tiny tasks.
    */
   addGraph(graphId: string, outputs: readonly string[], tasks?: readonly TaskSpec[]): void {
-    if (!this.graphSeq.has(graphId)) this.graphSeq.set(graphId, this.seq++);
+    this.state.follow(graphId);
     if (!this.jobs.addOutputs(graphId, outputs)) return;
     if (tasks) this.chains.add(graphId, tasks);
   }
 
   run(graphId: string, tasks: readonly TaskSpec[]): void {
-    const graphSeq = this.graphSeq.get(graphId);
+    const graphSeq = this.state.orderOf(graphId);
     if (graphSeq === undefined) return;
     for (const spec of tasks) {
       // Held or running for another graph: shared now, without waiting for a turn.
       if (this.share(graphId, spec)) continue;
       this.ready.push({ graphId, graphSeq, spec });
-      let w = this.waiting.get(spec.key);
-      if (!w) this.waiting.set(spec.key, (w = new Set()));
-      w.add(graphId);
+      this.state.wait(spec.key, graphId);
     }
     void this.flushQueued();
     this.schedulePump();
@@ -96,12 +89,12 @@ export class Dispatcher implements Executor {
   free(graphId: string, keys: readonly string[]): void {
     for (const k of keys) {
       const freed = this.directory.drop(k, graphId);
-      if (freed) this.sendFree(freed.worker, k, freed.nbytes);
+      if (freed) this.frees.send(freed.worker, k, freed.nbytes);
     }
   }
 
   cancel(graphId: string): void {
-    this.graphSeq.delete(graphId);
+    this.state.unfollow(graphId);
     this.chains.drop(graphId);
     const orphans: InFlight[] = [];
     for (const f of this.inflight.values()) if (f.graphs.delete(graphId) && f.graphs.size === 0) orphans.push(f);
@@ -139,23 +132,15 @@ export class Dispatcher implements Executor {
           JSON.stringify({ worker: e.worker, nbytes: e.nbytes, dtype: e.dtype, shape: e.shape }),
         );
     }
-    for (const [k, e] of this.directory.dropGraph(graphId, new Set(keep))) this.sendFree(e.worker, k);
+    for (const [k, e] of this.directory.dropGraph(graphId, new Set(keep))) this.frees.send(e.worker, k);
   }
 
   unpersist(keys: readonly string[]): void {
     if (keys.length) void this.redis.hdel(clusterKeys(this.prefix).persisted, ...keys);
     for (const k of keys) {
       const freed = this.directory.unpin(k);
-      if (freed) this.sendFree(freed.worker, k);
+      if (freed) this.frees.send(freed.worker, k);
     }
-  }
-
-  /** A worker died: RunRecovery.workerDied says what it cost; no more frees go there, and a pass runs without it. */
-  workerDied(worker: string, took: ReadonlySet<string>): WorkerLosses {
-    const byGraph = this.recovery.workerDied(worker, took);
-    this.frees.dropWorker(worker);
-    this.schedulePump();
-    return byGraph;
   }
 
   schedulePump(): void {
@@ -174,7 +159,7 @@ export class Dispatcher implements Executor {
       const item = this.ready.peek();
       if (!item) break;
       const { graphId, spec } = item;
-      if (!this.graphSeq.has(graphId)) {
+      if (!this.state.follows(graphId)) {
         this.pop();
         continue;
       }
@@ -281,10 +266,7 @@ export class Dispatcher implements Executor {
   /** Take the head of the ready queue, and its entry in the waiting index. */
   private pop(): void {
     const item = this.ready.pop();
-    if (!item) return;
-    const w = this.waiting.get(item.spec.key);
-    w?.delete(item.graphId);
-    if (w?.size === 0) this.waiting.delete(item.spec.key);
+    if (item) this.state.unwait(item.spec.key, item.graphId);
   }
 
   /**
@@ -340,10 +322,5 @@ export class Dispatcher implements Executor {
       (w) => this.inflight.load(w),
       (deps) => this.directory.bytesByWorker(deps),
     );
-  }
-
-  /** Tell a worker to drop a chunk (nbytes: when known, small frees may wait a moment). */
-  private sendFree(worker: string, key: string, nbytes?: number): void {
-    if (this.workers.get(worker)) this.frees.send(worker, key, nbytes);
   }
 }

@@ -20,10 +20,14 @@ export class FreeSender {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    /** Frees go only to live workers: a dead one's chunks went with it. */
+    private readonly isAlive: (worker: string) => boolean,
     private readonly log: ClusterLog = defaultClusterLog,
   ) {}
 
+  /** Tell `worker` to drop `key` (nbytes: when known, small frees may wait a moment). */
   send(worker: string, key: string, nbytes = Infinity): void {
+    if (!this.isAlive(worker)) return;
     const list = this.frees.get(worker) ?? [];
     list.push(key);
     this.frees.set(worker, list);

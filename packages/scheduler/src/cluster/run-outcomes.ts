@@ -1,27 +1,60 @@
-import type { TransferTiming, serializeError } from '@tessera/protocol';
+import type { TransferTiming, WorkerReport, serializeError } from '@tessera/protocol';
 import type { TaskTiming } from '../core/executor.js';
 import type { SchedulerCore } from '../core/scheduler-core.js';
 import type { ChunkDirectory } from './chunk-directory.js';
+import type { ClusterContext, ClusterState } from './cluster-state.js';
+import type { FreeSender } from './free-sender.js';
 import { SHARED } from './placement.js';
+import type { ResultStore } from './result-store.js';
 import type { RunRecovery } from './run-recovery.js';
 import type { RunTable } from './run-table.js';
+import type { WorkerRegistry } from './worker-registry.js';
 
 /**
- * What becomes of a run in flight, as its worker reports it: started, finished (the chunk goes in
- * the directory for every graph that waits for the key), or failed (a lost input is recovered,
- * anything else errs the graphs). Reports of stale runs only free what they left behind.
+ * The "report" step: what becomes of a run in flight, as its worker reports it: started,
+ * finished (the chunk goes in the directory for every graph that waits for the key, and a small
+ * output's bytes in the result store), or failed (a lost input is recovered, anything else errs
+ * the graphs). Reports of stale runs only free what they left behind; reports of workers that
+ * are not alive are ignored.
  */
 export class RunOutcomes {
+  private readonly inflight: RunTable;
+  private readonly directory: ChunkDirectory;
+  private readonly core: SchedulerCore;
+  private readonly workers: WorkerRegistry;
+  private readonly frees: FreeSender;
+
   constructor(
-    private readonly inflight: RunTable,
-    private readonly directory: ChunkDirectory,
+    private readonly state: ClusterState,
     private readonly recovery: RunRecovery,
-    private readonly core: SchedulerCore,
-    /** Graphs with a ready (not yet sent) task per key, from the dispatcher. */
-    private readonly waiting: ReadonlyMap<string, ReadonlySet<string>>,
-    /** The dispatcher's: frees go only to live workers, small ones batched. */
-    private readonly sendFree: (worker: string, key: string, nbytes?: number) => void,
-  ) {}
+    private readonly results: ResultStore,
+    ctx: ClusterContext,
+  ) {
+    this.inflight = state.inflight;
+    this.directory = state.directory;
+    this.core = ctx.core;
+    this.workers = ctx.workers;
+    this.frees = ctx.frees;
+  }
+
+  /** Apply a batch of worker reports; resolves once the core has written what they changed. */
+  async apply(reports: readonly WorkerReport[]): Promise<void> {
+    for (const r of reports) {
+      // A worker that registered since our last look: look again before ignoring it.
+      if (!this.workers.isAlive(r.worker)) await this.workers.refresh();
+      if (!this.workers.isAlive(r.worker)) continue;
+      for (const item of r.items) {
+        const attempt = item.attempt ?? 0;
+        if (item.type === 'started') this.started(r.worker, item.key, attempt, item.thread);
+        else if (item.type === 'done') {
+          const f = this.inflight.get(item.key);
+          if (item.data && f && f.attempt === attempt) this.results.put(f.graphs, item.key, f.spec.dtype, [...f.spec.shape], item.data);
+          this.finished(r.worker, item.graph, item.key, attempt, item.nbytes, item);
+        } else this.failed(r.worker, item.key, attempt, item.error, item);
+      }
+    }
+    await this.core.settled();
+  }
 
   /** A run finished on `worker`: fan it out to every graph that waits for it. */
   finished(
@@ -35,18 +68,18 @@ export class RunOutcomes {
     const f = this.inflight.get(key) ?? this.recovery.adopt(key, graph);
     if (!f || f.attempt !== attempt || (f.worker !== SHARED && f.worker !== worker)) {
       // A stale run (cancelled, or superseded after a loss): drop its chunk unless it is the one we use.
-      if (this.directory.get(key)?.worker !== worker) this.sendFree(worker, key);
+      if (this.directory.get(key)?.worker !== worker) this.frees.send(worker, key);
       return;
     }
     this.inflight.settle(key, f);
     if (f.graphs.size === 0) {
-      this.sendFree(worker, key);
+      this.frees.send(worker, key);
       return;
     }
     // Graphs whose own task for this key still waits for a turn hold it too: it must not be freed before they get there.
     this.directory.put(key, { worker, nbytes, dtype: f.spec.dtype, shape: [...f.spec.shape] }, [
       ...f.graphs,
-      ...(this.waiting.get(key) ?? []),
+      ...(this.state.waiting.get(key) ?? []),
     ]);
     const t = timingOf(worker, timing);
     for (const g of f.graphs) this.core.taskFinished(g, key, nbytes, t);
@@ -73,7 +106,7 @@ export class RunOutcomes {
     this.recovery.unchain(f);
     if (error.code === 'CHUNK_LOST' && error.key !== undefined && error.key !== key) {
       const lost = this.directory.lose(error.key);
-      if (lost) this.sendFree(lost.worker, error.key);
+      if (lost) this.frees.send(lost.worker, error.key);
       const graphs = new Set([...f.graphs, ...(lost?.graphs ?? [])]);
       for (const g of graphs) void this.core.recover(g, lost ? [error.key] : [], f.graphs.has(g) ? [key] : []);
       return;

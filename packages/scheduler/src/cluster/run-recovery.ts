@@ -1,21 +1,47 @@
 import type { Redis } from 'ioredis';
-import { clusterKeys, jobIdOf, type TaskJob, type TaskSpec } from '@tessera/protocol';
+import {
+  KilledWorkerError,
+  clusterKeys,
+  graphSideKeys,
+  jobIdOf,
+  serializeError,
+  type Dtype,
+  type TaskJob,
+  type TaskSpec,
+} from '@tessera/protocol';
 import type { SchedulerCore } from '../core/scheduler-core.js';
+import type { RedisStore } from '../store/redis-store.js';
 import type { ChunkDirectory } from './chunk-directory.js';
+import type { ClusterContext, ClusterState } from './cluster-state.js';
+import type { FreeSender } from './free-sender.js';
 import type { Carrier, JobQueues } from './job-queues.js';
 import type { ClusterLog } from './log.js';
 import { SHARED } from './placement.js';
 import type { InFlight, RunTable } from './run-table.js';
 import type { TaskJobs } from './task-jobs.js';
+import type { WorkerRegistry } from './worker-registry.js';
 
 /** What a worker's death cost, by graph: chunks lost, runs dropped, and which of those it had started. */
 export type WorkerLosses = Map<string, { lost: string[]; dropped: string[]; running: string[] }>;
 
+/** A task running on this many workers when they died is taken to be what kills them. */
+const KILLED_WORKER_LIMIT = 3;
+
+/** What resume reads besides the cluster state: the graphs in Redis, and the reports not yet read. */
+export interface ResumeSources {
+  store: RedisStore;
+  /** Follow a graph again (the dispatcher's outputs and chains, the event log). */
+  follow: (graphId: string, outputs: readonly string[]) => void;
+  /** Apply every report already in the stream. */
+  drainReports: () => Promise<void>;
+}
+
 /**
- * Runs in flight that will not complete as sent: a dead worker's (with the chunks it held), tasks
- * chained after a run that broke, runs a restarted scheduler finds recorded in Redis (kept where
- * a queued job still carries them, sent again where none does, adopted when a report finishes one
- * that was never recorded), and runs whose job vanished from Redis (the sweep).
+ * The "recover" step: runs in flight that will not complete as sent. A dead worker's (with the
+ * chunks it held, and a strike against each task it was running: KilledWorkerError at the
+ * third), tasks chained after a run that broke, the runs a restarted scheduler finds recorded in
+ * Redis (kept where a queued job still carries them, sent again where none does, adopted when a
+ * report finishes one that was never recorded), and runs whose job vanished from Redis (the sweep).
  */
 export class RunRecovery {
   /** Runs restored from Redis on resume, until resendInFlight has dealt with them. */
@@ -25,25 +51,81 @@ export class RunRecovery {
    * (Redis still says waiting): take it as that graph's run rather than recompute it.
    */
   private specs: ((graph: string, key: string) => TaskSpec | undefined) | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  private readonly inflight: RunTable;
+  private readonly directory: ChunkDirectory;
+  private readonly core: SchedulerCore;
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly queues: JobQueues;
+  private readonly workers: WorkerRegistry;
+  private readonly jobs: TaskJobs;
+  private readonly frees: FreeSender;
+  private readonly log: ClusterLog;
 
   constructor(
-    private readonly inflight: RunTable,
-    private readonly directory: ChunkDirectory,
-    private readonly jobs: TaskJobs,
-    /** Whether the dispatcher follows a graph (added, and not cancelled since). */
-    private readonly follows: (graphId: string) => boolean,
-    private readonly core: SchedulerCore,
-    private readonly redis: Redis,
-    private readonly prefix: string,
-    private readonly queues: JobQueues,
-    private readonly log: ClusterLog,
-  ) {}
+    private readonly state: ClusterState,
+    ctx: ClusterContext,
+  ) {
+    this.inflight = state.inflight;
+    this.directory = state.directory;
+    this.core = ctx.core;
+    this.redis = ctx.redis;
+    this.prefix = ctx.prefix;
+    this.queues = ctx.queues;
+    this.workers = ctx.workers;
+    this.jobs = ctx.jobs;
+    this.frees = ctx.frees;
+    this.log = ctx.log;
+  }
+
+  /**
+   * A worker died (`strikes`), or deregistered itself in a graceful shutdown (no strikes): its
+   * chunks are recomputed where needed and its runs sent again; a task it was running gets a
+   * strike, and fails the graph with KilledWorkerError once it has killed KILLED_WORKER_LIMIT.
+   */
+  async workerGone(id: string, opts: { strikes: boolean }): Promise<void> {
+    const taken = await this.queues.takenBy(id).catch(() => ({ own: new Set<string>(), shared: new Set<string>() }));
+    const byGraph = this.losses(id, taken.shared);
+    this.frees.dropWorker(id);
+    this.state.room();
+    let lostN = 0;
+    let droppedN = 0;
+    for (const { lost, dropped } of byGraph.values()) {
+      lostN += lost.length;
+      droppedN += dropped.length;
+    }
+    this.log.warn(
+      { worker: id, lostChunks: lostN, rerun: droppedN },
+      'worker gone: its chunks are recomputed where needed, its tasks run again',
+    );
+    await this.queues.drop(id);
+    const now = Date.now();
+    for (const [g, { lost, dropped, running }] of byGraph) {
+      const retry: string[] = [];
+      const ran = new Set(running);
+      for (const key of dropped) {
+        // Only a run the worker said it started is suspect: a worker takes many jobs ahead of its
+        // threads, and a job that only waited there when it died is innocent (it is re-run).
+        if (!opts.strikes || !ran.has(key)) {
+          retry.push(key);
+          continue;
+        }
+        const strikes = await this.redis.hincrby(graphSideKeys(this.prefix, g).suspects, key, 1);
+        if (strikes >= KILLED_WORKER_LIMIT)
+          this.core.taskFailed(g, key, serializeError(new KilledWorkerError(key, strikes)), { worker: id, start: now, stop: now });
+        else retry.push(key);
+      }
+      void this.core.recover(g, lost, retry, (r) => this.inflight.forget(g, r.moved));
+    }
+  }
 
   /**
    * A worker died: the chunks it held are lost and the runs sent to it (or taken by it from the
    * shared queue: `took`) will not complete. Returns both, by graph, for the core to recover.
    */
-  workerDied(worker: string, took: ReadonlySet<string>): WorkerLosses {
+  private losses(worker: string, took: ReadonlySet<string>): WorkerLosses {
     const byGraph: WorkerLosses = new Map();
     const entry = (g: string): { lost: string[]; dropped: string[]; running: string[] } => {
       let e = byGraph.get(g);
@@ -83,13 +165,74 @@ export class RunRecovery {
     for (const [g, keys] of byGraph) void this.core.recover(g, [], keys);
   }
 
+  /**
+   * Pick up where the last scheduler stopped: rebuild which worker holds what and what is in
+   * flight from Redis, note which jobs still carry those runs, apply reports it never read, then
+   * re-send what is in flight and carried by no job, and recover what died with the workers.
+   * Then the sweep for vanished jobs starts, a few heartbeats apart.
+   */
+  async resume(src: ResumeSources, heartbeatMs: number): Promise<void> {
+    const alive = (w: string): boolean => w === SHARED || this.workers.isAlive(w);
+    const todo: { id: string; lost: string[]; dropped: string[]; ready: string[] }[] = [];
+    const readySpecs = new Map<string, Map<string, TaskSpec>>();
+    const persisted = await this.redis.hgetall(clusterKeys(this.prefix).persisted);
+    for (const [key, raw] of Object.entries(persisted)) {
+      const p = JSON.parse(raw) as { worker: string; nbytes: number; dtype: Dtype; shape: number[] };
+      if (alive(p.worker)) this.directory.put(key, p, [], true);
+    }
+    for (const g of await src.store.listGraphs()) {
+      if (g.state !== 'running' && g.state !== 'finished') continue;
+      src.follow(g.id, g.outputs);
+      const state = await src.store.resumeState(g.id);
+      const keys = [...state.memory.map((m) => m.key), ...state.active.map((a) => a.key)];
+      const specs = new Map((await src.store.getTasks(g.id, keys)).map((t) => [t.key, t]));
+      const lost: string[] = [];
+      for (const { key, worker } of state.memory) {
+        const t = specs.get(key)!;
+        if (alive(worker)) this.directory.put(key, { worker, nbytes: t.nbytes, dtype: t.dtype, shape: [...t.shape] }, [g.id]);
+        else lost.push(key);
+      }
+      if (g.state !== 'running') continue;
+      const dropped: string[] = [];
+      for (const { key, worker } of state.active) {
+        if (alive(worker)) this.restoreInFlight(g.id, specs.get(key)!, worker);
+        else dropped.push(key);
+      }
+      todo.push({ id: g.id, lost, dropped, ready: state.ready });
+      readySpecs.set(g.id, new Map((await src.store.getTasks(g.id, state.ready)).map((t) => [t.key, t])));
+    }
+    const carriers = await this.carriers();
+    // Reports may finish tasks the last scheduler sent without recording it: adopt those runs.
+    this.adoptFrom((graph, key) => readySpecs.get(graph)?.get(key));
+    await src.drainReports();
+    this.adoptFrom(undefined);
+    this.resendInFlight(carriers);
+    for (const t of todo) {
+      if (t.lost.length || t.dropped.length) void this.core.recover(t.id, t.lost, t.dropped, (r) => this.inflight.forget(t.id, r.moved));
+      this.core.resume(t.id, t.ready);
+    }
+    // Runs whose jobs Redis lost are found by a slow sweep (a few heartbeats apart).
+    const every = Math.max(1_000, 5 * heartbeatMs);
+    this.sweeper = setInterval(() => {
+      if (this.sweeping) return;
+      this.sweeping = true;
+      this.sweep(every)
+        .catch((err: unknown) => this.log.error({ err }, 'sweep failed'))
+        .finally(() => (this.sweeping = false));
+    }, every);
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+
   /** While resuming: how to find the spec of a task a report names. */
-  adoptFrom(lookup: ((graph: string, key: string) => TaskSpec | undefined) | undefined): void {
+  private adoptFrom(lookup: ((graph: string, key: string) => TaskSpec | undefined) | undefined): void {
     this.specs = lookup;
   }
 
   adopt(key: string, graph: string): InFlight | undefined {
-    if (!this.specs || !this.follows(graph) || this.directory.get(key)) return undefined;
+    if (!this.specs || !this.state.follows(graph) || this.directory.get(key)) return undefined;
     const spec = this.specs(graph, key);
     if (!spec) return undefined;
     const f: InFlight = {
@@ -106,7 +249,7 @@ export class RunRecovery {
   }
 
   /** Resume: a run the last scheduler sent is still on its way (its job id is re-added, a no-op if present). */
-  restoreInFlight(graphId: string, spec: TaskSpec, worker: string): void {
+  private restoreInFlight(graphId: string, spec: TaskSpec, worker: string): void {
     const f = this.inflight.get(spec.key);
     if (f) {
       f.graphs.add(graphId);
@@ -123,7 +266,7 @@ export class RunRecovery {
    * in flight, by jobIdOf(key, attempt). Looked up first: a run whose job is gone by then has its
    * report in the stream already (a job completes only once its report is written).
    */
-  async carriers(): Promise<Map<string, Carrier>> {
+  private async carriers(): Promise<Map<string, Carrier>> {
     const out = new Map<string, Carrier>();
     for (const worker of new Set([...this.restored].map((f) => f.worker))) {
       const found = await this.queues.carriers(worker).catch(() => new Map<string, Carrier>());
@@ -138,7 +281,7 @@ export class RunRecovery {
    * dispatched are left alone: their jobs are new, and a second job id would run them twice. A
    * chained run whose job is gone and whose input is not done goes back to waiting.
    */
-  resendInFlight(carriers: ReadonlyMap<string, Carrier>): void {
+  private resendInFlight(carriers: ReadonlyMap<string, Carrier>): void {
     const byQueue = new Map<string, TaskJob[]>();
     const restored = [...this.restored];
     this.restored.clear();
@@ -173,7 +316,7 @@ export class RunRecovery {
    * dropped the last writes, a failover). A job found gone twice in a row, a sweep apart, is gone:
    * a run that just finished has had its report read in between.
    */
-  async sweep(minAgeMs: number): Promise<void> {
+  private async sweep(minAgeMs: number): Promise<void> {
     const now = Date.now();
     const resend = new Map<string, TaskJob[]>();
     const present = new Map<string, Promise<boolean>>();

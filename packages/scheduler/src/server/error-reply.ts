@@ -23,6 +23,11 @@ const STATUS_OF: Record<ErrorCode, number> = {
   KERNEL_NOT_FOUND: 500,
   CHUNK_DECODE: 500,
   INTERNAL: 500,
+  // Failures inside a worker or the scheduler's fetch from one: the request could not be served now.
+  PEER_FETCH_FAILED: 503,
+  WORKER_START_FAILED: 500,
+  POOL_INIT_FAILED: 500,
+  GPU_TASK_FAILED: 500,
 };
 
 export function statusOfCode(code: ErrorCode): number {

@@ -1,5 +1,5 @@
 import type { Graph, GraphStructure, GroupShape, SerializedError, TaskSpec, TaskState } from '@tessera/protocol';
-import { NotFoundError, TASK_STATES, keyGroup, keyOp } from '@tessera/protocol';
+import { InvalidArgumentError, NotFoundError, TASK_STATES, keyGroup, keyOp } from '@tessera/protocol';
 import type { Completion, CompletionResult, GraphRecord, RecoveryResult, ResumeState, Store } from './store.js';
 
 interface TaskRecord {
@@ -25,7 +25,7 @@ export class MemoryStore implements Store {
   private readonly graphs = new Map<string, GraphEntry>();
 
   async createGraph(id: string, graph: Graph, options: { persist: boolean; now: number }): Promise<{ ready: string[] }> {
-    if (this.graphs.has(id)) throw new Error(`graph ${id} already exists`);
+    if (this.graphs.has(id)) throw new InvalidArgumentError(`graph ${id} already exists`);
     const tasks = new Map<string, TaskRecord>();
     for (const spec of graph.tasks) {
       const uniqueDeps = [...new Set(spec.deps)];
@@ -69,7 +69,7 @@ export class MemoryStore implements Store {
     const g = this.need(id);
     return keys.map((k) => {
       const t = g.tasks.get(k);
-      if (!t) throw new Error(`graph ${id} has no task ${k}`);
+      if (!t) throw new NotFoundError(`graph ${id} has no task ${k}`);
       return t.spec;
     });
   }
@@ -255,7 +255,7 @@ export class MemoryStore implements Store {
 
   private need(id: string): GraphEntry {
     const g = this.graphs.get(id);
-    if (!g) throw new Error(`no graph ${id}`);
+    if (!g) throw new NotFoundError(`no graph ${id}`);
     return g;
   }
 

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
   GRAPH_KEY_PARTS,
+  InvalidArgumentError,
+  NotFoundError,
+  UnavailableError,
   TASK_STATES,
   graphIndexKey,
   graphKeys,
@@ -68,7 +71,7 @@ export class RedisStore implements Store {
    */
   async createGraph(id: string, graph: Graph, options: { persist: boolean; now: number }): Promise<{ ready: string[] }> {
     const keys = graphKeys(this.prefix, id);
-    if ((await this.redis.exists(keys.meta)) === 1) throw new Error(`graph ${id} already exists`);
+    if ((await this.redis.exists(keys.meta)) === 1) throw new InvalidArgumentError(`graph ${id} already exists`);
     const layout = layOutGraph(graph);
     const staging = graphStagingKeys(this.prefix, id, randomUUID());
     const meta: Record<string, string> = {
@@ -100,8 +103,8 @@ export class RedisStore implements Store {
     await execOrThrow(pipe);
 
     const committed = await this.run(commitGraph, [...all(keys), ...all(staging)], [graph.tasks.length]);
-    if (committed === 0) throw new Error(`graph ${id} already exists`);
-    if (committed !== 1) throw new Error(`graph ${id} was not fully written before its staging keys expired`);
+    if (committed === 0) throw new InvalidArgumentError(`graph ${id} already exists`);
+    if (committed !== 1) throw new UnavailableError(`graph ${id} was not fully written before its staging keys expired`);
     return { ready: layout.ready };
   }
 
@@ -135,7 +138,7 @@ export class RedisStore implements Store {
       const values = await this.redis.hmgetBuffer(spec, ...chunk);
       for (let j = 0; j < chunk.length; j++) {
         const v = values[j];
-        if (!v) throw new Error((await this.getGraph(id)) ? `graph ${id} has no task ${chunk[j]}` : `no graph ${id}`);
+        if (!v) throw new NotFoundError((await this.getGraph(id)) ? `graph ${id} has no task ${chunk[j]}` : `no graph ${id}`);
         out.push(unpackTaskSpec(chunk[j]!, v));
       }
     }
@@ -156,7 +159,7 @@ export class RedisStore implements Store {
 
   async stateCounts(id: string): Promise<Record<TaskState, number>> {
     const meta = await this.redis.hgetall(graphKeys(this.prefix, id).meta);
-    if (!meta.state) throw new Error(`no graph ${id}`);
+    if (!meta.state) throw new NotFoundError(`no graph ${id}`);
     return Object.fromEntries(TASK_STATES.map((s) => [s, Number(meta[`n:${s}`] ?? 0)])) as Record<TaskState, number>;
   }
 
@@ -190,7 +193,8 @@ export class RedisStore implements Store {
   }
 
   async recoverTasks(id: string, lost: readonly string[], dropped: readonly string[]): Promise<RecoveryResult | undefined> {
-    const r = (await this.run(recoverTasks, all(graphKeys(this.prefix, id)), [lost.length, ...lost, ...dropped])) as -1 | [string[], string[]];
+    const r = (await this.run(recoverTasks, all(graphKeys(this.prefix, id)), [lost.length, ...lost, ...dropped])) as
+      -1 | [string[], string[]];
     return r === -1 ? undefined : { ready: r[0], moved: r[1] };
   }
 
@@ -236,7 +240,12 @@ export class RedisStore implements Store {
   private async expireSideKeys(id: string): Promise<void> {
     if (this.endedTtl <= 0) return;
     const side = graphSideKeys(this.prefix, id);
-    await this.redis.multi().pexpire(side.events, this.endedTtl).pexpire(side.results, this.endedTtl).pexpire(side.suspects, this.endedTtl).exec();
+    await this.redis
+      .multi()
+      .pexpire(side.events, this.endedTtl)
+      .pexpire(side.results, this.endedTtl)
+      .pexpire(side.suspects, this.endedTtl)
+      .exec();
   }
 
   private async move(id: string, keys: readonly string[], from: TaskState, to: TaskState, worker: string): Promise<void> {
@@ -244,8 +253,9 @@ export class RedisStore implements Store {
     // Every chunk's script is written before this returns its promise: a caller may pipeline a
     // command that must follow the move on this connection (the dispatcher's job add).
     const calls: Promise<unknown>[] = [];
-    for (let i = 0; i < keys.length; i += CHUNK) calls.push(this.run(moveTasks, [k.meta, k.state, k.pending, k.worker], [from, to, worker, ...keys.slice(i, i + CHUNK)]));
-    for (const moved of await Promise.all(calls)) if (moved === -1) throw new Error(`no graph ${id}`);
+    for (let i = 0; i < keys.length; i += CHUNK)
+      calls.push(this.run(moveTasks, [k.meta, k.state, k.pending, k.worker], [from, to, worker, ...keys.slice(i, i + CHUNK)]));
+    for (const moved of await Promise.all(calls)) if (moved === -1) throw new NotFoundError(`no graph ${id}`);
   }
 
   private run(script: RedisScript, keys: readonly string[], args: readonly (string | number)[], buffers = false): Promise<unknown> {

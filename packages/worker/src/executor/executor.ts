@@ -84,7 +84,8 @@ export class InProcessExecutor {
 
   /** Open the device if it is not open yet; says why not when there is none. */
   async ensureGpu(): Promise<GpuReadiness> {
-    if (this.options.gpu === false || this.options.gpu === undefined) return { ok: false, reason: 'the executor was started with gpu: false' };
+    if (this.options.gpu === false || this.options.gpu === undefined)
+      return { ok: false, reason: 'the executor was started with gpu: false' };
     if (this.runner.gpu?.usable) return { ok: true };
     if (!this.opening && this.gpuError === undefined) this.opening = this.openGpu();
     await this.opening;

@@ -139,13 +139,21 @@ export class TaskRunner {
     this.clearDeviceCache();
   }
 
-  private async execute(entry: { id: number; cancel?: () => void }, spec: TaskSpec, held: Held[], onStart: StartHook, order: RunOrder): Promise<RunResult> {
+  private async execute(
+    entry: { id: number; cancel?: () => void },
+    spec: TaskSpec,
+    held: Held[],
+    onStart: StartHook,
+    order: RunOrder,
+  ): Promise<RunResult> {
     const first = held[0];
     if (spec.op === 'reshape' && first) {
       const t = now();
       this.executed++;
       // Same data under another shape: a view of the same host or device buffer.
-      const chunk = isDeviceChunk(first) ? this.gpu!.view(first, spec.shape) : { dtype: first.dtype, shape: [...spec.shape], data: first.data };
+      const chunk = isDeviceChunk(first)
+        ? this.gpu!.view(first, spec.shape)
+        : { dtype: first.dtype, shape: [...spec.shape], data: first.data };
       return { ok: true, chunk, start: t, stop: t };
     }
     if (this.onGpu(spec, held)) {
@@ -195,9 +203,12 @@ export class TaskRunner {
     } catch (e) {
       if (!this.warnedFallback) {
         this.warnedFallback = true;
-        process.emitWarning(`tessera: GPU task ${spec.key} failed, running it (and any other that fails) on the CPU: ${(e as Error).message}`, {
-          code: 'TESSERA_GPU_FALLBACK',
-        });
+        process.emitWarning(
+          `tessera: GPU task ${spec.key} failed, running it (and any other that fails) on the CPU: ${(e as Error).message}`,
+          {
+            code: 'TESSERA_GPU_FALLBACK',
+          },
+        );
       }
       return undefined;
     } finally {
@@ -307,7 +318,16 @@ export class TaskRunner {
       if (entry) delete entry.cancel;
       const { spec } = w;
       const batch = batches.get(thread) ?? [];
-      batch.push({ id: w.id, key: spec.key, op: spec.op, params: spec.params, shape: spec.shape, dtype: spec.dtype, inputs: w.inputs, out: this.buffers.take(spec.nbytes) });
+      batch.push({
+        id: w.id,
+        key: spec.key,
+        op: spec.op,
+        params: spec.params,
+        shape: spec.shape,
+        dtype: spec.dtype,
+        inputs: w.inputs,
+        out: this.buffers.take(spec.nbytes),
+      });
       batches.set(thread, batch);
     }
     const start = now();

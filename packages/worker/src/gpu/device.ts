@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GpuInfo } from '@tessera/protocol';
+import { NoGpuError, type GpuInfo } from '@tessera/protocol';
 
 /**
  * One WebGPU device per process, through the `webgpu` package (Dawn). The native addon is
@@ -38,13 +38,8 @@ export interface GpuDevice {
   close(): void;
 }
 
-/** Why no device could be opened: the message a user sees. */
-export class GpuUnavailable extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GpuUnavailable';
-  }
-}
+/** Why no device could be opened: the message a user sees (code GPU_UNAVAILABLE, as NoGpuError). */
+export class GpuUnavailable extends NoGpuError {}
 
 interface WebGpuModule {
   create(flags: string[]): GPU;

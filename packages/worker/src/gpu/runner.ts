@@ -1,5 +1,6 @@
 /// <reference types="@webgpu/types" />
 import {
+  paramsOf,
   allocChunk,
   gpuUnsupported,
   itemsize,
@@ -109,7 +110,7 @@ export class GpuRunner {
     if (!this.usable) return 'the GPU is closed or lost';
     const why = gpuUnsupported(task as never, inputs);
     if (why) return why;
-    if (task.op === 'elementwise' && sizeOf((task.params as unknown as ElementwiseParams).domain) === 0) return 'empty domain';
+    if (task.op === 'elementwise' && sizeOf(paramsOf(task, 'elementwise').domain) === 0) return 'empty domain';
     const big = (d: Dtype, shape: readonly number[]): boolean =>
       d !== 'float64' && storageBytes(this.storageOf(d), sizeOf(shape)) > this.maxBinding;
     if (inputs.some((i) => big(i.dtype, i.shape)) || (task.dtype !== 'float64' && big(task.dtype, task.shape)))

@@ -1,4 +1,4 @@
-import type { Chunk, Dtype } from '@tessera/protocol';
+import { TesseraError, type Chunk, type Dtype } from '@tessera/protocol';
 import type { DeviceChunk } from './buffers.js';
 
 /** What a GPU kernel needs of a task (a TaskSpec without scheduling fields). */
@@ -17,12 +17,11 @@ export interface GpuTask {
 export type GpuOutput = { device: DeviceChunk; host?: undefined } | { host: Chunk; device?: undefined };
 
 /** A device error (validation, out of memory) raised while running one task. */
-export class GpuTaskError extends Error {
+export class GpuTaskError extends TesseraError {
   constructor(
     message: string,
     readonly outOfMemory: boolean,
   ) {
-    super(message);
-    this.name = 'GpuTaskError';
+    super('GPU_TASK_FAILED', message);
   }
 }

@@ -1,7 +1,6 @@
 import {
+  paramsOf,
   sizeOf,
-  type ArangeParams,
-  type FullParams,
   type RandomParams,
   typedArrayCtor,
   type Chunk,
@@ -38,8 +37,8 @@ function generate(src: SourceSpec, slot: number): Chunk {
   const into = scratchFor(src.dtype, sizeOf(src.shape), slot);
   // Source params were checked by validateGraph, or by executeTask for an untrusted task.
   return src.op === 'full'
-    ? full(src.params as FullParams, src.shape, src.dtype, into)
-    : arange(src.params as ArangeParams, src.shape, src.dtype, into);
+    ? full(paramsOf(src, 'full'), src.shape, src.dtype, into)
+    : arange(paramsOf(src, 'arange'), src.shape, src.dtype, into);
 }
 
 /**
@@ -69,7 +68,7 @@ export function resolveInputs(p: ElementwiseParams, deps: readonly Chunk[]): Pro
     const src = v.source;
     if (src?.op === 'random') {
       if (src.dtype !== 'float64' && src.dtype !== 'float32') throw new Error(`random: values are float, declared ${src.dtype}`);
-      const rp = src.params as RandomParams;
+      const rp = paramsOf(src, 'random');
       const { base, strides } = globalLayout(rp, src.shape);
       out.push({ data: NO_DATA, shape: src.shape, strides, base, perm: v.perm, random: { p: rp, f32: src.dtype === 'float32' } });
       continue;

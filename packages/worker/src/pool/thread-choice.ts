@@ -1,4 +1,4 @@
-import { itemsize, sizeOf, type Chunk, type ElementwiseParams, type TaskSpec } from '@tessera/protocol';
+import { itemsize, paramsOf, sizeOf, type Chunk, type TaskSpec } from '@tessera/protocol';
 import type { ThreadPool } from './thread-pool.js';
 
 /**
@@ -20,7 +20,7 @@ export function runsInline(spec: TaskSpec, inputs: readonly (Chunk | undefined)[
   for (const c of inputs) bytes += c?.data.byteLength ?? Infinity;
   if (spec.op === 'elementwise') {
     try {
-      const p = spec.params as ElementwiseParams;
+      const p = paramsOf(spec, 'elementwise');
       bytes += sizeOf(p.domain) * 8;
       for (const v of p.inputs) if (v.source) bytes += sizeOf(v.source.shape) * itemsize(v.source.dtype);
     } catch {

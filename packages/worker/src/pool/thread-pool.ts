@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { TesseraError } from '@tessera/protocol';
 import { CANCEL_SLOTS, type PoolTask, type RemoteErrorInfo, type TaskOutcome, type ThreadMessage } from './messages.js';
 
 export interface ThreadPoolOptions {
@@ -20,9 +21,10 @@ function threadEntry(): URL {
   return new URL('../../dist/pool/thread.js', import.meta.url);
 }
 
-export class PoolInitError extends Error {
+/** A pool thread could not load the kernel modules it was given. */
+export class PoolInitError extends TesseraError {
   constructor(readonly remote: RemoteErrorInfo) {
-    super(`a pool thread failed to load kernel modules: ${remote.message}`);
+    super('POOL_INIT_FAILED', `a pool thread failed to load kernel modules: ${remote.message}`);
   }
 }
 
@@ -38,7 +40,10 @@ export class ThreadPool {
   private readonly cancelled = new Int32Array(this.cancelFlags);
   private closed = false;
 
-  private constructor(size: number, private readonly onOutcome: OutcomeHandler) {
+  private constructor(
+    size: number,
+    private readonly onOutcome: OutcomeHandler,
+  ) {
     this.size = size;
     this.inflight = new Array<number>(size).fill(0);
   }

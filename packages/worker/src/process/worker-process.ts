@@ -1,7 +1,15 @@
 import { Worker as BullWorker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { WorkerInfo, clusterKeys, workerQueueName, type ClusterInfo, type ControlMessage, type ReportItem } from '@tessera/protocol';
+import {
+  TesseraError,
+  WorkerInfo,
+  clusterKeys,
+  workerQueueName,
+  type ClusterInfo,
+  type ControlMessage,
+  type ReportItem,
+} from '@tessera/protocol';
 import { InProcessExecutor } from '../executor/executor.js';
 import { SpillFiles } from '../executor/spill-files.js';
 import { PoolInitError } from '../pool/thread-pool.js';
@@ -52,10 +60,9 @@ export interface WorkerProcess {
 }
 
 /** A worker startup failed: a kernel module did not load, the peer port was taken, ... */
-export class WorkerStartError extends Error {
+export class WorkerStartError extends TesseraError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'WorkerStartError';
+    super('WORKER_START_FAILED', message, options);
   }
 }
 
@@ -264,7 +271,10 @@ async function assemble(
     close: () =>
       (closing ??= (async () => {
         leaving = true;
-        plog.info({ running: executor.running, chunks: chunks.count, timeoutMs: config.shutdownTimeoutMs }, 'leaving: taking no more tasks');
+        plog.info(
+          { running: executor.running, chunks: chunks.count, timeoutMs: config.shutdownTimeoutMs },
+          'leaving: taking no more tasks',
+        );
         await unwind();
         plog.info('worker stopped');
       })()),

@@ -1,4 +1,12 @@
-import { permuteShape, stridesOf, type Dtype, type ElementwiseParams, type Instruction, type RandomParams } from '@tessera/protocol';
+import {
+  paramsOf,
+  permuteShape,
+  stridesOf,
+  type Dtype,
+  type ElementwiseParams,
+  type Instruction,
+  type RandomParams,
+} from '@tessera/protocol';
 import { arrayElem, lit, offset64Expr, offsetExpr, streamKey, valueType, type Params, type Storage } from './common.js';
 import { programCode } from './program.js';
 
@@ -48,12 +56,12 @@ export function resolveViews(p: ElementwiseParams, deps: readonly DeviceInput[])
   return p.inputs.map((v, i): View => {
     const src = v.source;
     if (src) {
-      if (src.op === 'full') return { kind: 'const', dtype: src.dtype, value: (src.params as { value: number }).value };
+      if (src.op === 'full') return { kind: 'const', dtype: src.dtype, value: paramsOf(src, 'full').value };
       if (src.op === 'arange') {
-        const a = src.params as { start: number; step: number };
+        const a = paramsOf(src, 'arange');
         return { kind: 'arange', dtype: src.dtype, start: a.start, step: a.step, strides: domainStrides(src.shape, [1], v.perm, D, i) };
       }
-      const rp = src.params as RandomParams;
+      const rp = paramsOf(src, 'random');
       const gs = stridesOf(rp.fullShape);
       const base = rp.offset.reduce((s, o, k) => s + o * gs[k]!, 0);
       return { kind: 'random', dtype: src.dtype, p: rp, base, strides: domainStrides(src.shape, gs, v.perm, D, i) };

@@ -2,11 +2,11 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { InvalidArgumentError, SHARED_QUEUE, type EngineEvent, workerQueueName } from '@tessera/protocol';
-import { buildServer } from '../server/build-server.js';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_GRAPH_TASKS } from '../server/limits.js';
-import { SchedulerMetrics } from '../server/metrics.js';
-import type { ReadyState } from '../server/ops-routes.js';
-import { ClusterScheduler } from './cluster-scheduler.js';
+import { buildServer } from './server/build-server.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_GRAPH_TASKS } from './server/limits.js';
+import { SchedulerMetrics } from './server/metrics.js';
+import type { ReadyState } from './server/ops-routes.js';
+import { ClusterScheduler } from './cluster/cluster-scheduler.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
