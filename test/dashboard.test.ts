@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
-import { GraphHistory, GraphStructure, TaskError, type EngineEvent } from '@tessera/protocol';
+import { DashboardMessage, GraphHistory, GraphStructure, SseParser, TaskError, type EngineEvent, type SseMessage } from '@tessera/protocol';
 import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
 import { startCluster, until, type TestCluster } from './cluster.test-util.js';
 
@@ -263,8 +263,8 @@ describe('dashboard', { timeout: 120_000 }, () => {
     expect(slowest).toBeLessThan(1_000);
     const res = await fetch(`${dashboard.url}/stream`);
     const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
+    const parser = new SseParser();
+    const received: SseMessage[] = [];
     const started = Date.now();
     while (Date.now() - started < 2_000) {
       const r = await Promise.race([
@@ -272,10 +272,15 @@ describe('dashboard', { timeout: 120_000 }, () => {
         new Promise<undefined>((ok) => setTimeout(() => ok(undefined), 2_100 - (Date.now() - started))),
       ]);
       if (!r || r.done) break;
-      text += decoder.decode(r.value, { stream: true });
+      received.push(...parser.feed(r.value));
     }
     await reader.cancel();
-    const messages = text.split('\n').filter((l) => l.startsWith('event: ')).length;
+    // What the page gets is protocol's DashboardMessage: a snapshot first, then ticks, each named by its event.
+    const parsed = received.map((m) => ({ event: m.event, msg: DashboardMessage.parse(JSON.parse(m.data)) }));
+    expect(parsed[0]?.msg.type).toBe('snapshot');
+    for (const p of parsed) expect(p.msg.type).toBe(p.event);
+    expect(parsed.slice(1).every((p) => p.msg.type === 'tick')).toBe(true);
+    const messages = parsed.length;
     // A snapshot, then a tick every 250 ms at most: ~9 in 2 s, whatever the event rate.
     expect(messages).toBeGreaterThanOrEqual(3);
     expect(messages).toBeLessThanOrEqual(11);

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { InvalidArgumentError } from '@tessera/protocol';
+import { InvalidArgumentError, LOG_LEVELS, LogLevel } from '@tessera/protocol';
 
 /**
  * One table per command says every flag once: its name, its environment variable, its help and
@@ -143,8 +143,7 @@ export const token = () =>
     .regex(/^\S+$/, 'must not contain spaces')
     .optional();
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const logLevel = () => z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).optional();
+export const logLevel = () => LogLevel.optional();
 
 /** Flags several commands share. */
 export const common = {

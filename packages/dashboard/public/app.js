@@ -1,4 +1,5 @@
-/* global document, window, fetch, EventSource, requestAnimationFrame, setInterval, clearInterval */
+/* global document, window, fetch, EventSource, requestAnimationFrame, setInterval, clearInterval, HTMLElement */
+// @ts-check
 // The dashboard page: one EventSource from the dashboard server (a snapshot, then one tick message
 // at most every tickMs), rendered into three views: status, workers, graphs; plus a task detail.
 import { ThroughputChart } from './charts.js';
@@ -6,14 +7,27 @@ import { DagView } from './dag.js';
 import { TaskStream } from './taskstream.js';
 import { STATE_COLOURS, el, fmtBytes, fmtInt, fmtMs, fmtTime, knownOps, opColour, opOfKey } from './util.js';
 
+/** @typedef {import('@tessera/protocol').DashboardSnapshot} DashboardSnapshot */
+/** @typedef {import('@tessera/protocol').DashboardTick} DashboardTick */
+/** @typedef {import('@tessera/protocol').DashboardGraphRow} GraphRow */
+/** @typedef {import('@tessera/protocol').DashboardGraphDetail} GraphDetail */
+/** @typedef {import('@tessera/protocol').DashboardWorkerRow} WorkerRow */
+
+/** @param {string} id */
 const $ = (id) => document.getElementById(id);
+/** @param {string} id */
+const tableBody = (id) => /** @type {HTMLTableElement} */ (document.getElementById(id)).tBodies[0];
 
 const state = {
+  /** @type {WorkerRow[]} */
   workers: [],
-  graphs: new Map(), // id -> row
-  details: new Map(), // id -> { row, groups, errors, structure, dag }
+  /** @type {Map<string, GraphRow>} */
+  graphs: new Map(),
+  /** @type {Map<string, GraphDetail>} */
+  details: new Map(),
   totalFinished: 0,
   lastSecond: 0,
+  /** @type {Partial<DashboardSnapshot['scheduler']>} */
   scheduler: { up: false },
   connected: false,
   selected: undefined, // graph id shown in the graphs view
@@ -28,6 +42,7 @@ const dag = new DagView($('dag'), (key) => state.selected && showTask(state.sele
 function connect() {
   const es = new EventSource('/stream');
   es.addEventListener('snapshot', (m) => {
+    /** @type {DashboardSnapshot} */
     const s = JSON.parse(m.data);
     state.connected = true;
     state.scheduler = s.scheduler;
@@ -43,6 +58,7 @@ function connect() {
     invalidate();
   });
   es.addEventListener('tick', (m) => {
+    /** @type {DashboardTick} */
     const t = JSON.parse(m.data);
     state.scheduler = { ...state.scheduler, ...t.scheduler };
     state.totalFinished = t.totalFinished;
@@ -150,11 +166,12 @@ function renderCards() {
   );
 }
 
+let legendShown = '';
 function renderLegend() {
   const ops = knownOps();
   const key = ops.join('|');
-  if (renderLegend.last === key) return;
-  renderLegend.last = key;
+  if (legendShown === key) return;
+  legendShown = key;
   $('stream-legend').replaceChildren(
     ...ops.slice(0, 12).map((op) => el('span', {}, el('i', { class: 'sw', style: `background:${opColour(op)}` }), op)),
     el('span', {}, el('i', { class: 'sw transfer' }), 'transfer'),
@@ -261,7 +278,7 @@ function badge(text, cls) {
 function renderWorkers() {
   const alive = state.workers.filter((w) => w.alive).length;
   $('workers-summary').textContent = `${alive} alive${state.workers.length - alive ? `, ${state.workers.length - alive} dead` : ''}`;
-  const body = $('workers-table').tBodies[0];
+  const body = tableBody('workers-table');
   if (state.workers.length === 0) {
     body.replaceChildren(el('tr', {}, el('td', { colspan: 11, class: 'empty' }, 'No workers have joined.')));
     return;
@@ -308,7 +325,7 @@ function renderGraphs() {
   const rows = [...state.graphs.values()].sort((a, b) => b.submittedAt - a.submittedAt);
   const running = rows.filter((g) => g.state === 'running').length;
   $('graphs-summary').textContent = `${rows.length} graphs · ${running} running`;
-  const body = $('graphs-table').tBodies[0];
+  const body = tableBody('graphs-table');
   if (rows.length === 0) {
     body.replaceChildren(el('tr', {}, el('td', { colspan: 8, class: 'empty' }, 'No graphs yet: submit one with the client.')));
     return;
@@ -527,7 +544,7 @@ function route() {
   const [view, arg] = (window.location.hash.slice(1) || 'status').split('/');
   state.view = ['status', 'workers', 'graphs'].includes(view) ? view : 'status';
   for (const v of ['status', 'workers', 'graphs']) $(`view-${v}`).hidden = v !== state.view;
-  for (const a of document.querySelectorAll('.tabs a')) a.classList.toggle('active', a.dataset.view === state.view);
+  for (const a of document.querySelectorAll('.tabs a')) if (a instanceof HTMLElement) a.classList.toggle('active', a.dataset.view === state.view);
   if (state.view === 'graphs' && arg && arg !== state.selected) void selectGraph(decodeURIComponent(arg));
   if (state.view === 'status') chart.ready.then(() => chart.resize());
   if (state.view === 'graphs' && dagFor) requestAnimationFrame(() => dag.draw());

@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { GraphId, HEARTBEAT, SSE_HEADERS, sseMessage, type DashboardGraphDetail, type DashboardSnapshot, type DashboardTick } from '@tessera/protocol';
 import { ClusterModel, type GraphModel, type GraphRow, type TaskRecord } from './model.js';
 import type { ResolvedOptions } from './options.js';
 import { EngineSource, SchedulerSource, type DashboardSource } from './source.js';
@@ -40,12 +41,6 @@ function uplotFiles(): Record<string, string> {
   }
 }
 
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
-  connection: 'keep-alive',
-  'x-accel-buffering': 'no',
-} as const;
 
 /** A browser this far behind (bytes unsent) misses ticks and gets a fresh snapshot when it catches up. */
 const MAX_BROWSER_BACKLOG = 4 * 1024 * 1024;
@@ -59,7 +54,7 @@ interface Browser {
 }
 
 const GraphIdParam = z.object({
-  id: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'graph id must be 1-128 characters of A-Z a-z 0-9 _ . -'),
+  id: GraphId,
 });
 const TaskParams = GraphIdParam.extend({ key: z.string().min(1).max(4096) });
 
@@ -172,13 +167,13 @@ export function buildDashboard(o: ResolvedOptions, source: DashboardSource = sou
   let lastListVersion = -1;
   let lastWorkersVersion = -1;
 
-  function graphDetail(g: GraphModel): unknown {
+  function graphDetail(g: GraphModel): DashboardGraphDetail {
     return { row: g.row(), groups: g.groupViews(), errors: g.errors.slice(-20), structure: g.structure, dag: g.dag !== undefined };
   }
 
   function snapshot(): string {
     const active = [...model.graphs.values()].sort((a, b) => b.status.submittedAt - a.status.submittedAt).slice(0, 10);
-    const msg = {
+    const msg: DashboardSnapshot = {
       type: 'snapshot',
       now: Date.now(),
       tickMs: o.tickMs,
@@ -190,7 +185,7 @@ export function buildDashboard(o: ResolvedOptions, source: DashboardSource = sou
       series: model.series,
       totalFinished: model.totalFinished,
     };
-    return `event: snapshot\ndata: ${JSON.stringify(msg)}\n\n`;
+    return sseMessage({ event: 'snapshot', data: JSON.stringify(msg) });
   }
 
   function tickMessage(): string | undefined {
@@ -198,7 +193,7 @@ export function buildDashboard(o: ResolvedOptions, source: DashboardSource = sou
     const bars = model.takeBars(o.maxBarsPerTick);
     const changed = [...model.graphs.values()].filter((g) => g.dirty);
     for (const g of changed) g.dirty = false;
-    const msg: Record<string, unknown> = {
+    const msg: DashboardTick = {
       type: 'tick',
       now: Date.now(),
       scheduler: { up: schedulerUp, error: schedulerError },
@@ -217,7 +212,7 @@ export function buildDashboard(o: ResolvedOptions, source: DashboardSource = sou
       msg.workers = model.workerRows();
       lastWorkersVersion = model.workersVersion;
     }
-    return `event: tick\ndata: ${JSON.stringify(msg)}\n\n`;
+    return sseMessage({ event: 'tick', data: JSON.stringify(msg) });
   }
 
   timers.push(
@@ -249,7 +244,7 @@ export function buildDashboard(o: ResolvedOptions, source: DashboardSource = sou
   // Keep idle connections open through proxies.
   timers.push(
     setInterval(() => {
-      for (const b of browsers) if (!b.res.writableEnded) b.res.write(': ping\n\n');
+      for (const b of browsers) if (!b.res.writableEnded) b.res.write(HEARTBEAT);
     }, 15_000),
   );
 

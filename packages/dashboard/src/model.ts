@@ -1,13 +1,16 @@
 import {
   TASK_STATES,
+  type DashboardBar,
+  type DashboardGraphRow,
+  type DashboardGroup,
+  type DashboardTask,
+  type DashboardWorkerRow,
   type EngineEvent,
   type GraphEvent,
   type GraphStatus,
   type GraphStructure,
-  type SerializedError,
   type TaskEvent,
   type TaskState,
-  type TransferTiming,
   type WorkerView,
 } from '@tessera/protocol';
 
@@ -19,51 +22,13 @@ import {
 
 export type Counts = Record<TaskState, number>;
 
-export interface GroupView {
-  group: string;
-  op: string;
-  total: number;
-  counts: Counts;
-  deps: string[];
-}
-
+/** The page's shapes (protocol's dashboard-stream.ts), by the names this model uses. */
+export type GroupView = DashboardGroup & { counts: Counts };
 /** A task as the dashboard last saw it. */
-export interface TaskRecord {
-  key: string;
-  group: string;
-  op: string;
-  state: TaskState;
-  worker?: string;
-  thread?: number;
-  start?: number;
-  stop?: number;
-  nbytes?: number;
-  error?: SerializedError;
-  /** Inputs fetched from other workers before the run. */
-  transfer?: TransferTiming;
-}
-
-/**
- * One bar of the task stream: [graph, key, worker, thread, start, stop, 'm' (memory) | 'e' (erred)],
- * then, when the task fetched inputs from peers first, the transfer's [start, stop, bytes, from
- * workers joined by ','] (drawn before the compute bar, distinctly).
- */
-export type Bar =
-  | [string, string, string, number, number, number, 'm' | 'e']
-  | [string, string, string, number, number, number, 'm' | 'e', number, number, number, string];
-
-/** A row of the graphs table (GraphStatus plus where the dashboard got it). */
-export interface GraphRow extends GraphStatus {
-  /** Only in the history: its keys expired or the cluster restarted. */
-  archived?: boolean;
-}
-
-export interface WorkerRow {
-  view: WorkerView;
-  alive: boolean;
-  /** When the dashboard saw it gone (ms since epoch). */
-  diedAt?: number;
-}
+export type TaskRecord = DashboardTask;
+export type Bar = DashboardBar;
+export type GraphRow = DashboardGraphRow;
+export type WorkerRow = DashboardWorkerRow;
 
 /** Ordering of states, so a stale event (read before a structure, replayed after) never moves a task back. */
 const RANK: Record<TaskState, number> = { waiting: 0, queued: 1, processing: 2, memory: 3, erred: 3, released: 4 };

@@ -1,4 +1,4 @@
-import { EngineEvent, GraphHistory, TesseraError, GraphList, GraphStatus, GraphStructure, WorkerList } from '@tessera/protocol';
+import { EngineEvent, GraphHistory, SseParser, TesseraError, GraphList, GraphStatus, GraphStructure, WorkerList } from '@tessera/protocol';
 import type { z } from 'zod';
 
 /**
@@ -63,23 +63,13 @@ export class SchedulerClient {
         const res = await fetch(`${this.url}/api/events`, { headers: this.headers({ accept: 'text/event-stream' }), signal });
         if (!res.ok || !res.body) throw new SchedulerHttpError(res.status, `GET /api/events: ${res.status}`);
         onConnect();
-        const decoder = new TextDecoder();
-        let buf = '';
+        const parser = new SseParser();
         for await (const piece of res.body as unknown as AsyncIterable<Uint8Array>) {
-          // A batch of 2,000 events spans many pieces: look for its end only in what is new.
-          const from = Math.max(0, buf.length - 1);
-          buf += decoder.decode(piece, { stream: true });
-          let end = buf.indexOf('\n\n', from);
-          for (; end >= 0; end = buf.indexOf('\n\n')) {
-            const message = buf.slice(0, end);
-            buf = buf.slice(end + 2);
-            for (const line of message.split('\n')) {
-              if (!line.startsWith('data:')) continue;
-              const raw = JSON.parse(line.slice(5)) as unknown[];
-              // The feed is the scheduler's own JSON of validated events: a shape check, not a zod parse
-              // per event (10^5-task graphs send 3 x 10^5 of them).
-              onBatch(raw.filter(isEvent));
-            }
+          for (const m of parser.feed(piece)) {
+            const raw = JSON.parse(m.data) as unknown[];
+            // The feed is the scheduler's own JSON of validated events: a shape check, not a zod parse
+            // per event (10^5-task graphs send 3 x 10^5 of them).
+            onBatch(raw.filter(isEvent));
           }
         }
       } catch (e) {

@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
+import { WorkerId } from './ids.js';
 import { DTYPES } from './dtype.js';
 import { GpuInfo } from './device.js';
 import { TransferTiming } from './engine.js';
@@ -13,9 +14,6 @@ import { TaskKey } from './graph.js';
  * Each is validated where it is read.
  */
 
-/** Worker ids name BullMQ queues and Redis keys: a conservative alphabet, no braces or colons. */
-export const WorkerId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'worker id must be 1-64 characters of A-Z a-z 0-9 _ . -');
-export type WorkerId = z.infer<typeof WorkerId>;
 
 /** What a worker tells the cluster about itself when it registers. */
 export const WorkerInfo = z

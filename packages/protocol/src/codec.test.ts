@@ -26,10 +26,8 @@ import {
   chunkSchema,
   chunkToArrow,
   chunkToRecordBatch,
-  decodeChunk,
-  encodeChunk,
-  encodeChunkBytes,
 } from './codec.js';
+import { decodeChunk, encodeChunk, encodeChunkBytes } from './codec-stream.js';
 import { DTYPES, type Dtype, typedArrayCtor } from './dtype.js';
 import { CodecError, deserializeError, serializeError } from './errors.js';
 import { sizeOf } from './shape.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeChunk } from './codec.js';
+import { encodeChunk } from './codec-stream.js';
 import { FRAME_CHUNK, decodeFrames, encodeErrorFrame, encodeFrame, encodeRawFrame } from './gather.js';
 
 const join = (parts: Uint8Array[]): Uint8Array => {

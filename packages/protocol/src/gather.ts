@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TaskKey } from './graph.js';
 import { ErrorResponse } from './http.js';
 import { type Chunk, viewOf } from './chunk.js';
-import { decodeChunk } from './codec.js';
+import { decodeChunk } from './codec-stream.js';
 import { Dtype, itemsize } from './dtype.js';
 import { CodecError, deserializeError } from './errors.js';
 

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeChunkBytes } from './codec.js';
+import { encodeChunkBytes } from './codec-stream.js';
 import { deserializeError, serializeError } from './errors.js';
 import { PeerFetchError, PeerFetcher } from './peer-fetch.js';
 

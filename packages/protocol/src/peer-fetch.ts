@@ -1,7 +1,7 @@
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { authHeaders } from './auth.js';
 import type { Chunk } from './chunk.js';
-import { decodeChunk } from './codec.js';
+import { decodeChunk } from './codec-stream.js';
 import { itemsize, type Dtype } from './dtype.js';
 import { TesseraError } from './errors.js';
 import { sizeOf } from './shape.js';

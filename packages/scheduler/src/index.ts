@@ -10,7 +10,6 @@ export {
   startScheduler,
   SchedulerOptionsSchema,
   DEFAULT_MAX_GRAPH_BYTES,
-  LOG_LEVELS,
   type SchedulerOptions,
   type SchedulerProcess,
 } from './scheduler-process.js';

@@ -1,14 +1,13 @@
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
-import { InvalidArgumentError, SHARED_QUEUE, type EngineEvent, workerQueueName } from '@tessera/protocol';
+import { InvalidArgumentError, KeyPrefix, LogLevel, SHARED_QUEUE, type EngineEvent, workerQueueName } from '@tessera/protocol';
 import { buildServer } from './server/build-server.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_GRAPH_TASKS } from './server/limits.js';
 import { SchedulerMetrics } from './server/metrics.js';
 import type { ReadyState } from './server/ops-routes.js';
 import { ClusterScheduler } from './cluster/cluster-scheduler.js';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const SchedulerOptionsSchema = z
   .object({
@@ -16,10 +15,7 @@ export const SchedulerOptionsSchema = z
     /** Listen address: loopback unless told otherwise. */
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8786),
-    prefix: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -')
-      .default('tessera'),
+    prefix: KeyPrefix.default('tessera'),
     heartbeatMs: z.number().int().min(10).max(60_000).default(1_000),
     workerTimeoutMs: z.number().int().min(50).max(3_600_000).default(10_000),
     endedGraphTtlMs: z.number().int().min(1_000).default(3_600_000),
@@ -34,7 +30,7 @@ export const SchedulerOptionsSchema = z
     token: z.string().min(16, 'must be at least 16 characters').max(4096).optional(),
     /** Serve Prometheus metrics at GET /metrics. */
     metrics: z.boolean().default(true),
-    logLevel: z.enum(LOG_LEVELS).default('info'),
+    logLevel: LogLevel.default('info'),
     /** How each limit is set, quoted in 413 answers (the CLI passes its flag names). */
     limitNames: z.record(z.string()).optional(),
   })

@@ -3,11 +3,11 @@ import {
   ErrorResponse,
   type GraphEvent,
   GraphStatus,
+  SseParser,
   TesseraError,
   UnavailableError,
   deserializeError,
 } from '@tessera/protocol';
-import { SseParser } from './sse-parser.js';
 import { type HttpTransport, ProtocolError, checkAnswer } from './transport.js';
 
 /** What carries over from one connection to the next. */

@@ -1,9 +1,18 @@
-import { type GraphHistory, type GraphStructure, NotFoundError, STRUCTURE_MAX_TASKS, UnavailableError } from '@tessera/protocol';
+import {
+  HEARTBEAT,
+  SSE_HEADERS,
+  type GraphHistory,
+  type GraphStructure,
+  NotFoundError,
+  STRUCTURE_MAX_TASKS,
+  UnavailableError,
+  sseComment,
+  sseMessage,
+} from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ClusterApi } from '../cluster/cluster-api.js';
 import { GraphParams, parseParam } from './params.js';
-import { HEARTBEAT, SSE_HEADERS } from './sse.js';
 
 /**
  * What the dashboard server reads (issue 5), kept cheap for the scheduler: one cluster-wide event
@@ -50,7 +59,7 @@ export function feedRoutes(app: FastifyInstance, api: ClusterApi, opts: FeedRout
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, SSE_HEADERS);
-    res.write(': tessera event feed\n\n');
+    res.write(sseComment('tessera event feed'));
     let untap: () => void = () => undefined;
     let pending: string[] = [];
     let pendingBytes = 0;
@@ -89,10 +98,10 @@ export function feedRoutes(app: FastifyInstance, api: ClusterApi, opts: FeedRout
         aborter.abort();
         return;
       }
-      if (!graphsOnly) send(`data: ${json}\n\n`);
+      if (!graphsOnly) send(sseMessage({ data: json }));
       else {
         const g = events.filter((e) => e.type === 'graph');
-        if (g.length) send(`data: ${JSON.stringify(g)}\n\n`);
+        if (g.length) send(sseMessage({ data: JSON.stringify(g) }));
       }
     });
   });

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, TaskKey } from '@tessera/protocol';
+import { GraphId, InvalidArgumentError, TaskKey } from '@tessera/protocol';
 import { z } from 'zod';
 
 /**
@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 
 /** Graph ids name Redis keys: a conservative alphabet (the core makes `g<time>-<seq>`). */
-export const GraphIdParam = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'graph id must be 1-128 characters of A-Z a-z 0-9 _ . -');
+export const GraphIdParam = GraphId;
 
 /** Event ids are opaque to the HTTP layer (a store's stream id): printable ASCII, no spaces. */
 export const EventIdParam = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'event id must be 1-128 printable ASCII characters');

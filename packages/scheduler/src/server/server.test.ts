@@ -257,6 +257,7 @@ describe('errors', () => {
       UNAVAILABLE: 503,
       ENGINE_CLOSED: 503,
       GPU_UNAVAILABLE: 503,
+      PEER_FETCH_FAILED: 503,
     };
     for (const code of ERROR_CODES) expect([code, statusOfCode(code)]).toEqual([code, want[code] ?? 500]);
   });

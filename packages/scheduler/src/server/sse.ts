@@ -1,38 +1,21 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import type { ErrorResponse } from '@tessera/protocol';
+import { HEARTBEAT, SSE_HEADERS, sseMessage, type ErrorResponse } from '@tessera/protocol';
 import type { EventBatch } from '../cluster/cluster-api.js';
 
 /**
- * Server-Sent Events framing of a graph's event stream: one message per EventBatch,
- * `id: <batch id>\ndata: <JSON array of EngineEvent>\n\n`, so a client that reconnects with
- * Last-Event-ID resumes after the last batch it got. JSON.stringify escapes newlines, so the data
- * is always one line.
+ * A graph's event stream: one message per EventBatch, its id the batch id and its data the JSON
+ * array of EngineEvent, so a client that reconnects with Last-Event-ID resumes after the last
+ * batch it got. The framing is protocol's (sse.ts).
  */
-
-export const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
-  connection: 'keep-alive',
-  // Reverse proxies (nginx) buffer responses unless told not to; events must arrive as they happen.
-  'x-accel-buffering': 'no',
-} as const;
-
-/** An id with a line break would end the field early and break the framing; ids never need one. */
-function oneLine(s: string): string {
-  return s.replace(/[\r\n]/g, '');
-}
-
 export function formatBatch(batch: EventBatch): string {
-  return `id: ${oneLine(String(batch.id))}\ndata: ${JSON.stringify(batch.events)}\n\n`;
+  return sseMessage({ id: batch.id, data: JSON.stringify(batch.events) });
 }
 
 /** A failure after the stream started cannot change the status: it goes as an `error` event. */
 export function formatError(body: ErrorResponse): string {
-  return `event: error\ndata: ${JSON.stringify(body)}\n\n`;
+  return sseMessage({ event: 'error', data: JSON.stringify(body) });
 }
-
-export const HEARTBEAT = ': ping\n\n';
 
 /** Write, and wait for the socket to drain when its buffer is full (a slow reader holds us back). */
 async function write(res: ServerResponse, text: string, signal: AbortSignal): Promise<void> {

@@ -2,7 +2,7 @@ import { availableParallelism, hostname, networkInterfaces, tmpdir, totalmem } f
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidArgumentError, WorkerId } from '@tessera/protocol';
+import { InvalidArgumentError, LogLevel, NOT_ID_CHAR, WorkerId } from '@tessera/protocol';
 
 const urlWithProtocol = (protocols: string[]) =>
   z
@@ -65,7 +65,7 @@ export const WorkerOptionsSchema = z
     /** Open the WebGPU device and run tasks marked for a GPU on it (no adapter: a warning, CPU only). */
     gpu: z.boolean().optional(),
     /** pino level of this worker's log (stderr, JSON lines); default info. */
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    logLevel: LogLevel.optional(),
   })
   .strict();
 export type WorkerOptions = z.input<typeof WorkerOptionsSchema>;
@@ -89,7 +89,7 @@ export interface WorkerConfig {
   token: string | undefined;
   shutdownTimeoutMs: number;
   metrics: boolean;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: LogLevel;
   gpu: boolean;
 }
 
@@ -152,7 +152,7 @@ export function firstExternalIPv4(): string | undefined {
 export function defaultWorkerId(): string {
   const host =
     hostname()
-      .replace(/[^A-Za-z0-9_.-]/g, '-')
+      .replace(NOT_ID_CHAR, '-')
       .slice(0, 40) || 'worker';
   return `${host}-${process.pid}-${randomBytes(2).toString('hex')}`;
 }

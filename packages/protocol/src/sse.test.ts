@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SseParser, type SseMessage } from './sse-parser.js';
+import { SseParser, sseMessage, type SseMessage } from './sse.js';
 
 const enc = new TextEncoder();
 
@@ -58,5 +58,23 @@ describe('SseParser', () => {
   it('ignores messages without data, unknown fields and retry', () => {
     const parser = new SseParser();
     expect(parser.feed('event: x\n\nretry: 10\nfoo: bar\ndata\n\n')).toEqual([{ id: undefined, event: 'message', data: '' }]);
+  });
+
+  it('reads back what sseMessage writes: ids, event names, multi-line data; a long line fed in many pieces', () => {
+    const parser = new SseParser();
+    const text =
+      sseMessage({ id: 7, data: '[1,2]' }) +
+      sseMessage({ event: 'error', data: 'line one\nline two' }) +
+      sseMessage({ id: 'a\nb', event: 'ti\rck', data: '{}' });
+    expect(parser.feed(text)).toEqual([
+      { id: '7', event: 'message', data: '[1,2]' },
+      { id: '7', event: 'error', data: 'line one\nline two' },
+      { id: 'ab', event: 'tick', data: '{}' },
+    ]);
+    const long = JSON.stringify(Array.from({ length: 50_000 }, (_, i) => i));
+    const bytes = enc.encode(sseMessage({ data: long }));
+    const out: SseMessage[] = [];
+    for (let at = 0; at < bytes.length; at += 1000) out.push(...parser.feed(bytes.subarray(at, at + 1000)));
+    expect(out).toEqual([{ id: 'ab', event: 'message', data: long }]);
   });
 });
