@@ -5,7 +5,9 @@
 import { ThroughputChart } from './charts.js';
 import { DagView } from './dag.js';
 import { TaskStream } from './taskstream.js';
-import { STATE_COLOURS, el, fmtBytes, fmtInt, fmtMs, fmtTime, knownOps, opColour, opOfKey } from './util.js';
+import { orderGroups, pct, stateBar, tokenOf } from './progress.js';
+import { showError, showTask } from './task-detail.js';
+import { badge, el, fmtBytes, fmtInt, fmtMs, fmtTime, knownOps, opColour } from './util.js';
 
 /** @typedef {import('@tessera/protocol').DashboardSnapshot} DashboardSnapshot */
 /** @typedef {import('@tessera/protocol').DashboardTick} DashboardTick */
@@ -180,55 +182,10 @@ function renderLegend() {
 }
 
 /** A stacked bar of task states: done, processing, queued, erred over waiting. */
-function stateBar(counts, total) {
-  const parts = [
-    ['memory', (counts.memory ?? 0) + (counts.released ?? 0)],
-    ['processing', counts.processing ?? 0],
-    ['queued', counts.queued ?? 0],
-    ['erred', counts.erred ?? 0],
-  ];
-  return el(
-    'div',
-    { class: 'bar' },
-    parts.map(([s, n]) =>
-      el('i', { style: `width:${total ? (100 * n) / total : 0}%;background:${STATE_COLOURS[s]}`, title: `${s}: ${n}` }),
-    ),
-  );
-}
-
-function pct(done, total) {
-  return total ? Math.floor((100 * done) / total) : 0;
-}
-
 /** The graph the status page follows: the newest running one, else the newest. */
 function focusGraph() {
   const rows = [...state.graphs.values()].sort((a, b) => b.submittedAt - a.submittedAt);
   return rows.find((g) => g.state === 'running') ?? rows[0];
-}
-
-/** The first characters of a group's token: tells apart two groups of one op. */
-function tokenOf(group) {
-  const t = group.slice(group.lastIndexOf('-') + 1);
-  return t.slice(0, 6);
-}
-
-/** Groups in dependency order (inputs first), ties by name. */
-function orderGroups(groups) {
-  const byName = new Map(groups.map((g) => [g.group, g]));
-  const depth = new Map();
-  const depthOf = (g, seen = new Set()) => {
-    if (depth.has(g.group)) return depth.get(g.group);
-    if (seen.has(g.group)) return 0;
-    seen.add(g.group);
-    let d = 0;
-    for (const dep of g.deps) {
-      const o = byName.get(dep);
-      if (o) d = Math.max(d, depthOf(o, seen) + 1);
-    }
-    depth.set(g.group, d);
-    return d;
-  };
-  return groups.slice().sort((a, b) => depthOf(a) - depthOf(b) || a.group.localeCompare(b.group));
 }
 
 function renderProgress() {
@@ -269,10 +226,6 @@ function renderProgress() {
     );
   }
   box.replaceChildren(...rows);
-}
-
-function badge(text, cls) {
-  return el('span', { class: `badge ${cls ?? text}` }, text);
 }
 
 function renderWorkers() {
@@ -453,91 +406,6 @@ function renderGraphDetail() {
       : []),
   );
 }
-
-// ---- task detail ----
-function kv(pairs) {
-  return el(
-    'dl',
-    { class: 'kv' },
-    pairs.filter(([, v]) => v !== undefined && v !== null && v !== '').flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]),
-  );
-}
-
-function errorBlock(error) {
-  if (!error) return [];
-  return [
-    el('h3', { style: 'font-size:13px;margin:16px 0 6px;color:#b3261e' }, 'Error'),
-    kv([
-      ['name', error.name],
-      ['code', error.code],
-      ['message', el('span', { 'data-testid': 'task-error' }, error.message)],
-      ['task', error.key],
-      ['op', error.op],
-      ['cause', error.remote ? `${error.remote.name}: ${error.remote.message}` : undefined],
-    ]),
-    error.remote?.stack ? el('pre', { class: 'stack' }, error.remote.stack) : '',
-  ];
-}
-
-function showError(graph, error) {
-  $('detail-title').textContent = `Graph ${graph}`;
-  $('detail-body').replaceChildren(...errorBlock(error));
-  $('detail').hidden = false;
-}
-
-async function showTask(graph, key, bar) {
-  let t;
-  try {
-    const r = await fetch(`/api/graph/${encodeURIComponent(graph)}/task/${encodeURIComponent(key)}`);
-    if (r.ok) t = await r.json();
-  } catch {
-    // Fall back to what the bar says.
-  }
-  if (!t && bar)
-    t = {
-      graph,
-      key,
-      op: opOfKey(key),
-      worker: bar[2],
-      thread: bar[3],
-      start: bar[4],
-      stop: bar[5],
-      state: bar[6] === 'e' ? 'erred' : 'memory',
-      ...(bar.length > 7 ? { transfer: { start: bar[7], stop: bar[8], nbytes: bar[9], from: bar[10].split(',') } } : {}),
-    };
-  if (!t) t = { graph, key, op: opOfKey(key) };
-  $('detail-title').textContent = 'Task';
-  $('detail-body').replaceChildren(
-    kv([
-      ['key', el('span', { class: 'mono', 'data-testid': 'task-key' }, t.key)],
-      ['op', t.op],
-      ['graph', el('span', { class: 'mono' }, graph)],
-      [
-        'state',
-        t.state
-          ? badge(t.state, t.state === 'erred' ? 'erred' : t.state === 'memory' || t.state === 'released' ? 'finished' : 'running')
-          : undefined,
-      ],
-      ['worker', t.worker !== undefined ? `${t.worker}${t.thread !== undefined ? ` · thread ${t.thread}` : ''}` : undefined],
-      ['started', t.start ? `${fmtTime(t.start)}.${String(Math.floor(t.start % 1000)).padStart(3, '0')}` : undefined],
-      ['duration', t.start && t.stop ? fmtMs(t.stop - t.start) : undefined],
-      ['bytes', t.nbytes !== undefined ? fmtBytes(t.nbytes) : undefined],
-      [
-        'inputs fetched',
-        t.transfer
-          ? `${fmtBytes(t.transfer.nbytes)} from ${t.transfer.from.join(', ')} in ${fmtMs(t.transfer.stop - t.transfer.start)}`
-          : undefined,
-      ],
-    ]),
-    ...errorBlock(t.error),
-  );
-  $('detail').hidden = false;
-}
-
-$('detail-close').addEventListener('click', () => ($('detail').hidden = true));
-document.addEventListener('keydown', (e) => {
-  if (e.key === 'Escape') $('detail').hidden = true;
-});
 
 // ---- views ----
 function route() {

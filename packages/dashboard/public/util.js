@@ -116,3 +116,8 @@ export function fitCanvas(canvas) {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   return { ctx, w, h };
 }
+
+/** A coloured label: a state (`running`, `erred`, ...) or `cls` when given. */
+export function badge(text, cls) {
+  return el('span', { class: `badge ${cls ?? text}` }, text);
+}

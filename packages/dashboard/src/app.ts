@@ -22,6 +22,8 @@ const PAGE_FILES: Record<string, string> = {
   '/taskstream.js': 'taskstream.js',
   '/dag.js': 'dag.js',
   '/util.js': 'util.js',
+  '/task-detail.js': 'task-detail.js',
+  '/progress.js': 'progress.js',
 };
 
 const TYPES: Record<string, string> = {
