@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { TaskState, TransferTiming } from './engine.js';
-import { SerializedError } from './errors.js';
+import { TaskEvent, TaskState } from './engine.js';
 import { GraphStatus, WorkerView } from './http.js';
 
 /**
@@ -43,23 +42,8 @@ export const DashboardGroup = z
   .strict();
 export type DashboardGroup = z.infer<typeof DashboardGroup>;
 
-/** A task as the dashboard last saw it (the erred ones go to the page). */
-export const DashboardTask = z
-  .object({
-    key: z.string(),
-    group: z.string(),
-    op: z.string(),
-    state: TaskState,
-    worker: z.string().optional(),
-    thread: z.number().int().optional(),
-    start: ms.optional(),
-    stop: ms.optional(),
-    nbytes: count.optional(),
-    error: SerializedError.optional(),
-    /** Inputs fetched from other workers before the run. */
-    transfer: TransferTiming.optional(),
-  })
-  .strict();
+/** A task as the dashboard last saw it (the erred ones go to the page): its last event, less type and graph. */
+export const DashboardTask = TaskEvent.omit({ type: true, graph: true });
 export type DashboardTask = z.infer<typeof DashboardTask>;
 
 /** One graph in detail: its row, groups, last errors, and whether its structure (and a drawable DAG) is there. */

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   ChunkLostError,
   NoGpuError,
@@ -11,18 +10,13 @@ import {
   type WorkerInfo,
 } from '@tessera/protocol';
 import type { Executor } from '../core/executor.js';
-import type { SchedulerCore } from '../core/scheduler-core.js';
 import { ReadyQueue } from '../core/ready-queue.js';
-import type { ChunkDirectory } from './chunk-directory.js';
 import type { ClusterContext, ClusterState } from './cluster-state.js';
-import type { FreeSender } from './free-sender.js';
 import { bundleJobs } from './bundles.js';
 import { ChainIndex } from './chains.js';
-import { queuedJobId, type JobQueues, type QueuedJob } from './job-queues.js';
+import { queuedJobId, type QueuedJob } from './job-queues.js';
 import { SHARED, placeTask } from './placement.js';
-import type { InFlight, RunTable } from './run-table.js';
-import type { TaskJobs } from './task-jobs.js';
-import type { WorkerRegistry } from './worker-registry.js';
+import type { InFlight } from './run-table.js';
 
 /**
  * The cluster's Executor (the "dispatch" step): keeps the ready tasks the core hands it in
@@ -38,30 +32,11 @@ export class Dispatcher implements Executor {
   private readonly queued = new Map<string, Map<string, string[]>>();
   private readonly chains = new ChainIndex();
   private pumpScheduled = false;
-  private readonly directory: ChunkDirectory;
-  private readonly inflight: RunTable;
-  private readonly core: SchedulerCore;
-  private readonly redis: Redis;
-  private readonly prefix: string;
-  private readonly queues: JobQueues;
-  private readonly workers: WorkerRegistry;
-  private readonly jobs: TaskJobs;
-  private readonly frees: FreeSender;
 
   constructor(
     private readonly state: ClusterState,
-    ctx: ClusterContext,
-  ) {
-    this.directory = state.directory;
-    this.inflight = state.inflight;
-    this.core = ctx.core;
-    this.redis = ctx.redis;
-    this.prefix = ctx.prefix;
-    this.queues = ctx.queues;
-    this.workers = ctx.workers;
-    this.jobs = ctx.jobs;
-    this.frees = ctx.frees;
-  }
+    private readonly ctx: ClusterContext,
+  ) {}
 
   /**
    * A graph starts (or is resumed): remember its outputs so their runs report small results
@@ -69,7 +44,7 @@ export class Dispatcher implements Executor {
    */
   addGraph(graphId: string, outputs: readonly string[], tasks?: readonly TaskSpec[]): void {
     this.state.follow(graphId);
-    if (!this.jobs.addOutputs(graphId, outputs)) return;
+    if (!this.ctx.jobs.addOutputs(graphId, outputs)) return;
     if (tasks) this.chains.add(graphId, tasks);
   }
 
@@ -88,8 +63,8 @@ export class Dispatcher implements Executor {
 
   free(graphId: string, keys: readonly string[]): void {
     for (const k of keys) {
-      const freed = this.directory.drop(k, graphId);
-      if (freed) this.frees.send(freed.worker, k, freed.nbytes);
+      const freed = this.state.directory.drop(k, graphId);
+      if (freed) this.ctx.frees.send(freed.worker, k, freed.nbytes);
     }
   }
 
@@ -97,19 +72,19 @@ export class Dispatcher implements Executor {
     this.state.unfollow(graphId);
     this.chains.drop(graphId);
     const orphans: InFlight[] = [];
-    for (const f of this.inflight.values()) if (f.graphs.delete(graphId) && f.graphs.size === 0) orphans.push(f);
+    for (const f of this.state.inflight.values()) if (f.graphs.delete(graphId) && f.graphs.size === 0) orphans.push(f);
     // Jobs nobody waits for are taken back if still waiting (a bundle only when none of its runs
     // is waited for); a running one finishes and is freed.
     const jobs = new Map<string, InFlight[]>();
     for (const f of orphans) {
       if (jobs.has(f.jobId)) continue;
-      const runs = this.inflight.bundled(f);
+      const runs = this.state.inflight.bundled(f);
       if (runs.every((r) => r.graphs.size === 0)) jobs.set(f.jobId, runs);
     }
     for (const [jobId, runs] of jobs) {
-      void this.queues.remove(runs[0]!.worker, jobId).then((removed) => {
+      void this.ctx.queues.remove(runs[0]!.worker, jobId).then((removed) => {
         if (!removed) return;
-        for (const f of runs) if (this.inflight.get(f.spec.key) === f) this.inflight.settle(f.spec.key, f);
+        for (const f of runs) if (this.state.inflight.get(f.spec.key) === f) this.state.inflight.settle(f.spec.key, f);
       });
     }
   }
@@ -122,24 +97,24 @@ export class Dispatcher implements Executor {
   /** A graph is forgotten: chunks only it held are freed, `keep` ones are pinned (persisted). */
   releaseGraph(graphId: string, keep: readonly string[]): void {
     this.cancel(graphId);
-    this.jobs.dropOutputs(graphId);
+    this.ctx.jobs.dropOutputs(graphId);
     for (const k of keep) {
-      const e = this.directory.get(k);
+      const e = this.state.directory.get(k);
       if (e)
-        void this.redis.hset(
-          clusterKeys(this.prefix).persisted,
+        void this.ctx.redis.hset(
+          clusterKeys(this.ctx.prefix).persisted,
           k,
           JSON.stringify({ worker: e.worker, nbytes: e.nbytes, dtype: e.dtype, shape: e.shape }),
         );
     }
-    for (const [k, e] of this.directory.dropGraph(graphId, new Set(keep))) this.frees.send(e.worker, k);
+    for (const [k, e] of this.state.directory.dropGraph(graphId, new Set(keep))) this.ctx.frees.send(e.worker, k);
   }
 
   unpersist(keys: readonly string[]): void {
-    if (keys.length) void this.redis.hdel(clusterKeys(this.prefix).persisted, ...keys);
+    if (keys.length) void this.ctx.redis.hdel(clusterKeys(this.ctx.prefix).persisted, ...keys);
     for (const k of keys) {
-      const freed = this.directory.unpin(k);
-      if (freed) this.frees.send(freed.worker, k);
+      const freed = this.state.directory.unpin(k);
+      if (freed) this.ctx.frees.send(freed.worker, k);
     }
   }
 
@@ -154,7 +129,7 @@ export class Dispatcher implements Executor {
 
   private pump(): void {
     const sent = new Map<string, TaskJob[]>();
-    const alive = this.workers.alive();
+    const alive = this.ctx.workers.alive();
     for (;;) {
       const item = this.ready.peek();
       if (!item) break;
@@ -167,11 +142,11 @@ export class Dispatcher implements Executor {
         this.pop();
         continue;
       }
-      const missing = spec.deps.find((d) => !this.directory.get(d));
+      const missing = spec.deps.find((d) => !this.state.directory.get(d));
       if (missing !== undefined) {
         // The state machine says it is in memory, but no live worker holds it: lost.
         this.pop();
-        void this.core.recover(graphId, [missing], []);
+        void this.ctx.core.recover(graphId, [missing], []);
         continue;
       }
       if (spec.device === 'gpu' && alive.length > 0 && !alive.some((w) => w.gpu)) {
@@ -181,19 +156,19 @@ export class Dispatcher implements Executor {
         const error = new NoGpuError(
           `task ${spec.key} needs a GPU (device: 'gpu') and no worker of the cluster has one (start workers with --gpu)`,
         );
-        this.core.taskFailed(graphId, spec.key, serializeError(error), { worker: SHARED, start: now, stop: now });
+        this.ctx.core.taskFailed(graphId, spec.key, serializeError(error), { worker: SHARED, start: now, stop: now });
         continue;
       }
       const target = this.place(spec, alive);
       if (target === undefined) break;
-      const attempt = this.inflight.attempt(spec.key);
+      const attempt = this.state.inflight.attempt(spec.key);
       // No job when an input's worker just died: wait for its recovery to run.
-      const job = this.jobs.job(spec, graphId, attempt);
+      const job = this.ctx.jobs.job(spec, graphId, attempt);
       if (!job) break;
       this.pop();
       const jobId = jobIdOf(spec.key, attempt);
       const run: InFlight = { spec, graphs: new Set([graphId]), worker: target, attempt, jobId, sentAt: Date.now(), missing: 0 };
-      this.inflight.add(spec.key, run);
+      this.state.inflight.add(spec.key, run);
       const list = sent.get(target) ?? [];
       list.push(job);
       sent.set(target, list);
@@ -208,7 +183,7 @@ export class Dispatcher implements Executor {
     if (sent.size === 0) return;
     const bundled = new Map<string, QueuedJob[]>();
     for (const [worker, jobs] of sent) bundled.set(worker, this.bundle(worker, jobs, alive));
-    void written.then(() => bundled.forEach((jobs, worker) => this.queues.add(worker, jobs)));
+    void written.then(() => bundled.forEach((jobs, worker) => this.ctx.queues.add(worker, jobs)));
   }
 
   /**
@@ -219,15 +194,15 @@ export class Dispatcher implements Executor {
    */
   private chain(graphId: string, head: InFlight, job: TaskJob): void {
     const worker = head.worker;
-    const address = this.workers.get(worker)?.address;
+    const address = this.ctx.workers.get(worker)?.address;
     if (address === undefined) return;
-    const specs = this.chains.after(graphId, head.spec, (s) => !this.inflight.has(s.key) && !this.directory.get(s.key));
+    const specs = this.chains.after(graphId, head.spec, (s) => !this.state.inflight.has(s.key) && !this.state.directory.get(s.key));
     if (specs.length === 0) return;
     const keys = [head.spec.key, ...specs.map((s) => s.key)];
     head.bundle = keys;
     let before = head.spec;
     job.next = specs.map((spec) => {
-      const attempt = this.inflight.attempt(spec.key);
+      const attempt = this.state.inflight.attempt(spec.key);
       const run: InFlight = {
         spec,
         graphs: new Set([graphId]),
@@ -239,24 +214,24 @@ export class Dispatcher implements Executor {
         sentAt: head.sentAt,
         missing: 0,
       };
-      this.inflight.add(spec.key, run);
+      this.state.inflight.add(spec.key, run);
       this.note(graphId, worker, spec.key);
       const input: InputLocation = { key: before.key, worker, address, dtype: before.dtype, shape: [...before.shape] };
       before = spec;
-      return this.jobs.taskJob(spec, graphId, attempt, [input]);
+      return this.ctx.jobs.taskJob(spec, graphId, attempt, [input]);
     });
   }
 
   /** Cut a pass's jobs for one queue into bundles; their runs learn which job carries them. */
   private bundle(worker: string, jobs: TaskJob[], alive: readonly WorkerInfo[]): QueuedJob[] {
-    const threads = worker === SHARED ? alive.reduce((n, w) => n + w.threads, 0) : (this.workers.get(worker)?.threads ?? 1);
-    const out = bundleJobs(jobs, (k) => this.inflight.get(k)?.spec, threads);
+    const threads = worker === SHARED ? alive.reduce((n, w) => n + w.threads, 0) : (this.ctx.workers.get(worker)?.threads ?? 1);
+    const out = bundleJobs(jobs, (k) => this.state.inflight.get(k)?.spec, threads);
     for (const j of out) {
       if (!('tasks' in j)) continue;
       const jobId = queuedJobId(j);
       const keys = j.tasks.map((t) => t.key);
       for (const k of keys) {
-        const f = this.inflight.get(k);
+        const f = this.state.inflight.get(k);
         if (f) Object.assign(f, { jobId, bundle: keys });
       }
     }
@@ -274,19 +249,19 @@ export class Dispatcher implements Executor {
    * whose key is running joins that run. False: it must be sent.
    */
   private share(graphId: string, spec: TaskSpec): boolean {
-    const held = this.directory.get(spec.key);
+    const held = this.state.directory.get(spec.key);
     const now = Date.now();
     if (held) {
       // Straight from waiting to memory: no queued step that could trail the graph's end.
-      this.directory.hold(spec.key, graphId);
-      this.core.taskFinished(graphId, spec.key, held.nbytes, { worker: held.worker, start: now, stop: now });
+      this.state.directory.hold(spec.key, graphId);
+      this.ctx.core.taskFinished(graphId, spec.key, held.nbytes, { worker: held.worker, start: now, stop: now });
       return true;
     }
     if (spec.op === 'persisted') {
-      this.core.taskFailed(graphId, spec.key, serializeError(new ChunkLostError(spec.key)), { worker: SHARED, start: now, stop: now });
+      this.ctx.core.taskFailed(graphId, spec.key, serializeError(new ChunkLostError(spec.key)), { worker: SHARED, start: now, stop: now });
       return true;
     }
-    const running = this.inflight.get(spec.key);
+    const running = this.state.inflight.get(spec.key);
     if (running) {
       running.graphs.add(graphId);
       this.note(graphId, running.worker, spec.key);
@@ -308,7 +283,7 @@ export class Dispatcher implements Executor {
     const writes: Promise<void>[] = [];
     for (const [graph, byWorker] of this.queued) {
       for (const [worker, keys] of byWorker) {
-        writes.push(new Promise<void>((sent) => void this.core.tasksQueued(graph, keys, worker, sent).finally(sent)));
+        writes.push(new Promise<void>((sent) => void this.ctx.core.tasksQueued(graph, keys, worker, sent).finally(sent)));
       }
     }
     this.queued.clear();
@@ -319,8 +294,8 @@ export class Dispatcher implements Executor {
     return placeTask(
       spec,
       alive,
-      (w) => this.inflight.load(w),
-      (deps) => this.directory.bytesByWorker(deps),
+      (w) => this.state.inflight.load(w),
+      (deps) => this.state.directory.bytesByWorker(deps),
     );
   }
 }

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   KilledWorkerError,
   clusterKeys,
@@ -9,17 +8,11 @@ import {
   type TaskJob,
   type TaskSpec,
 } from '@tessera/protocol';
-import type { SchedulerCore } from '../core/scheduler-core.js';
 import type { RedisStore } from '../store/redis-store.js';
-import type { ChunkDirectory } from './chunk-directory.js';
 import type { ClusterContext, ClusterState } from './cluster-state.js';
-import type { FreeSender } from './free-sender.js';
-import type { Carrier, JobQueues } from './job-queues.js';
-import type { ClusterLog } from './log.js';
+import type { Carrier } from './job-queues.js';
 import { SHARED } from './placement.js';
-import type { InFlight, RunTable } from './run-table.js';
-import type { TaskJobs } from './task-jobs.js';
-import type { WorkerRegistry } from './worker-registry.js';
+import type { InFlight } from './run-table.js';
 
 /** What a worker's death cost, by graph: chunks lost, runs dropped, and which of those it had started. */
 export type WorkerLosses = Map<string, { lost: string[]; dropped: string[]; running: string[] }>;
@@ -53,32 +46,11 @@ export class RunRecovery {
   private specs: ((graph: string, key: string) => TaskSpec | undefined) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping = false;
-  private readonly inflight: RunTable;
-  private readonly directory: ChunkDirectory;
-  private readonly core: SchedulerCore;
-  private readonly redis: Redis;
-  private readonly prefix: string;
-  private readonly queues: JobQueues;
-  private readonly workers: WorkerRegistry;
-  private readonly jobs: TaskJobs;
-  private readonly frees: FreeSender;
-  private readonly log: ClusterLog;
 
   constructor(
     private readonly state: ClusterState,
-    ctx: ClusterContext,
-  ) {
-    this.inflight = state.inflight;
-    this.directory = state.directory;
-    this.core = ctx.core;
-    this.redis = ctx.redis;
-    this.prefix = ctx.prefix;
-    this.queues = ctx.queues;
-    this.workers = ctx.workers;
-    this.jobs = ctx.jobs;
-    this.frees = ctx.frees;
-    this.log = ctx.log;
-  }
+    private readonly ctx: ClusterContext,
+  ) {}
 
   /**
    * A worker died (`strikes`), or deregistered itself in a graceful shutdown (no strikes): its
@@ -86,9 +58,9 @@ export class RunRecovery {
    * strike, and fails the graph with KilledWorkerError once it has killed KILLED_WORKER_LIMIT.
    */
   async workerGone(id: string, opts: { strikes: boolean }): Promise<void> {
-    const taken = await this.queues.takenBy(id).catch(() => ({ own: new Set<string>(), shared: new Set<string>() }));
+    const taken = await this.ctx.queues.takenBy(id).catch(() => ({ own: new Set<string>(), shared: new Set<string>() }));
     const byGraph = this.losses(id, taken.shared);
-    this.frees.dropWorker(id);
+    this.ctx.frees.dropWorker(id);
     this.state.room();
     let lostN = 0;
     let droppedN = 0;
@@ -96,11 +68,11 @@ export class RunRecovery {
       lostN += lost.length;
       droppedN += dropped.length;
     }
-    this.log.warn(
+    this.ctx.log.warn(
       { worker: id, lostChunks: lostN, rerun: droppedN },
       'worker gone: its chunks are recomputed where needed, its tasks run again',
     );
-    await this.queues.drop(id);
+    await this.ctx.queues.drop(id);
     const now = Date.now();
     for (const [g, { lost, dropped, running }] of byGraph) {
       const retry: string[] = [];
@@ -112,12 +84,12 @@ export class RunRecovery {
           retry.push(key);
           continue;
         }
-        const strikes = await this.redis.hincrby(graphSideKeys(this.prefix, g).suspects, key, 1);
+        const strikes = await this.ctx.redis.hincrby(graphSideKeys(this.ctx.prefix, g).suspects, key, 1);
         if (strikes >= KILLED_WORKER_LIMIT)
-          this.core.taskFailed(g, key, serializeError(new KilledWorkerError(key, strikes)), { worker: id, start: now, stop: now });
+          this.ctx.core.taskFailed(g, key, serializeError(new KilledWorkerError(key, strikes)), { worker: id, start: now, stop: now });
         else retry.push(key);
       }
-      void this.core.recover(g, lost, retry, (r) => this.inflight.forget(g, r.moved));
+      void this.ctx.core.recover(g, lost, retry, (r) => this.state.inflight.forget(g, r.moved));
     }
   }
 
@@ -132,20 +104,20 @@ export class RunRecovery {
       if (!e) byGraph.set(g, (e = { lost: [], dropped: [], running: [] }));
       return e;
     };
-    for (const [key, e] of this.directory.loseWorker(worker)) {
+    for (const [key, e] of this.state.directory.loseWorker(worker)) {
       for (const g of e.graphs) entry(g).lost.push(key);
-      if (e.pinned) void this.redis.hdel(clusterKeys(this.prefix).persisted, key);
+      if (e.pinned) void this.ctx.redis.hdel(clusterKeys(this.ctx.prefix).persisted, key);
     }
-    for (const [key, f] of [...this.inflight]) {
+    for (const [key, f] of [...this.state.inflight]) {
       if (f.worker !== worker && !(f.worker === SHARED && took.has(key))) continue;
-      this.inflight.settle(key, f);
-      this.inflight.retry(key, f.attempt + 1);
+      this.state.inflight.settle(key, f);
+      this.state.inflight.retry(key, f.attempt + 1);
       for (const g of f.graphs) {
         entry(g).dropped.push(key);
         if (f.runningOn === worker) entry(g).running.push(key);
       }
     }
-    this.inflight.dropWorker(worker);
+    this.state.inflight.dropWorker(worker);
     return byGraph;
   }
 
@@ -157,12 +129,12 @@ export class RunRecovery {
     if (!f.bundle) return;
     const byGraph = new Map<string, string[]>();
     for (const k of f.bundle.slice(f.bundle.indexOf(f.spec.key) + 1)) {
-      const r = this.inflight.get(k);
+      const r = this.state.inflight.get(k);
       if (r?.jobId !== f.jobId || r.after === undefined) continue;
-      this.inflight.settle(k, r);
+      this.state.inflight.settle(k, r);
       for (const g of r.graphs) byGraph.set(g, [...(byGraph.get(g) ?? []), k]);
     }
-    for (const [g, keys] of byGraph) void this.core.recover(g, [], keys);
+    for (const [g, keys] of byGraph) void this.ctx.core.recover(g, [], keys);
   }
 
   /**
@@ -172,13 +144,13 @@ export class RunRecovery {
    * Then the sweep for vanished jobs starts, a few heartbeats apart.
    */
   async resume(src: ResumeSources, heartbeatMs: number): Promise<void> {
-    const alive = (w: string): boolean => w === SHARED || this.workers.isAlive(w);
+    const alive = (w: string): boolean => w === SHARED || this.ctx.workers.isAlive(w);
     const todo: { id: string; lost: string[]; dropped: string[]; ready: string[] }[] = [];
     const readySpecs = new Map<string, Map<string, TaskSpec>>();
-    const persisted = await this.redis.hgetall(clusterKeys(this.prefix).persisted);
+    const persisted = await this.ctx.redis.hgetall(clusterKeys(this.ctx.prefix).persisted);
     for (const [key, raw] of Object.entries(persisted)) {
       const p = JSON.parse(raw) as { worker: string; nbytes: number; dtype: Dtype; shape: number[] };
-      if (alive(p.worker)) this.directory.put(key, p, [], true);
+      if (alive(p.worker)) this.state.directory.put(key, p, [], true);
     }
     for (const g of await src.store.listGraphs()) {
       if (g.state !== 'running' && g.state !== 'finished') continue;
@@ -189,7 +161,7 @@ export class RunRecovery {
       const lost: string[] = [];
       for (const { key, worker } of state.memory) {
         const t = specs.get(key)!;
-        if (alive(worker)) this.directory.put(key, { worker, nbytes: t.nbytes, dtype: t.dtype, shape: [...t.shape] }, [g.id]);
+        if (alive(worker)) this.state.directory.put(key, { worker, nbytes: t.nbytes, dtype: t.dtype, shape: [...t.shape] }, [g.id]);
         else lost.push(key);
       }
       if (g.state !== 'running') continue;
@@ -208,8 +180,8 @@ export class RunRecovery {
     this.adoptFrom(undefined);
     this.resendInFlight(carriers);
     for (const t of todo) {
-      if (t.lost.length || t.dropped.length) void this.core.recover(t.id, t.lost, t.dropped, (r) => this.inflight.forget(t.id, r.moved));
-      this.core.resume(t.id, t.ready);
+      if (t.lost.length || t.dropped.length) void this.ctx.core.recover(t.id, t.lost, t.dropped, (r) => this.state.inflight.forget(t.id, r.moved));
+      this.ctx.core.resume(t.id, t.ready);
     }
     // Runs whose jobs Redis lost are found by a slow sweep (a few heartbeats apart).
     const every = Math.max(1_000, 5 * heartbeatMs);
@@ -217,7 +189,7 @@ export class RunRecovery {
       if (this.sweeping) return;
       this.sweeping = true;
       this.sweep(every)
-        .catch((err: unknown) => this.log.error({ err }, 'sweep failed'))
+        .catch((err: unknown) => this.ctx.log.error({ err }, 'sweep failed'))
         .finally(() => (this.sweeping = false));
     }, every);
   }
@@ -232,7 +204,7 @@ export class RunRecovery {
   }
 
   adopt(key: string, graph: string): InFlight | undefined {
-    if (!this.specs || !this.state.follows(graph) || this.directory.get(key)) return undefined;
+    if (!this.specs || !this.state.follows(graph) || this.state.directory.get(key)) return undefined;
     const spec = this.specs(graph, key);
     if (!spec) return undefined;
     const f: InFlight = {
@@ -244,20 +216,20 @@ export class RunRecovery {
       sentAt: Date.now(),
       missing: 0,
     };
-    this.inflight.add(key, f);
+    this.state.inflight.add(key, f);
     return f;
   }
 
   /** Resume: a run the last scheduler sent is still on its way (its job id is re-added, a no-op if present). */
   private restoreInFlight(graphId: string, spec: TaskSpec, worker: string): void {
-    const f = this.inflight.get(spec.key);
+    const f = this.state.inflight.get(spec.key);
     if (f) {
       f.graphs.add(graphId);
       return;
     }
     const jobId = jobIdOf(spec.key, 0);
     const run: InFlight = { spec, graphs: new Set([graphId]), worker, attempt: 0, jobId, sentAt: Date.now(), missing: 0 };
-    this.inflight.add(spec.key, run);
+    this.state.inflight.add(spec.key, run);
     this.restored.add(run);
   }
 
@@ -269,7 +241,7 @@ export class RunRecovery {
   private async carriers(): Promise<Map<string, Carrier>> {
     const out = new Map<string, Carrier>();
     for (const worker of new Set([...this.restored].map((f) => f.worker))) {
-      const found = await this.queues.carriers(worker).catch(() => new Map<string, Carrier>());
+      const found = await this.ctx.queues.carriers(worker).catch(() => new Map<string, Carrier>());
       for (const [run, jobId] of found) out.set(run, jobId);
     }
     return out;
@@ -287,7 +259,7 @@ export class RunRecovery {
     this.restored.clear();
     for (const f of restored) {
       // Settled by a pending report, or a run the drain itself just sent (under its own job).
-      if (this.inflight.get(f.spec.key) !== f) continue;
+      if (this.state.inflight.get(f.spec.key) !== f) continue;
       const carrier = carriers.get(jobIdOf(f.spec.key, f.attempt));
       if (carrier !== undefined) {
         f.jobId = carrier.job;
@@ -298,17 +270,17 @@ export class RunRecovery {
         }
         continue;
       }
-      const job = this.jobs.job(f.spec, [...f.graphs][0]!, f.attempt);
+      const job = this.ctx.jobs.job(f.spec, [...f.graphs][0]!, f.attempt);
       if (!job) {
-        this.inflight.settle(f.spec.key, f);
-        for (const g of f.graphs) void this.core.recover(g, [], [f.spec.key]);
+        this.state.inflight.settle(f.spec.key, f);
+        for (const g of f.graphs) void this.ctx.core.recover(g, [], [f.spec.key]);
         continue;
       }
       const list = byQueue.get(f.worker) ?? [];
       list.push(job);
       byQueue.set(f.worker, list);
     }
-    for (const [worker, jobs] of byQueue) this.queues.add(worker, jobs);
+    for (const [worker, jobs] of byQueue) this.ctx.queues.add(worker, jobs);
   }
 
   /**
@@ -320,17 +292,17 @@ export class RunRecovery {
     const now = Date.now();
     const resend = new Map<string, TaskJob[]>();
     const present = new Map<string, Promise<boolean>>();
-    for (const [key, f] of [...this.inflight]) {
+    for (const [key, f] of [...this.state.inflight]) {
       if (now - f.sentAt < minAgeMs || f.graphs.size === 0) continue;
       // One look per job: a bundle's runs share theirs.
       let exists = present.get(f.jobId);
-      if (!exists) present.set(f.jobId, (exists = this.queues.exists(f.worker, f.jobId)));
+      if (!exists) present.set(f.jobId, (exists = this.ctx.queues.exists(f.worker, f.jobId)));
       if (await exists) {
         f.missing = 0;
         continue;
       }
-      if (this.inflight.get(key) !== f || ++f.missing < 2) continue;
-      const job = this.jobs.job(f.spec, [...f.graphs][0]!, f.attempt);
+      if (this.state.inflight.get(key) !== f || ++f.missing < 2) continue;
+      const job = this.ctx.jobs.job(f.spec, [...f.graphs][0]!, f.attempt);
       if (!job) continue;
       // Sent again alone, under its own id.
       f.missing = 0;
@@ -342,8 +314,8 @@ export class RunRecovery {
       resend.set(f.worker, list);
     }
     for (const [worker, jobs] of resend) {
-      this.log.warn({ queue: worker === SHARED ? 'shared' : worker, jobs: jobs.length }, 'jobs vanished from Redis; sending them again');
-      this.queues.add(worker, jobs);
+      this.ctx.log.warn({ queue: worker === SHARED ? 'shared' : worker, jobs: jobs.length }, 'jobs vanished from Redis; sending them again');
+      this.ctx.queues.add(worker, jobs);
     }
   }
 }

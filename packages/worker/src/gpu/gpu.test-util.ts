@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { allocChunk, sizeOf, type Chunk, type Dtype } from '@tessera/protocol';
+import { allocChunk, sizeOf, type Chunk, type Dtype, type ElementwiseParams, type Instruction } from '@tessera/protocol';
 import { executeTask } from '../kernels/index.js';
 import { GpuUnavailable } from './device.js';
 import { GpuRunner, type GpuTask } from './runner.js';
@@ -103,4 +103,24 @@ let seq = 0;
 /** A unique task key per call (keys only name tasks in messages here). */
 export function key(op: string): string {
   return `${op}-${(seq++).toString(16).padStart(16, '0')}:0`;
+}
+
+/** One float32 ulp at 1. */
+export const ULP = 2 ** -23;
+
+/** An elementwise task over `domain` (a fused program), for `both`. */
+export function ew(
+  program: Instruction[],
+  inputs: ElementwiseParams['inputs'],
+  domain: number[],
+  dtype: Dtype,
+  extra: Partial<ElementwiseParams> = {},
+) {
+  return {
+    key: key('ew'),
+    op: 'elementwise',
+    params: { program, inputs, domain, ...extra } as Record<string, unknown>,
+    shape: domain,
+    dtype,
+  };
 }

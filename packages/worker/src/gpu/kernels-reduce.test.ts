@@ -7,56 +7,21 @@ import {
   reducedShape,
   sizeOf,
   type Chunk,
-  type Dtype,
-  type ElementwiseParams,
   type Instruction,
   type ReductionKind,
 } from '@tessera/protocol';
 import { executeTask } from '../kernels/index.js';
 import type { GpuRunner } from './runner.js';
-import { both, chunkOf, expectClose, key, openTestRunner, randomChunk } from './gpu.test-util.js';
+import { ULP, both, chunkOf, ew, expectClose, key, openTestRunner, randomChunk } from './gpu.test-util.js';
 
-/**
- * (Reductions, transpose, matmul, mixed precision; elementwise kernels are in kernels.test.ts.)
- * Every GPU kernel against the CPU kernel of the same task, on odd shapes (nothing a multiple of
- * a workgroup or a tile), on lavapipe in CI. Tolerances, per op, for float32 (the CPU computes
- * each instruction in float64 and rounds to float32 once):
- *   neg abs maximum minimum comparisons where astype, int32 and uint8 arithmetic: exact
- *   add sub mul: 1 ulp (a chain may be contracted into fma)      div sqrt: 3 ulp
- *   exp: 4e-6 relative (|x| <= 8)          log: 4e-7 absolute + 4e-7 relative
- *   sin cos: 2e-6 absolute (|x| <= 100, Cody-Waite reduction)  tanh: 4e-7 absolute + 1e-6 relative
- *   pow: 2e-6 relative per unit of |y log2 x| (exp2(y log2 x))
- *   random uniform: 2^-23 of (b - a) + 1 ulp; normal: 2e-5 absolute (float32 log and cos)
- *   sum/mean partials: 1e-5 of sum |x|; prod: 1e-5 relative; min/max/argmin/argmax: exact
- *   var (M2): 1e-4 relative;  matmul: 1e-5 of sum |a||b| per output; transpose: exact
- * Mixed precision (float16 storage, float32 accumulation): 2e-3 relative.
- */
+// Reductions, transpose, matmul and mixed precision against the CPU kernels; the tolerances
+// per op are listed in kernels.test.ts.
 
-const ULP = 2 ** -23;
 let runner: GpuRunner;
 
-beforeAll(async () => {
-  runner = await openTestRunner();
-});
-afterAll(() => {
-  runner?.close();
-});
+beforeAll(async () => void (runner = await openTestRunner()));
+afterAll(() => runner?.close());
 
-function ew(
-  program: Instruction[],
-  inputs: ElementwiseParams['inputs'],
-  domain: number[],
-  dtype: Dtype,
-  extra: Partial<ElementwiseParams> = {},
-) {
-  return {
-    key: key('ew'),
-    op: 'elementwise',
-    params: { program, inputs, domain, ...extra } as Record<string, unknown>,
-    shape: domain,
-    dtype,
-  };
-}
 
 // ---- reductions -------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import {
   type Instruction,
 } from '@tessera/protocol';
 import type { GpuRunner } from './runner.js';
-import { both, chunkOf, expectClose, key, openTestRunner, randomChunk, values, type Tolerance } from './gpu.test-util.js';
+import { ULP, both, chunkOf, ew, expectClose, key, openTestRunner, randomChunk, values, type Tolerance } from './gpu.test-util.js';
 
 /**
  * Every GPU kernel against the CPU kernel of the same task, on odd shapes (nothing a multiple of
@@ -26,31 +26,11 @@ import { both, chunkOf, expectClose, key, openTestRunner, randomChunk, values, t
  * Mixed precision (float16 storage, float32 accumulation): 2e-3 relative.
  */
 
-const ULP = 2 ** -23;
 let runner: GpuRunner;
 
-beforeAll(async () => {
-  runner = await openTestRunner();
-});
-afterAll(() => {
-  runner?.close();
-});
+beforeAll(async () => void (runner = await openTestRunner()));
+afterAll(() => runner?.close());
 
-function ew(
-  program: Instruction[],
-  inputs: ElementwiseParams['inputs'],
-  domain: number[],
-  dtype: Dtype,
-  extra: Partial<ElementwiseParams> = {},
-) {
-  return {
-    key: key('ew'),
-    op: 'elementwise',
-    params: { program, inputs, domain, ...extra } as Record<string, unknown>,
-    shape: domain,
-    dtype,
-  };
-}
 
 const SHAPES: number[][] = [[37, 53], [3, 5, 7], [1], [], [1001]];
 
