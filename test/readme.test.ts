@@ -106,4 +106,17 @@ describe('README examples', () => {
       expect([command, inTable]).toEqual([command, inHelp]);
     }
   });
+
+  it("the API table names every array function the client exports", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('| kind | operations |'), readme.indexOf('Errors in shapes, dtypes or chunks'));
+    const named = new Set([...table.matchAll(/`([^`]+)`/g)].flatMap((m) => m[1]!.split(/[\s/,(]+/)));
+    // The functions a user calls on arrays (not the client, errors, graph helpers or types).
+    const notArrayApi = new Set(['buildGraph', 'cull', 'fuse', 'order', 'toGraph', 'isChunkedArray']);
+    const fns = Object.entries(ta)
+      .filter(([k, v]) => typeof v === 'function' && /^[a-z]/.test(k) && !notArrayApi.has(k))
+      .map(([k]) => k);
+    expect(fns.length).toBeGreaterThan(60);
+    expect(fns.filter((f) => !named.has(f))).toEqual([]);
+  });
 });

@@ -4,6 +4,7 @@ import { type Chunks, type ChunksSpec, fmtChunks, gridIndices } from './chunks.j
 // that construct arrays never touches an uninitialised binding at load time.
 import * as ew from './elementwise.js';
 import * as red from './reductions.js';
+import * as uf from './ufuncs.js';
 import * as st from './structure.js';
 import * as sl from './slicing.js';
 import * as la from './linalg.js';
@@ -151,6 +152,58 @@ export class ChunkedArray {
   /** `cond.where(a, b)`: a where this is non-zero, else b. */
   where(a: Operand, b: Operand): ChunkedArray { return ew.where(this, a, b); }
   astype(dtype: Dtype): ChunkedArray { return ew.astype(this, dtype); }
+  floor(): ChunkedArray { return uf.floor(this); }
+  ceil(): ChunkedArray { return uf.ceil(this); }
+  trunc(): ChunkedArray { return uf.trunc(this); }
+  rint(): ChunkedArray { return uf.rint(this); }
+  round(decimals = 0): ChunkedArray { return uf.round(this, decimals); }
+  clip(lo?: Operand | null, hi?: Operand | null): ChunkedArray { return uf.clip(this, lo, hi); }
+  sign(): ChunkedArray { return uf.sign(this); }
+  square(): ChunkedArray { return uf.square(this); }
+  reciprocal(): ChunkedArray { return uf.reciprocal(this); }
+  log1p(): ChunkedArray { return uf.log1p(this); }
+  expm1(): ChunkedArray { return uf.expm1(this); }
+  log2(): ChunkedArray { return uf.log2(this); }
+  log10(): ChunkedArray { return uf.log10(this); }
+  exp2(): ChunkedArray { return uf.exp2(this); }
+  tan(): ChunkedArray { return uf.tan(this); }
+  arcsin(): ChunkedArray { return uf.arcsin(this); }
+  arccos(): ChunkedArray { return uf.arccos(this); }
+  arctan(): ChunkedArray { return uf.arctan(this); }
+  sinh(): ChunkedArray { return uf.sinh(this); }
+  cosh(): ChunkedArray { return uf.cosh(this); }
+  arcsinh(): ChunkedArray { return uf.arcsinh(this); }
+  arccosh(): ChunkedArray { return uf.arccosh(this); }
+  arctanh(): ChunkedArray { return uf.arctanh(this); }
+  degrees(): ChunkedArray { return uf.degrees(this); }
+  radians(): ChunkedArray { return uf.radians(this); }
+  arctan2(o: Operand): ChunkedArray { return uf.arctan2(this, o); }
+  hypot(o: Operand): ChunkedArray { return uf.hypot(this, o); }
+  copysign(o: Operand): ChunkedArray { return uf.copysign(this, o); }
+  floorDivide(o: Operand): ChunkedArray { return uf.floorDivide(this, o); }
+  remainder(o: Operand): ChunkedArray { return uf.remainder(this, o); }
+  mod(o: Operand): ChunkedArray { return uf.remainder(this, o); }
+  fmod(o: Operand): ChunkedArray { return uf.fmod(this, o); }
+  isnan(): ChunkedArray { return uf.isnan(this); }
+  isinf(): ChunkedArray { return uf.isinf(this); }
+  isfinite(): ChunkedArray { return uf.isfinite(this); }
+  logicalNot(): ChunkedArray { return uf.logicalNot(this); }
+  logicalAnd(o: Operand): ChunkedArray { return uf.logicalAnd(this, o); }
+  logicalOr(o: Operand): ChunkedArray { return uf.logicalOr(this, o); }
+  logicalXor(o: Operand): ChunkedArray { return uf.logicalXor(this, o); }
+  invert(): ChunkedArray { return uf.invert(this); }
+  bitwiseAnd(o: Operand): ChunkedArray { return uf.bitwiseAnd(this, o); }
+  bitwiseOr(o: Operand): ChunkedArray { return uf.bitwiseOr(this, o); }
+  bitwiseXor(o: Operand): ChunkedArray { return uf.bitwiseXor(this, o); }
+  leftShift(o: Operand): ChunkedArray { return uf.leftShift(this, o); }
+  rightShift(o: Operand): ChunkedArray { return uf.rightShift(this, o); }
+  nanToNum(opts?: uf.NanToNumOptions): ChunkedArray { return uf.nanToNum(this, opts); }
+  all(opts?: FullReduceOptions): ChunkedScalar;
+  all(opts: ReduceOptions): ChunkedArray;
+  all(opts?: ReduceOptions): ChunkedArray { return uf.all(this, opts as ReduceOptions); }
+  any(opts?: FullReduceOptions): ChunkedScalar;
+  any(opts: ReduceOptions): ChunkedArray;
+  any(opts?: ReduceOptions): ChunkedArray { return uf.any(this, opts as ReduceOptions); }
 
   // Reductions (over every axis without keepdims they give a ChunkedScalar)
   sum(opts?: FullReduceOptions): ChunkedScalar;

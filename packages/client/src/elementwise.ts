@@ -6,6 +6,7 @@ import {
   type Instruction,
   InvalidArgumentError,
   type Operand as ProgramOperand,
+  elementwiseDtypeError,
   elementwiseResultDtype,
   promoteTypes,
   promoteWithScalar,
@@ -47,6 +48,8 @@ export function elementwise(op: ElementwiseOp, operands: readonly Operand[], cas
     o instanceof ChunkedArray ? { input: arrays.indexOf(o) } : { const: o, dtype: constDtype(context, o) },
   );
   const argTypes = args.map((a) => ('input' in a ? arrays[a.input]!.dtype : (a as { dtype: Dtype }).dtype));
+  const refused = elementwiseDtypeError(op, argTypes);
+  if (refused) throw new DtypeError(`${refused}; operand dtypes ${argTypes.join(', ')}`);
   const dtype = op === 'astype' ? castTo! : elementwiseResultDtype(op, argTypes);
   const program: Instruction[] = [{ op, args, dtype }];
   const views = arrays.map(() => ({}));

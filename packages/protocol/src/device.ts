@@ -56,6 +56,12 @@ export function isGpuDtype(d: Dtype): boolean {
 const COMPARISONS = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
 
 /** Why a program cannot run on the GPU, or undefined if it can. */
+/** The elementwise ops the WGSL generator has (worker/src/gpu/wgsl/program.ts); the rest run on the CPU. */
+const GPU_OPS = new Set<string>([
+  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'where',
+  'neg', 'abs', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tanh', 'astype',
+]);
+
 function programSupport(program: readonly Instruction[], inputDtypes: readonly Dtype[]): string | undefined {
   const results: Dtype[] = [];
   for (const [i, ins] of program.entries()) {
@@ -65,6 +71,7 @@ function programSupport(program: readonly Instruction[], inputDtypes: readonly D
       if (t === undefined) return `instruction ${i} reads an operand that does not exist`;
       argTypes.push(t);
     }
+    if (!GPU_OPS.has(ins.op)) return `instruction ${i} (${ins.op}) has no GPU kernel`;
     if (!isGpuDtype(ins.dtype)) return `instruction ${i} (${ins.op}) gives ${ins.dtype}`;
     if (argTypes.some((t) => !isGpuDtype(t))) return `instruction ${i} (${ins.op}) reads float64`;
     // The type a comparison is evaluated in: float32 vs int32 compares as float64 on the CPU.

@@ -11,7 +11,7 @@ import {
   Shape,
   sizeOf,
 } from '../shape.js';
-import { arityOf, elementwiseResultDtype, InputView, Instruction, type Operand } from './elementwise.js';
+import { arityOf, elementwiseDtypeError, elementwiseResultDtype, InputView, Instruction, type Operand } from './elementwise.js';
 import { partialComponents, ReduceFinal, ReducePartialSpec } from './reduction.js';
 import { FAST_PARAMS } from './fast-params.js';
 
@@ -159,6 +159,8 @@ function checkElementwise(p: ElementwiseParams, deps: readonly ArrayMeta[], out:
       argTypes.push(t as Dtype);
     }
     if (ins.args.length !== arityOf(ins.op)) return `instruction ${i} (${ins.op}) takes ${arityOf(ins.op)} operands, got ${ins.args.length}`;
+    const refused = elementwiseDtypeError(ins.op, argTypes);
+    if (refused) return `instruction ${i}: ${refused}`;
     const want = ins.op === 'astype' ? ins.dtype : elementwiseResultDtype(ins.op, argTypes);
     if (want !== ins.dtype) return `instruction ${i} (${ins.op}) of ${argTypes.join(', ')} gives ${want}, declared ${ins.dtype}`;
     results.push(ins.dtype);

@@ -1,8 +1,18 @@
 import { z } from 'zod';
 import { Dtype, floatResultType, isFloat, promoteTypes } from '../dtype.js';
 
-export const UNARY_OPS = ['neg', 'abs', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tanh', 'astype'] as const;
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge', 'eq', 'ne'] as const;
+export const UNARY_OPS = [
+  'neg', 'abs', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tanh', 'astype',
+  'floor', 'ceil', 'trunc', 'rint', 'sign', 'square', 'reciprocal',
+  'log1p', 'expm1', 'log2', 'log10', 'exp2', 'tan', 'arcsin', 'arccos', 'arctan',
+  'sinh', 'cosh', 'arcsinh', 'arccosh', 'arctanh', 'degrees', 'radians',
+  'isnan', 'isinf', 'isfinite', 'logical_not', 'invert',
+] as const;
+export const BINARY_OPS = [
+  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge', 'eq', 'ne',
+  'floor_divide', 'remainder', 'fmod', 'arctan2', 'hypot', 'copysign',
+  'logical_and', 'logical_or', 'logical_xor', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'left_shift', 'right_shift',
+] as const;
 export const TERNARY_OPS = ['where'] as const;
 export const ELEMENTWISE_OPS = [...UNARY_OPS, ...BINARY_OPS, ...TERNARY_OPS] as const;
 
@@ -11,13 +21,32 @@ export type ElementwiseOp = z.infer<typeof ElementwiseOp>;
 export type UnaryOp = (typeof UNARY_OPS)[number];
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
-const COMPARISONS = new Set<string>(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
-const FLOAT_FUNCS = new Set<string>(['sqrt', 'exp', 'log', 'sin', 'cos', 'tanh']);
+/** Ops whose result is a truth value (numpy's bool; uint8 0/1 here). */
+const PREDICATES = new Set<string>(['lt', 'le', 'gt', 'ge', 'eq', 'ne', 'isnan', 'isinf', 'isfinite', 'logical_not', 'logical_and', 'logical_or', 'logical_xor']);
+/** Float functions: integer inputs give float64 (uint8: float32, where numpy gives float16). */
+const FLOAT_FUNCS = new Set<string>([
+  'sqrt', 'exp', 'log', 'sin', 'cos', 'tanh', 'floor', 'ceil', 'trunc', 'rint',
+  'log1p', 'expm1', 'log2', 'log10', 'exp2', 'tan', 'arcsin', 'arccos', 'arctan',
+  'sinh', 'cosh', 'arcsinh', 'arccosh', 'arctanh', 'degrees', 'radians',
+]);
+/** Binary float functions: the operands' promoted type, made float. */
+const FLOAT_BINARY = new Set<string>(['arctan2', 'hypot', 'copysign']);
+/** Bitwise ops: integers only (numpy raises a TypeError for floats). */
+export const INTEGER_OPS = new Set<string>(['invert', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'left_shift', 'right_shift']);
+const UNARY = new Set<string>(UNARY_OPS);
+const BINARY = new Set<string>(BINARY_OPS);
 
 export function arityOf(op: ElementwiseOp): 1 | 2 | 3 {
-  if ((UNARY_OPS as readonly string[]).includes(op)) return 1;
-  if ((BINARY_OPS as readonly string[]).includes(op)) return 2;
+  if (UNARY.has(op)) return 1;
+  if (BINARY.has(op)) return 2;
   return 3;
+}
+
+/** Why numpy would refuse these operand dtypes for `op` (bitwise ops of floats), or undefined. */
+export function elementwiseDtypeError(op: ElementwiseOp, operands: readonly Dtype[]): string | undefined {
+  if (!INTEGER_OPS.has(op)) return undefined;
+  const f = operands.find(isFloat);
+  return f === undefined ? undefined : `${op} takes integer arrays, not ${f} (numpy: ufunc '${op}' not supported for the input types)`;
 }
 
 /**
@@ -26,12 +55,17 @@ export function arityOf(op: ElementwiseOp): 1 | 2 | 3 {
  */
 export function elementwiseResultDtype(op: ElementwiseOp, operands: readonly Dtype[]): Dtype {
   const [a = 'float64', b = a, c = b] = operands;
-  if (COMPARISONS.has(op)) return 'uint8';
+  if (PREDICATES.has(op)) return 'uint8';
   if (FLOAT_FUNCS.has(op)) return floatResultType(a);
+  if (FLOAT_BINARY.has(op)) return floatResultType(promoteTypes(a, b));
   switch (op) {
     case 'neg':
     case 'abs':
     case 'astype':
+    case 'sign':
+    case 'square':
+    case 'reciprocal':
+    case 'invert':
       return a;
     case 'div': {
       const p = promoteTypes(a, b);

@@ -100,6 +100,9 @@ export function programCode(
       case 'astype':
         e = convert(a.e, a.d, D);
         break;
+      default:
+        // gpuUnsupported keeps every other op on the CPU.
+        throw new Error(`no WGSL for elementwise op ${ins.op}`);
     }
     if (e.includes('f2i(')) helpers.add('f2i');
     lines.push(`let v${i}: ${valueType(D)} = ${e};`);

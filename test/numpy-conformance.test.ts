@@ -1,0 +1,248 @@
+// numpy is the oracle: the client's elementwise functions against Debian's numpy (/usr/bin/python3,
+// python3-numpy; TESSERA_NUMPY_PYTHON to change), on an odd shape in odd chunks, for every dtype
+// each accepts, through the embedded local engine and through a real cluster. Tolerances, per
+// result dtype: integers and booleans exact; float64 4 ulp (V8's fdlibm against glibc's libm);
+// float32 2 ulp (computed in float64 and rounded once, numpy computes in float32); uint8 inputs of
+// float functions give float32 here where numpy gives float16: within float16's 1e-3. NaN, the
+// infinities and the sign of zero must match.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ta from '@tessera/client';
+import type { Dtype } from '@tessera/protocol';
+import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
+import { startCluster, type TestCluster } from './cluster.test-util.js';
+
+const PYTHON = process.env['TESSERA_NUMPY_PYTHON'] ?? '/usr/bin/python3';
+const ORACLE = fileURLToPath(new URL('./fixtures/numpy_oracle.py', import.meta.url));
+const SHAPE = [7, 5];
+const CHUNKS = [3, 2];
+const DTYPES: Dtype[] = ['float64', 'float32', 'int32', 'uint8'];
+
+type Wire = number | 'nan' | 'inf' | '-inf' | '-0';
+interface WireArray {
+  dtype: string;
+  shape: number[];
+  data: Wire[];
+}
+
+// ---- inputs: specials first, then a deterministic spread ----------------------------------------
+function values(dtype: Dtype, salt: number): number[] {
+  const n = SHAPE[0]! * SHAPE[1]!;
+  const specials: Record<Dtype, number[]> = {
+    float64: [0, -0, 0.5, -0.5, 1.5, 2.5, -2.5, 1, -1, NaN, Infinity, -Infinity, 1e-10, -3.7, 100.25, 0.999, 2, -7, 1e300],
+    float32: [0, -0, 0.5, -0.5, 1.5, 2.5, -2.5, 1, -1, NaN, Infinity, -Infinity, 1e-10, -3.7, 100.25, 0.999, 2, -7, 3e38],
+    int32: [0, 1, -1, 2, -2, 7, -7, 2147483647, -2147483648, 100, -100, 3, 31, 33, 5, -5, 64, 1000],
+    uint8: [0, 1, 2, 7, 255, 254, 128, 3, 8, 9, 100, 200, 5, 16, 64, 127],
+  };
+  const out = salt === 0 ? [...specials[dtype]] : [...specials[dtype]].reverse();
+  for (let i = 0; out.length < n; i++) {
+    const u = Math.sin((i + 1) * 12.9898 + salt * 78.233) * 43758.5453;
+    const f = u - Math.floor(u); // [0, 1)
+    if (dtype === 'int32') out.push(Math.round((f - 0.5) * 2000));
+    else if (dtype === 'uint8') out.push(Math.floor(f * 256));
+    else out.push((f - 0.5) * 20);
+  }
+  return out.slice(0, n).map((v) => (dtype === 'float32' ? Math.fround(v) : v));
+}
+
+const shifts = (dtype: Dtype): number[] => values(dtype, 1).map((v) => Math.abs(v) % (dtype === 'uint8' ? 10 : 40));
+
+const wire = (v: number): Wire =>
+  Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : Object.is(v, -0) ? '-0' : v;
+const unwire = (v: Wire): number =>
+  v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v === '-0' ? -0 : v;
+const wireArray = (dtype: Dtype, data: number[]): WireArray => ({ dtype, shape: SHAPE, data: data.map(wire) });
+
+// ---- the cases ----------------------------------------------------------------------------------
+interface Case {
+  label: string;
+  /** numpy's function and arguments. */
+  np: string;
+  args: (WireArray | number)[];
+  kwargs?: Record<string, unknown>;
+  /** Ours: the expression over the same inputs. */
+  build: (...xs: ta.ChunkedArray[]) => ta.ChunkedArray;
+  inputs: { dtype: Dtype; data: number[] }[];
+}
+
+const UNARY: [keyof typeof ta, string][] = [
+  ['floor', 'floor'], ['ceil', 'ceil'], ['trunc', 'trunc'], ['rint', 'rint'], ['sign', 'sign'],
+  ['square', 'square'], ['reciprocal', 'reciprocal'], ['log1p', 'log1p'], ['expm1', 'expm1'],
+  ['log2', 'log2'], ['log10', 'log10'], ['exp2', 'exp2'], ['tan', 'tan'], ['arcsin', 'arcsin'],
+  ['arccos', 'arccos'], ['arctan', 'arctan'], ['sinh', 'sinh'], ['cosh', 'cosh'], ['arcsinh', 'arcsinh'],
+  ['arccosh', 'arccosh'], ['arctanh', 'arctanh'], ['degrees', 'degrees'], ['radians', 'radians'],
+  ['isnan', 'isnan'], ['isinf', 'isinf'], ['isfinite', 'isfinite'], ['isposinf', 'isposinf'],
+  ['isneginf', 'isneginf'], ['logicalNot', 'logical_not'], ['invert', 'invert'], ['nanToNum', 'nan_to_num'],
+];
+const BINARY: [keyof typeof ta, string][] = [
+  ['floorDivide', 'floor_divide'], ['remainder', 'remainder'], ['fmod', 'fmod'], ['arctan2', 'arctan2'],
+  ['hypot', 'hypot'], ['copysign', 'copysign'], ['logicalAnd', 'logical_and'], ['logicalOr', 'logical_or'],
+  ['logicalXor', 'logical_xor'], ['bitwiseAnd', 'bitwise_and'], ['bitwiseOr', 'bitwise_or'],
+  ['bitwiseXor', 'bitwise_xor'], ['leftShift', 'left_shift'], ['rightShift', 'right_shift'],
+];
+/** numpy refuses floats for these (TypeError); we refuse them when the expression is built. */
+const INTEGER_ONLY = new Set(['invert', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'left_shift', 'right_shift']);
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  const fnOf = (name: keyof typeof ta) => ta[name] as unknown as (...a: unknown[]) => ta.ChunkedArray;
+  for (const dtype of DTYPES) {
+    const a = values(dtype, 0);
+    for (const [name, np] of UNARY) {
+      if (INTEGER_ONLY.has(np) && (dtype === 'float64' || dtype === 'float32')) continue;
+      out.push({ label: `${name}(${dtype})`, np, args: [wireArray(dtype, a)], build: (x) => fnOf(name)(x), inputs: [{ dtype, data: a }] });
+    }
+    for (const [name, np] of BINARY) {
+      if (INTEGER_ONLY.has(np) && (dtype === 'float64' || dtype === 'float32')) continue;
+      const b = np.endsWith('_shift') ? shifts(dtype) : values(dtype, 1);
+      out.push({
+        label: `${name}(${dtype}, ${dtype})`,
+        np,
+        args: [wireArray(dtype, a), wireArray(dtype, b)],
+        build: (x, y) => fnOf(name)(x, y),
+        inputs: [{ dtype, data: a }, { dtype, data: b }],
+      });
+    }
+    // Composites, defined as numpy defines them.
+    out.push({ label: `clip(${dtype}, 2, 100)`, np: 'clip', args: [wireArray(dtype, a), 2, 100], build: (x) => ta.clip(x, 2, 100), inputs: [{ dtype, data: a }] });
+    for (const d of [0, 2, -1]) {
+      out.push({ label: `round(${dtype}, ${d})`, np: 'round', args: [wireArray(dtype, a), d], build: (x) => ta.round(x, d), inputs: [{ dtype, data: a }] });
+    }
+    const b = values(dtype, 0).map((v, i) => (i % 3 === 0 ? v : dtype === 'float32' ? Math.fround(v * (1 + 1e-6)) : v + (i % 2)));
+    out.push({
+      label: `isclose(${dtype}, ${dtype})`,
+      np: 'isclose',
+      args: [wireArray(dtype, a), wireArray(dtype, b)],
+      build: (x, y) => ta.isclose(x, y),
+      inputs: [{ dtype, data: a }, { dtype, data: b }],
+    });
+    out.push({
+      label: `isclose(${dtype}, ${dtype}, equalNan)`,
+      np: 'isclose',
+      args: [wireArray(dtype, a), wireArray(dtype, b)],
+      kwargs: { equal_nan: true },
+      build: (x, y) => ta.isclose(x, y, { equalNan: true }),
+      inputs: [{ dtype, data: a }, { dtype, data: b }],
+    });
+  }
+  // Casts, including NaN, the infinities and values outside the target's range.
+  for (const from of ['float64', 'float32', 'int32'] as const) {
+    const a = [...values(from, 0), ...(from === 'int32' ? [] : [3e9, -3e9, 2147483647.9, 255.9, 300.7])].slice(0, SHAPE[0]! * SHAPE[1]!);
+    for (const to of DTYPES) {
+      if (to === from) continue;
+      out.push({ label: `astype(${from} -> ${to})`, np: 'astype', args: [wireArray(from, a)], kwargs: { dtype: to }, build: (x) => x.astype(to), inputs: [{ dtype: from, data: a }] });
+    }
+  }
+  // Promotion across dtypes.
+  for (const [d1, d2, np, name] of [
+    ['int32', 'uint8', 'floor_divide', 'floorDivide'],
+    ['uint8', 'int32', 'bitwise_xor', 'bitwiseXor'],
+    ['float32', 'int32', 'remainder', 'remainder'],
+    ['float32', 'uint8', 'arctan2', 'arctan2'],
+  ] as const) {
+    const a = values(d1, 0);
+    const b = values(d2, 1);
+    out.push({
+      label: `${name}(${d1}, ${d2})`,
+      np,
+      args: [wireArray(d1, a), wireArray(d2, b)],
+      build: (x, y) => fnOf(name)(x, y),
+      inputs: [{ dtype: d1, data: a }, { dtype: d2, data: b }],
+    });
+  }
+  return out;
+}
+
+// ---- comparison ---------------------------------------------------------------------------------
+const OURS_OF: Record<string, Dtype> = { bool: 'uint8', float16: 'float32' };
+
+function expectMatch(label: string, got: ta.NDArray, want: WireArray): void {
+  const dtype = OURS_OF[want.dtype] ?? (want.dtype as Dtype);
+  expect(got.dtype, `${label}: dtype (numpy ${want.dtype})`).toBe(dtype);
+  expect(got.shape, `${label}: shape`).toEqual(want.shape);
+  const ulp = want.dtype === 'float16' ? 1e-3 : want.dtype === 'float32' ? 2 * 2 ** -23 : want.dtype === 'float64' ? 4 * 2 ** -52 : 0;
+  for (let i = 0; i < want.data.length; i++) {
+    const w = unwire(want.data[i]!);
+    const g = got.data[i]!;
+    // float16's range is ours too, but not its overflow to infinity and underflow to 0.
+    const half = want.dtype === 'float16' && (Math.abs(w) === Infinity ? Math.abs(g) > 65504 && Math.sign(g) === Math.sign(w) : w === 0 && Math.abs(g) < 6e-8);
+    const ok = half
+      ? true
+      : Number.isNaN(w)
+      ? Number.isNaN(g)
+      : !Number.isFinite(w) || ulp === 0
+        ? Object.is(g, w) || (g === w && w !== 0)
+        : w === 0
+          ? Object.is(g, w)
+          : Math.abs(g - w) <= ulp * Math.abs(w) + (want.dtype === 'float16' ? 6e-8 : 0);
+    if (!ok) expect.fail(`${label}: element ${i}: got ${Object.is(g, -0) ? '-0' : g}, numpy ${want.data[i]}`);
+  }
+}
+
+// ---- the runs -----------------------------------------------------------------------------------
+const CASES = cases();
+let answers: (WireArray | { error: string })[];
+
+beforeAll(() => {
+  const req = JSON.stringify({ cases: CASES.map((c) => ({ fn: c.np, args: c.args, kwargs: c.kwargs ?? {} })) });
+  const r = spawnSync(PYTHON, [ORACLE], { input: req, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  if (r.status !== 0) throw new Error(`numpy oracle (${PYTHON}) failed: ${r.stderr || r.error?.message}`);
+  answers = (JSON.parse(r.stdout) as { results: typeof answers }).results;
+}, 120_000);
+
+describe('numpy refuses, and so do we, when the expression is built', () => {
+  it('bitwise functions of floats are DtypeErrors naming the op and the dtypes', async () => {
+    const x = ta.fromArray(values('float64', 0), { shape: SHAPE, chunks: CHUNKS });
+    const i = ta.fromArray(new Int32Array(values('int32', 0)), { shape: SHAPE, chunks: CHUNKS });
+    for (const f of [() => ta.invert(x), () => ta.bitwiseAnd(x, i), () => ta.leftShift(i, x), () => x.bitwiseXor(1)]) {
+      expect(f).toThrow(ta.DtypeError);
+    }
+    expect(() => ta.bitwiseOr(i, 1.5)).toThrow(/bitwise_or takes integer arrays, not float64/);
+    expect(() => ta.clip(x)).toThrow(/at least one of the bounds/);
+    expect(() => ta.round(x, 1.5)).toThrow(/decimals must be an integer/);
+  });
+});
+
+describe.each(['local', 'cluster'] as const)('numpy conformance on the %s engine', (engine) => {
+  let client: ta.Client;
+  let redis: TestRedis | undefined;
+  let cluster: TestCluster | undefined;
+  beforeAll(async () => {
+    if (engine === 'local') {
+      client = await ta.Client.connect({ threads: 2 });
+      return;
+    }
+    redis = await testRedis();
+    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1 });
+    client = await ta.Client.connect(cluster.url);
+  }, 120_000);
+  afterAll(async () => {
+    await client?.close();
+    await cluster?.stop();
+    if (cluster && redis) await redis.deletePrefix(cluster.prefix);
+    await redis?.close();
+  });
+
+  it(`${CASES.length} cases of elementwise functions and their composites match numpy`, { timeout: 240_000 }, async () => {
+    const make = (i: { dtype: Dtype; data: number[] }): ta.ChunkedArray => {
+      const ctor = { float64: Float64Array, float32: Float32Array, int32: Int32Array, uint8: Uint8Array }[i.dtype];
+      return ta.fromArray(ctor.from(i.data), { shape: SHAPE, chunks: CHUNKS });
+    };
+    const runnable = CASES.map((c, k) => ({ c, want: answers[k]! })).filter((x) => !('error' in x.want));
+    expect(runnable.length).toBe(CASES.length);
+    const exprs = runnable.map(({ c }) => c.build(...c.inputs.map(make)));
+    const got = (await client.compute(exprs)) as ta.NDArray[];
+    runnable.forEach(({ c, want }, k) => expectMatch(c.label, got[k]!, want as WireArray));
+  });
+
+  it('allclose, all and any reduce to 1 or 0 like numpy', async () => {
+    const a = ta.fromArray([1, 2, 3, 4, 5, 6, 7], { chunks: 3 });
+    expect(await client.compute(ta.allclose(a, a.add(1e-9)))).toBe(1);
+    expect(await client.compute(ta.allclose(a, a.add(1e-3)))).toBe(0);
+    expect(await client.compute(a.sub(1).all())).toBe(0);
+    expect(await client.compute(a.sub(1).any())).toBe(1);
+    const rows = await client.compute(ta.fromArray([0, 1, 2, 0, 0, 0], { shape: [2, 3], chunks: [1, 2] }).any({ axis: 1 }));
+    expect([...rows.data]).toEqual([1, 0]);
+  });
+});
