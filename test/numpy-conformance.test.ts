@@ -5,54 +5,12 @@
 // float32 2 ulp (computed in float64 and rounded once, numpy computes in float32); uint8 inputs of
 // float functions give float32 here where numpy gives float16: within float16's 1e-3. NaN, the
 // infinities and the sign of zero must match.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
 import type { Dtype } from '@tessera/protocol';
 import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
 import { startCluster, type TestCluster } from './cluster.test-util.js';
-
-const PYTHON = process.env['TESSERA_NUMPY_PYTHON'] ?? '/usr/bin/python3';
-const ORACLE = fileURLToPath(new URL('./fixtures/numpy_oracle.py', import.meta.url));
-const SHAPE = [7, 5];
-const CHUNKS = [3, 2];
-const DTYPES: Dtype[] = ['float64', 'float32', 'int32', 'uint8'];
-
-type Wire = number | 'nan' | 'inf' | '-inf' | '-0';
-interface WireArray {
-  dtype: string;
-  shape: number[];
-  data: Wire[];
-}
-
-// ---- inputs: specials first, then a deterministic spread ----------------------------------------
-function values(dtype: Dtype, salt: number): number[] {
-  const n = SHAPE[0]! * SHAPE[1]!;
-  const specials: Record<Dtype, number[]> = {
-    float64: [0, -0, 0.5, -0.5, 1.5, 2.5, -2.5, 1, -1, NaN, Infinity, -Infinity, 1e-10, -3.7, 100.25, 0.999, 2, -7, 1e300],
-    float32: [0, -0, 0.5, -0.5, 1.5, 2.5, -2.5, 1, -1, NaN, Infinity, -Infinity, 1e-10, -3.7, 100.25, 0.999, 2, -7, 3e38],
-    int32: [0, 1, -1, 2, -2, 7, -7, 2147483647, -2147483648, 100, -100, 3, 31, 33, 5, -5, 64, 1000],
-    uint8: [0, 1, 2, 7, 255, 254, 128, 3, 8, 9, 100, 200, 5, 16, 64, 127],
-  };
-  const out = salt === 0 ? [...specials[dtype]] : [...specials[dtype]].reverse();
-  for (let i = 0; out.length < n; i++) {
-    const u = Math.sin((i + 1) * 12.9898 + salt * 78.233) * 43758.5453;
-    const f = u - Math.floor(u); // [0, 1)
-    if (dtype === 'int32') out.push(Math.round((f - 0.5) * 2000));
-    else if (dtype === 'uint8') out.push(Math.floor(f * 256));
-    else out.push((f - 0.5) * 20);
-  }
-  return out.slice(0, n).map((v) => (dtype === 'float32' ? Math.fround(v) : v));
-}
-
-const shifts = (dtype: Dtype): number[] => values(dtype, 1).map((v) => Math.abs(v) % (dtype === 'uint8' ? 10 : 40));
-
-const wire = (v: number): Wire =>
-  Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : Object.is(v, -0) ? '-0' : v;
-const unwire = (v: Wire): number =>
-  v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v === '-0' ? -0 : v;
-const wireArray = (dtype: Dtype, data: number[]): WireArray => ({ dtype, shape: SHAPE, data: data.map(wire) });
+import { CHUNKS, DTYPES, SHAPE, askNumpy, expectMatch, shifts, values, wireArray, type Answer, type WireArray } from './numpy-oracle.test-util.js';
 
 // ---- the cases ----------------------------------------------------------------------------------
 interface Case {
@@ -154,41 +112,12 @@ function cases(): Case[] {
   return out;
 }
 
-// ---- comparison ---------------------------------------------------------------------------------
-const OURS_OF: Record<string, Dtype> = { bool: 'uint8', float16: 'float32' };
-
-function expectMatch(label: string, got: ta.NDArray, want: WireArray): void {
-  const dtype = OURS_OF[want.dtype] ?? (want.dtype as Dtype);
-  expect(got.dtype, `${label}: dtype (numpy ${want.dtype})`).toBe(dtype);
-  expect(got.shape, `${label}: shape`).toEqual(want.shape);
-  const ulp = want.dtype === 'float16' ? 1e-3 : want.dtype === 'float32' ? 2 * 2 ** -23 : want.dtype === 'float64' ? 4 * 2 ** -52 : 0;
-  for (let i = 0; i < want.data.length; i++) {
-    const w = unwire(want.data[i]!);
-    const g = got.data[i]!;
-    // float16's range is ours too, but not its overflow to infinity and underflow to 0.
-    const half = want.dtype === 'float16' && (Math.abs(w) === Infinity ? Math.abs(g) > 65504 && Math.sign(g) === Math.sign(w) : w === 0 && Math.abs(g) < 6e-8);
-    const ok = half
-      ? true
-      : Number.isNaN(w)
-      ? Number.isNaN(g)
-      : !Number.isFinite(w) || ulp === 0
-        ? Object.is(g, w) || (g === w && w !== 0)
-        : w === 0
-          ? Object.is(g, w)
-          : Math.abs(g - w) <= ulp * Math.abs(w) + (want.dtype === 'float16' ? 6e-8 : 0);
-    if (!ok) expect.fail(`${label}: element ${i}: got ${Object.is(g, -0) ? '-0' : g}, numpy ${want.data[i]}`);
-  }
-}
-
 // ---- the runs -----------------------------------------------------------------------------------
 const CASES = cases();
-let answers: (WireArray | { error: string })[];
+let answers: Answer[];
 
 beforeAll(() => {
-  const req = JSON.stringify({ cases: CASES.map((c) => ({ fn: c.np, args: c.args, kwargs: c.kwargs ?? {} })) });
-  const r = spawnSync(PYTHON, [ORACLE], { input: req, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-  if (r.status !== 0) throw new Error(`numpy oracle (${PYTHON}) failed: ${r.stderr || r.error?.message}`);
-  answers = (JSON.parse(r.stdout) as { results: typeof answers }).results;
+  answers = askNumpy(CASES.map((c) => ({ fn: c.np, args: c.args, ...(c.kwargs ? { kwargs: c.kwargs } : {}) })));
 }, 120_000);
 
 describe('numpy refuses, and so do we, when the expression is built', () => {

@@ -5,6 +5,7 @@ import { type Chunks, type ChunksSpec, fmtChunks, gridIndices } from './chunks.j
 import * as ew from './elementwise.js';
 import * as red from './reductions.js';
 import * as uf from './ufuncs.js';
+import * as so from './shape-ops.js';
 import * as st from './structure.js';
 import * as sl from './slicing.js';
 import * as la from './linalg.js';
@@ -198,6 +199,11 @@ export class ChunkedArray {
   leftShift(o: Operand): ChunkedArray { return uf.leftShift(this, o); }
   rightShift(o: Operand): ChunkedArray { return uf.rightShift(this, o); }
   nanToNum(opts?: uf.NanToNumOptions): ChunkedArray { return uf.nanToNum(this, opts); }
+  squeeze(axis?: number | readonly number[]): ChunkedArray { return so.squeeze(this, axis); }
+  swapaxes(a: number, b: number): ChunkedArray { return so.swapaxes(this, a, b); }
+  ravel(): ChunkedArray { return so.ravel(this); }
+  flatten(): ChunkedArray { return so.ravel(this); }
+  repeat(repeats: number, opts?: { axis?: number }): ChunkedArray { return so.repeat(this, repeats, opts); }
   all(opts?: FullReduceOptions): ChunkedScalar;
   all(opts: ReduceOptions): ChunkedArray;
   all(opts?: ReduceOptions): ChunkedArray { return uf.all(this, opts as ReduceOptions); }

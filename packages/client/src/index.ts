@@ -108,6 +108,46 @@ export {
   type IsCloseOptions,
   type NanToNumOptions,
 } from './ufuncs.js';
+export {
+  squeeze,
+  expandDims,
+  swapaxes,
+  moveaxis,
+  flip,
+  fliplr,
+  flipud,
+  roll,
+  ravel,
+  flatten,
+  broadcastTo,
+  broadcastArrays,
+  atleast1d,
+  atleast2d,
+  atleast3d,
+  vstack,
+  hstack,
+  dstack,
+  split,
+  arraySplit,
+  tile,
+  repeat,
+} from './shape-ops.js';
+export {
+  linspace,
+  eye,
+  identity,
+  tri,
+  tril,
+  triu,
+  zerosLike,
+  onesLike,
+  fullLike,
+  empty,
+  emptyLike,
+  meshgrid,
+  indices,
+  type LinspaceOptions,
+} from './creation-grid.js';
 export { sum, prod, mean, min, max, var_ as var, std, argmin, argmax, type Reducer } from './reductions.js';
 export { transpose, reshape, concatenate, stack } from './structure.js';
 export { slice, rechunk } from './slicing.js';

@@ -1,5 +1,4 @@
 import {
-  ChunkError,
   InvalidArgumentError,
   ShapeError,
   fmtShape,
@@ -9,7 +8,7 @@ import {
   sizeOf,
 } from '@tessera/protocol';
 import { ChunkedArray, makeArray } from './array.js';
-import { type Chunks, chunksEqual, fmtChunks, unifyAxis } from './chunks.js';
+import { type Chunks, chunksEqual, unifyAxis } from './chunks.js';
 import { astype } from './elementwise.js';
 import { listShapes } from './blockwise.js';
 import { normalizeAxis } from './reductions.js';
@@ -75,11 +74,11 @@ function resolveShape(x: ChunkedArray, shape: readonly number[]): number[] {
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /**
- * Reshape block by block. The axes of both shapes (size-1 axes aside) are grouped into runs of
- * equal size; in each group the input's leading axis may be chunked (by whole rows of the others,
- * which must be single blocks), and its blocks must split evenly into the output's trailing axes.
- * Then every output block is exactly one input block reshaped. Otherwise a ChunkError says which
- * rechunk makes it possible.
+ * numpy's reshape, for any chunking. The axes of both shapes (size-1 axes aside) are grouped into
+ * runs of equal size; in each group the input's leading axis may be chunked (by whole rows of the
+ * others, which must be single blocks), and its blocks must split evenly into the output's
+ * trailing axes. Then every output block is exactly one input block reshaped, no data moves.
+ * Otherwise the input is rechunked to that layout first (Dask's algorithm).
  */
 export function reshape(x: ChunkedArray, newShape: readonly number[]): ChunkedArray {
   const shape = resolveShape(x, newShape);
@@ -92,7 +91,9 @@ export function reshape(x: ChunkedArray, newShape: readonly number[]): ChunkedAr
   const chunks: Chunks = shape.map((d) => [d]);
   /** For each output axis that carries blocks, the input axis whose block index it takes. */
   const from = new Map<number, number>();
+  /** The chunks that make it fit: a chunk size for the axes in `changed`, the input's own elsewhere. */
   const suggestion = x.chunks.map((c) => [...c]);
+  const changed = new Set<number>();
   let ok = true;
   let i = 0;
   let j = 0;
@@ -124,18 +125,15 @@ export function reshape(x: ChunkedArray, newShape: readonly number[]): ChunkedAr
       for (const a of restIn) suggestion[a] = [x.shape[a]!];
       const size = Math.max(step, Math.floor(Math.max(...leadChunks) / step) * step);
       suggestion[lead] = [size];
+      for (const a of gi) changed.add(a);
     } else {
       chunks[go[0]!] = leadChunks.map((c) => (c * inRest) / outRest);
       from.set(go[0]!, lead);
     }
   }
-  if (!ok) {
-    const hint = suggestion.map((c) => (c.length === 1 ? c[0]! : `[${c.join(', ')}]`)).join(', ');
-    throw new ChunkError(
-      `reshape: cannot reshape ${fmtShape(x.shape)} with chunks ${fmtChunks(x.chunks)} to ${fmtShape(shape)} block by block; ` +
-        `rechunk first, e.g. x.rechunk([${hint}]), so that merged axes other than the first are single blocks and blocks split evenly`,
-    );
-  }
+  // As Dask's reshape does: rechunk so that merged axes other than the first are single blocks
+  // and the first's blocks split evenly, then reshape block by block (this second pass fits).
+  if (!ok) return reshape(rechunk(x, suggestion.map((c, ax) => (changed.has(ax) ? c[0]! : c))), shape);
   return blockReshape(x, 'reshape', shape, chunks, (index) => {
     const src = x.shape.map(() => 0);
     for (const [o, a] of from) src[a] = index[o]!;

@@ -1,0 +1,131 @@
+// numpy is the oracle for shape manipulation and creation: squeeze, expandDims, moveaxis, flip,
+// roll, tile, repeat, pad-free stacking and splitting, reshape of any chunking, linspace, eye,
+// tri, tril/triu, meshgrid and indices, on odd shapes and chunkings, on the local engine and a
+// cluster. Values move without arithmetic, so everything is exact (linspace to 1 ulp).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ta from '@tessera/client';
+import type { Dtype } from '@tessera/protocol';
+import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
+import { startCluster, type TestCluster } from './cluster.test-util.js';
+import { askNumpy, expectMatch, values, wireArray, type Answer, type NumpyCall, type WireArray } from './numpy-oracle.test-util.js';
+
+interface Case {
+  label: string;
+  np: NumpyCall;
+  /** Ours: one array, or a list for split, meshgrid, broadcastArrays. */
+  build: () => ta.ChunkedArray | ta.ChunkedArray[];
+}
+
+/** The same data on both sides: ours chunked `chunks`, numpy's as a plain array. */
+function input(dtype: Dtype, shape: number[], chunks: number[], salt = 0) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = Array.from({ length: n }, (_, i) => values(dtype, salt)[i % 35]! + (dtype === 'uint8' ? 0 : Math.floor(i / 35)));
+  const ctor = { float64: Float64Array, float32: Float32Array, int32: Int32Array, uint8: Uint8Array }[dtype];
+  return { ours: ta.fromArray(ctor.from(data), { shape, chunks }), theirs: wireArray(dtype, data, shape) };
+}
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  const add = (label: string, np: NumpyCall, build: Case['build']) => out.push({ label, np, build });
+  for (const dtype of ['float64', 'int32', 'uint8'] as const) {
+    const a = input(dtype, [1, 7, 1, 5], [1, 3, 1, 2]);
+    add(`squeeze(${dtype})`, { fn: 'squeeze', args: [a.theirs] }, () => ta.squeeze(a.ours));
+    add(`squeeze(${dtype}, axis 2)`, { fn: 'squeeze', args: [a.theirs], kwargs: { axis: 2 } }, () => ta.squeeze(a.ours, 2));
+    const b = input(dtype, [7, 5, 3], [3, 2, 2], 1);
+    add(`expandDims(${dtype}, [0, -1])`, { fn: 'expand_dims', args: [b.theirs], kwargs: { axis: [0, -1] } }, () => ta.expandDims(b.ours, [0, -1]));
+    add(`swapaxes(${dtype}, 0, 2)`, { fn: 'swapaxes', args: [b.theirs, 0, 2] }, () => ta.swapaxes(b.ours, 0, 2));
+    add(`moveaxis(${dtype}, 0, -1)`, { fn: 'moveaxis', args: [b.theirs, 0, -1] }, () => ta.moveaxis(b.ours, 0, -1));
+    add(`moveaxis(${dtype}, [0, 1], [2, 0])`, { fn: 'moveaxis', args: [b.theirs, [0, 1], [2, 0]] }, () => ta.moveaxis(b.ours, [0, 1], [2, 0]));
+    add(`flip(${dtype})`, { fn: 'flip', args: [b.theirs] }, () => ta.flip(b.ours));
+    add(`flip(${dtype}, axis 1)`, { fn: 'flip', args: [b.theirs], kwargs: { axis: 1 } }, () => ta.flip(b.ours, 1));
+    add(`fliplr(${dtype})`, { fn: 'fliplr', args: [b.theirs] }, () => ta.fliplr(b.ours));
+    add(`flipud(${dtype})`, { fn: 'flipud', args: [b.theirs] }, () => ta.flipud(b.ours));
+    add(`roll(${dtype}, 4)`, { fn: 'roll', args: [b.theirs, 4] }, () => ta.roll(b.ours, 4));
+    add(`roll(${dtype}, [-2, 9], [0, 1])`, { fn: 'roll', args: [b.theirs, [-2, 9], [0, 1]] }, () => ta.roll(b.ours, [-2, 9], [0, 1]));
+    add(`ravel(${dtype})`, { fn: 'ravel', args: [b.theirs] }, () => ta.ravel(b.ours));
+    add(`reshape(${dtype}, (15, 7))`, { fn: 'reshape', args: [b.theirs, [15, 7]] }, () => b.ours.reshape([15, 7]));
+    add(`reshape(${dtype}, (3, -1, 5))`, { fn: 'reshape', args: [b.theirs, [3, -1, 5]] }, () => b.ours.reshape([3, -1, 5]));
+    add(`tile(${dtype}, (2, 1, 3))`, { fn: 'tile', args: [b.theirs, [2, 1, 3]] }, () => ta.tile(b.ours, [2, 1, 3]));
+    add(`repeat(${dtype}, 3, axis 1)`, { fn: 'repeat', args: [b.theirs, 3], kwargs: { axis: 1 } }, () => ta.repeat(b.ours, 3, { axis: 1 }));
+    add(`repeat(${dtype}, 2)`, { fn: 'repeat', args: [b.theirs, 2] }, () => ta.repeat(b.ours, 2));
+    add(`broadcastTo(${dtype})`, { fn: 'broadcast_to', args: [a.theirs, [2, 7, 4, 5]] }, () => ta.broadcastTo(a.ours, [2, 7, 4, 5]));
+    add(`arraySplit(${dtype}, 3, axis 0)`, { fn: 'array_split', args: [b.theirs, 3], kwargs: { axis: 0 } }, () => ta.arraySplit(b.ours, 3, { axis: 0 }));
+    add(`split(${dtype}, [1, 4], axis 1)`, { fn: 'split', args: [b.theirs, [1, 4]], kwargs: { axis: 1 } }, () => ta.split(b.ours, [1, 4], { axis: 1 }));
+    const v = input(dtype, [5], [2], 2);
+    const m = input(dtype, [3, 5], [2, 3], 3);
+    add(`vstack(${dtype})`, { fn: 'vstack', args: [[v.theirs, m.theirs]] }, () => ta.vstack([v.ours, m.ours]));
+    add(`hstack(${dtype})`, { fn: 'hstack', args: [[v.theirs, v.theirs]] }, () => ta.hstack([v.ours, v.ours]));
+    add(`dstack(${dtype})`, { fn: 'dstack', args: [[m.theirs, m.theirs]] }, () => ta.dstack([m.ours, m.ours]));
+    add(`atleast3d(${dtype})`, { fn: 'atleast_3d', args: [v.theirs] }, () => ta.atleast3d(v.ours));
+    const sq = input(dtype, [6, 7], [4, 3], 4);
+    add(`tril(${dtype}, -1)`, { fn: 'tril', args: [sq.theirs, -1] }, () => ta.tril(sq.ours, -1));
+    add(`triu(${dtype}, 2)`, { fn: 'triu', args: [sq.theirs, 2] }, () => ta.triu(sq.ours, 2));
+    const x1 = input(dtype, [4], [3], 5);
+    const x2 = input(dtype, [3], [2], 6);
+    add(`meshgrid(${dtype})`, { fn: 'meshgrid', args: [[x1.theirs, x2.theirs]] }, () => ta.meshgrid([x1.ours, x2.ours]));
+    add(`meshgrid(${dtype}, ij)`, { fn: 'meshgrid', args: [[x1.theirs, x2.theirs]], kwargs: { indexing: 'ij' } }, () => ta.meshgrid([x1.ours, x2.ours], { indexing: 'ij' }));
+  }
+  add('linspace(-1.5, 2, 11)', { fn: 'linspace', args: [-1.5, 2, 11] }, () => ta.linspace(-1.5, 2, 11, { chunks: 4 }));
+  add('linspace(0, 1, 7, endpoint false)', { fn: 'linspace', args: [0, 1, 7], kwargs: { endpoint: false } }, () => ta.linspace(0, 1, 7, { endpoint: false, chunks: 3 }));
+  add('linspace(3, 3, 1)', { fn: 'linspace', args: [3, 3, 1] }, () => ta.linspace(3, 3, 1));
+  add('eye(5, 7, k 2)', { fn: 'eye', args: [5, 7], kwargs: { k: 2 } }, () => ta.eye(5, 7, { k: 2, chunks: 3 }));
+  add('identity(4)', { fn: 'identity', args: [4] }, () => ta.identity(4, { chunks: 3 }));
+  add('tri(4, 6, k -1)', { fn: 'tri', args: [4, 6], kwargs: { k: -1 } }, () => ta.tri(4, 6, { k: -1, chunks: [3, 4] }));
+  add('indices((2, 3, 4))', { fn: 'indices', args: [[2, 3, 4]] }, () => ta.indices([2, 3, 4], { chunks: 2 }));
+  return out;
+}
+
+const CASES = cases();
+let answers: Answer[];
+beforeAll(() => {
+  answers = askNumpy(CASES.map((c) => c.np));
+}, 120_000);
+
+describe('shape functions refuse what numpy refuses, naming the shapes', () => {
+  it('squeeze of a non-1 axis, a split that does not divide, broadcasts that do not fit', () => {
+    const x = ta.zeros([7, 5], { chunks: [3, 2] });
+    expect(() => ta.squeeze(x, 1)).toThrow(/squeeze: cannot select axis 1 of shape \(7, 5\): its size is 5, not 1/);
+    expect(() => ta.split(x, 2)).toThrow(/does not result in an equal division/);
+    expect(() => ta.broadcastTo(x, [7, 4])).toThrow(/cannot broadcast shape \(7, 5\) to \(7, 4\)/);
+    expect(() => ta.moveaxis(x, 0, 2)).toThrow(/axis 2 is out of bounds for an array of dimension 2/);
+    expect(() => ta.meshgrid([x])).toThrow(/coordinate vectors must be 1-D/);
+  });
+});
+
+describe.each(['local', 'cluster'] as const)('numpy shapes and creation on the %s engine', (engine) => {
+  let client: ta.Client;
+  let redis: TestRedis | undefined;
+  let cluster: TestCluster | undefined;
+  beforeAll(async () => {
+    if (engine === 'local') {
+      client = await ta.Client.connect({ threads: 2 });
+      return;
+    }
+    redis = await testRedis();
+    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1 });
+    client = await ta.Client.connect(cluster.url);
+  }, 120_000);
+  afterAll(async () => {
+    await client?.close();
+    await cluster?.stop();
+    if (cluster && redis) await redis.deletePrefix(cluster.prefix);
+    await redis?.close();
+  });
+
+  it(`${CASES.length} cases match numpy`, { timeout: 240_000 }, async () => {
+    const built = CASES.map((c) => c.build());
+    const flat = built.flatMap((b) => (Array.isArray(b) ? b : [b]));
+    const got = (await client.compute(flat)) as ta.NDArray[];
+    let k = 0;
+    CASES.forEach((c, i) => {
+      const want = answers[i]!;
+      if ('error' in want) expect.fail(`${c.label}: numpy refused: ${want.error}`);
+      const b = built[i]!;
+      const wants: WireArray[] = 'list' in want ? want.list : [want];
+      const n = Array.isArray(b) ? b.length : 1;
+      expect(n, `${c.label}: number of arrays`).toBe(wants.length);
+      wants.forEach((w, j) => expectMatch(`${c.label}[${j}]`, got[k + j]!, w));
+      k += n;
+    });
+  });
+});
