@@ -3,6 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import * as ta from '@tessera/client';
+import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
 
 const BIN = fileURLToPath(new URL('../packages/cli/bin/tessera.mjs', import.meta.url));
 
@@ -171,4 +174,32 @@ export async function within<T>(c: TestCluster, p: Promise<T>, ms = 40_000): Pro
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A client of the embedded local engine (2 threads) or of a fresh cluster (a scheduler and 2
+ * workers of 1 thread on a private prefix), opened before the file's tests and closed after: for
+ * suites that run the same tests on both. Read `.client` inside the tests.
+ */
+export function engineClient(engine: 'local' | 'cluster', opts: { kernels?: string[] } = {}): { readonly client: ta.Client } {
+  const box = {} as { client: ta.Client };
+  let redis: TestRedis | undefined;
+  let cluster: TestCluster | undefined;
+  beforeAll(async () => {
+    const kernels = opts.kernels ? { kernels: opts.kernels } : {};
+    if (engine === 'local') {
+      box.client = await ta.Client.connect({ threads: 2, ...kernels });
+      return;
+    }
+    redis = await testRedis();
+    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1, ...kernels });
+    box.client = await ta.Client.connect(cluster.url);
+  }, 120_000);
+  afterAll(async () => {
+    await box.client?.close();
+    await cluster?.stop();
+    if (cluster && redis) await redis.deletePrefix(cluster.prefix);
+    await redis?.close();
+  });
+  return box;
 }

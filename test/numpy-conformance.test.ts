@@ -5,11 +5,10 @@
 // float32 2 ulp (computed in float64 and rounded once, numpy computes in float32); uint8 inputs of
 // float functions give float32 here where numpy gives float16: within float16's 1e-3. NaN, the
 // infinities and the sign of zero must match.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
 import type { Dtype } from '@tessera/protocol';
-import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
-import { startCluster, type TestCluster } from './cluster.test-util.js';
+import { engineClient } from './cluster.test-util.js';
 import { CHUNKS, DTYPES, SHAPE, askNumpy, expectMatch, shifts, values, wireArray, type Answer, type WireArray } from './numpy-oracle.test-util.js';
 
 // ---- the cases ----------------------------------------------------------------------------------
@@ -134,24 +133,7 @@ describe('numpy refuses, and so do we, when the expression is built', () => {
 });
 
 describe.each(['local', 'cluster'] as const)('numpy conformance on the %s engine', (engine) => {
-  let client: ta.Client;
-  let redis: TestRedis | undefined;
-  let cluster: TestCluster | undefined;
-  beforeAll(async () => {
-    if (engine === 'local') {
-      client = await ta.Client.connect({ threads: 2 });
-      return;
-    }
-    redis = await testRedis();
-    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1 });
-    client = await ta.Client.connect(cluster.url);
-  }, 120_000);
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.stop();
-    if (cluster && redis) await redis.deletePrefix(cluster.prefix);
-    await redis?.close();
-  });
+  const e = engineClient(engine);
 
   it(`${CASES.length} cases of elementwise functions and their composites match numpy`, { timeout: 240_000 }, async () => {
     const make = (i: { dtype: Dtype; data: number[] }): ta.ChunkedArray => {
@@ -161,17 +143,17 @@ describe.each(['local', 'cluster'] as const)('numpy conformance on the %s engine
     const runnable = CASES.map((c, k) => ({ c, want: answers[k]! })).filter((x) => !('error' in x.want));
     expect(runnable.length).toBe(CASES.length);
     const exprs = runnable.map(({ c }) => c.build(...c.inputs.map(make)));
-    const got = (await client.compute(exprs)) as ta.NDArray[];
+    const got = (await e.client.compute(exprs)) as ta.NDArray[];
     runnable.forEach(({ c, want }, k) => expectMatch(c.label, got[k]!, want as WireArray));
   });
 
   it('allclose, all and any reduce to 1 or 0 like numpy', async () => {
     const a = ta.fromArray([1, 2, 3, 4, 5, 6, 7], { chunks: 3 });
-    expect(await client.compute(ta.allclose(a, a.add(1e-9)))).toBe(1);
-    expect(await client.compute(ta.allclose(a, a.add(1e-3)))).toBe(0);
-    expect(await client.compute(a.sub(1).all())).toBe(0);
-    expect(await client.compute(a.sub(1).any())).toBe(1);
-    const rows = await client.compute(ta.fromArray([0, 1, 2, 0, 0, 0], { shape: [2, 3], chunks: [1, 2] }).any({ axis: 1 }));
+    expect(await e.client.compute(ta.allclose(a, a.add(1e-9)))).toBe(1);
+    expect(await e.client.compute(ta.allclose(a, a.add(1e-3)))).toBe(0);
+    expect(await e.client.compute(a.sub(1).all())).toBe(0);
+    expect(await e.client.compute(a.sub(1).any())).toBe(1);
+    const rows = await e.client.compute(ta.fromArray([0, 1, 2, 0, 0, 0], { shape: [2, 3], chunks: [1, 2] }).any({ axis: 1 }));
     expect([...rows.data]).toEqual([1, 0]);
   });
 });

@@ -2,11 +2,10 @@
 // roll, tile, repeat, pad-free stacking and splitting, reshape of any chunking, linspace, eye,
 // tri, tril/triu, meshgrid and indices, on odd shapes and chunkings, on the local engine and a
 // cluster. Values move without arithmetic, so everything is exact (linspace to 1 ulp).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
 import type { Dtype } from '@tessera/protocol';
-import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
-import { startCluster, type TestCluster } from './cluster.test-util.js';
+import { engineClient } from './cluster.test-util.js';
 import { askNumpy, expectMatch, values, wireArray, type Answer, type NumpyCall, type WireArray } from './numpy-oracle.test-util.js';
 
 interface Case {
@@ -93,29 +92,12 @@ describe('shape functions refuse what numpy refuses, naming the shapes', () => {
 });
 
 describe.each(['local', 'cluster'] as const)('numpy shapes and creation on the %s engine', (engine) => {
-  let client: ta.Client;
-  let redis: TestRedis | undefined;
-  let cluster: TestCluster | undefined;
-  beforeAll(async () => {
-    if (engine === 'local') {
-      client = await ta.Client.connect({ threads: 2 });
-      return;
-    }
-    redis = await testRedis();
-    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1 });
-    client = await ta.Client.connect(cluster.url);
-  }, 120_000);
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.stop();
-    if (cluster && redis) await redis.deletePrefix(cluster.prefix);
-    await redis?.close();
-  });
+  const e = engineClient(engine);
 
   it(`${CASES.length} cases match numpy`, { timeout: 240_000 }, async () => {
     const built = CASES.map((c) => c.build());
     const flat = built.flatMap((b) => (Array.isArray(b) ? b : [b]));
-    const got = (await client.compute(flat)) as ta.NDArray[];
+    const got = (await e.client.compute(flat)) as ta.NDArray[];
     let k = 0;
     CASES.forEach((c, i) => {
       const want = answers[i]!;
