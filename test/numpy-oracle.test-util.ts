@@ -68,11 +68,19 @@ export const wireArray = (dtype: Dtype, data: number[], shape: readonly number[]
 /** numpy's dtype as ours: bool is uint8, float16 float32 and int64 int32 (this engine's default integer). */
 const OURS_OF: Record<string, Dtype> = { bool: 'uint8', float16: 'float32', int64: 'int32' };
 
-export function expectMatch(label: string, got: ta.NDArray, want: WireArray): void {
-  const dtype = OURS_OF[want.dtype] ?? (want.dtype as Dtype);
+/**
+ * `as`: our dtype where it differs on purpose (integer sums are float64 here, int64 in numpy);
+ * `rel`: a relative tolerance of its own (sums over many elements, added in another order);
+ * `abs`: an absolute one besides (sums of products that cancel).
+ */
+export function expectMatch(label: string, result: ta.NDArray | number, want: WireArray, o: { as?: Dtype; rel?: number; abs?: number } = {}): void {
+  const got: ta.NDArray =
+    typeof result === 'number' ? { dtype: o.as ?? OURS_OF[want.dtype] ?? (want.dtype as Dtype), shape: [], data: new Float64Array([result]) } : result;
+  const dtype = o.as ?? OURS_OF[want.dtype] ?? (want.dtype as Dtype);
   expect(got.dtype, `${label}: dtype (numpy ${want.dtype})`).toBe(dtype);
   expect(got.shape, `${label}: shape`).toEqual(want.shape);
-  const ulp = want.dtype === 'float16' ? 1e-3 : want.dtype === 'float32' ? 2 * 2 ** -23 : want.dtype === 'float64' ? 4 * 2 ** -52 : 0;
+  const ulp =
+    o.rel ?? (want.dtype === 'float16' ? 1e-3 : want.dtype === 'float32' ? 2 * 2 ** -23 : want.dtype === 'float64' || dtype === 'float64' ? 4 * 2 ** -52 : 0);
   for (let i = 0; i < want.data.length; i++) {
     const w = unwire(want.data[i]!);
     const g = got.data[i]!;
@@ -85,8 +93,8 @@ export function expectMatch(label: string, got: ta.NDArray, want: WireArray): vo
       : !Number.isFinite(w) || ulp === 0
         ? Object.is(g, w) || (g === w && w !== 0)
         : w === 0
-          ? Object.is(g, w)
-          : Math.abs(g - w) <= ulp * Math.abs(w) + (want.dtype === 'float16' ? 6e-8 : 0);
+          ? Object.is(g, w) || (o.abs !== undefined && Math.abs(g) <= o.abs)
+          : Math.abs(g - w) <= ulp * Math.abs(w) + (o.abs ?? (want.dtype === 'float16' ? 6e-8 : 0));
     if (!ok) expect.fail(`${label}: element ${i}: got ${Object.is(g, -0) ? '-0' : g}, numpy ${want.data[i]}`);
   }
 }

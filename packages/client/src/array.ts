@@ -6,6 +6,8 @@ import * as ew from './elementwise.js';
 import * as red from './reductions.js';
 import * as uf from './ufuncs.js';
 import * as so from './shape-ops.js';
+import * as lm from './linalg-more.js';
+import * as nr from './nan-reductions.js';
 import * as st from './structure.js';
 import * as sl from './slicing.js';
 import * as la from './linalg.js';
@@ -204,6 +206,12 @@ export class ChunkedArray {
   ravel(): ChunkedArray { return so.ravel(this); }
   flatten(): ChunkedArray { return so.ravel(this); }
   repeat(repeats: number, opts?: { axis?: number }): ChunkedArray { return so.repeat(this, repeats, opts); }
+  dot(o: ChunkedArray): ChunkedArray { return lm.dot(this, o); }
+  diagonal(offset = 0, axis1 = 0, axis2 = 1): ChunkedArray { return lm.diagonal(this, offset, axis1, axis2); }
+  trace(offset = 0, axis1 = 0, axis2 = 1): ChunkedArray { return lm.trace(this, offset, axis1, axis2); }
+  ptp(opts?: FullReduceOptions): ChunkedScalar;
+  ptp(opts: ReduceOptions): ChunkedArray;
+  ptp(opts?: ReduceOptions): ChunkedArray { return nr.ptp(this, opts as ReduceOptions); }
   all(opts?: FullReduceOptions): ChunkedScalar;
   all(opts: ReduceOptions): ChunkedArray;
   all(opts?: ReduceOptions): ChunkedArray { return uf.all(this, opts as ReduceOptions); }

@@ -148,6 +148,22 @@ export {
   indices,
   type LinspaceOptions,
 } from './creation-grid.js';
+export {
+  nansum,
+  nanprod,
+  nanmin,
+  nanmax,
+  nanmean,
+  nanvar,
+  nanstd,
+  nanargmin,
+  nanargmax,
+  countNonzero,
+  ptp,
+  average,
+  type AverageOptions,
+} from './nan-reductions.js';
+export { dot, inner, vdot, outer, kron, diagonal, trace, diag } from './linalg-more.js';
 export { sum, prod, mean, min, max, var_ as var, std, argmin, argmax, type Reducer } from './reductions.js';
 export { transpose, reshape, concatenate, stack } from './structure.js';
 export { slice, rechunk } from './slicing.js';

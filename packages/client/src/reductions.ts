@@ -3,6 +3,7 @@ import {
   type ReductionKind,
   ShapeError,
   fmtShape,
+  isFloat,
   needsNonEmpty,
   partialComponents,
   reducedShape,
@@ -20,6 +21,7 @@ import {
   makeArray,
 } from './array.js';
 import { type Chunks, boundaries, product } from './chunks.js';
+import { add } from './elementwise.js';
 
 /** Normalise `axis` (negative allowed) to ascending unique axes; undefined means all. */
 export function normalizeAxes(fn: string, axis: number | readonly number[] | undefined, ndim: number): number[] {
@@ -185,7 +187,11 @@ export interface Reducer<O, F> {
 }
 
 const reducer = <O extends object, F>(kind: ReductionKind) =>
-  ((x: ChunkedArray, opts?: O) => reduction(kind, x, opts as ReduceCall)) as Reducer<O, F>;
+  ((x: ChunkedArray, opts?: O) => {
+    const r = reduction(kind, x, opts as ReduceCall);
+    // Integer products are float64 here (numpy's are int64): 0 * -5 must not come out as -0.
+    return kind === 'prod' && !isFloat(x.dtype) ? add(r, 0) : r;
+  }) as Reducer<O, F>;
 
 export const sum = reducer<ReduceOptions, FullReduceOptions>('sum');
 export const prod = reducer<ReduceOptions, FullReduceOptions>('prod');

@@ -1,0 +1,111 @@
+// numpy is the oracle for the NaN-ignoring reductions (nansum ... nanargmax), countNonzero, ptp,
+// average, and the products and diagonals (dot, inner, vdot, outer, kron, diagonal, trace, diag),
+// on odd shapes and chunkings with NaN in them, on the local engine and a cluster. Sums are added
+// in another order than numpy's: 1e-12 relative for float64, 1e-5 for float32; products, moves
+// and selections are exact.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as ta from '@tessera/client';
+import type { Dtype } from '@tessera/protocol';
+import { engineClient } from './cluster.test-util.js';
+import { askNumpy, expectMatch, values, wireArray, type Answer, type NumpyCall, type WireArray } from './numpy-oracle.test-util.js';
+
+interface Case {
+  label: string;
+  np: NumpyCall;
+  build: () => ta.ChunkedArray;
+  as?: Dtype;
+  rel?: number;
+  abs?: number;
+}
+
+function input(dtype: Dtype, shape: number[], chunks: number[], salt = 0, nans = true, small = false) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const base = values(dtype, salt)
+    .filter((v) => Number.isFinite(v) || (nans && Number.isNaN(v)))
+    .map((v) => (small ? v % 100 : v));
+  const data = Array.from({ length: n }, (_, i) => (dtype === 'float32' ? Math.fround(base[i % base.length]! + i * 0.01) : dtype === 'float64' ? base[i % base.length]! + i * 0.01 : base[i % base.length]!));
+  // A whole NaN row: numpy's all-NaN slices.
+  if (nans && (dtype === 'float64' || dtype === 'float32') && shape.length === 2) for (let j = 0; j < shape[1]!; j++) data[j] = NaN;
+  const ctor = { float64: Float64Array, float32: Float32Array, int32: Int32Array, uint8: Uint8Array }[dtype];
+  return { ours: ta.fromArray(ctor.from(data), { shape, chunks }), theirs: wireArray(dtype, data, shape) };
+}
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  const sumTol = (d: Dtype) => (d === 'float32' ? 1e-5 : 1e-12);
+  for (const dtype of ['float64', 'float32', 'int32'] as const) {
+    const x = input(dtype, [7, 5], [3, 2]);
+    const intSum = dtype === 'int32' ? ('float64' as const) : undefined;
+    const small = ((d) => ({ ours: ta.fromArray(Int32Array.from(d), { shape: [7, 5], chunks: [3, 2] }), theirs: wireArray('int32', d, [7, 5]) }))(
+      values('int32', 0).map((v) => (v % 5) - 2),
+    );
+    const r = { rel: sumTol(dtype) };
+    for (const [name, np, sums] of [
+      ['nansum', 'nansum', true],
+      ['nanprod', 'nanprod', true],
+      ['nanmin', 'nanmin', false],
+      ['nanmax', 'nanmax', false],
+      ['nanmean', 'nanmean', true],
+      ['nanvar', 'nanvar', true],
+      ['nanstd', 'nanstd', true],
+    ] as const) {
+      const f = ta[name] as unknown as (x: ta.ChunkedArray, o?: object) => ta.ChunkedArray;
+      // numpy's int64 products wrap past 2^63 and ours (float64) do not: small integers for products.
+      const src = name === 'nanprod' && dtype === 'int32' ? small : x;
+      const as = sums && name !== 'nanmean' && name !== 'nanvar' && name !== 'nanstd' ? intSum : undefined;
+      for (const axis of [0, 1]) {
+        out.push({ label: `${name}(${dtype}, axis ${axis})`, np: { fn: np, args: [src.theirs], kwargs: { axis } }, build: () => f(src.ours, { axis }), ...(as ? { as } : {}), ...(sums ? r : {}) });
+      }
+    }
+    out.push({ label: `nanvar(${dtype}, axis 1, ddof 1)`, np: { fn: 'nanvar', args: [x.theirs], kwargs: { axis: 1, ddof: 1 } }, build: () => ta.nanvar(x.ours, { axis: 1, ddof: 1 }), ...r });
+    const y = input(dtype, [7, 5], [3, 2], 1, false);
+    for (const axis of [0, 1]) {
+      out.push({ label: `nanargmin(${dtype}, axis ${axis})`, np: { fn: 'nanargmin', args: [y.theirs], kwargs: { axis } }, build: () => ta.nanargmin(y.ours, { axis }) });
+      out.push({ label: `nanargmax(${dtype}, axis ${axis})`, np: { fn: 'nanargmax', args: [y.theirs], kwargs: { axis } }, build: () => ta.nanargmax(y.ours, { axis }) });
+      out.push({ label: `countNonzero(${dtype}, axis ${axis})`, np: { fn: 'count_nonzero', args: [x.theirs], kwargs: { axis } }, build: () => ta.countNonzero(x.ours, { axis }) });
+      out.push({ label: `ptp(${dtype}, axis ${axis})`, np: { fn: 'ptp', args: [y.theirs], kwargs: { axis } }, build: () => ta.ptp(y.ours, { axis }) });
+    }
+    const w = input('float64', [5], [2], 2, false);
+    out.push({ label: `average(${dtype}, weights along axis 1)`, np: { fn: 'average', args: [y.theirs], kwargs: { axis: 1, weights: w.theirs } }, build: () => ta.average(y.ours, { axis: 1, weights: w.ours }), rel: 1e-12 });
+    // Products and diagonals, without NaN; integers below 100 (int32 products past 2^53 are float64-rounded here, exact in numpy).
+    const a = input(dtype, [6, 4], [4, 3], 3, false, dtype === 'int32');
+    const b = input(dtype, [4, 5], [3, 2], 4, false, dtype === 'int32');
+    const v = input(dtype, [4], [3], 5, false, dtype === 'int32');
+    const t = input(dtype, [3, 6, 4], [2, 4, 3], 6, false, dtype === 'int32');
+    // Sums of products may cancel: float32 within 1e-5 relative plus 1e-6 of sum |a||b| (about 400 here).
+    const p = dtype === 'float32' ? { rel: 1e-5, abs: 4e-4 } : { rel: 1e-12, abs: 1e-12 };
+    out.push({ label: `dot(${dtype} 2-D, 2-D)`, np: { fn: 'dot', args: [a.theirs, b.theirs] }, build: () => ta.dot(a.ours, b.ours), ...p });
+    out.push({ label: `dot(${dtype} 3-D, 1-D)`, np: { fn: 'dot', args: [t.theirs, v.theirs] }, build: () => ta.dot(t.ours, v.ours), ...p });
+    out.push({ label: `dot(${dtype} 3-D, 2-D)`, np: { fn: 'dot', args: [t.theirs, b.theirs] }, build: () => ta.dot(t.ours, b.ours), ...p });
+    out.push({ label: `inner(${dtype})`, np: { fn: 'inner', args: [a.theirs, t.theirs] }, build: () => ta.inner(a.ours, t.ours), ...p });
+    out.push({ label: `outer(${dtype})`, np: { fn: 'outer', args: [v.theirs, a.theirs] }, build: () => ta.outer(v.ours, a.ours) });
+    out.push({ label: `kron(${dtype})`, np: { fn: 'kron', args: [a.theirs, b.theirs] }, build: () => ta.kron(a.ours, b.ours) });
+    for (const k of [0, 2, -3]) {
+      out.push({ label: `diagonal(${dtype} 2-D, ${k})`, np: { fn: 'diagonal', args: [a.theirs, k] }, build: () => ta.diagonal(a.ours, k) });
+      out.push({ label: `diag(${dtype} 1-D, ${k})`, np: { fn: 'diag', args: [v.theirs, k] }, build: () => ta.diag(v.ours, k) });
+    }
+    out.push({ label: `diagonal(${dtype} 3-D, 1, axes 2, 1)`, np: { fn: 'diagonal', args: [t.theirs, 1, 2, 1] }, build: () => ta.diagonal(t.ours, 1, 2, 1) });
+    out.push({ label: `trace(${dtype}, -1)`, np: { fn: 'trace', args: [a.theirs, -1] }, build: () => ta.trace(a.ours, -1), ...(intSum ? { as: intSum } : {}), ...p });
+  }
+  return out;
+}
+
+const CASES = cases();
+let answers: Answer[];
+beforeAll(() => {
+  answers = askNumpy(CASES.map((c) => c.np));
+}, 120_000);
+
+describe.each(['local', 'cluster'] as const)('numpy reductions and products on the %s engine', (engine) => {
+  const e = engineClient(engine);
+
+  it(`${CASES.length} cases match numpy`, { timeout: 240_000 }, async () => {
+    const got = (await e.client.compute(CASES.map((c) => c.build()))) as ta.NDArray[];
+    CASES.forEach((c, i) => {
+      const want = answers[i]!;
+      if ('error' in want || 'list' in want) expect.fail(`${c.label}: numpy gave ${JSON.stringify(want).slice(0, 200)}`);
+      const { as, rel, abs } = c;
+      expectMatch(c.label, got[i]!, want as WireArray, { ...(as ? { as } : {}), ...(rel !== undefined ? { rel } : {}), ...(abs !== undefined ? { abs } : {}) });
+    });
+  });
+});
