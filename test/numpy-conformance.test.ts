@@ -5,11 +5,11 @@
 // float32 2 ulp (computed in float64 and rounded once, numpy computes in float32); uint8 inputs of
 // float functions give float32 here where numpy gives float16: within float16's 1e-3. NaN, the
 // infinities and the sign of zero must match.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
 import type { Dtype } from '@tessera/protocol';
 import { engineClient } from './cluster.test-util.js';
-import { CHUNKS, DTYPES, SHAPE, askNumpy, expectMatch, shifts, values, wireArray, type Answer, type WireArray } from './numpy-oracle.test-util.js';
+import { CHUNKS, DTYPES, SHAPE, expectMatch, numpyAnswers, shifts, values, wireArray, type WireArray } from './numpy-oracle.test-util.js';
 
 // ---- the cases ----------------------------------------------------------------------------------
 interface Case {
@@ -113,11 +113,7 @@ function cases(): Case[] {
 
 // ---- the runs -----------------------------------------------------------------------------------
 const CASES = cases();
-let answers: Answer[];
-
-beforeAll(() => {
-  answers = askNumpy(CASES.map((c) => ({ fn: c.np, args: c.args, ...(c.kwargs ? { kwargs: c.kwargs } : {}) })));
-}, 120_000);
+const numpy = numpyAnswers(CASES.map((c) => ({ fn: c.np, args: c.args, ...(c.kwargs ? { kwargs: c.kwargs } : {}) })));
 
 describe('numpy refuses, and so do we, when the expression is built', () => {
   it('bitwise functions of floats are DtypeErrors naming the op and the dtypes', async () => {
@@ -140,7 +136,7 @@ describe.each(['local', 'cluster'] as const)('numpy conformance on the %s engine
       const ctor = { float64: Float64Array, float32: Float32Array, int32: Int32Array, uint8: Uint8Array }[i.dtype];
       return ta.fromArray(ctor.from(i.data), { shape: SHAPE, chunks: CHUNKS });
     };
-    const runnable = CASES.map((c, k) => ({ c, want: answers[k]! })).filter((x) => !('error' in x.want));
+    const runnable = CASES.map((c, k) => ({ c, want: numpy.answers[k]! })).filter((x) => !('error' in x.want));
     expect(runnable.length).toBe(CASES.length);
     const exprs = runnable.map(({ c }) => c.build(...c.inputs.map(make)));
     const got = (await e.client.compute(exprs)) as ta.NDArray[];

@@ -3,7 +3,7 @@
 // and the comparison with numpy's answer (dtype, shape, values within stated tolerances).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { beforeAll, expect } from 'vitest';
 import type * as ta from '@tessera/client';
 import type { Dtype } from '@tessera/protocol';
 
@@ -26,6 +26,15 @@ export interface NumpyCall {
   fn: string;
   args: unknown[];
   kwargs?: Record<string, unknown>;
+}
+
+/** numpy's answers to a test file's calls, asked once before its tests: read `.answers` inside them. */
+export function numpyAnswers(calls: readonly NumpyCall[]): { readonly answers: Answer[] } {
+  const box = { answers: [] as Answer[] };
+  beforeAll(() => {
+    box.answers = askNumpy(calls);
+  }, 120_000);
+  return box;
 }
 
 /** numpy's answers to every call, in order (one python process). */

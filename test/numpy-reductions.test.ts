@@ -3,11 +3,11 @@
 // on odd shapes and chunkings with NaN in them, on the local engine and a cluster. Sums are added
 // in another order than numpy's: 1e-12 relative for float64, 1e-5 for float32; products, moves
 // and selections are exact.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
 import type { Dtype } from '@tessera/protocol';
 import { engineClient } from './cluster.test-util.js';
-import { askNumpy, expectMatch, values, wireArray, type Answer, type NumpyCall, type WireArray } from './numpy-oracle.test-util.js';
+import { expectMatch, numpyAnswers, values, wireArray, type NumpyCall, type WireArray } from './numpy-oracle.test-util.js';
 
 interface Case {
   label: string;
@@ -91,10 +91,7 @@ function cases(): Case[] {
 }
 
 const CASES = cases();
-let answers: Answer[];
-beforeAll(() => {
-  answers = askNumpy(CASES.map((c) => c.np));
-}, 120_000);
+const numpy = numpyAnswers(CASES.map((c) => c.np));
 
 describe.each(['local', 'cluster'] as const)('numpy reductions and products on the %s engine', (engine) => {
   const e = engineClient(engine);
@@ -102,7 +99,7 @@ describe.each(['local', 'cluster'] as const)('numpy reductions and products on t
   it(`${CASES.length} cases match numpy`, { timeout: 240_000 }, async () => {
     const got = (await e.client.compute(CASES.map((c) => c.build()))) as ta.NDArray[];
     CASES.forEach((c, i) => {
-      const want = answers[i]!;
+      const want = numpy.answers[i]!;
       if ('error' in want || 'list' in want) expect.fail(`${c.label}: numpy gave ${JSON.stringify(want).slice(0, 200)}`);
       const { as, rel, abs } = c;
       expectMatch(c.label, got[i]!, want as WireArray, { ...(as ? { as } : {}), ...(rel !== undefined ? { rel } : {}), ...(abs !== undefined ? { abs } : {}) });

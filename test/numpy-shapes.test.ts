@@ -2,11 +2,11 @@
 // roll, tile, repeat, pad-free stacking and splitting, reshape of any chunking, linspace, eye,
 // tri, tril/triu, meshgrid and indices, on odd shapes and chunkings, on the local engine and a
 // cluster. Values move without arithmetic, so everything is exact (linspace to 1 ulp).
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
 import type { Dtype } from '@tessera/protocol';
 import { engineClient } from './cluster.test-util.js';
-import { askNumpy, expectMatch, values, wireArray, type Answer, type NumpyCall, type WireArray } from './numpy-oracle.test-util.js';
+import { expectMatch, numpyAnswers, values, wireArray, type NumpyCall, type WireArray } from './numpy-oracle.test-util.js';
 
 interface Case {
   label: string;
@@ -75,10 +75,7 @@ function cases(): Case[] {
 }
 
 const CASES = cases();
-let answers: Answer[];
-beforeAll(() => {
-  answers = askNumpy(CASES.map((c) => c.np));
-}, 120_000);
+const numpy = numpyAnswers(CASES.map((c) => c.np));
 
 describe('shape functions refuse what numpy refuses, naming the shapes', () => {
   it('squeeze of a non-1 axis, a split that does not divide, broadcasts that do not fit', () => {
@@ -100,7 +97,7 @@ describe.each(['local', 'cluster'] as const)('numpy shapes and creation on the %
     const got = (await e.client.compute(flat)) as ta.NDArray[];
     let k = 0;
     CASES.forEach((c, i) => {
-      const want = answers[i]!;
+      const want = numpy.answers[i]!;
       if ('error' in want) expect.fail(`${c.label}: numpy refused: ${want.error}`);
       const b = built[i]!;
       const wants: WireArray[] = 'list' in want ? want.list : [want];
