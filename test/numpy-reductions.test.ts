@@ -85,6 +85,23 @@ function cases(): Case[] {
       out.push({ label: `diag(${dtype} 1-D, ${k})`, np: { fn: 'diag', args: [v.theirs, k] }, build: () => ta.diag(v.ours, k) });
     }
     out.push({ label: `diagonal(${dtype} 3-D, 1, axes 2, 1)`, np: { fn: 'diagonal', args: [t.theirs, 1, 2, 1] }, build: () => ta.diagonal(t.ours, 1, 2, 1) });
+    // Running sums and products across blocks: a scan per block, then the carries.
+    const c = input(dtype, [9, 7], [4, 3], 7, true, true);
+    for (const [name, np] of [['cumsum', 'cumsum'], ['cumprod', 'cumprod'], ['nancumsum', 'nancumsum'], ['nancumprod', 'nancumprod']] as const) {
+      const f = ta[name];
+      // Products of 9 values below 100 stay well inside float64 and int64.
+      const src = name.endsWith('prod') ? input(dtype, [9, 7], [4, 3], 8, true, true) : c;
+      const tol = dtype === 'float32' ? { rel: 1e-5, abs: 1e-3 } : { rel: 1e-12 };
+      for (const axis of [0, 1, undefined]) {
+        out.push({
+          label: `${name}(${dtype}, axis ${axis})`,
+          np: { fn: np, args: [src.theirs], kwargs: axis === undefined ? {} : { axis } },
+          build: () => f(src.ours, axis === undefined ? {} : { axis }),
+          ...(intSum ? { as: intSum } : {}),
+          ...tol,
+        });
+      }
+    }
     out.push({ label: `trace(${dtype}, -1)`, np: { fn: 'trace', args: [a.theirs, -1] }, build: () => ta.trace(a.ours, -1), ...(intSum ? { as: intSum } : {}), ...p });
   }
   return out;

@@ -8,6 +8,7 @@ import * as uf from './ufuncs.js';
 import * as so from './shape-ops.js';
 import * as lm from './linalg-more.js';
 import * as nr from './nan-reductions.js';
+import * as cu from './cumulative.js';
 import * as st from './structure.js';
 import * as sl from './slicing.js';
 import * as la from './linalg.js';
@@ -207,6 +208,8 @@ export class ChunkedArray {
   flatten(): ChunkedArray { return so.ravel(this); }
   repeat(repeats: number, opts?: { axis?: number }): ChunkedArray { return so.repeat(this, repeats, opts); }
   dot(o: ChunkedArray): ChunkedArray { return lm.dot(this, o); }
+  cumsum(opts?: { axis?: number }): ChunkedArray { return cu.cumsum(this, opts); }
+  cumprod(opts?: { axis?: number }): ChunkedArray { return cu.cumprod(this, opts); }
   diagonal(offset = 0, axis1 = 0, axis2 = 1): ChunkedArray { return lm.diagonal(this, offset, axis1, axis2); }
   trace(offset = 0, axis1 = 0, axis2 = 1): ChunkedArray { return lm.trace(this, offset, axis1, axis2); }
   ptp(opts?: FullReduceOptions): ChunkedScalar;

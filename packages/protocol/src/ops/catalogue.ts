@@ -56,6 +56,8 @@ export const ReduceMergeParams = z
   .object({ kind: ReducePartialSpec.shape.kind, axes: z.array(nonneg), final: ReduceFinal.optional() })
   .strict();
 export const TransposeParams = z.object({ axes: z.array(nonneg) }).strict();
+/** A running sum or product along one axis of one block (the local step of cumsum / cumprod). */
+export const CumulateParams = z.object({ kind: z.enum(['sum', 'prod']), axis: nonneg }).strict();
 export const ReshapeParams = z.object({ shape: Shape }).strict();
 export const AxisSlice = z.object({ start: nonneg, step: int.refine((s) => s !== 0, 'step must not be 0'), count: nonneg }).strict();
 export const Piece = z
@@ -84,6 +86,7 @@ export type ElementwiseParams = z.infer<typeof ElementwiseParams>;
 export type ReducePartialParams = z.infer<typeof ReducePartialParams>;
 export type ReduceMergeParams = z.infer<typeof ReduceMergeParams>;
 export type TransposeParams = z.infer<typeof TransposeParams>;
+export type CumulateParams = z.infer<typeof CumulateParams>;
 export type ReshapeParams = z.infer<typeof ReshapeParams>;
 export type AssembleParams = z.infer<typeof AssembleParams>;
 export type TensordotParams = z.infer<typeof TensordotParams>;
@@ -216,6 +219,14 @@ export const OPS = {
   }),
   persisted: def({ params: PersistedParams, check: (_p, deps) => noDeps(deps) }),
   elementwise: def({ params: ElementwiseParams, check: checkElementwise }),
+  cumulate: def({
+    params: CumulateParams,
+    check: (p, deps, out) =>
+      expect(deps.length === 1, () => `takes 1 input, got ${deps.length}`) ??
+      expect(p.axis < deps[0]!.shape.length, () => `axis ${p.axis} of a ${deps[0]!.shape.length}-D input`) ??
+      expect(shapeEquals(out.shape, deps[0]!.shape), () => `output shape ${fmtShape(out.shape)} differs from input ${fmtShape(deps[0]!.shape)}`) ??
+      expect(out.dtype === cumulateDtype(deps[0]!.dtype), () => `running ${p.kind} of ${deps[0]!.dtype} is ${cumulateDtype(deps[0]!.dtype)}, declared ${out.dtype}`),
+  }),
   'reduce-partial': def({
     params: ReducePartialParams,
     check: (p, deps, out) =>
@@ -327,4 +338,9 @@ export function isOpName(name: string): name is OpName {
 export function paramsOf<N extends OpName>(task: { op: string; params: unknown }, op: N): OpParams<N> {
   if (task.op !== op) throw new InvalidArgumentError(`${op} params asked of a ${task.op} task`);
   return task.params as OpParams<N>;
+}
+
+/** The dtype of a running sum or product: the input's for floats; float64 for integers (as their sums: no int64 here). */
+export function cumulateDtype(input: Dtype): Dtype {
+  return input === 'float32' || input === 'float64' ? input : 'float64';
 }

@@ -6,6 +6,7 @@ import { mapBlocks } from './registry.js';
 import { random } from './random.js';
 import { reduceMerge } from './reduce.js';
 import { assemble, reshape, transpose } from './structure.js';
+import { cumulate } from './cumulate.js';
 
 export { registerKernel, getKernel, hasKernel, unregisterKernel, type UserKernel, type UserKernelContext } from './registry.js';
 export { uniformAt } from './random.js';
@@ -71,6 +72,7 @@ function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): 
     case 'reduce-partial': return reducePartial(p('reduce-partial'), inputs, t.shape);
     case 'reduce-merge': return reduceMerge(p('reduce-merge'), inputs, t.shape, t.dtype);
     case 'transpose': return transpose(p('transpose'), inputs, t.shape, t.dtype);
+    case 'cumulate': return cumulate(p('cumulate'), inputs, t.shape, t.dtype);
     case 'reshape': return reshape(p('reshape'), inputs);
     case 'assemble': return assemble(p('assemble'), inputs, t.shape, t.dtype);
     case 'tensordot': return tensordot(p('tensordot'), inputs, t.shape, t.dtype);

@@ -1,0 +1,35 @@
+import { allocChunk, cumulateDtype, sizeOf, type Chunk, type CumulateParams, type Dtype } from '@tessera/protocol';
+
+/**
+ * The running sum or product along one axis of a block, numpy's cumsum / cumprod within it (the
+ * client adds the carry of the blocks before). Accumulated in the output dtype one step at a time,
+ * as numpy does: float32 rounds after every step.
+ */
+export function cumulate(p: CumulateParams, inputs: readonly Chunk[], shape: readonly number[], dtype: Dtype): Chunk {
+  const x = inputs[0];
+  if (inputs.length !== 1 || !x) throw new Error(`cumulate: takes 1 input, got ${inputs.length}`);
+  if (dtype !== cumulateDtype(x.dtype)) throw new Error(`cumulate: running ${p.kind} of ${x.dtype} is ${cumulateDtype(x.dtype)}, not ${dtype}`);
+  if (p.axis >= x.shape.length) throw new Error(`cumulate: axis ${p.axis} of a ${x.shape.length}-D chunk`);
+  const out = allocChunk(dtype, shape);
+  const n = x.shape[p.axis]!;
+  const inner = sizeOf(x.shape.slice(p.axis + 1));
+  const outer = sizeOf(x.shape.slice(0, p.axis));
+  const src = x.data;
+  const dst = out.data;
+  const f32 = dtype === 'float32';
+  const sum = p.kind === 'sum';
+  // Integer products stay integers: 0 times a negative is 0, not float64's -0.
+  const ints = x.dtype !== dtype;
+  for (let o = 0; o < outer; o++) {
+    const base = o * n * inner;
+    for (let i = 0; i < inner; i++) {
+      let acc = sum ? 0 : 1;
+      for (let k = 0, at = base + i; k < n; k++, at += inner) {
+        acc = sum ? acc + src[at]! : acc * src[at]!;
+        if (f32) acc = Math.fround(acc);
+        dst[at] = ints ? acc + 0 : acc;
+      }
+    }
+  }
+  return out;
+}
