@@ -174,6 +174,34 @@ describe.each(['local', 'cluster'] as const)('array API on the %s engine', (engi
     expect(f.data).toBeInstanceOf(Float32Array);
   });
 
+  it('random.randint, choice, exponential, standardNormal and random: their ranges and moments, whatever the chunking', async () => {
+    const r = ta.random.randint([40_000], { low: -3, high: 4, seed: 2, chunks: 7_000 });
+    expect(r.dtype).toBe('int32');
+    const ri = await client.compute(r);
+    const again = await client.compute(ta.random.randint([40_000], { low: -3, high: 4, seed: 2, chunks: 40_000 }));
+    expect([...again.data]).toEqual([...ri.data]);
+    const counts = new Map<number, number>();
+    for (const v of ri.data) counts.set(v, (counts.get(v) ?? 0) + 1);
+    // Every value of [-3, 4) and no other, each about 1/7 of the draws (within 6 sigma).
+    expect([...counts.keys()].sort((a, b) => a - b)).toEqual([-3, -2, -1, 0, 1, 2, 3]);
+    const sigma = Math.sqrt((40_000 * (1 / 7) * (6 / 7)));
+    for (const c of counts.values()) expect(Math.abs(c - 40_000 / 7)).toBeLessThan(6 * sigma);
+    const ch = await client.compute(ta.random.choice(5, [1_000], { seed: 3 }));
+    expect(Math.min(...ch.data)).toBe(0);
+    expect(Math.max(...ch.data)).toBe(4);
+    const e = ta.random.exponential([200_000], { scale: 2.5, seed: 4, chunks: 60_000 });
+    // Mean 2.5 and standard deviation 2.5: the mean of 2e5 draws is within 6 sigma of it.
+    expect(Math.abs((await client.compute(e.mean())) - 2.5)).toBeLessThan((6 * 2.5) / Math.sqrt(200_000));
+    expect(await client.compute(e.min())).toBeGreaterThanOrEqual(0);
+    const z = ta.random.standardNormal([200_000], { seed: 5, chunks: 50_000 });
+    expect(Math.abs(await client.compute(z.mean()))).toBeLessThan(6 / Math.sqrt(200_000));
+    const u = await client.compute(ta.random.random([1_000], { seed: 6 }));
+    expect(Math.min(...u.data)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...u.data)).toBeLessThan(1);
+    expect(() => ta.random.randint([3], { low: 4, high: 4 })).toThrow(/low >= high/);
+    expect(() => ta.random.exponential([3], { scale: -1 })).toThrow(/scale must be a finite number >= 0/);
+  });
+
   it('mapBlocks runs a kernel module by name', async () => {
     const y = await client.compute(ta.mapBlocks('scale', x, x, { params: { k: 2 } }));
     close(y.data, [...ref].map((v) => 3 * v));
