@@ -102,6 +102,32 @@ function cases(): Case[] {
         });
       }
     }
+    // einsum: contractions through tensordot, batch letters as broadcast products, diagonals.
+    const bt = input(dtype, [2, 6, 4], [1, 4, 3], 9, false, dtype === 'int32');
+    const bu = input(dtype, [2, 4, 5], [1, 3, 2], 10, false, dtype === 'int32');
+    const sqm = input(dtype, [5, 5], [3, 2], 11, false, dtype === 'int32');
+    const w4 = input(dtype, [4], [3], 12, false, dtype === 'int32');
+    for (const [sub, ops] of [
+      ['ij,jk->ik', [a, b]],
+      ['ij,jk', [a, b]],
+      ['ki,ij->kj', [a, b]],
+      ['ii', [sqm]],
+      ['ii->i', [sqm]],
+      ['ij->ji', [a]],
+      ['ij->j', [a]],
+      ['bij,bjk->bik', [bt, bu]],
+      ['i,j->ij', [w4, v]],
+      ['ijk,k->ij', [t, w4]],
+      ['ij,ij->ij', [a, a]],
+      ['ij,ij->i', [a, a]],
+    ] as const) {
+      out.push({
+        label: `einsum('${sub}', ${dtype})`,
+        np: { fn: 'einsum', args: [sub, ...ops.map((o) => o.theirs)] },
+        build: () => ta.einsum(sub, ...ops.map((o) => o.ours)),
+        ...p,
+      });
+    }
     out.push({ label: `trace(${dtype}, -1)`, np: { fn: 'trace', args: [a.theirs, -1] }, build: () => ta.trace(a.ours, -1), ...(intSum ? { as: intSum } : {}), ...p });
   }
   return out;
