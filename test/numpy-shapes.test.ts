@@ -50,11 +50,31 @@ function cases(): Case[] {
     add(`broadcastTo(${dtype})`, { fn: 'broadcast_to', args: [a.theirs, [2, 7, 4, 5]] }, () => ta.broadcastTo(a.ours, [2, 7, 4, 5]));
     add(`arraySplit(${dtype}, 3, axis 0)`, { fn: 'array_split', args: [b.theirs, 3], kwargs: { axis: 0 } }, () => ta.arraySplit(b.ours, 3, { axis: 0 }));
     add(`split(${dtype}, [1, 4], axis 1)`, { fn: 'split', args: [b.theirs, [1, 4]], kwargs: { axis: 1 } }, () => ta.split(b.ours, [1, 4], { axis: 1 }));
+    for (const [idx, axis] of [
+      [[6, 0, 0, 3, 2, 1, -1, 4, 5], 0],
+      [[4, 3, 2, 1, 0, 0, 2, 4], 1],
+      [[2, 1, 0, 0, 2, -3], 2],
+      [[], 0],
+    ] as const) {
+      add(`take(${dtype}, [${idx.join(',')}], axis ${axis})`, { fn: 'take', args: [b.theirs, [...idx]], kwargs: { axis } }, () => ta.take(b.ours, idx, { axis }));
+    }
+    add(`take(${dtype}, flat)`, { fn: 'take', args: [b.theirs, [104, 0, 57, 3]] }, () => ta.take(b.ours, [104, 0, 57, 3]));
+    for (const mode of ['constant', 'edge', 'reflect', 'symmetric', 'wrap'] as const) {
+      // Wider than the axis for the others; Debian's numpy 1.24 wraps wrongly past one period (fixed in
+      // numpy 1.25: periodic, as here; checked below), so wrap's widths stay within it.
+      const width: [number, number][] = mode === 'wrap' ? [[2, 4], [0, 3], [1, 1]] : [[2, 9], [0, 3], [4, 1]];
+      add(`pad(${dtype}, ${mode})`, { fn: 'pad', args: [b.theirs, width], kwargs: { mode } }, () => ta.pad(b.ours, width, { mode }));
+    }
+    add(`pad(${dtype}, 2, constant 7)`, { fn: 'pad', args: [b.theirs, 2], kwargs: { mode: 'constant', constant_values: 7 } }, () => ta.pad(b.ours, 2, { constantValues: 7 }));
+    const cond = [true, false, true, true, false, false, true];
+    add(`compress(${dtype}, axis 0)`, { fn: 'compress', args: [cond, b.theirs], kwargs: { axis: 0 } }, () => ta.compress(cond, b.ours, { axis: 0 }));
     const v = input(dtype, [5], [2], 2);
     const m = input(dtype, [3, 5], [2, 3], 3);
     add(`vstack(${dtype})`, { fn: 'vstack', args: [[v.theirs, m.theirs]] }, () => ta.vstack([v.ours, m.ours]));
     add(`hstack(${dtype})`, { fn: 'hstack', args: [[v.theirs, v.theirs]] }, () => ta.hstack([v.ours, v.ours]));
     add(`dstack(${dtype})`, { fn: 'dstack', args: [[m.theirs, m.theirs]] }, () => ta.dstack([m.ours, m.ours]));
+    const m2 = input(dtype, [3, 2], [2, 1], 7);
+    add(`block(${dtype})`, { fn: 'block', args: [[[m.theirs, m2.theirs], [m2.theirs, m.theirs]]] }, () => ta.block([[m.ours, m2.ours], [m2.ours, m.ours]]));
     add(`atleast3d(${dtype})`, { fn: 'atleast_3d', args: [v.theirs] }, () => ta.atleast3d(v.ours));
     const sq = input(dtype, [6, 7], [4, 3], 4);
     add(`tril(${dtype}, -1)`, { fn: 'tril', args: [sq.theirs, -1] }, () => ta.tril(sq.ours, -1));
@@ -85,6 +105,21 @@ describe('shape functions refuse what numpy refuses, naming the shapes', () => {
     expect(() => ta.broadcastTo(x, [7, 4])).toThrow(/cannot broadcast shape \(7, 5\) to \(7, 4\)/);
     expect(() => ta.moveaxis(x, 0, 2)).toThrow(/axis 2 is out of bounds for an array of dimension 2/);
     expect(() => ta.meshgrid([x])).toThrow(/coordinate vectors must be 1-D/);
+    expect(() => ta.take(x, [0, 7])).not.toThrow();
+    expect(() => ta.take(x, [0, 7], { axis: 0 })).toThrow(/take: index 7 \(position 1\) is out of bounds for axis 0 with size 7/);
+    expect(() => ta.take(x, [1.5], { axis: 1 })).toThrow(/out of bounds/);
+    expect(() => ta.pad(x, 1, { mode: 'mean' as never })).toThrow(/pad: mode must be/);
+    expect(() => ta.pad(x, [[1, 1]])).toThrow(/1 \(before, after\) pairs for 2 axes/);
+  });
+
+  it('pad wrap past one period is periodic (numpy >= 1.25)', async () => {
+    const c = await ta.Client.connect({ threads: 1 });
+    try {
+      const got = await c.compute(ta.pad(ta.arange(7, { chunks: 3 }), [2, 9], { mode: 'wrap' }));
+      expect([...got.data]).toEqual([5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1]);
+    } finally {
+      await c.close();
+    }
   });
 });
 

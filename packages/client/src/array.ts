@@ -9,6 +9,7 @@ import * as so from './shape-ops.js';
 import * as lm from './linalg-more.js';
 import * as nr from './nan-reductions.js';
 import * as cu from './cumulative.js';
+import * as tk from './take.js';
 import * as st from './structure.js';
 import * as sl from './slicing.js';
 import * as la from './linalg.js';
@@ -209,6 +210,8 @@ export class ChunkedArray {
   repeat(repeats: number, opts?: { axis?: number }): ChunkedArray { return so.repeat(this, repeats, opts); }
   dot(o: ChunkedArray): ChunkedArray { return lm.dot(this, o); }
   cumsum(opts?: { axis?: number }): ChunkedArray { return cu.cumsum(this, opts); }
+  /** numpy's take / `x[idx]` along one axis: indices in any order, repeats allowed. */
+  take(indices: readonly number[] | ArrayLike<number>, opts?: { axis?: number }): ChunkedArray { return tk.take(this, indices, opts); }
   cumprod(opts?: { axis?: number }): ChunkedArray { return cu.cumprod(this, opts); }
   diagonal(offset = 0, axis1 = 0, axis2 = 1): ChunkedArray { return lm.diagonal(this, offset, axis1, axis2); }
   trace(offset = 0, axis1 = 0, axis2 = 1): ChunkedArray { return lm.trace(this, offset, axis1, axis2); }

@@ -166,6 +166,8 @@ export {
 export { dot, inner, vdot, outer, kron, diagonal, trace, diag } from './linalg-more.js';
 export { cumsum, cumprod, nancumsum, nancumprod } from './cumulative.js';
 export { einsum } from './einsum.js';
+export { take, compress } from './take.js';
+export { pad, block, type PadMode, type PadWidth, type Blocks } from './pad.js';
 export { sum, prod, mean, min, max, var_ as var, std, argmin, argmax, type Reducer } from './reductions.js';
 export { transpose, reshape, concatenate, stack } from './structure.js';
 export { slice, rechunk } from './slicing.js';
