@@ -102,6 +102,25 @@ function cases(): Case[] {
         });
       }
     }
+    // Quantiles along an axis a chunk holds whole (rechunked for it), numpy's linear method.
+    // Integers below 100: numpy 1.24 interpolates int32 in int32, and b - a overflows near 2^31.
+    const qx = input(dtype, [9, 7], [4, 3], 13, false, dtype === 'int32');
+    const qn = dtype === 'int32' ? qx : x;
+    const scattered = ((d) => ({ ours: ta.fromArray(Float32Array.from(d), { shape: [9, 7], chunks: [4, 3] }), theirs: wireArray('float32', d, [9, 7]) }))(
+      values('float32', 13).concat(values('float32', 14)).slice(0, 63).map((v, i) => (i % 10 === 3 ? NaN : Number.isFinite(v) ? v : 0.5)),
+    );
+    for (const axis of [0, 1, undefined]) {
+      const ax = axis === undefined ? {} : { axis };
+      const tol = dtype === 'float32' ? { rel: 2e-7, abs: 1e-6 } : { rel: 1e-15 };
+      out.push({ label: `median(${dtype}, axis ${axis})`, np: { fn: 'median', args: [qx.theirs], kwargs: ax }, build: () => ta.median(qx.ours, ax), ...tol });
+      out.push({ label: `quantile(${dtype}, [0, .1, .5, .99, 1], axis ${axis})`, np: { fn: 'quantile', args: [qx.theirs, [0, 0.1, 0.5, 0.99, 1]], kwargs: ax }, build: () => ta.quantile(qx.ours, [0, 0.1, 0.5, 0.99, 1], ax), ...tol });
+      out.push({ label: `percentile(${dtype}, 37.5, axis ${axis})`, np: { fn: 'percentile', args: [qx.theirs, 37.5], kwargs: ax }, build: () => ta.percentile(qx.ours, 37.5, ax), ...tol });
+      out.push({ label: `nanmedian(${dtype}, axis ${axis})`, np: { fn: 'nanmedian', args: [qn.theirs], kwargs: ax }, build: () => ta.nanmedian(qn.ours, ax), ...tol });
+      // (numpy 1.24 gives an all-NaN first lane's float32 to the whole float32 result: float32 inputs here have none.)
+      const nx = dtype === 'float32' ? scattered : qn;
+      out.push({ label: `nanpercentile(${dtype}, [5, 95], axis ${axis})`, np: { fn: 'nanpercentile', args: [nx.theirs, [5, 95]], kwargs: ax }, build: () => ta.nanpercentile(nx.ours, [5, 95], ax), ...tol });
+      out.push({ label: `median(${dtype} with NaN, axis ${axis})`, np: { fn: 'median', args: [qn.theirs], kwargs: ax }, build: () => ta.median(qn.ours, ax), ...tol });
+    }
     // einsum: contractions through tensordot, batch letters as broadcast products, diagonals.
     const bt = input(dtype, [2, 6, 4], [1, 4, 3], 9, false, dtype === 'int32');
     const bu = input(dtype, [2, 4, 5], [1, 3, 2], 10, false, dtype === 'int32');

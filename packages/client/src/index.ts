@@ -167,6 +167,7 @@ export { dot, inner, vdot, outer, kron, diagonal, trace, diag } from './linalg-m
 export { cumsum, cumprod, nancumsum, nancumprod } from './cumulative.js';
 export { einsum } from './einsum.js';
 export { take, compress } from './take.js';
+export { quantile, percentile, median, nanquantile, nanpercentile, nanmedian, type QuantileOptions } from './quantiles.js';
 export { pad, block, type PadMode, type PadWidth, type Blocks } from './pad.js';
 export { sum, prod, mean, min, max, var_ as var, std, argmin, argmax, type Reducer } from './reductions.js';
 export { transpose, reshape, concatenate, stack } from './structure.js';

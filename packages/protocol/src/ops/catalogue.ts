@@ -59,6 +59,14 @@ export const TransposeParams = z.object({ axes: z.array(nonneg) }).strict();
 /** A running sum or product along one axis of one block (the local step of cumsum / cumprod). */
 export const CumulateParams = z.object({ kind: z.enum(['sum', 'prod']), axis: nonneg }).strict();
 export const ReshapeParams = z.object({ shape: Shape }).strict();
+/**
+ * Quantiles (numpy's default 'linear' method) of each lane along `axis`, which the block holds
+ * whole: the output's first axis is `q`, the others are the input's without `axis`. `skipNan`
+ * ignores NaN (nanquantile); otherwise a lane with NaN gives NaN.
+ */
+export const QuantileParams = z
+  .object({ axis: nonneg, q: z.array(z.number().min(0).max(1)).min(1), skipNan: z.boolean() })
+  .strict();
 export const AxisSlice = z.object({ start: nonneg, step: int.refine((s) => s !== 0, 'step must not be 0'), count: nonneg }).strict();
 export const Piece = z
   .object({ input: nonneg, src: z.array(AxisSlice), dst: z.array(nonneg) })
@@ -87,6 +95,7 @@ export type ReducePartialParams = z.infer<typeof ReducePartialParams>;
 export type ReduceMergeParams = z.infer<typeof ReduceMergeParams>;
 export type TransposeParams = z.infer<typeof TransposeParams>;
 export type CumulateParams = z.infer<typeof CumulateParams>;
+export type QuantileParams = z.infer<typeof QuantileParams>;
 export type ReshapeParams = z.infer<typeof ReshapeParams>;
 export type AssembleParams = z.infer<typeof AssembleParams>;
 export type TensordotParams = z.infer<typeof TensordotParams>;
@@ -227,6 +236,19 @@ export const OPS = {
       expect(shapeEquals(out.shape, deps[0]!.shape), () => `output shape ${fmtShape(out.shape)} differs from input ${fmtShape(deps[0]!.shape)}`) ??
       expect(out.dtype === cumulateDtype(deps[0]!.dtype), () => `running ${p.kind} of ${deps[0]!.dtype} is ${cumulateDtype(deps[0]!.dtype)}, declared ${out.dtype}`),
   }),
+  quantile: def({
+    params: QuantileParams,
+    check: (p, deps, out) => {
+      if (deps.length !== 1) return `takes 1 input, got ${deps.length}`;
+      const x = deps[0]!;
+      if (p.axis >= x.shape.length) return `axis ${p.axis} of a ${x.shape.length}-D input`;
+      const want = [p.q.length, ...x.shape.filter((_, i) => i !== p.axis)];
+      return (
+        expect(shapeEquals(out.shape, want), () => `output shape ${fmtShape(out.shape)}, expected ${fmtShape(want)}`) ??
+        expect(out.dtype === quantileDtype(x.dtype), () => `quantiles of ${x.dtype} are ${quantileDtype(x.dtype)}, declared ${out.dtype}`)
+      );
+    },
+  }),
   'reduce-partial': def({
     params: ReducePartialParams,
     check: (p, deps, out) =>
@@ -343,4 +365,9 @@ export function paramsOf<N extends OpName>(task: { op: string; params: unknown }
 /** The dtype of a running sum or product: the input's for floats; float64 for integers (as their sums: no int64 here). */
 export function cumulateDtype(input: Dtype): Dtype {
   return input === 'float32' || input === 'float64' ? input : 'float64';
+}
+
+/** The dtype of quantiles: the input's for floats, float64 for integers (numpy's). */
+export function quantileDtype(input: Dtype): Dtype {
+  return cumulateDtype(input);
 }

@@ -7,6 +7,7 @@ import { random } from './random.js';
 import { reduceMerge } from './reduce.js';
 import { assemble, reshape, transpose } from './structure.js';
 import { cumulate } from './cumulate.js';
+import { quantile } from './quantile.js';
 
 export { registerKernel, getKernel, hasKernel, unregisterKernel, type UserKernel, type UserKernelContext } from './registry.js';
 export { uniformAt } from './random.js';
@@ -73,6 +74,7 @@ function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): 
     case 'reduce-merge': return reduceMerge(p('reduce-merge'), inputs, t.shape, t.dtype);
     case 'transpose': return transpose(p('transpose'), inputs, t.shape, t.dtype);
     case 'cumulate': return cumulate(p('cumulate'), inputs, t.shape, t.dtype);
+    case 'quantile': return quantile(p('quantile'), inputs, t.shape, t.dtype);
     case 'reshape': return reshape(p('reshape'), inputs);
     case 'assemble': return assemble(p('assemble'), inputs, t.shape, t.dtype);
     case 'tensordot': return tensordot(p('tensordot'), inputs, t.shape, t.dtype);
