@@ -14,6 +14,12 @@ def array_expression(name, p):
         a = da.random.RandomState(1).uniform(0, 1, size=shape, chunks=chunks)
         b = da.random.RandomState(2).uniform(0, 1, size=shape, chunks=chunks)
         return da.matmul(a, b).sum()
+    if name == 'take':
+        import numpy as np
+
+        x = da.arange(p['n'], chunks=p['c'], dtype='f8')
+        idx = (np.arange(p['m'], dtype=np.int64) * 7919) % p['n']
+        return x[idx].sum()
     if name == 'sin-cos':
         y = da.random.RandomState(1).uniform(0, 1, size=p['n'], chunks=p['c'])
         return (da.sin(y) ** 2 + da.cos(y) ** 2).sum()

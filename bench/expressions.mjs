@@ -19,6 +19,12 @@ export function arrayExpressions(ta) {
       const b = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 2 });
       return ta.matmul(a, b).sum();
     },
+    // The same scattered index list on both sides (bench/dask_expressions.py).
+    take: (p) => {
+      const x = ta.arange(0, p.n, { chunks: p.c, dtype: 'float64' });
+      const idx = Array.from({ length: p.m }, (_, i) => (i * 7919) % p.n);
+      return x.take(idx).sum();
+    },
     'sin-cos': (p) => {
       const y = ta.random.uniform([p.n], { chunks: [p.c], seed: 1 });
       return ta.sum(ta.sin(y).pow(2).add(ta.cos(y).pow(2)));

@@ -5,7 +5,7 @@
 
 const MiB = 2 ** 20;
 
-/** @typedef {{ n: number, c?: number }} Params */
+/** @typedef {{ n: number, c?: number, m?: number }} Params */
 
 /**
  * @type {Record<string, {
@@ -59,6 +59,18 @@ export const WORKLOADS = {
       why: 'Σ_k colsum_a·rowsum_b ~ (n³/4, n⁴/24)',
     }),
   },
+  take: {
+    title: 'fancy indexing: sum(x[idx]), x = arange(n) float64, m indices in a scattered order',
+    full: { n: 4_000_000, c: 250_000, m: 1_000_000 },
+    quick: { n: 400_000, c: 50_000, m: 100_000 },
+    inputBytes: (p) => p.n * 8,
+    // x[i] = i, so the sum is that of the indices (i * 7919) mod n: exact in float64.
+    expect: (p) => {
+      let s = 0;
+      for (let i = 0; i < p.m; i++) s += (i * 7919) % p.n;
+      return { value: s, tol: 0, exact: true, why: 'Σ (i · 7919 mod n), exactly' };
+    },
+  },
   'sin-cos': {
     title: 'sum(sin(y)² + cos(y)²), y uniform, n elements',
     full: { n: 64_000_000, c: 1_000_000 },
@@ -101,6 +113,7 @@ export const CLUSTER_WORKLOADS = {
   'sum-xxt': WORKLOADS['sum-xxt'],
   'std-mean': WORKLOADS['std-mean'],
   matmul: WORKLOADS.matmul,
+  take: WORKLOADS.take,
   'sin-cos': WORKLOADS['sin-cos'],
 };
 
