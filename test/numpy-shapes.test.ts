@@ -66,6 +66,15 @@ function cases(): Case[] {
       add(`pad(${dtype}, ${mode})`, { fn: 'pad', args: [b.theirs, width], kwargs: { mode } }, () => ta.pad(b.ours, width, { mode }));
     }
     add(`pad(${dtype}, 2, constant 7)`, { fn: 'pad', args: [b.theirs, 2], kwargs: { mode: 'constant', constant_values: 7 } }, () => ta.pad(b.ours, 2, { constantValues: 7 }));
+    for (const index of [
+      [ta.ellipsis, 1],
+      [2, ta.ellipsis],
+      [ta.newaxis, { start: 5, stop: 0, step: -2 }, ta.ellipsis, ta.newaxis],
+      [{ step: -1 }, ta.newaxis, 3, { start: 1 }],
+      [ta.ellipsis, ta.newaxis],
+    ] as ta.SliceSpec[][]) {
+      add(`x[${index.map((i) => JSON.stringify(i)).join(', ')}] (${dtype})`, { fn: 'getitem', args: [b.theirs, index] }, () => b.ours.slice(...index));
+    }
     const cond = [true, false, true, true, false, false, true];
     add(`compress(${dtype}, axis 0)`, { fn: 'compress', args: [cond, b.theirs], kwargs: { axis: 0 } }, () => ta.compress(cond, b.ours, { axis: 0 }));
     const v = input(dtype, [5], [2], 2);
@@ -109,6 +118,8 @@ describe('shape functions refuse what numpy refuses, naming the shapes', () => {
     expect(() => ta.take(x, [0, 7], { axis: 0 })).toThrow(/take: index 7 \(position 1\) is out of bounds for axis 0 with size 7/);
     expect(() => ta.take(x, [1.5], { axis: 1 })).toThrow(/out of bounds/);
     expect(() => ta.pad(x, 1, { mode: 'mean' as never })).toThrow(/pad: mode must be/);
+    expect(() => x.slice(ta.ellipsis, 0, ta.ellipsis)).toThrow(/only have a single ellipsis/);
+    expect(() => x.slice(0, 0, 0)).toThrow(/3 indices for the 2-d array of shape \(7, 5\)/);
     expect(() => ta.pad(x, [[1, 1]])).toThrow(/1 \(before, after\) pairs for 2 axes/);
   });
 

@@ -75,7 +75,12 @@ export interface FullArgReduceOptions extends ArgReduceOptions {
 }
 
 /** One axis of a slice: an index (drops the axis), null (everything) or a Python-style range. */
-export type SliceSpec = number | null | { start?: number | null; stop?: number | null; step?: number | null };
+/** numpy's `...` in an index: as many full axes as the index leaves out. */
+export const ellipsis = '...' as const;
+/** numpy's `newaxis` (None) in an index: a new axis of size 1 here. */
+export const newaxis = 'newaxis' as const;
+/** One entry of an index: an integer, null (the whole axis), a {start, stop, step} slice, `ellipsis` or `newaxis`. */
+export type SliceSpec = number | null | { start?: number | null; stop?: number | null; step?: number | null } | typeof ellipsis | typeof newaxis;
 
 /**
  * A lazy chunked N-d array: a name, shape, dtype, chunks and the recipe of its blocks' tasks.

@@ -15,6 +15,8 @@ export {
   type NDArray,
   type Operand,
   type SliceSpec,
+  ellipsis,
+  newaxis,
   type ReduceOptions,
   type FullReduceOptions,
   type VarOptions,

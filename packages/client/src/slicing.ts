@@ -1,7 +1,7 @@
 import { InvalidArgumentError, fmtShape, type Piece } from '@tessera/protocol';
-import { type ChunkedArray, type SliceSpec, makeArray } from './array.js';
+import { type ChunkedArray, type SliceSpec, ellipsis, makeArray, newaxis } from './array.js';
 import { type Chunks, type ChunksSpec, boundaries, chunksEqual, normalizeChunks, product } from './chunks.js';
-import { blockReshape } from './structure.js';
+import { blockReshape, reshape } from './structure.js';
 
 /** A selection along one axis: `count` elements from `start` by `step`; `drop` for an index. */
 export interface AxisSelection {
@@ -12,7 +12,7 @@ export interface AxisSelection {
 }
 
 /** Python's slice.indices (and integer indexing) for one axis of length `dim`. */
-export function normalizeSelection(fn: string, ax: number, dim: number, spec: SliceSpec | undefined): AxisSelection {
+export function normalizeSelection(fn: string, ax: number, dim: number, spec: Exclude<SliceSpec, typeof ellipsis | typeof newaxis> | undefined): AxisSelection {
   if (spec === undefined || spec === null) return { start: 0, step: 1, count: dim, drop: false };
   if (typeof spec === 'number') {
     if (!Number.isInteger(spec) || spec < -dim || spec >= dim) {
@@ -71,8 +71,30 @@ function selectionRuns(chunks: readonly number[], sel: AxisSelection): Run[] {
  * `assemble`), so only the touched input blocks are dependencies and culling drops the rest.
  * Integer indices drop their axis with a per-block reshape.
  */
-export function slice(x: ChunkedArray, ...specs: SliceSpec[]): ChunkedArray {
-  if (specs.length > x.ndim) throw new InvalidArgumentError(`slice: ${specs.length} indices for the ${x.ndim}-d array of shape ${fmtShape(x.shape)}`);
+export function slice(x: ChunkedArray, ...index: SliceSpec[]): ChunkedArray {
+  // `...` stands for the axes the index leaves out; `newaxis` entries become size-1 axes after.
+  const dots = index.filter((s) => s === ellipsis).length;
+  if (dots > 1) throw new InvalidArgumentError(`slice: an index can only have a single ellipsis ('...'), got ${dots}`);
+  const real = index.filter((s) => s !== ellipsis && s !== newaxis).length;
+  if (real > x.ndim) throw new InvalidArgumentError(`slice: ${real} indices for the ${x.ndim}-d array of shape ${fmtShape(x.shape)}`);
+  const expanded = index.flatMap((s) => (s === ellipsis ? new Array<SliceSpec>(x.ndim - real).fill(null) : [s]));
+  if (!expanded.includes(newaxis)) return sliceAxes(x, expanded as AxisSpec[]);
+  // Where the new axes go in the result: after the kept axes before them (integer indices drop theirs).
+  const at: number[] = [];
+  let kept = 0;
+  for (const s of expanded) {
+    if (s === newaxis) at.push(kept + at.length);
+    else if (typeof s !== 'number') kept++;
+  }
+  const y = sliceAxes(x, expanded.filter((s) => s !== newaxis) as AxisSpec[]);
+  const shape = [...y.shape];
+  for (const p of at) shape.splice(p, 0, 1);
+  return reshape(y, shape);
+}
+
+type AxisSpec = Exclude<SliceSpec, typeof ellipsis | typeof newaxis>;
+
+function sliceAxes(x: ChunkedArray, specs: readonly AxisSpec[]): ChunkedArray {
   const sels = x.shape.map((dim, ax) => normalizeSelection('slice', ax, dim, specs[ax]));
   if (sels.every((s, ax) => s.start === 0 && s.step === 1 && s.count === x.shape[ax] && !s.drop)) return x;
   const runs = sels.map((s, ax) => selectionRuns(x.chunks[ax]!, s));
