@@ -75,6 +75,16 @@ function cases(): Case[] {
     ] as ta.SliceSpec[][]) {
       add(`x[${index.map((i) => JSON.stringify(i)).join(', ')}] (${dtype})`, { fn: 'getitem', args: [b.theirs, index] }, () => b.ours.slice(...index));
     }
+    for (const index of [
+      [[6, 0, 0, 3], null],
+      [null, [4, 3, 3], { start: 1 }],
+      [2, [0, 2, 1]],
+      [{ start: 1 }, [4, 0], 1],
+      [0, null, [2, 1]],
+      [[1, 2], { step: -2 }, 0],
+    ] as (ta.SliceSpec | number[])[][]) {
+      add(`x.get(${JSON.stringify(index)}) (${dtype})`, { fn: 'getitem', args: [b.theirs, index] }, () => b.ours.get(index));
+    }
     const cond = [true, false, true, true, false, false, true];
     add(`compress(${dtype}, axis 0)`, { fn: 'compress', args: [cond, b.theirs], kwargs: { axis: 0 } }, () => ta.compress(cond, b.ours, { axis: 0 }));
     const v = input(dtype, [5], [2], 2);
@@ -120,6 +130,7 @@ describe('shape functions refuse what numpy refuses, naming the shapes', () => {
     expect(() => ta.pad(x, 1, { mode: 'mean' as never })).toThrow(/pad: mode must be/);
     expect(() => x.slice(ta.ellipsis, 0, ta.ellipsis)).toThrow(/only have a single ellipsis/);
     expect(() => x.slice(0, 0, 0)).toThrow(/3 indices for the 2-d array of shape \(7, 5\)/);
+    expect(() => x.get([[0], [1]])).toThrow(/at most one integer list/);
     expect(() => ta.pad(x, [[1, 1]])).toThrow(/1 \(before, after\) pairs for 2 axes/);
   });
 

@@ -267,6 +267,11 @@ export class ChunkedArray {
   rechunk(chunks: ChunksSpec): ChunkedArray { return sl.rechunk(this, chunks); }
   /** Python-style slicing, one spec per leading axis: `x.slice({ start: 1, step: 2 }, 0)` is `x[1::2, 0]`. */
   slice(...specs: SliceSpec[]): ChunkedArray { return sl.slice(this, ...specs); }
+  /**
+   * numpy's `x[...]` in one call: slice entries as in `slice`, and at most one integer list (or
+   * typed array) for fancy indexing along its axis (`x.get([idx, null])` is `x[idx, :]`).
+   */
+  get(index: readonly (SliceSpec | readonly number[] | Int32Array)[]): ChunkedArray { return tk.getItem(this, index); }
   /** `a.concatenate([b, c], { axis })` is `concatenate([a, b, c], { axis })`. */
   concatenate(others: readonly ChunkedArray[], opts?: { axis?: number }): ChunkedArray { return st.concatenate([this, ...others], opts); }
   stack(others: readonly ChunkedArray[], opts?: { axis?: number }): ChunkedArray { return st.stack([this, ...others], opts); }

@@ -1,7 +1,9 @@
 import { InvalidArgumentError, type Piece } from '@tessera/protocol';
-import { type ChunkedArray, makeArray } from './array.js';
+import { type ChunkedArray, type SliceSpec, ellipsis, makeArray, newaxis } from './array.js';
 import { boundaries } from './chunks.js';
 import { normalizeAxis } from './reductions.js';
+import { moveaxis } from './shape-ops.js';
+import { slice } from './slicing.js';
 
 /** A run of the index list inside one input block: `count` positions from `start` by `step`. */
 interface Run {
@@ -92,4 +94,25 @@ export function compress(condition: readonly (number | boolean)[] | ArrayLike<nu
   const n = axis === undefined ? x.size : x.shape[normalizeAxis('compress', axis, x.ndim)]!;
   if (condition.length > n) throw new InvalidArgumentError(`compress: condition of length ${condition.length} is longer than the axis (${n})`);
   return take(x, keep, axis === undefined ? {} : { axis });
+}
+
+/**
+ * `x.get(index)`: numpy's basic indexing plus one integer list. The list's axis is taken (any
+ * order, repeats) after the other entries are sliced; an integer entry elsewhere drops its axis.
+ */
+export function getItem(x: ChunkedArray, index: readonly (SliceSpec | readonly number[] | Int32Array)[]): ChunkedArray {
+  const lists = index.flatMap((e, i) => (Array.isArray(e) || ArrayBuffer.isView(e) ? [i] : []));
+  if (lists.length === 0) return slice(x, ...(index as SliceSpec[]));
+  if (lists.length > 1) throw new InvalidArgumentError(`get: at most one integer list per index (numpy's broadcasting of several is not supported), got ${lists.length}`);
+  if (index.includes(ellipsis) || index.includes(newaxis)) throw new InvalidArgumentError('get: ellipsis and newaxis do not combine with an integer list here; use slice, then take');
+  const at = lists[0]!;
+  // The list's axis in the result: the axes before it that integer entries do not drop.
+  const axis = index.slice(0, at).filter((e) => typeof e !== 'number').length;
+  const sliced = slice(x, ...index.map((e, i) => (i === at ? null : (e as SliceSpec))));
+  const taken = take(sliced, index[at] as readonly number[], { axis });
+  // numpy: integers count as advanced indices too; when they and the list are not side by side,
+  // the list's axis goes first.
+  const advanced = index.flatMap((e, i) => (i === at || typeof e === 'number' ? [i] : []));
+  const together = advanced.every((p, k) => k === 0 || p === advanced[k - 1]! + 1);
+  return together || axis === 0 ? taken : moveaxis(taken, axis, 0);
 }
