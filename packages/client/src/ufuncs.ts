@@ -1,6 +1,6 @@
 import { InvalidArgumentError, isFloat, type Dtype } from '@tessera/protocol';
 import type { ChunkedArray, ChunkedScalar, FullReduceOptions, Operand, ReduceOptions } from './array.js';
-import { abs, astype, elementwise, eq, le, add, mul, sub, where, maximum, minimum } from './elementwise.js';
+import { abs, add, astype, div, elementwise, eq, le, maximum, minimum, mul, ne, sub, where } from './elementwise.js';
 import { max, min } from './reductions.js';
 
 /**
@@ -97,15 +97,15 @@ export function round(x: ChunkedArray, decimals = 0): ChunkedArray {
     if (decimals >= 0) return x;
     // numpy rounds integers to tens, hundreds, ... in floating point and casts back.
     const f = 10 ** -decimals;
-    return astype(mul(rint(elementwise('div', [x, f])), f), x.dtype);
+    return astype(mul(rint(div(x, f)), f), x.dtype);
   }
   if (decimals === 0) return rint(x);
   if (decimals > 0) {
     const f = 10 ** decimals;
-    return elementwise('div', [rint(mul(x, f)), f]);
+    return div(rint(mul(x, f)), f);
   }
   const f = 10 ** -decimals;
-  return mul(rint(elementwise('div', [x, f])), f);
+  return mul(rint(div(x, f)), f);
 }
 export const around = round;
 
@@ -144,14 +144,14 @@ export function allclose(a: Operand, b: Operand, opts: IsCloseOptions = {}): Chu
 export function all(x: ChunkedArray, opts?: FullReduceOptions): ChunkedScalar;
 export function all(x: ChunkedArray, opts: ReduceOptions): ChunkedArray;
 export function all(x: ChunkedArray, opts?: ReduceOptions): ChunkedArray {
-  return min(elementwise('ne', [x, 0]), opts as ReduceOptions);
+  return min(ne(x, 0), opts as ReduceOptions);
 }
 
 /** numpy.any: 1 where some element is non-zero, else 0. */
 export function any(x: ChunkedArray, opts?: FullReduceOptions): ChunkedScalar;
 export function any(x: ChunkedArray, opts: ReduceOptions): ChunkedArray;
 export function any(x: ChunkedArray, opts?: ReduceOptions): ChunkedArray {
-  return max(elementwise('ne', [x, 0]), opts as ReduceOptions);
+  return max(ne(x, 0), opts as ReduceOptions);
 }
 
 export interface NanToNumOptions {

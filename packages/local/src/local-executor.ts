@@ -1,5 +1,13 @@
 import { ChunkLostError, TaskError, serializeError, type Chunk, type TaskSpec } from '@tessera/protocol';
-import { InProcessExecutor, type GpuReadiness, type Held, type RunResult, type ThreadPoolOptions } from '@tessera/worker';
+import {
+  InProcessExecutor,
+  isDeviceChunk,
+  type GpuExecutorStats,
+  type GpuReadiness,
+  type Held,
+  type RunResult,
+  type ThreadPoolOptions,
+} from '@tessera/worker';
 import type { ExecutionListener, Executor } from '@tessera/scheduler';
 
 export type { GpuExecutorStats } from '@tessera/worker';
@@ -62,7 +70,7 @@ export class LocalExecutor implements Executor {
     return this.exec.ensureGpu();
   }
 
-  gpuStats(): ReturnType<InProcessExecutor['gpuStats']> {
+  gpuStats(): GpuExecutorStats | undefined {
     return this.exec.gpuStats();
   }
 
@@ -224,7 +232,7 @@ export class LocalExecutor implements Executor {
     }
     // Nobody wants it any more (its graphs were cancelled): its memory is free at once.
     if (r.graphs.length === 0) this.exec.discard(spec.key, res.chunk);
-    const nbytes = 'buffer' in res.chunk ? spec.nbytes : res.chunk.data.byteLength;
+    const nbytes = isDeviceChunk(res.chunk) ? spec.nbytes : res.chunk.data.byteLength;
     for (const g of r.graphs) {
       this.exec.keep(spec.key, res.chunk, g);
       this.hold(g, spec.key);

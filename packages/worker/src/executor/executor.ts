@@ -2,7 +2,7 @@ import type { Chunk, Dtype, GpuInfo, TaskSpec } from '@tessera/protocol';
 import { BufferPool } from '../buffer-pool.js';
 import { GpuRunner } from '../gpu/runner.js';
 import { ChunkStore } from './chunk-store.js';
-import { TaskRunner, type Held, type RunOrder, type RunResult } from './task-runner.js';
+import { TaskRunner, isDeviceChunk, type Held, type RunOrder, type RunResult } from './task-runner.js';
 import { WorkerChunks, type SpillOptions } from './worker-chunks.js';
 
 export interface ExecutorOptions {
@@ -148,7 +148,7 @@ export class InProcessExecutor {
 
   /** Keep a task's result, in host or device memory as it came. */
   keep(key: string, chunk: Held, holder: string): void {
-    if ('buffer' in chunk) this.chunks.putDevice(key, chunk, holder);
+    if (isDeviceChunk(chunk)) this.chunks.putDevice(key, chunk, holder);
     else this.chunks.put(key, chunk, holder);
   }
 

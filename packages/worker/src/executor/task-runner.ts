@@ -187,12 +187,12 @@ export class TaskRunner {
     // Device inputs are referenced now: an eviction while this waits for a slot cannot free them.
     const ref = inputs.map((c) => isDeviceChunk(c) && (c.buffer.refs++, true));
     if (this.gpuInFlight >= GPU_IN_FLIGHT) await new Promise<void>((go) => this.gpuWaiting.push({ id: entry.id, order, go }));
-    this.gpuInFlight++;
-    const dev: DeviceChunk[] = [];
     if (this.closed) {
       inputs.forEach((c, i) => ref[i] && gpu.release(c as DeviceChunk));
       return closing();
     }
+    this.gpuInFlight++;
+    const dev: DeviceChunk[] = [];
     const start = now();
     try {
       inputs.forEach((c, i) => dev.push(ref[i] ? (c as DeviceChunk) : this.deviceInput(c as Chunk)));
