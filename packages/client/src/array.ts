@@ -42,7 +42,7 @@ export interface ArrayInit {
 export interface NDArray {
   shape: number[];
   dtype: Dtype;
-  data: import('@tessera/protocol').NumericArray;
+  data: import('@tessera/protocol').ChunkData;
 }
 
 export type Operand = ChunkedArray | number;

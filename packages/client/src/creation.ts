@@ -1,7 +1,8 @@
 import {
   type Dtype,
   InvalidArgumentError,
-  type NumericArray,
+  type ChunkData,
+  dtypeOfData,
   ShapeError,
   castScalar,
   dtypeOf,
@@ -29,18 +30,18 @@ export function checkShape(fn: string, shape: unknown): number[] {
   return [...(s as number[])];
 }
 
-function isNumericArray(v: unknown): v is NumericArray {
-  return v instanceof Float64Array || v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array;
+function isChunkData(v: unknown): v is ChunkData {
+  return dtypeOfData(v) !== undefined;
 }
 
 /**
  * An array from data in memory: one `from-bytes` task per block, holding that block's bytes
  * (little-endian, C order). A plain number[] becomes float64.
  */
-export function fromArray(data: NumericArray | readonly number[], opts: { shape?: readonly number[]; chunks?: ChunksSpec } = {}): ChunkedArray {
+export function fromArray(data: ChunkData | readonly number[], opts: { shape?: readonly number[]; chunks?: ChunksSpec } = {}): ChunkedArray {
   const src = Array.isArray(data) ? Float64Array.from(data as number[]) : data;
-  if (!isNumericArray(src)) {
-    throw new InvalidArgumentError('fromArray: data must be a Float64Array, Float32Array, Int32Array, Uint8Array or number[]');
+  if (!isChunkData(src)) {
+    throw new InvalidArgumentError('fromArray: data must be a typed array of a dtype (Float64Array, Float32Array, BigInt64Array, Int32Array, Int16Array, Int8Array, BigUint64Array, Uint32Array, Uint16Array, Uint8Array) or number[]');
   }
   const shape = checkShape('fromArray', opts.shape ?? [src.length]);
   if (sizeOf(shape) !== src.length) throw new ShapeError(`fromArray: ${src.length} elements cannot have shape ${fmtShape(shape)}`);
@@ -72,7 +73,9 @@ export function full(shape: readonly number[] | number, value: number, opts: Cre
 
 function filled(fn: string, shapeIn: readonly number[] | number, value: number, opts: CreationOptions): ChunkedArray {
   const shape = checkShape(fn, shapeIn);
-  const dtype = checkDtype(fn, opts.dtype ?? 'float64');
+  if (typeof value !== 'number') throw new InvalidArgumentError(`${fn}: value must be a number, got ${String(value)}`);
+  // numpy: full(shape, 3) is int64, full(shape, 0.5) float64; zeros and ones are float64.
+  const dtype = checkDtype(fn, opts.dtype ?? (fn === 'full' && Number.isInteger(value) ? 'int64' : 'float64'));
   if (typeof value !== 'number') throw new InvalidArgumentError(`${fn}: value must be a number, got ${String(value)}`);
   // Like numpy: NaN and ±Infinity fill float arrays; an integer array cannot hold them.
   if (!Number.isFinite(value) && !isFloat(dtype)) throw new InvalidArgumentError(`${fn}: cannot store ${value} in a ${dtype} array`);
@@ -92,7 +95,7 @@ export function ones(shape: readonly number[] | number, opts: CreationOptions = 
 /**
  * Evenly spaced values in [start, stop), numpy style: `arange(stop)`, `arange(start, stop)`,
  * `arange(start, stop, step)`, each optionally followed by `{ chunks, dtype }`. All-integer
- * arguments give int32 (our default integer), otherwise float64.
+ * arguments give int64 (numpy's default integer on Linux), otherwise float64.
  */
 export function arange(stop: number, opts?: CreationOptions): ChunkedArray;
 export function arange(start: number, stop: number, opts?: CreationOptions): ChunkedArray;
@@ -108,7 +111,7 @@ export function arange(...args: (number | CreationOptions | undefined)[]): Chunk
   const [start, stop, step] = nums.length === 1 ? [0, nums[0]!, 1] : [nums[0]!, nums[1]!, nums[2] ?? 1];
   if (step === 0) throw new InvalidArgumentError('arange: step must not be 0');
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const dtype = checkDtype('arange', opts.dtype ?? (nums.every(Number.isInteger) ? 'int32' : 'float64'));
+  const dtype = checkDtype('arange', opts.dtype ?? (nums.every(Number.isInteger) ? 'int64' : 'float64'));
   const chunks = normalizeChunks('arange', [n], opts.chunks, dtype);
   const starts = boundaries(chunks[0]!);
   return makeArray({

@@ -17,11 +17,11 @@ import { align } from './blockwise.js';
 /**
  * The scalar's dtype inside the program (numpy NEP 50): it takes the dtype of the arrays it meets
  * unless it cannot be represented there (a fraction meeting integers); without arrays, int32 for
- * integers and float64 otherwise.
+ * integers (numpy's default integer on Linux) and float64 otherwise.
  */
 function constDtype(context: Dtype | undefined, v: number): Dtype {
   if (context) return promoteWithScalar(context, v);
-  return Number.isInteger(v) ? 'int32' : 'float64';
+  return Number.isInteger(v) ? 'int64' : 'float64';
 }
 
 /**

@@ -191,6 +191,7 @@ export {
   type Dtype,
   DTYPES,
   type NumericArray,
+  type ChunkData,
   type Chunk,
   type Graph,
   type TaskSpec,

@@ -1,4 +1,4 @@
-import type { NumericArray } from '@tessera/protocol';
+import type { ChunkData } from '@tessera/protocol';
 import { gridIndices } from './chunks.js';
 
 /**
@@ -7,10 +7,10 @@ import { gridIndices } from './chunks.js';
  * axis at a time. Both arrays must have the same element type.
  */
 export function copyBox(
-  src: NumericArray,
+  src: ChunkData,
   srcShape: readonly number[],
   srcStart: readonly number[],
-  dst: NumericArray,
+  dst: ChunkData,
   dstShape: readonly number[],
   dstStart: readonly number[],
   count: readonly number[],

@@ -72,11 +72,11 @@ export const nanargmin = (x: ChunkedArray, opts?: { axis?: number }): ChunkedArr
 export const nanargmax = (x: ChunkedArray, opts?: { axis?: number }): ChunkedArray =>
   argmax(isFloat(x.dtype) ? where(isnan(x), -Infinity, x) : x, opts ?? {});
 
-/** The number of non-zero elements (NaN counts), as int32. */
+/** The number of non-zero elements (NaN counts), as int64 (numpy's intp). */
 export function countNonzero(x: ChunkedArray, opts?: FullReduceOptions): ChunkedScalar;
 export function countNonzero(x: ChunkedArray, opts: ReduceOptions): ChunkedArray;
 export function countNonzero(x: ChunkedArray, opts?: ReduceOptions): ChunkedArray {
-  return astype(sum(ne(x, 0), (opts ?? {}) as ReduceOptions), 'int32');
+  return sum(ne(x, 0), (opts ?? {}) as ReduceOptions);
 }
 
 /** Peak to peak: max - min (in x's dtype, wrapping for unsigned integers as numpy does). */

@@ -89,7 +89,7 @@ export interface RandintOptions {
   chunks?: ChunksSpec;
 }
 
-/** Integers uniform in [low, high) (numpy's random.randint), int32. */
+/** Integers uniform in [low, high) (numpy's random.randint), int64. */
 export function randint(shape: readonly number[] | number, opts: RandintOptions): ChunkedArray {
   const { low = 0, high, ...rest } = opts ?? ({} as RandintOptions);
   for (const [k, v] of [['low', low], ['high', high]] as const) {
@@ -98,7 +98,7 @@ export function randint(shape: readonly number[] | number, opts: RandintOptions)
   if (!(low < high)) throw new InvalidArgumentError(`random.randint: low >= high (${low} >= ${high})`);
   const u = uniform(shape, { ...rest, low, high });
   // floor(low + (high - low) u) is in [low, high); the clamp guards the rounding of the last step.
-  return astype(minimum(floor(u), high - 1), 'int32');
+  return astype(minimum(floor(u), high - 1), 'int64');
 }
 
 /** Integers uniform in [0, n): numpy's random.choice(n, size) with replacement. */

@@ -3,10 +3,10 @@ import {
   type ReductionKind,
   ShapeError,
   fmtShape,
-  isFloat,
   needsNonEmpty,
   partialComponents,
   reducedShape,
+  reductionKindFor,
   reductionResultDtype,
 } from '@tessera/protocol';
 import {
@@ -21,7 +21,6 @@ import {
   makeArray,
 } from './array.js';
 import { type Chunks, boundaries, product } from './chunks.js';
-import { add } from './elementwise.js';
 
 /** Normalise `axis` (negative allowed) to ascending unique axes; undefined means all. */
 export function normalizeAxes(fn: string, axis: number | readonly number[] | undefined, ndim: number): number[] {
@@ -72,7 +71,9 @@ interface ReduceCall {
  * component axis), then levels of `reduce-merge` over groups of at most `splitEvery` partials
  * that share their non-reduced block index, the last one with `final`.
  */
-export function reduction(kind: ReductionKind, x: ChunkedArray, opts: ReduceCall = {}): ChunkedArray {
+export function reduction(asked: ReductionKind, x: ChunkedArray, opts: ReduceCall = {}): ChunkedArray {
+  // Integer sums and products accumulate exactly in 64 bits, as numpy's int64 / uint64 do.
+  const kind = reductionKindFor(asked, x.dtype);
   if (typeof opts !== 'object' || opts === null) throw new InvalidArgumentError(`${kind}: options must be an object, got ${String(opts)}`);
   const isArg = kind === 'argmin' || kind === 'argmax';
   if (isArg && opts.axis !== undefined && typeof opts.axis !== 'number') {
@@ -188,9 +189,7 @@ export interface Reducer<O, F> {
 
 const reducer = <O extends object, F>(kind: ReductionKind) =>
   ((x: ChunkedArray, opts?: O) => {
-    const r = reduction(kind, x, opts as ReduceCall);
-    // Integer products are float64 here (numpy's are int64): 0 * -5 must not come out as -0.
-    return kind === 'prod' && !isFloat(x.dtype) ? add(r, 0) : r;
+    return reduction(kind, x, opts as ReduceCall);
   }) as Reducer<O, F>;
 
 export const sum = reducer<ReduceOptions, FullReduceOptions>('sum');

@@ -22,6 +22,6 @@ export function assembleResult(a: ChunkedArray, blocks: readonly Chunk[]): NDArr
     if (bad) throw new TesseraError('INTERNAL', `the engine returned a bad chunk for ${a.key(index)}: ${bad}`);
     copyBox(c!.data, shape, shape.map(() => 0), data, a.shape, index.map((b, ax) => starts[ax]![b]!), shape);
   }
-  if (a.ndim === 0) return data[0]!;
+  if (a.ndim === 0) return Number(data[0]!);
   return { shape: [...a.shape], dtype: a.dtype, data };
 }

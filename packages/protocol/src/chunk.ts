@@ -1,11 +1,11 @@
-import { type Dtype, type NumericArray, dtypeOf, itemsize, typedArrayCtor } from './dtype.js';
+import { type ChunkData, type Dtype, dtypeOfData, itemsize, typedArrayCtor } from './dtype.js';
 import { fmtShape, sizeOf } from './shape.js';
 
 /** One block of an array: C-order data of `dtype` with `shape`. */
 export interface Chunk {
   dtype: Dtype;
   shape: number[];
-  data: NumericArray;
+  data: ChunkData;
 }
 
 /** Hands out a free buffer of exactly `byteLength` bytes, or nothing. */
@@ -44,10 +44,8 @@ export function checkChunk(c: unknown, want?: { dtype: Dtype; shape: readonly nu
   const { dtype, shape, data } = c as Partial<Chunk>;
   if (!ArrayBuffer.isView(data) || data instanceof DataView) return 'data is not a typed array';
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) return 'shape is not a list of non-negative integers';
-  if (!(data instanceof Float64Array || data instanceof Float32Array || data instanceof Int32Array || data instanceof Uint8Array)) {
-    return `unsupported typed array ${(data as object).constructor.name}`;
-  }
-  const actual = dtypeOf(data);
+  const actual = dtypeOfData(data);
+  if (!actual) return `unsupported typed array ${(data as object).constructor.name}`;
   if (dtype !== actual) return `dtype ${String(dtype)} does not match its data (${actual})`;
   if (data.length !== sizeOf(shape)) return `data holds ${data.length} elements, shape ${fmtShape(shape)} needs ${sizeOf(shape)}`;
   if (want && (want.dtype !== dtype || want.shape.length !== shape.length || want.shape.some((d, i) => d !== shape[i]))) {
@@ -57,7 +55,7 @@ export function checkChunk(c: unknown, want?: { dtype: Dtype; shape: readonly nu
 }
 
 /** A typed array of `dtype` over any buffer (shared or not), without copying. */
-export function viewOf(dtype: Dtype, buffer: ArrayBufferLike, byteOffset: number, length: number): NumericArray {
-  const Ctor = typedArrayCtor(dtype) as unknown as new (b: ArrayBufferLike, o: number, l: number) => NumericArray;
+export function viewOf(dtype: Dtype, buffer: ArrayBufferLike, byteOffset: number, length: number): ChunkData {
+  const Ctor = typedArrayCtor(dtype) as unknown as new (b: ArrayBufferLike, o: number, l: number) => ChunkData;
   return new Ctor(buffer, byteOffset, length);
 }

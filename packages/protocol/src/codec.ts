@@ -33,16 +33,22 @@ import {
   FixedSizeList,
   Float32,
   Float64,
+  Int8,
+  Int16,
   Int32,
+  Int64,
   RecordBatch,
   Schema,
   Struct,
   Uint8,
+  Uint16,
+  Uint32,
+  Uint64,
   Vector,
   makeData,
 } from 'apache-arrow';
 import { type Chunk, checkChunk } from './chunk.js';
-import { DTYPES, type Dtype, type NumericArray, dtypeOf } from './dtype.js';
+import { type ChunkData, DTYPES, type Dtype, dtypeOfData, isUnsigned } from './dtype.js';
 import { CodecError, InvalidArgumentError } from './errors.js';
 import { fmtShape, shapeEquals, sizeOf } from './shape.js';
 
@@ -53,7 +59,7 @@ export const META_EXTENSION_METADATA = 'ARROW:extension:metadata';
 export const META_DTYPE = 'tessera.dtype';
 export const META_SHAPE = 'tessera.shape';
 
-type ArrowValueType = Float64 | Float32 | Int32 | Uint8;
+type ArrowValueType = Float64 | Float32 | Int8 | Int16 | Int32 | Int64 | Uint8 | Uint16 | Uint32 | Uint64;
 /** The Arrow type of one chunk column. */
 export type ChunkArrowType = FixedSizeList<ArrowValueType>;
 
@@ -63,8 +69,20 @@ function arrowValueType(dtype: Dtype): ArrowValueType {
       return new Float64();
     case 'float32':
       return new Float32();
+    case 'int64':
+      return new Int64();
     case 'int32':
       return new Int32();
+    case 'int16':
+      return new Int16();
+    case 'int8':
+      return new Int8();
+    case 'uint64':
+      return new Uint64();
+    case 'uint32':
+      return new Uint32();
+    case 'uint16':
+      return new Uint16();
     case 'uint8':
       return new Uint8();
   }
@@ -77,8 +95,8 @@ function dtypeOfArrow(t: DataType): { dtype: Dtype } | { unsupported: string } {
     if (t.precision === 2) return { dtype: 'float64' };
     if (t.precision === 1) return { dtype: 'float32' };
   } else if (DataType.isInt(t)) {
-    if (t.bitWidth === 32 && t.isSigned) return { dtype: 'int32' };
-    if (t.bitWidth === 8 && !t.isSigned) return { dtype: 'uint8' };
+    const d = DTYPES.find((x) => x === `${t.isSigned ? 'int' : 'uint'}${t.bitWidth}`);
+    if (d && isUnsigned(d) === !t.isSigned) return { dtype: d };
   }
   return { unsupported: String(t) };
 }
@@ -175,19 +193,12 @@ function chunkFromListData(col: Data<FixedSizeList>, shape: readonly number[], m
     throw new CodecError(`data holds ${child.length} elements, shape ${fmtShape(shape)} needs ${n}`);
   }
   const values = child.values as unknown;
-  if (!ArrayBuffer.isView(values) || dtypeOfValues(values) !== dtype || (values as NumericArray).length < start + n) {
+  if (!ArrayBuffer.isView(values) || dtypeOfData(values) !== dtype || (values as ChunkData).length < start + n) {
     throw new CodecError(`data buffer of the column is missing or shorter than ${n} ${dtype} elements`);
   }
-  const arr = values as NumericArray;
-  const data = start === 0 && arr.length === n ? arr : (arr.subarray(start, start + n) as NumericArray);
+  const arr = values as ChunkData;
+  const data = start === 0 && arr.length === n ? arr : (arr.subarray(start, start + n) as ChunkData);
   return { dtype, shape: [...shape], data };
-}
-
-function dtypeOfValues(v: ArrayBufferView): Dtype | undefined {
-  if (v instanceof Float64Array || v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array) {
-    return dtypeOf(v);
-  }
-  return undefined;
 }
 
 function parseShapeJson(text: string, where: string): number[] {

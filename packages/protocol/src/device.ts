@@ -185,6 +185,7 @@ export function gpuUnsupported(t: Pick<TaskSpec, 'op' | 'params' | 'shape' | 'dt
 }
 
 function reduceAxesSupport(kind: string, axes: readonly number[], rank: number): string | undefined {
+  if (kind === 'isum' || kind === 'iprod') return `exact integer ${kind === 'isum' ? 'sum' : 'prod'} (int64 accumulation; WGSL has no 64-bit integers)`;
   if ((kind === 'argmin' || kind === 'argmax') && axes.length !== rank && axes.length !== 1) return `${kind} over several but not all axes`;
   return undefined;
 }

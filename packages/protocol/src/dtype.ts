@@ -1,53 +1,112 @@
 import { z } from 'zod';
 
-/** The element types a chunk may hold. Booleans (comparison results) are uint8. */
-export const DTYPES = ['float64', 'float32', 'int32', 'uint8'] as const;
+/**
+ * The element types a chunk may hold, numpy's names. Booleans (comparison results) are uint8.
+ * int64 / uint64 are stored in BigInt64Array / BigUint64Array; kernels read them as float64
+ * where that is exact and fall back to exact BigInt arithmetic where it is not.
+ */
+export const DTYPES = ['float64', 'float32', 'int64', 'int32', 'int16', 'int8', 'uint64', 'uint32', 'uint16', 'uint8'] as const;
 export const Dtype = z.enum(DTYPES);
 export type Dtype = z.infer<typeof Dtype>;
 
-export type NumericArray = Float64Array | Float32Array | Int32Array | Uint8Array;
+/** Typed arrays whose elements are JS numbers (every dtype but int64 / uint64). */
+export type NumericArray = Float64Array | Float32Array | Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array | Uint8Array;
+/** Typed arrays of the 64-bit integer dtypes: their elements are bigints. */
+export type WideArray = BigInt64Array | BigUint64Array;
+/** What a chunk's data may be. */
+export type ChunkData = NumericArray | WideArray;
 export type NumericArrayCtor =
   | Float64ArrayConstructor
   | Float32ArrayConstructor
   | Int32ArrayConstructor
+  | Int16ArrayConstructor
+  | Int8ArrayConstructor
+  | Uint32ArrayConstructor
+  | Uint16ArrayConstructor
   | Uint8ArrayConstructor;
+export type ChunkDataCtor = NumericArrayCtor | BigInt64ArrayConstructor | BigUint64ArrayConstructor;
 
-const CTORS: Record<Dtype, NumericArrayCtor> = {
+const CTORS: Record<Dtype, ChunkDataCtor> = {
   float64: Float64Array,
   float32: Float32Array,
+  int64: BigInt64Array,
   int32: Int32Array,
+  int16: Int16Array,
+  int8: Int8Array,
+  uint64: BigUint64Array,
+  uint32: Uint32Array,
+  uint16: Uint16Array,
   uint8: Uint8Array,
 };
 
-const SIZES: Record<Dtype, number> = { float64: 8, float32: 4, int32: 4, uint8: 1 };
+const SIZES: Record<Dtype, number> = { float64: 8, float32: 4, int64: 8, int32: 4, int16: 2, int8: 1, uint64: 8, uint32: 4, uint16: 2, uint8: 1 };
 
 export function itemsize(dtype: Dtype): number {
   return SIZES[dtype];
 }
 
-export function typedArrayCtor(dtype: Dtype): NumericArrayCtor {
+export function typedArrayCtor(dtype: Dtype): ChunkDataCtor {
   return CTORS[dtype];
 }
 
-export function dtypeOf(data: NumericArray): Dtype {
-  if (data instanceof Float64Array) return 'float64';
-  if (data instanceof Float32Array) return 'float32';
-  if (data instanceof Int32Array) return 'int32';
-  return 'uint8';
+/** The dtype a typed array stores, or undefined for one no dtype uses (Uint8ClampedArray, DataView...). */
+export function dtypeOfData(data: unknown): Dtype | undefined {
+  for (const d of DTYPES) if (data instanceof CTORS[d] && !(data instanceof Uint8ClampedArray)) return d;
+  return undefined;
+}
+
+export function dtypeOf(data: ChunkData): Dtype {
+  const d = dtypeOfData(data);
+  if (!d) throw new TypeError(`no dtype stores a ${(data as object).constructor.name}`);
+  return d;
 }
 
 export function isFloat(dtype: Dtype): boolean {
   return dtype === 'float64' || dtype === 'float32';
 }
 
-// Rank in numpy's promotion lattice restricted to our dtypes:
-// u8 < i32 < f64 and u8 < f32 < f64, with i32 + f32 -> f64 (float32 cannot hold every int32).
+export function isInteger(dtype: Dtype): boolean {
+  return !isFloat(dtype);
+}
+
+export function isUnsigned(dtype: Dtype): boolean {
+  return dtype.startsWith('uint');
+}
+
+/** int64 and uint64: bigint elements, no exact float64 register for every value. */
+export function isWide(dtype: Dtype): dtype is 'int64' | 'uint64' {
+  return dtype === 'int64' || dtype === 'uint64';
+}
+
+export function isWideData(data: ChunkData): data is WideArray {
+  return data instanceof BigInt64Array || data instanceof BigUint64Array;
+}
+
+function bits(dtype: Dtype): number {
+  return SIZES[dtype] * 8;
+}
+
+function intOf(signed: boolean, b: number): Dtype {
+  return `${signed ? 'int' : 'uint'}${b}` as Dtype;
+}
+
+/**
+ * numpy.promote_types over these dtypes: the same kind keeps the wider; signed with unsigned
+ * takes a signed type wider than the unsigned one (uint64 with any signed type is float64); an
+ * integer with float32 stays float32 up to 16 bits, else float64.
+ */
 export function promoteTypes(a: Dtype, b: Dtype): Dtype {
   if (a === b) return a;
   if (a === 'float64' || b === 'float64') return 'float64';
-  const pair = new Set([a, b]);
-  if (pair.has('float32')) return pair.has('int32') ? 'float64' : 'float32';
-  return 'int32'; // {uint8, int32}
+  if (isFloat(a) || isFloat(b)) {
+    const i = isFloat(a) ? b : a;
+    return bits(i) <= 16 ? 'float32' : 'float64';
+  }
+  const ua = isUnsigned(a), ub = isUnsigned(b);
+  if (ua === ub) return bits(a) >= bits(b) ? a : b;
+  const [u, s] = ua ? [a, b] : [b, a];
+  if (bits(s) > bits(u)) return s;
+  return bits(u) >= 64 ? 'float64' : intOf(true, bits(u) * 2);
 }
 
 /**
@@ -59,13 +118,25 @@ export function promoteWithScalar(dtype: Dtype, value: number): Dtype {
   return 'float64';
 }
 
-/** numpy's result type for a transcendental function of an integer input (no float16 here). */
+/** numpy's result type for a transcendental function of an integer input (float32 for 8 and 16 bits: no float16 here). */
 export function floatResultType(dtype: Dtype): Dtype {
   if (isFloat(dtype)) return dtype;
-  return dtype === 'uint8' ? 'float32' : 'float64';
+  return bits(dtype) <= 16 ? 'float32' : 'float64';
 }
 
-/** Cast one JS number to what a dtype stores (wrapping ints the way typed arrays and numpy do). */
+/** numpy's accumulator type for sum / prod / cumsum of an integer: the platform long (int64), uint64 for unsigned. */
+export function accumulatorType(dtype: Dtype): Dtype {
+  if (isFloat(dtype)) return dtype;
+  return isUnsigned(dtype) ? 'uint64' : 'int64';
+}
+
+const TWO64 = 18446744073709551616;
+
+/**
+ * Cast one JS number to what a dtype stores, wrapping integers the way typed arrays and numpy's
+ * integer arithmetic do (NaN and the infinities give 0, as typed-array stores do). int64 and
+ * uint64 values are returned as the nearest double of the wrapped value.
+ */
 export function castScalar(dtype: Dtype, v: number): number {
   switch (dtype) {
     case 'float64':
@@ -74,8 +145,24 @@ export function castScalar(dtype: Dtype, v: number): number {
       return Math.fround(v);
     case 'int32':
       return v | 0;
+    case 'int16':
+      return (v << 16) >> 16;
+    case 'int8':
+      return (v << 24) >> 24;
+    case 'uint32':
+      return v >>> 0;
+    case 'uint16':
+      return v & 0xffff;
     case 'uint8':
       return v & 255;
+    case 'int64':
+    case 'uint64': {
+      if (!Number.isFinite(v)) return 0;
+      const t = Math.trunc(v);
+      const lo = dtype === 'int64' ? -(2 ** 63) : 0;
+      if (t >= lo && t < lo + TWO64) return t + 0;
+      return Number((dtype === 'int64' ? BigInt.asIntN : BigInt.asUintN)(64, BigInt(t)));
+    }
   }
 }
 

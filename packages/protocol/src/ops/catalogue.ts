@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
-import { Dtype, itemsize, ScalarValue } from '../dtype.js';
+import { accumulatorType, Dtype, isFloat, itemsize, ScalarValue } from '../dtype.js';
 import {
   broadcastShapes,
   fmtShape,
@@ -362,12 +362,12 @@ export function paramsOf<N extends OpName>(task: { op: string; params: unknown }
   return task.params as OpParams<N>;
 }
 
-/** The dtype of a running sum or product: the input's for floats; float64 for integers (as their sums: no int64 here). */
+/** The dtype of a running sum or product: numpy's accumulator (the input's for floats, int64 / uint64 for integers). */
 export function cumulateDtype(input: Dtype): Dtype {
-  return input === 'float32' || input === 'float64' ? input : 'float64';
+  return accumulatorType(input);
 }
 
 /** The dtype of quantiles: the input's for floats, float64 for integers (numpy's). */
 export function quantileDtype(input: Dtype): Dtype {
-  return cumulateDtype(input);
+  return isFloat(input) ? input : 'float64';
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { Dtype, isFloat } from '../dtype.js';
+import { accumulatorType, Dtype, isFloat } from '../dtype.js';
 
-export const REDUCTION_KINDS = ['sum', 'prod', 'min', 'max', 'mean', 'var', 'std', 'argmin', 'argmax'] as const;
+/** isum / iprod: sum and prod of integers, exact modulo 2^64 as numpy's int64 / uint64 accumulators. */
+export const REDUCTION_KINDS = ['sum', 'prod', 'isum', 'iprod', 'min', 'max', 'mean', 'var', 'std', 'argmin', 'argmax'] as const;
 export const ReductionKind = z.enum(REDUCTION_KINDS);
 export type ReductionKind = z.infer<typeof ReductionKind>;
 
@@ -12,6 +13,8 @@ export type ReductionKind = z.infer<typeof ReductionKind>;
  *   mean:                [count, sum]
  *   var, std:            [count, mean, M2]          (Chan et al. parallel variance)
  *   argmin, argmax:      [value, global index]      (first occurrence wins ties; NaN wins)
+ *   isum, iprod:         [hi, lo]                   (the value mod 2^64 is hi * 2^32 + lo, hi an
+ *                                                    int32 and lo in [0, 2^32): exact in float64)
  */
 export function partialComponents(kind: ReductionKind): number {
   switch (kind) {
@@ -23,6 +26,8 @@ export function partialComponents(kind: ReductionKind): number {
     case 'mean':
     case 'argmin':
     case 'argmax':
+    case 'isum':
+    case 'iprod':
       return 2;
     case 'var':
     case 'std':
@@ -30,7 +35,13 @@ export function partialComponents(kind: ReductionKind): number {
   }
 }
 
-/** Result dtype of a finished reduction (no int64 here, so integer sums and products are float64). */
+/** The kind that computes `kind` over `input`: integer sums and products are exact (isum / iprod). */
+export function reductionKindFor(kind: ReductionKind, input: Dtype): ReductionKind {
+  if (isFloat(input)) return kind;
+  return kind === 'sum' ? 'isum' : kind === 'prod' ? 'iprod' : kind;
+}
+
+/** Result dtype of a finished reduction, numpy's: integer sums and products are int64 (uint64 for unsigned), indices int64. */
 export function reductionResultDtype(kind: ReductionKind, input: Dtype): Dtype {
   switch (kind) {
     case 'min':
@@ -38,10 +49,12 @@ export function reductionResultDtype(kind: ReductionKind, input: Dtype): Dtype {
       return input;
     case 'argmin':
     case 'argmax':
-      return 'int32';
+      return 'int64';
     case 'sum':
     case 'prod':
-      return input === 'float32' ? 'float32' : 'float64';
+    case 'isum':
+    case 'iprod':
+      return accumulatorType(input);
     case 'mean':
     case 'var':
     case 'std':

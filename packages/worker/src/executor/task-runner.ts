@@ -1,4 +1,4 @@
-import { Heap, type Chunk, type NumericArray, type TaskSpec } from '@tessera/protocol';
+import { Heap, type Chunk, type ChunkData, type TaskSpec } from '@tessera/protocol';
 import type { BufferPool } from '../buffer-pool.js';
 import type { DeviceChunk } from '../gpu/buffers.js';
 import type { GpuRunner } from '../gpu/runner.js';
@@ -82,7 +82,7 @@ export class TaskRunner {
    * chunk's data: the next GPU task that reads one finds it on the device, no upload. Least
    * recently used first out, within a quarter of the device's memory limit (256 MiB at most).
    */
-  private readonly onDevice = new Map<NumericArray, DeviceChunk>();
+  private readonly onDevice = new Map<ChunkData, DeviceChunk>();
   private onDeviceBytes = 0;
 
   private constructor(private readonly buffers: BufferPool) {}
@@ -237,7 +237,7 @@ export class TaskRunner {
   }
 
   /** A device chunk's host copy was made: the device copy stays as its cache (this takes its reference). */
-  keepOnDevice(data: NumericArray, d: DeviceChunk): void {
+  keepOnDevice(data: ChunkData, d: DeviceChunk): void {
     const old = this.onDevice.get(data);
     if (old) {
       this.onDevice.delete(data);

@@ -125,7 +125,7 @@ export class GpuRunner {
     const bytes = storageBytes(storage, n);
     const buf = this.pool.acquire(bytes, true);
     const range = buf.gpu.getMappedRange(0, buf.size);
-    if (storage === 'f16') encodeHalf(c.data, new Uint16Array(range, 0, n));
+    if (storage === 'f16') encodeHalf(c.data as Float32Array | Float64Array, new Uint16Array(range, 0, n));
     else new Uint8Array(range, 0, c.data.byteLength).set(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength));
     buf.gpu.unmap();
     this.counters.uploads++;
@@ -169,7 +169,7 @@ export class GpuRunner {
         const out = allocChunk(c.dtype, c.shape);
         const n = out.data.length;
         const range = s.getMappedRange(0, bytes);
-        if (c.storage === 'f16') decodeHalf(new Uint16Array(range, 0, n), out.data);
+        if (c.storage === 'f16') decodeHalf(new Uint16Array(range, 0, n), out.data as Float32Array | Float64Array);
         else new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength).set(new Uint8Array(range, 0, out.data.byteLength));
         s.unmap();
         this.counters.readbacks++;

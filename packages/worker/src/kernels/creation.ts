@@ -1,24 +1,39 @@
-import { allocChunk, castScalar, itemsize, type ArangeParams, type Chunk, type Dtype, type FromBytesParams, type FullParams, type NumericArray } from '@tessera/protocol';
+import { allocChunk, castScalar, isWideData, itemsize, type ArangeParams, type Chunk, type ChunkData, type Dtype, type FromBytesParams, type FullParams } from '@tessera/protocol';
+import { storeWide } from './wide.js';
 
 /** Kernels that make chunks from nothing but their parameters. */
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** `into`: write into this array (a fused source's scratch) instead of a new chunk. */
-export function full(p: FullParams, shape: number[], dtype: Dtype, into?: NumericArray): Chunk {
+export function full(p: FullParams, shape: number[], dtype: Dtype, into?: ChunkData): Chunk {
   const out = into ? { dtype, shape, data: into } : allocChunk(dtype, shape);
   const v = castScalar(dtype, p.value);
-  if (into || v !== 0 || Object.is(v, -0)) out.data.fill(v);
+  const d = out.data;
+  if (isWideData(d)) {
+    if (into || v !== 0) {
+      storeWide(d, 0, Float64Array.of(v), 0, 1);
+      d.fill(d[0]!);
+    }
+  } else if (into || v !== 0 || Object.is(v, -0)) d.fill(v);
   return out;
 }
 
 /** Element i = start + i*step, stored into the dtype (typed-array stores convert exactly like castScalar). */
-export function arange(p: ArangeParams, shape: number[], dtype: Dtype, into?: NumericArray): Chunk {
+export function arange(p: ArangeParams, shape: number[], dtype: Dtype, into?: ChunkData): Chunk {
   if (shape.length !== 1) throw new Error(`arange: chunks are 1-D, got [${shape.join(', ')}]`);
   const out = into ? { dtype, shape, data: into } : allocChunk(dtype, shape);
   const d = out.data;
   const { start, step } = p;
-  for (let i = 0; i < d.length; i++) d[i] = start + i * step;
+  if (isWideData(d)) {
+    // Doubles a tile at a time, stored as 64-bit halves (no BigInt per element).
+    const tile = new Float64Array(Math.min(d.length, 4096));
+    for (let o = 0; o < d.length; o += tile.length) {
+      const n = Math.min(tile.length, d.length - o);
+      for (let i = 0; i < n; i++) tile[i] = Math.trunc(start + (o + i) * step);
+      storeWide(d, o, tile, 0, n);
+    }
+  } else for (let i = 0; i < d.length; i++) d[i] = start + i * step;
   return out;
 }
 

@@ -1,4 +1,5 @@
 import { allocChunk, cumulateDtype, sizeOf, type Chunk, type CumulateParams, type Dtype } from '@tessera/protocol';
+import { storeFloats, toFloat64 } from './wide.js';
 
 /**
  * The running sum or product along one axis of a block, numpy's cumsum / cumprod within it (the
@@ -14,12 +15,13 @@ export function cumulate(p: CumulateParams, inputs: readonly Chunk[], shape: rea
   const n = x.shape[p.axis]!;
   const inner = sizeOf(x.shape.slice(p.axis + 1));
   const outer = sizeOf(x.shape.slice(0, p.axis));
-  const src = x.data;
-  const dst = out.data;
+  // In doubles (exact while the running value stays below 2^53), stored into the dtype at the end.
+  const src = toFloat64(x.data);
+  const dst = out.data instanceof Float64Array ? out.data : new Float64Array(out.data.length);
   const f32 = dtype === 'float32';
   const sum = p.kind === 'sum';
   // Integer products stay integers: 0 times a negative is 0, not float64's -0.
-  const ints = x.dtype !== dtype;
+  const ints = dtype !== 'float64' && dtype !== 'float32';
   for (let o = 0; o < outer; o++) {
     const base = o * n * inner;
     for (let i = 0; i < inner; i++) {
@@ -31,5 +33,6 @@ export function cumulate(p: CumulateParams, inputs: readonly Chunk[], shape: rea
       }
     }
   }
+  if (dst !== out.data) storeFloats(out.data, 0, dst, 0, dst.length);
   return out;
 }

@@ -1,15 +1,20 @@
 import {
   allocChunk,
+  dtypeOf,
+  isWideData,
   partialComponents,
   reducedShape,
   type Chunk,
   type Dtype,
   type ElementwiseParams,
-  type NumericArray,
+  type ChunkData,
+  type ElementwiseParams as Params,
   type ReducePartialSpec,
 } from '@tessera/protocol';
-import { BLOCK, compile, runStep, scratch, type Compiled } from './program.js';
-import { feed, initPartial, isArg, kindCode } from './reduce.js';
+import { BLOCK, compile, markInexact, runStep, scalarStepper, scratch, takeInexact, type Compiled } from './program.js';
+import { feed, feedExact, initPartial, isArg, kindCode } from './reduce.js';
+import { runExact, type Exact } from './exact.js';
+import { loadWide, storeWide, wideAt } from './wide.js';
 import { randomTile } from './random.js';
 import { resolveInputs, type ProgramInput } from './sources.js';
 import { collapse, cStrides, nextIndex } from './strided.js';
@@ -35,10 +40,14 @@ const TROWS = 8;
 
 export function elementwise(p: ElementwiseParams, deps: readonly Chunk[], shape: number[], dtype: Dtype): Chunk {
   const inputs = resolveInputs(p, deps);
-  const prog = compile(p.program, inputs.length);
+  const prog = compile(p.program, inputs.length, inputs.map(inputDtype));
   const D = p.domain;
   const vecs: number[][] = inputs.map((x, i) => viewStrides(x, D, i));
-  return run(prog, inputs, vecs, D, p.reduce, shape, dtype);
+  return run(prog, p.program, inputs, vecs, D, p.reduce, shape, dtype);
+}
+
+function inputDtype(x: ProgramInput): Dtype {
+  return x.random ? (x.random.f32 ? 'float32' : 'float64') : dtypeOf(x.data);
 }
 
 /** reduce-partial: the same driver with an empty program (the value is the input itself). */
@@ -46,7 +55,7 @@ export function reducePartial(spec: ReducePartialSpec, inputs: readonly Chunk[],
   const x = inputs[0];
   if (inputs.length !== 1 || !x) throw new Error(`reduce-partial: takes 1 input, got ${inputs.length}`);
   const input: ProgramInput = { data: x.data, shape: x.shape, strides: cStrides(x.shape), base: 0, perm: undefined };
-  return run(compile([], 1), [input], [input.strides], x.shape, spec, shape, 'float64');
+  return run(compile([], 1), [], [input], [input.strides], x.shape, spec, shape, 'float64');
 }
 
 /** Strides over the domain of input i's view: permuted, then right-aligned broadcast (0 on stretched axes). */
@@ -69,7 +78,7 @@ function viewStrides(x: ProgramInput, D: readonly number[], i: number): number[]
 }
 
 function run(
-  prog: Compiled, inputs: readonly ProgramInput[], inVecs: number[][], D: readonly number[],
+  prog: Compiled, source: Params['program'], inputs: readonly ProgramInput[], inVecs: number[][], D: readonly number[],
   reduce: ReducePartialSpec | undefined, shape: number[], dtype: Dtype,
 ): Chunk {
   const used = prog.inputReg.flatMap((r, i) => (r >= 0 ? [i] : []));
@@ -121,9 +130,21 @@ function run(
   const fillN = Math.min(BLOCK, size);
   for (const c of prog.consts) bufs[c.reg]!.fill(c.value, 0, fillN);
   // Inputs constant over the whole domain (size 1 after broadcasting) are loaded once.
-  const invariant = used.map((i, j) => strides[j]!.every((s) => s === 0) && (bufs[prog.inputReg[i]!]!.fill(firstValue(inputs[i]!), 0, fillN), true));
+  let invariantInexact = false;
+  const invariant = used.map((i, j) => {
+    if (!strides[j]!.every((s) => s === 0)) return false;
+    const first = firstValue(inputs[i]!);
+    if (!first.exact) invariantInexact = true;
+    bufs[prog.inputReg[i]!]!.fill(first.value, 0, fillN);
+    return true;
+  });
+  takeInexact();
 
-  const srcs: NumericArray[] = used.map((i) => inputs[i]!.data);
+  const srcs: ChunkData[] = used.map((i) => inputs[i]!.data);
+  // Where each input's tile starts and steps (for the exact path's reads of 64-bit data).
+  const tileAt = used.map(() => ({ b: 0, sR: 0, sC: 0 }));
+  const inDtypes = inputs.map(inputDtype);
+  let scalar: ((i: number, args: number[]) => number) | undefined;
   const rnds = used.map((i) => inputs[i]!.random);
   // Where each vector's offsets start: an input's first element (a global index for a random source).
   const start = vecs.map((_, v) => (v < nIn ? inputs[used[v]!]!.base : v === nIn + 1 ? g0 : 0));
@@ -156,6 +177,8 @@ function run(
           const sR = s[r - 2]!, sC = s[r - 1]!;
           const b = base[j]! + r0 * sR + c0 * sC;
           const rnd = rnds[j];
+          const at = tileAt[j]!;
+          at.b = b; at.sR = sR; at.sC = sC;
           if (rnd) randomTile(rnd.p, rnd.f32, bufs[regOf[j]!]!, 0, nr, nc, b, sR, sC);
           regs[regOf[j]!] = rnd ? bufs[regOf[j]!]! : load(srcs[j]!, b, sR, sC, nr, nc, bufs[regOf[j]!]!);
         }
@@ -166,9 +189,35 @@ function run(
         if (!sink && !resIsInput) regs[res] = direct ? od.subarray(o, o + n) : bufs[res]!;
         for (let q = 0; q < steps.length; q++) runStep(steps[q]!, regs, n);
         const val = regs[res]!;
+        if (takeInexact() || invariantInexact) {
+          // A 64-bit integer a double may not hold: this tile again, exactly (exact.ts).
+          scalar ??= scalarStepper(source, inDtypes);
+          const readers = used.map((i, j) => {
+            const d = srcs[j]!;
+            if (!isWideData(d)) return (e: number): Exact => (invariant[j] ? bufs : regs)[regOf[j]!]![e]!;
+            const { b, sR, sC } = invariant[j] ? { b: inputs[i]!.base, sR: 0, sC: 0 } : tileAt[j]!;
+            return (e: number): Exact => d[b + Math.floor(e / nc) * sR + (e % nc) * sC]!;
+          });
+          const slotOf = (e: number): { p: number; g: number } => {
+            const i = Math.floor(e / nc), j = e % nc;
+            if (wholeTile) return { p: base[nIn]!, g: gS ? base[nIn + 1]! + j * gS[r - 1]! + i * gS[r - 2]! : 0 };
+            return { p: base[nIn]! + (r0 + i) * sS![r - 2]! + (c0 + j) * sS![r - 1]!, g: gS ? base[nIn + 1]! + (r0 + i) * gS[r - 2]! + (c0 + j) * gS[r - 1]! : 0 };
+          };
+          runExact(source, { read: (k, e) => readers[used.indexOf(k)]!(e), isFloat: (k) => inDtypes[k] === 'float64' || inDtypes[k] === 'float32' }, n, scalar, (e, v) => {
+            const at = o + Math.floor(e / nc) * Cn + (e % nc);
+            if (sink) {
+              const { p, g } = slotOf(e);
+              feedExact(sink.k, sink.data, v, p, g);
+            } else if (isWideData(od)) od[at] = typeof v === 'bigint' ? v : BigInt(v);
+            else od[at] = Number(v);
+          });
+          takeInexact();
+          continue;
+        }
         if (!sink) {
           if (direct) continue;
-          if (nc === Cn) od.set(n === val.length ? val : val.subarray(0, n), o);
+          if (isWideData(od)) for (let i = 0; i < nr; i++) storeWide(od, o + i * Cn, val, i * nc, nc);
+          else if (nc === Cn) od.set(n === val.length ? val : val.subarray(0, n), o);
           else for (let i = 0; i < nr; i++) storeRow(od, o + i * Cn, val, i * nc, nc);
         } else if (wholeTile) {
           feed(sink.k, sink.data, val, 0, n, base[nIn]!, 0, gS ? base[nIn + 1]! : 0, 0);
@@ -187,16 +236,20 @@ function run(
   return out;
 }
 
-/** The value of an input read at one place only (broadcast from a single element). */
-function firstValue(x: ProgramInput): number {
-  if (!x.random) return x.data[x.base]!;
+/** The value of an input read at one place only (broadcast from a single element), and whether a double holds it exactly. */
+function firstValue(x: ProgramInput): { value: number; exact: boolean } {
+  if (!x.random) return isWideData(x.data) ? wideAt(x.data, x.base) : { value: x.data[x.base]!, exact: true };
   const one = new Float64Array(1);
   randomTile(x.random.p, x.random.f32, one, 0, 1, 1, x.base, 0, 0);
-  return one[0]!;
+  return { value: one[0]!, exact: true };
 }
 
 /** Read an nr x nc tile of src (element (i, j) at b + i*sR + j*sC) as a float64 block. */
-function load(src: NumericArray, b: number, sR: number, sC: number, nr: number, nc: number, buf: Float64Array): Float64Array {
+function load(src: ChunkData, b: number, sR: number, sC: number, nr: number, nc: number, buf: Float64Array): Float64Array {
+  if (isWideData(src)) {
+    if (!loadWide(src, b, sR, sC, nr, nc, buf)) markInexact();
+    return buf;
+  }
   const n = nr * nc;
   if (sC === 1 && (nr === 1 || sR === nc)) {
     if (src instanceof Float64Array) return src.subarray(b, b + n);
@@ -216,7 +269,7 @@ function load(src: NumericArray, b: number, sR: number, sC: number, nr: number, 
 }
 
 /** Short rows: a plain loop beats creating a subarray for TypedArray.set. */
-function storeRow(od: NumericArray, o: number, val: Float64Array, v: number, n: number): void {
+function storeRow(od: Exclude<ChunkData, BigInt64Array | BigUint64Array>, o: number, val: Float64Array, v: number, n: number): void {
   if (n >= 256) od.set(val.subarray(v, v + n), o);
   else for (let j = 0; j < n; j++) od[o + j] = val[v + j]!;
 }

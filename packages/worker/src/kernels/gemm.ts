@@ -1,4 +1,5 @@
-import { allocChunk, type Chunk, type Dtype, type NumericArray, type TensordotParams } from '@tessera/protocol';
+import { allocChunk, isWideData, type Chunk, type Dtype, type NumericArray, type TensordotParams } from '@tessera/protocol';
+import { storeFloats, toFloat64 } from './wide.js';
 import { collapse, cStrides } from './strided.js';
 import { permuteInto } from './structure.js';
 import { nativeKernels, nativeUnavailable } from './native.js';
@@ -52,7 +53,7 @@ export function tensordot(p: TensordotParams, inputs: readonly Chunk[], shape: n
     const B = matView(b, axesB, freeB, K, N);
     gemm(M, N, K, A, B, acc, N);
   }
-  if (acc && acc !== out.data) out.data.set(acc);
+  if (acc && acc !== out.data) storeFloats(out.data, 0, acc, 0, acc.length);
   return out;
 }
 
@@ -68,9 +69,11 @@ function matView(x: Chunk, rows: number[], cols: number[], nr: number, nc: numbe
   };
   const rs = group(rows),
     cs = group(cols);
-  if (rs !== undefined && cs !== undefined) return { data: x.data, rs, cs };
+  // 64-bit integers as doubles (exact below 2^53, as the GEMM's float64 accumulation is).
+  const data = isWideData(x.data) ? toFloat64(x.data) : x.data;
+  if (rs !== undefined && cs !== undefined) return { data, rs, cs };
   const m = new Float64Array(nr * nc);
-  permuteInto(x.data, x.shape, [...rows, ...cols], m);
+  permuteInto(data, x.shape, [...rows, ...cols], m);
   return { data: m, rs: nc, cs: 1 };
 }
 

@@ -1,4 +1,4 @@
-import { castScalar, type Dtype, type ElementwiseParams } from '@tessera/protocol';
+import { castScalar, isFloat, isWide, type Dtype, type ElementwiseParams } from '@tessera/protocol';
 import { binaryInto, cosInto, sinCosInto, sinInto, TILE, W_ADD, W_DIV, W_MUL, W_SQUARE, W_SUB, wasmRegister } from './wasm.js';
 
 /**
@@ -22,6 +22,10 @@ const SINH = 45, COSH = 46, ASINH = 47, ACOSH = 48, ATANH = 49, DEGREES = 50, RA
 const ISNAN = 52, ISINF = 53, ISFINITE = 54, NOT = 55, INVERT = 56;
 const FLOORDIV = 57, IFLOORDIV = 58, REM = 59, IREM = 60, FMOD = 61, IFMOD = 62, ATAN2 = 63, HYPOT = 64, COPYSIGN = 65;
 const AND = 66, OR = 67, XOR = 68, BAND = 69, BOR = 70, BXOR = 71, LSHIFT = 72, RSHIFT = 73;
+// int64 / uint64 loops in doubles: exact below 2^53, the R_I64 / R_U64 check reports the rest.
+const IPOW64 = 74, INVERT64 = 75, BAND64 = 76, BOR64 = 77, BXOR64 = 78, LSHIFT64 = 79, RSHIFT64 = 80, IFLOORDIV64 = 81;
+/** uint32's right shift: `>>` would read values past 2^31 as negative. */
+const URSHIFT = 82;
 
 const UNARY_CODES: Record<string, number> = {
   neg: NEG, abs: ABS, sqrt: SQRT, exp: EXP, log: LOG, sin: SIN, cos: COS, tanh: TANH, astype: COPY,
@@ -39,22 +43,49 @@ const BINARY_CODES: Record<string, number> = {
 };
 /** Integer variants of ops whose float algorithm differs (division by zero gives 0, as numpy's integer loops). */
 const INT_VARIANT: Record<number, number> = { [MUL]: IMUL, [SQUARE]: ISQUARE, [RECIPROCAL]: IRECIPROCAL, [FLOORDIV]: IFLOORDIV, [REM]: IREM, [FMOD]: IFMOD };
+/** The same for int64 / uint64, whose values do not fit Math.imul or JS's 32-bit bitwise operators. */
+const WIDE_VARIANT: Record<number, number> = {
+  [RECIPROCAL]: IRECIPROCAL, [FLOORDIV]: IFLOORDIV64, [REM]: IREM, [FMOD]: IFMOD, [INVERT]: INVERT64,
+  [BAND]: BAND64, [BOR]: BOR64, [BXOR]: BXOR64, [LSHIFT]: LSHIFT64, [RSHIFT]: RSHIFT64,
+};
 /** Ops whose result is exactly representable in their declared dtype: no rounding pass. */
 const EXACT = new Set([
   MAXIMUM, MINIMUM, LT, LE, GT, GE, EQ, NE, WHERE, IMUL, ISQUARE,
   FLOOR, CEIL, TRUNC, RINT, SIGN, ISNAN, ISINF, ISFINITE, NOT, AND, OR, XOR, BAND, BOR, BXOR, IREM, IFMOD,
+  BAND64, BOR64, BXOR64, RSHIFT64, URSHIFT,
 ]);
-/** Exact for int32 results only: uint8 ones wrap (or, for shifts, are computed in 32 bits first). */
-const WRAPS_IN_U8 = new Set([IMUL, ISQUARE, INVERT, LSHIFT]);
+/** Exact for int32 results only: other widths wrap (computed in 32 signed bits first). */
+const WRAPS = new Set([IMUL, ISQUARE, INVERT, LSHIFT, BAND, BOR, BXOR]);
 
 // Rounding modes applied after an instruction: what storing into the dtype does in numpy.
-export const R_NONE = 0, R_F32 = 1, R_I32 = 2, R_U8 = 3;
+export const R_NONE = 0, R_F32 = 1, R_I32 = 2, R_U8 = 3, R_I16 = 6, R_I8 = 7, R_U32 = 8, R_U16 = 9;
+/** int64 / uint64: no rounding, a check that the double is the exact value (else the exact path runs). */
+export const R_I64 = 10, R_U64 = 11;
 /**
- * astype to an integer type, as numpy does on x86-64 (cvttsd2si): truncation toward zero, and
- * NaN, the infinities and values outside int32 give int32's minimum; uint8 keeps the low 8 bits
- * of that int32. (Arithmetic results wrap instead: R_I32 / R_U8.)
+ * astype from a float to an integer type, as numpy does on x86-64 (cvttsd2si): truncation toward
+ * zero; NaN, the infinities and values outside int32 give int32's minimum, of which int16, int8,
+ * uint16 and uint8 keep the low bits; int64 likewise with int64's range. (Arithmetic results and
+ * casts between integers wrap instead: R_I32, R_U8, ...)
  */
-export const R_CAST_I32 = 4, R_CAST_U8 = 5;
+export const R_CAST_I32 = 4, R_CAST_U8 = 5, R_CAST_I16 = 12, R_CAST_I8 = 13, R_CAST_U32 = 14, R_CAST_U16 = 15, R_CAST_I64 = 16, R_CAST_U64 = 17;
+
+const WRAP_MODE: Partial<Record<Dtype, number>> = { float32: R_F32, int64: R_I64, int32: R_I32, int16: R_I16, int8: R_I8, uint64: R_U64, uint32: R_U32, uint16: R_U16, uint8: R_U8 };
+const CAST_MODE: Partial<Record<Dtype, number>> = { int64: R_CAST_I64, int32: R_CAST_I32, int16: R_CAST_I16, int8: R_CAST_I8, uint64: R_CAST_U64, uint32: R_CAST_U32, uint16: R_CAST_U16, uint8: R_CAST_U8 };
+const WIDTH: Partial<Record<Dtype, number>> = { int64: 64, int32: 32, int16: 16, int8: 8, uint64: 64, uint32: 32, uint16: 16, uint8: 8 };
+
+/**
+ * Set when an int64 / uint64 step (or a load of such data) met a value that a double may not
+ * hold exactly: the driver then redoes the tile on the exact path (exact.ts).
+ */
+let inexact = false;
+export function takeInexact(): boolean {
+  const was = inexact;
+  inexact = false;
+  return was;
+}
+export function markInexact(): void {
+  inexact = true;
+}
 
 export interface Step {
   op: number;
@@ -76,7 +107,7 @@ export interface Compiled {
 }
 
 function roundMode(dtype: Dtype): number {
-  return dtype === 'float32' ? R_F32 : dtype === 'int32' ? R_I32 : dtype === 'uint8' ? R_U8 : R_NONE;
+  return WRAP_MODE[dtype] ?? R_NONE;
 }
 
 /**
@@ -84,7 +115,7 @@ function roundMode(dtype: Dtype): number {
  * chunk memory, so they are never written); instruction results reuse registers freed after
  * their last use. An empty program passes input 0 through (used by reduce-partial).
  */
-export function compile(program: ElementwiseParams['program'], ninputs: number): Compiled {
+export function compile(program: ElementwiseParams['program'], ninputs: number, inputDtypes: readonly Dtype[] = []): Compiled {
   let nregs = 0;
   const inputReg = new Array<number>(ninputs).fill(-1);
   const consts: { reg: number; value: number }[] = [];
@@ -118,6 +149,8 @@ export function compile(program: ElementwiseParams['program'], ninputs: number):
   const steps: Step[] = [];
   const partner = sinCosPairs(program);
   const aliased = new Set<number>(); // instructions whose value is an input's register
+  const dtypeOfArg = (o: ElementwiseParams['program'][number]['args'][number]): Dtype =>
+    'ref' in o ? program[o.ref]!.dtype : 'input' in o ? (inputDtypes[o.input] ?? 'float64') : o.dtype;
   const regOf = (o: ElementwiseParams['program'][number]['args'][number]): number => {
     if ('ref' in o) return valReg[o.ref]!;
     if ('input' in o) return inputReg[o.input]!;
@@ -151,24 +184,29 @@ export function compile(program: ElementwiseParams['program'], ninputs: number):
       steps.push({ op: SINCOS, a: regs[0]!, b: regs[0]!, c: cosReg, out: sinReg, round: roundMode(ins.dtype) });
       return;
     }
-    const isInt = ins.dtype === 'int32' || ins.dtype === 'uint8';
+    const wide = isWide(ins.dtype);
+    const isInt = !isFloat(ins.dtype);
     let op = ins.op === 'where' ? WHERE : (UNARY_CODES[ins.op] ?? BINARY_CODES[ins.op]!);
     const [a = 0, , c = 0] = regs;
     let b = regs[1] ?? 0;
-    if (isInt) op = INT_VARIANT[op] ?? op;
+    if (wide) op = WIDE_VARIANT[op] ?? op;
+    else if (isInt) op = INT_VARIANT[op] ?? op;
+    if (op === RSHIFT && ins.dtype === 'uint32') op = URSHIFT;
     if (op === POW) {
       const e = ins.args[1]!;
       if ('const' in e && castScalar(e.dtype, e.const) === 2) {
-        op = isInt ? ISQUARE : SQUARE;
+        op = wide ? SQUARE : isInt ? ISQUARE : SQUARE;
         b = a;
-      } else if (isInt) op = IPOW;
+      } else if (isInt) op = wide ? IPOW64 : IPOW;
     }
-    const cast = op === COPY && (ins.dtype === 'int32' || ins.dtype === 'uint8');
+    const fromFloat = isFloat(dtypeOfArg(ins.args[0]!));
+    const cast = op === COPY && isInt && fromFloat;
     const round = cast
-      ? ins.dtype === 'int32' ? R_CAST_I32 : R_CAST_U8
-      : EXACT.has(op) && !(WRAPS_IN_U8.has(op) && ins.dtype === 'uint8') ? R_NONE : roundMode(ins.dtype);
-    // Shifts need the width of the result type: it rides in `c`.
-    steps.push({ op, a, b, c: op === LSHIFT || op === RSHIFT ? (ins.dtype === 'uint8' ? 8 : 32) : c, out, round });
+      ? CAST_MODE[ins.dtype]!
+      : EXACT.has(op) && !(WRAPS.has(op) && ins.dtype !== 'int32') ? R_NONE : roundMode(ins.dtype);
+    // Shifts need the width of the result type, reciprocal its 1/0: they ride in `c`.
+    const cv = op === LSHIFT || op === RSHIFT || op === URSHIFT ? (WIDTH[ins.dtype] ?? 32) : op === IRECIPROCAL ? (ins.dtype === 'int64' ? -(2 ** 63) : isWide(ins.dtype) || ins.dtype === 'uint32' ? 0 : -2147483648) : c;
+    steps.push({ op, a, b, c: cv, out, round });
   });
   return { steps, nregs, inputReg, consts, result: valReg[program.length - 1]! };
 }
@@ -312,7 +350,7 @@ function runMathStep(s: Step, o: Float64Array, a: Float64Array, b: Float64Array,
     case SIGN: for (let i = 0; i < n; i++) { const x = a[i]!; o[i] = x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x; } break;
     case RECIPROCAL: for (let i = 0; i < n; i++) o[i] = 1 / a[i]!; break;
     // numpy's integer 1/0 is the most negative int32 (0 once wrapped to uint8).
-    case IRECIPROCAL: for (let i = 0; i < n; i++) { const x = a[i]!; o[i] = x === 0 ? -2147483648 : Math.trunc(1 / x); } break;
+    case IRECIPROCAL: for (let i = 0; i < n; i++) { const x = a[i]!; o[i] = x === 0 ? s.c : Math.trunc(1 / x); } break;
     case LOG1P: for (let i = 0; i < n; i++) o[i] = Math.log1p(a[i]!); break;
     case EXPM1: for (let i = 0; i < n; i++) o[i] = Math.expm1(a[i]!); break;
     case LOG2: for (let i = 0; i < n; i++) o[i] = Math.log2(a[i]!); break;
@@ -339,7 +377,10 @@ function runMathStep(s: Step, o: Float64Array, a: Float64Array, b: Float64Array,
     case REM: for (let i = 0; i < n; i++) o[i] = divmod(a[i]!, b[i]!, 'mod'); break;
     // Integer division by zero is 0 in numpy (with a warning), not an error.
     case IFLOORDIV: for (let i = 0; i < n; i++) { const y = b[i]!; o[i] = y === 0 ? 0 : Math.floor(a[i]! / y); } break;
-    case IREM: for (let i = 0; i < n; i++) { const x = a[i]!, y = b[i]!; o[i] = y === 0 ? 0 : x - Math.floor(x / y) * y; } break;
+    // fmod of doubles is exact; the divisor's sign is then added back where it differs.
+    case IREM: for (let i = 0; i < n; i++) { const y = b[i]!; const r = y === 0 ? 0 : a[i]! % y; o[i] = r !== 0 && r < 0 !== y < 0 ? r + y : r + 0; } break;
+    // floor(a / b) is exact for |a| < 2^52 (the quotient's rounding error stays below 1/|b|).
+    case IFLOORDIV64: for (let i = 0; i < n; i++) { const x = a[i]!, y = b[i]!; if (x >= 4503599627370496 || x <= -4503599627370496) inexact = true; o[i] = y === 0 ? 0 : Math.floor(x / y); } break;
     case FMOD: for (let i = 0; i < n; i++) o[i] = a[i]! % b[i]!; break;
     case IFMOD: for (let i = 0; i < n; i++) { const y = b[i]!; o[i] = y === 0 ? 0 : (a[i]! % y) + 0; } break;
     case ATAN2: for (let i = 0; i < n; i++) o[i] = Math.atan2(a[i]!, b[i]!); break;
@@ -354,22 +395,81 @@ function runMathStep(s: Step, o: Float64Array, a: Float64Array, b: Float64Array,
     // numpy: a shift by the type's width or more (or a negative count) gives 0 (or the sign, right).
     case LSHIFT: for (let i = 0; i < n; i++) { const k = b[i]!; o[i] = k >= 0 && k < s.c ? a[i]! << k : 0; } break;
     case RSHIFT: for (let i = 0; i < n; i++) { const x = a[i]!, k = b[i]!; o[i] = k >= 0 && k < s.c ? x >> k : x < 0 ? -1 : 0; } break;
+    case URSHIFT: for (let i = 0; i < n; i++) { const k = b[i]!; o[i] = k >= 0 && k < 32 ? a[i]! >>> k : 0; } break;
+    default: runWideStep(s, o, a, b, n);
+  }
+}
+
+const TWO32 = 4294967296;
+/** 64-bit bitwise ops on doubles below 2^53: the 32-bit halves separately (a high half fits 22 bits). */
+function bitwise64(op: number, x: number, y: number): number {
+  const hx = Math.floor(x / TWO32), hy = Math.floor(y / TWO32);
+  const lx = x - hx * TWO32, ly = y - hy * TWO32;
+  const h = op === BAND64 ? hx & hy : op === BOR64 ? hx | hy : hx ^ hy;
+  const l = op === BAND64 ? lx & ly : op === BOR64 ? lx | ly : lx ^ ly;
+  return h * TWO32 + (l >>> 0);
+}
+
+/** Square-and-multiply in doubles; the R_I64 check catches any product past 2^53. */
+function ipow64(x: number, e: number): number {
+  if (e < 0) return 0;
+  let r = 1, b = x, k = e;
+  while (k > 0) {
+    if (k % 2 === 1) r *= b;
+    k = Math.floor(k / 2);
+    if (k > 0) b *= b;
+    if (Math.abs(b) >= 9007199254740992 && k > 0) { inexact = true; return r * b; }
+  }
+  return r;
+}
+
+function runWideStep(s: Step, o: Float64Array, a: Float64Array, b: Float64Array, n: number): void {
+  switch (s.op) {
+    case IPOW64: for (let i = 0; i < n; i++) o[i] = ipow64(a[i]!, b[i]!); break;
+    case INVERT64: for (let i = 0; i < n; i++) o[i] = -a[i]! - 1; break;
+    case BAND64: case BOR64: case BXOR64: for (let i = 0; i < n; i++) o[i] = bitwise64(s.op, a[i]!, b[i]!); break;
+    // Past 2^53 the check sends the tile to the exact path, which wraps as numpy does.
+    case LSHIFT64: for (let i = 0; i < n; i++) { const k = b[i]!; o[i] = k >= 0 && k < 64 ? a[i]! * 2 ** k : 0; } break;
+    case RSHIFT64: for (let i = 0; i < n; i++) { const x = a[i]!, k = b[i]!; o[i] = k >= 0 && k < 64 ? Math.floor(x / 2 ** k) : x < 0 ? -1 : 0; } break;
     default: throw new Error(`elementwise: bad op code ${s.op}`);
   }
 }
 
-/** What storing into a float32 / int32 / uint8 does: round to nearest float32, wrap modulo 2^32 / 2^8. */
+/** What storing into the dtype does: round to nearest float32, wrap modulo 2^bits, or (64 bits) check exactness. */
 export function roundInPlace(o: Float64Array, n: number, mode: number): void {
-  if (mode === R_F32) for (let i = 0; i < n; i++) o[i] = Math.fround(o[i]!);
-  else if (mode === R_I32) for (let i = 0; i < n; i++) o[i] = o[i]! | 0;
-  else if (mode === R_U8) for (let i = 0; i < n; i++) o[i] = o[i]! & 255;
-  else if (mode === R_CAST_I32) for (let i = 0; i < n; i++) o[i] = castToInt32(o[i]!);
-  else if (mode === R_CAST_U8) for (let i = 0; i < n; i++) o[i] = castToInt32(o[i]!) & 255;
+  switch (mode) {
+    case R_F32: for (let i = 0; i < n; i++) o[i] = Math.fround(o[i]!); break;
+    case R_I32: for (let i = 0; i < n; i++) o[i] = o[i]! | 0; break;
+    case R_I16: for (let i = 0; i < n; i++) o[i] = (o[i]! << 16) >> 16; break;
+    case R_I8: for (let i = 0; i < n; i++) o[i] = (o[i]! << 24) >> 24; break;
+    case R_U32: for (let i = 0; i < n; i++) o[i] = o[i]! >>> 0; break;
+    case R_U16: for (let i = 0; i < n; i++) o[i] = o[i]! & 0xffff; break;
+    case R_U8: for (let i = 0; i < n; i++) o[i] = o[i]! & 255; break;
+    case R_I64: for (let i = 0; i < n; i++) { const x = o[i]!; if (!(x < 9007199254740992 && x > -9007199254740992)) inexact = true; o[i] = x + 0; } break;
+    case R_U64: for (let i = 0; i < n; i++) { const x = o[i]!; if (!(x < 9007199254740992 && x >= 0)) inexact = true; o[i] = x + 0; } break;
+    case R_CAST_I32: for (let i = 0; i < n; i++) o[i] = castToInt32(o[i]!); break;
+    case R_CAST_I16: for (let i = 0; i < n; i++) o[i] = (castToInt32(o[i]!) << 16) >> 16; break;
+    case R_CAST_I8: for (let i = 0; i < n; i++) o[i] = (castToInt32(o[i]!) << 24) >> 24; break;
+    case R_CAST_U16: for (let i = 0; i < n; i++) o[i] = castToInt32(o[i]!) & 0xffff; break;
+    case R_CAST_U8: for (let i = 0; i < n; i++) o[i] = castToInt32(o[i]!) & 255; break;
+    // Through int64 and its low 32 bits (what C's (uint32_t) cast compiles to on x86-64).
+    case R_CAST_U32: for (let i = 0; i < n; i++) { const x = o[i]!; const t = Math.trunc(x); o[i] = t > -9007199254740992 && t < 9007199254740992 ? t >>> 0 : 0; } break;
+    case R_CAST_I64: for (let i = 0; i < n; i++) { const t = Math.trunc(o[i]!); o[i] = t >= -9223372036854775808 && t < 9223372036854775808 ? t + 0 : -9223372036854775808; } break;
+    case R_CAST_U64: for (let i = 0; i < n; i++) o[i] = castToUint64(o[i]!); break;
+  }
 }
 
 function castToInt32(x: number): number {
   const t = Math.trunc(x);
   return t >= -2147483648 && t <= 2147483647 ? t : -2147483648;
+}
+
+/** numpy's float -> uint64 on x86-64: in range truncates; negatives wrap, which a double cannot hold (exact path). */
+function castToUint64(x: number): number {
+  const t = Math.trunc(x);
+  if (t >= 0 && t < 18446744073709551616) return t + 0;
+  inexact = true;
+  return t;
 }
 
 // Scratch registers, shared by all tasks of this thread (kernels run synchronously, never nested).
@@ -379,4 +479,29 @@ const pool: Float64Array[] = [];
 export function scratch(count: number): Float64Array[] {
   while (pool.length < count) pool.push(wasmRegister() ?? new Float64Array(BLOCK));
   return pool.slice(0, count);
+}
+
+/**
+ * One instruction of `program` evaluated on plain numbers through the interpreter itself (for the
+ * exact path, which runs every instruction that is not int64 / uint64 here). Compiled on first use.
+ */
+export function scalarStepper(program: ElementwiseParams['program'], inputDtypes: readonly Dtype[]): (i: number, args: number[]) => number {
+  const cache = new Map<number, { prog: Compiled; regs: Float64Array[] }>();
+  const dtypeOfArg = (o: ElementwiseParams['program'][number]['args'][number]): Dtype =>
+    'ref' in o ? program[o.ref]!.dtype : 'input' in o ? (inputDtypes[o.input] ?? 'float64') : o.dtype;
+  return (i, args) => {
+    let c = cache.get(i);
+    if (!c) {
+      const ins = program[i]!;
+      const one = compile([{ op: ins.op, dtype: ins.dtype, args: ins.args.map((_, q) => ({ input: q })) }], ins.args.length, ins.args.map(dtypeOfArg));
+      c = { prog: one, regs: Array.from({ length: one.nregs }, () => new Float64Array(1)) };
+      cache.set(i, c);
+    }
+    const { prog, regs } = c;
+    prog.inputReg.forEach((r, q) => {
+      if (r >= 0) regs[r]![0] = args[q]!;
+    });
+    for (const st of prog.steps) runStep(st, regs, 1);
+    return regs[prog.result]![0]!;
+  };
 }

@@ -1,3 +1,4 @@
+import { toFloat64 } from './wide.js';
 import { allocChunk, quantileDtype, sizeOf, type Chunk, type Dtype, type QuantileParams } from '@tessera/protocol';
 
 /** numpy's _lerp: a + (b - a) t, from the nearer end, so that t = 1 gives b exactly. */
@@ -22,7 +23,7 @@ export function quantile(p: QuantileParams, inputs: readonly Chunk[], shape: rea
   const outer = sizeOf(x.shape.slice(0, p.axis));
   const lanes = outer * inner;
   const lane = new Float64Array(n);
-  const src = x.data;
+  const src = toFloat64(x.data);
   const dst = out.data;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {

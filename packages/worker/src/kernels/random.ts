@@ -83,7 +83,7 @@ export function random(p: RandomParams, shape: number[], dtype: Dtype): Chunk {
       const n = Math.min(TILE, L - j);
       // A float32 chunk goes through a float64 staging tile (the store rounds it).
       randomTile(p, f32, tile, tile === d ? o + j : 0, 1, n, g + j * step, 0, step);
-      if (tile !== d) d.set(tile.subarray(0, n), o + j);
+      if (tile !== d) (d as Float32Array).set(tile.subarray(0, n), o + j);
     }
     o += L;
   } while (nextIndex(idx, shape, r - 1));

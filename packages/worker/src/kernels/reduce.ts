@@ -7,6 +7,8 @@ import {
   type ReductionKind,
 } from '@tessera/protocol';
 import { sumInMemory } from './wasm.js';
+import { halves, storeFloats } from './wide.js';
+import type { Exact } from './exact.js';
 
 /**
  * Reduction partials (layout in protocol ops/reduction.ts): float64, one slot per kept position,
@@ -18,7 +20,7 @@ import { sumInMemory } from './wasm.js';
  * NaN wins min/max (numpy propagates it); for argmin/argmax the first NaN's index wins.
  */
 
-export const K_SUM = 0, K_PROD = 1, K_MIN = 2, K_MAX = 3, K_MEAN = 4, K_VAR = 5, K_ARGMIN = 6, K_ARGMAX = 7;
+export const K_SUM = 0, K_PROD = 1, K_MIN = 2, K_MAX = 3, K_MEAN = 4, K_VAR = 5, K_ARGMIN = 6, K_ARGMAX = 7, K_ISUM = 8, K_IPROD = 9;
 
 export function kindCode(kind: ReductionKind): number {
   switch (kind) {
@@ -31,7 +33,64 @@ export function kindCode(kind: ReductionKind): number {
     case 'std': return K_VAR;
     case 'argmin': return K_ARGMIN;
     case 'argmax': return K_ARGMAX;
+    case 'isum': return K_ISUM;
+    case 'iprod': return K_IPROD;
   }
+}
+
+/**
+ * isum / iprod slots hold a value modulo 2^64 as [hi, lo]: hi an int32, lo in [0, 2^32). Every
+ * fed value is an integer-valued double (exact: the interpreter checked it) or, from the exact
+ * path, a bigint; sums of halves stay exact in doubles for far more than a tile's elements.
+ */
+const TWO32 = 4294967296;
+
+function carry(d: Float64Array, p: number): void {
+  const c = Math.floor(d[p + 1]! / TWO32);
+  d[p + 1] = d[p + 1]! - c * TWO32;
+  d[p] = (d[p]! + c) | 0;
+}
+
+function addSplit(d: Float64Array, p: number, h: number, l: number): void {
+  d[p] = d[p]! + h;
+  d[p + 1] = d[p + 1]! + l;
+  carry(d, p);
+}
+
+function addValue(d: Float64Array, p: number, v: number): void {
+  const h = Math.floor(v / TWO32);
+  addSplit(d, p, h, v - h * TWO32);
+}
+
+function bigOf(d: Float64Array, p: number): bigint {
+  return (BigInt(d[p]!) << 32n) + BigInt(d[p + 1]!);
+}
+
+function setBig(d: Float64Array, p: number, x: bigint): void {
+  const w = BigInt.asIntN(64, x);
+  d[p] = Number(BigInt.asIntN(32, w >> 32n));
+  d[p + 1] = Number(w & 0xffffffffn);
+}
+
+/** Slot p times v (an integer-valued double): in doubles while the product is exact, else BigInt. */
+function mulValue(d: Float64Array, p: number, v: number): void {
+  const h = d[p]!;
+  if (h >= -2097152 && h < 2097152) {
+    const m = (h * TWO32 + d[p + 1]!) * v;
+    if (m > -9007199254740992 && m < 9007199254740992) {
+      d[p] = 0; d[p + 1] = 0;
+      addValue(d, p, m);
+      return;
+    }
+  }
+  setBig(d, p, bigOf(d, p) * BigInt(v));
+}
+
+/** One value from the exact path (a bigint for 64-bit integers) into slot p of any kind's partial. */
+export function feedExact(k: number, d: Float64Array, v: Exact, p: number, g: number): void {
+  if (k === K_ISUM && typeof v === 'bigint') setBig(d, p, bigOf(d, p) + v);
+  else if (k === K_IPROD && typeof v === 'bigint') setBig(d, p, bigOf(d, p) * v);
+  else feed(k, d, Float64Array.of(Number(v)), 0, 1, p, 0, g, 0);
 }
 
 export function isArg(k: number): boolean {
@@ -42,6 +101,7 @@ export function isArg(k: number): boolean {
 export function initPartial(k: number, d: Float64Array): void {
   switch (k) {
     case K_PROD: d.fill(1); break;
+    case K_IPROD: for (let i = 0; i < d.length; i += 2) { d[i] = 0; d[i + 1] = 1; } break;
     case K_MIN: d.fill(Infinity); break;
     case K_MAX: d.fill(-Infinity); break;
     case K_ARGMIN: case K_ARGMAX: {
@@ -110,6 +170,8 @@ export function feed(
     case K_MIN: for (let i = off, p = slot0; i < end; i++, p += slotStep) { const x = v[i]!; if (x < d[p]! || x !== x) d[p] = x; } break;
     case K_MAX: for (let i = off, p = slot0; i < end; i++, p += slotStep) { const x = v[i]!; if (x > d[p]! || x !== x) d[p] = x; } break;
     case K_MEAN: for (let i = off, p = slot0; i < end; i++, p += slotStep) { d[p] = d[p]! + 1; d[p + 1] = d[p + 1]! + v[i]!; } break;
+    case K_ISUM: for (let i = off, p = slot0; i < end; i++, p += slotStep) addValue(d, p, v[i]!); break;
+    case K_IPROD: for (let i = off, p = slot0; i < end; i++, p += slotStep) mulValue(d, p, v[i]!); break;
     case K_VAR:
       // Welford, one element per slot at a time.
       for (let i = off, p = slot0; i < end; i++, p += slotStep) {
@@ -136,6 +198,14 @@ function feedOne(k: number, d: Float64Array, v: Float64Array, off: number, n: nu
     case K_MIN: { let m = d[p]!; for (let i = off; i < end; i++) { const x = v[i]!; if (x < m || x !== x) m = x; } d[p] = m; return; }
     case K_MAX: { let m = d[p]!; for (let i = off; i < end; i++) { const x = v[i]!; if (x > m || x !== x) m = x; } d[p] = m; return; }
     case K_MEAN: d[p] = d[p]! + n; d[p + 1] = d[p + 1]! + sumRange(v, off, n); return;
+    case K_ISUM: {
+      // Halves summed apart: each sum of a tile's halves is far below 2^53, so exact.
+      let sh = 0, sl = 0;
+      for (let i = off; i < end; i++) { const x = v[i]!; const h = Math.floor(x / TWO32); sh += h; sl += x - h * TWO32; }
+      addSplit(d, p, sh | 0, sl);
+      return;
+    }
+    case K_IPROD: for (let i = off; i < end; i++) mulValue(d, p, v[i]!); return;
     case K_VAR: {
       // Two passes over the block (it is in cache): exact-ish mean, then M2; Chan-merge into the slot.
       const mean = sumRange(v, off, n) / n;
@@ -171,6 +241,8 @@ function mergeInto(k: number, dst: Float64Array, src: Float64Array): void {
     case K_MIN: for (let i = 0; i < len; i++) { const x = src[i]!; if (x < dst[i]! || x !== x) dst[i] = x; } break;
     case K_MAX: for (let i = 0; i < len; i++) { const x = src[i]!; if (x > dst[i]! || x !== x) dst[i] = x; } break;
     case K_MEAN: for (let i = 0; i < len; i++) dst[i] = dst[i]! + src[i]!; break;
+    case K_ISUM: for (let p = 0; p < len; p += 2) addSplit(dst, p, src[p]!, src[p + 1]!); break;
+    case K_IPROD: for (let p = 0; p < len; p += 2) setBig(dst, p, bigOf(dst, p) * bigOf(src, p)); break;
     case K_VAR: for (let p = 0; p < len; p += 3) mergeVar(dst, p, src[p]!, src[p + 1]!, src[p + 2]!); break;
     default: {
       const isMin = k === K_ARGMIN;
@@ -192,12 +264,19 @@ export function reduceMerge(p: ReduceMergeParams, inputs: readonly Chunk[], shap
   }
   const k = kindCode(p.kind);
   const merged = p.final ? new Float64Array(len) : allocChunk('float64', shape).data as Float64Array;
-  merged.set(first.data);
+  merged.set(first.data as Float64Array);
   for (let i = 1; i < inputs.length; i++) mergeInto(k, merged, inputs[i]!.data as Float64Array);
   if (!p.final) return { dtype: 'float64', shape, data: merged };
   const out = allocChunk(dtype, shape);
   const slots = len / C;
   if (out.data.length !== slots) throw new Error(`reduce-merge: ${slots} result values do not fill ${dtype}[${shape.join(', ')}]`);
+  if (k === K_ISUM || k === K_IPROD) {
+    if (!(out.data instanceof BigInt64Array || out.data instanceof BigUint64Array)) throw new Error(`reduce-merge: ${p.kind} gives int64 or uint64, declared ${dtype}`);
+    // The slot's halves are the result's two 32-bit words.
+    const { lo, hi } = halves(out.data);
+    for (let s = 0; s < slots; s++) { lo[2 * s] = merged[2 * s + 1]!; hi[2 * s + 1] = merged[2 * s]!; }
+    return out;
+  }
   const r = out.data instanceof Float64Array ? out.data : new Float64Array(slots);
   const ddof = p.final.ddof;
   for (let s = 0; s < slots; s++) {
@@ -216,7 +295,7 @@ export function reduceMerge(p: ReduceMergeParams, inputs: readonly Chunk[], shap
     }
     r[s] = x;
   }
-  // TypedArray.set converts like castScalar: fround for float32, modulo wrap for int32/uint8.
-  if (r !== out.data) out.data.set(r);
+  // TypedArray.set converts like castScalar: fround for float32, modulo wrap for narrow integers.
+  if (r !== out.data) storeFloats(out.data, 0, r, 0, slots);
   return out;
 }

@@ -6,7 +6,8 @@ import {
   type Chunk,
   type Dtype,
   type MapBlocksParams,
-  type NumericArray,
+  type ChunkData,
+  dtypeOfData,
 } from '@tessera/protocol';
 
 /** User kernels for op `map-blocks`, registered by name in the worker (and pool threads) that run them. */
@@ -18,7 +19,7 @@ export interface UserKernelContext {
   dtype: Dtype;
 }
 
-export type UserKernel = (inputs: Chunk[], params: Record<string, unknown>, ctx: UserKernelContext) => Chunk | NumericArray;
+export type UserKernel = (inputs: Chunk[], params: Record<string, unknown>, ctx: UserKernelContext) => Chunk | ChunkData;
 
 const kernels = new Map<string, UserKernel>();
 
@@ -58,7 +59,7 @@ export function mapBlocks(p: MapBlocksParams, inputs: Chunk[], key: string, shap
   const fn = getKernel(p.kernel);
   const ret = fn(inputs, p.params, { key, blockIndex: [...p.blockIndex], shape: [...shape], dtype });
   const chunk: unknown = ArrayBuffer.isView(ret) ? { dtype, shape: [...shape], data: ret } : ret;
-  if (ArrayBuffer.isView(ret) && !(ret instanceof Float64Array || ret instanceof Float32Array || ret instanceof Int32Array || ret instanceof Uint8Array)) {
+  if (ArrayBuffer.isView(ret) && !dtypeOfData(ret)) {
     throw new Error(`kernel "${p.kernel}" returned a ${(ret as object).constructor.name}; expected ${dtype} data of shape [${shape.join(', ')}]`);
   }
   const bad = checkChunk(chunk, { dtype, shape });
@@ -69,6 +70,6 @@ export function mapBlocks(p: MapBlocksParams, inputs: Chunk[], key: string, shap
   const own = c.data.buffer instanceof SharedArrayBuffer && c.data.byteOffset === 0 && c.data.byteLength === c.data.buffer.byteLength;
   if (own && !inputs.some((i) => i.data.buffer === c.data.buffer)) return c;
   const out = allocChunk(dtype, shape);
-  out.data.set(c.data);
+  new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength).set(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength));
   return out;
 }

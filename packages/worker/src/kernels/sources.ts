@@ -6,7 +6,7 @@ import {
   type Chunk,
   type Dtype,
   type ElementwiseParams,
-  type NumericArray,
+  type ChunkData,
   type SourceSpec,
 } from '@tessera/protocol';
 import { arange, full } from './creation.js';
@@ -19,15 +19,15 @@ import { cStrides } from './strided.js';
  * are written into per-thread scratch reused from task to task (nothing left for the garbage
  * collector); `random` is not materialised at all (see ProgramInput).
  */
-const scratch = new Map<string, NumericArray[]>();
+const scratch = new Map<string, ChunkData[]>();
 
-function scratchFor(dtype: Dtype, n: number, slot: number): NumericArray {
+function scratchFor(dtype: Dtype, n: number, slot: number): ChunkData {
   let list = scratch.get(dtype);
   if (!list) scratch.set(dtype, (list = []));
   const have = list[slot];
   if (have && have.length >= n) return have.subarray(0, n);
   const Ctor = typedArrayCtor(dtype);
-  const made = new Ctor(Math.max(n, have ? have.length * 2 : 0));
+  const made: ChunkData = new Ctor(Math.max(n, have ? have.length * 2 : 0));
   list[slot] = made;
   return made.subarray(0, n);
 }
@@ -49,7 +49,7 @@ function generate(src: SourceSpec, slot: number): Chunk {
  * materialised and a transposed read (`x.T`) costs nothing extra.
  */
 export interface ProgramInput {
-  data: NumericArray;
+  data: ChunkData;
   shape: number[];
   strides: number[];
   base: number;

@@ -8,6 +8,7 @@ import {
   type TransposeParams,
 } from '@tessera/protocol';
 import { collapse, cStrides, nextIndex } from './strided.js';
+import { moveView } from './wide.js';
 
 /** Kernels that move data without computing: transpose, reshape, assemble. */
 
@@ -17,7 +18,7 @@ export function transpose(p: TransposeParams, inputs: readonly Chunk[], shape: n
   const x = one('transpose', inputs);
   if (x.dtype !== dtype) throw new Error(`transpose: input is ${x.dtype}, declared ${dtype}`);
   const out = allocChunk(dtype, shape);
-  permuteInto(x.data, x.shape, p.axes, out.data);
+  permuteInto(moveView(x.data), x.shape, p.axes, moveView(out.data));
   return out;
 }
 
@@ -103,7 +104,7 @@ export function assemble(p: AssembleParams, inputs: readonly Chunk[], shape: num
       sb += s.start * xs[a]!;
       db += pc.dst[a]! * os[a]!;
     }
-    copyRegion(x.data, sb, pc.src.map((s, a) => s.step * xs[a]!), out.data, db, os, counts);
+    copyRegion(moveView(x.data), sb, pc.src.map((s, a) => s.step * xs[a]!), moveView(out.data), db, os, counts);
   }
   return out;
 }

@@ -68,6 +68,10 @@ function accCode(kind: ReducePartialSpec['kind'], helpers: Set<string>): string 
   let m = acc.b + d / n;
   return Acc(n, m, acc.c + d * (v - m), 0u);`;
       break;
+    case 'isum':
+    case 'iprod':
+      // Exact 64-bit integer accumulation: WGSL has no 64-bit types (gpuUnsupported keeps these on the CPU).
+      throw new Error(`${kind} has no WGSL kernel`);
     case 'argmin':
     case 'argmax': {
       const cmp = kind === 'argmin' ? '<' : '>';

@@ -1,0 +1,16 @@
+import * as ta from '@tessera/client';
+const c = await ta.Client.connect({ threads: 2 });
+const x = ta.arange(0, 4e6, { chunks: 1e6 });
+console.log(x.dtype, await c.compute(ta.sum(ta.sqrt(ta.add(ta.mul(x, x), 1)))));
+console.log('sum int64', await c.compute(ta.sum(x)), 'prod', await c.compute(ta.prod(ta.arange(1, 30, { chunks: 7 }))));
+const big = ta.fromArray(BigInt64Array.of(2n ** 62n, 2n ** 62n, 2n ** 62n, -5n, 9007199254740993n), { chunks: 2 });
+const r = await c.compute(ta.add(big, 1));
+console.log('big+1', r.dtype, r.data);
+console.log('sum big', await c.compute(ta.sum(big)));
+const u = await c.compute(ta.sub(ta.arange(3, { dtype: 'uint64' }), 5));
+console.log('u', u.data);
+const m = await c.compute(ta.mul(ta.arange(0, 10, { dtype: 'int64', chunks: 4 }), 3037000500));
+console.log('m', m.data);
+const t = await c.compute(ta.transpose(ta.reshape(big.get ? ta.fromArray(BigInt64Array.of(-1n, 2n, 3n, -4n, 5n, 6n), { shape: [2, 3] }) : big, [3, 2])));
+console.log('t', t.data);
+await c.close();
