@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { castScalar, DTYPES, itemsize, typedArrayCtor, type Chunk, type Dtype } from '@tessera/protocol';
 import { executeTask, uniformAt } from './index.js';
+import { fromNumbers } from './reference.test-util.js';
 
 let n = 0;
 const task = (op: string, params: Record<string, unknown>, shape: number[], dtype: Dtype) => ({ key: `${op}-0123456789abcdef:${n++}`, op, params, shape, dtype });
@@ -12,7 +13,7 @@ describe('full, arange, from-bytes', () => {
         for (const shape of [[7, 5], [1], [], [0, 4]]) {
           const out = executeTask(task('full', { value }, shape, dt), []);
           expect(out.data.buffer).toBeInstanceOf(SharedArrayBuffer);
-          const want = new (typedArrayCtor(dt))(out.data.length).fill(castScalar(dt, value));
+          const want = fromNumbers(dt, new Array<number>(out.data.length).fill(castScalar(dt, value)));
           expect(out.data).toEqual(want);
         }
       }
@@ -20,12 +21,12 @@ describe('full, arange, from-bytes', () => {
     it(`arange ${dt}`, () => {
       const out = executeTask(task('arange', { start: -3, step: 0.75 }, [11], dt), []);
       const want: number[] = [];
-      for (let i = 0; i < 11; i++) want.push(castScalar(dt, -3 + i * 0.75));
-      expect([...out.data]).toEqual(want);
+      for (let i = 0; i < 11; i++) want.push(-3 + i * 0.75);
+      expect([...out.data]).toEqual([...fromNumbers(dt, want)]);
       expect(executeTask(task('arange', { start: 5, step: 1 }, [0], dt), []).data.length).toBe(0);
     });
     it(`from-bytes ${dt}`, () => {
-      const src = new (typedArrayCtor(dt))([1, 2, 250, 7, 0, 9]);
+      const src = fromNumbers(dt, [1, 2, 250, 7, 0, 9]);
       const bytes = new Uint8Array(src.buffer.slice(0));
       const out = executeTask(task('from-bytes', { bytes }, [2, 3], dt), []);
       expect(out.data.buffer).toBeInstanceOf(SharedArrayBuffer);

@@ -11,7 +11,7 @@ export function full(p: FullParams, shape: number[], dtype: Dtype, into?: ChunkD
   const v = castScalar(dtype, p.value);
   const d = out.data;
   if (isWideData(d)) {
-    if (into || v !== 0) {
+    if ((into || v !== 0) && d.length > 0) {
       storeWide(d, 0, Float64Array.of(v), 0, 1);
       d.fill(d[0]!);
     }

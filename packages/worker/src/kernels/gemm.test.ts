@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DTYPES, promoteTypes, typedArrayCtor, type Chunk, type Dtype } from '@tessera/protocol';
+import { castScalar, DTYPES, isFloat, isWideData, promoteTypes, typedArrayCtor, type Chunk, type Dtype } from '@tessera/protocol';
 import { executeTask } from './index.js';
 import { gemmEngine, useGemmEngine } from './gemm.js';
 import { GEMM_KC, GEMM_MC, GEMM_NC, gemmScratch } from './wasm.js';
@@ -11,7 +11,9 @@ function make(dtype: Dtype, shape: number[]): Chunk {
   for (let i = 0; i < data.length; i++) {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     const r = seed / 4294967296;
-    data[i] = dtype === 'uint8' ? Math.floor(r * 256) : dtype === 'int32' ? Math.floor(r * 200) - 100 : r * 4 - 2;
+    const v = dtype.startsWith('uint') ? Math.floor(r * 256) : !isFloat(dtype) ? Math.floor(r * 200) - 100 : r * 4 - 2;
+    if (isWideData(data)) data[i] = BigInt(v);
+    else data[i] = v;
   }
   return { dtype, shape, data };
 }
@@ -34,10 +36,10 @@ function ref(pairs: [Chunk, Chunk][], axesA: number[], axesB: number[], dtype: D
         freeB.forEach((ax, i) => (ib[ax] = o[freeA.length + i]!));
         axesA.forEach((ax, i) => (ia[ax] = k[i]!));
         axesB.forEach((ax, i) => (ib[ax] = k[i]!));
-        s += a.data[flat(a.shape, ia)]! * b.data[flat(b.shape, ib)]!;
+        s += Number(a.data[flat(a.shape, ia)]!) * Number(b.data[flat(b.shape, ib)]!);
       });
     }
-    data.push(dtype === 'float32' ? Math.fround(s) : dtype === 'int32' ? s | 0 : dtype === 'uint8' ? s & 255 : s);
+    data.push(castScalar(dtype, s));
   });
   if (shape.some((d) => d === 0)) return { shape, data: [] };
   if (shape.length === 0 && data.length === 0) data.push(0);
@@ -60,7 +62,7 @@ function check(pairs: [Chunk, Chunk][], axesA: number[], axesB: number[]): void 
   expect(out.data.length).toBe(want.data.length);
   const tol = dtype === 'float64' ? 1e-12 : dtype === 'float32' ? 1e-6 : 0;
   for (let i = 0; i < want.data.length; i++) {
-    const g = out.data[i]!,
+    const g = Number(out.data[i]!),
       w = want.data[i]!;
     if (Math.abs(g - w) > tol * Math.max(1, Math.abs(w))) expect.fail(`element ${i}: got ${g}, want ${w}`);
   }
@@ -73,7 +75,7 @@ const engines = process.env.TESSERA_NATIVE === '0' ? (['wasm'] as const) : (['na
 /** A 2-D operand stored as rows x cols or transposed (then contracted over its other axis). */
 function matrix(dtype: Dtype, rows: number, cols: number, transposed: boolean): { chunk: Chunk; at: (i: number, j: number) => number } {
   const chunk = make(dtype, transposed ? [cols, rows] : [rows, cols]);
-  const at = transposed ? (i: number, j: number) => chunk.data[j * rows + i]! : (i: number, j: number) => chunk.data[i * cols + j]!;
+  const at = transposed ? (i: number, j: number) => Number(chunk.data[j * rows + i]!) : (i: number, j: number) => Number(chunk.data[i * cols + j]!);
   return { chunk, at };
 }
 
@@ -104,10 +106,9 @@ function checkMatmul(M: number, N: number, Ks: number[], dtypes: [Dtype, Dtype],
           mag += Math.abs(t);
         }
       }
-      const got = out.data[i * N + j]!;
+      const got = Number(out.data[i * N + j]!);
       const what = `${M}x${N} K=[${Ks.join(',')}] ${dtypes.join('*')} tA=${tA} tB=${tB} at (${i}, ${j})`;
-      if (dtype === 'int32') expect(got, what).toBe(s | 0);
-      else if (dtype === 'uint8') expect(got, what).toBe(s & 255);
+      if (!isFloat(dtype)) expect(got, what).toBe(castScalar(dtype, s));
       else {
         const want = dtype === 'float32' ? Math.fround(s) : s;
         const tol = 2 * sumK * 2 ** -53 * mag + (dtype === 'float32' ? 2 ** -23 * Math.abs(want) : 0);

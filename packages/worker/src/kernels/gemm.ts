@@ -1,4 +1,4 @@
-import { allocChunk, isWideData, type Chunk, type Dtype, type NumericArray, type TensordotParams } from '@tessera/protocol';
+import { allocChunk, type Chunk, type Dtype, type NumericArray, type TensordotParams } from '@tessera/protocol';
 import { storeFloats, toFloat64 } from './wide.js';
 import { collapse, cStrides } from './strided.js';
 import { permuteInto } from './structure.js';
@@ -69,8 +69,10 @@ function matView(x: Chunk, rows: number[], cols: number[], nr: number, nc: numbe
   };
   const rs = group(rows),
     cs = group(cols);
-  // 64-bit integers as doubles (exact below 2^53, as the GEMM's float64 accumulation is).
-  const data = isWideData(x.data) ? toFloat64(x.data) : x.data;
+  // The GEMMs read float64, float32, int32 and uint8; other dtypes as doubles (exact: 64-bit
+  // integers below 2^53, as the GEMM's float64 accumulation is).
+  const d = x.data;
+  const data = d instanceof Float64Array || d instanceof Float32Array || d instanceof Int32Array || d instanceof Uint8Array ? d : toFloat64(d);
   if (rs !== undefined && cs !== undefined) return { data, rs, cs };
   const m = new Float64Array(nr * nc);
   permuteInto(data, x.shape, [...rows, ...cols], m);

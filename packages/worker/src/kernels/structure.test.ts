@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DTYPES, typedArrayCtor, type Chunk, type Dtype, type Piece } from '@tessera/protocol';
 import { executeTask } from './index.js';
-import { flat, forEachIndex } from './reference.test-util.js';
+import { flat, forEachIndex, setNumber } from './reference.test-util.js';
 
 function iota(dtype: Dtype, shape: number[]): Chunk {
   const data = new (typedArrayCtor(dtype))(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = dtype === 'uint8' ? (i * 7 + 3) & 255 : i * 1.5 - 40;
+  for (let i = 0; i < data.length; i++) setNumber(data, i, dtype === 'uint8' ? (i * 7 + 3) & 255 : i * 1.5 - 40);
   return { dtype, shape, data };
 }
 
