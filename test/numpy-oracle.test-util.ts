@@ -5,15 +5,16 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, expect } from 'vitest';
 import type * as ta from '@tessera/client';
-import type { Dtype } from '@tessera/protocol';
+import { isWideData, typedArrayCtor, type ChunkData, type Dtype } from '@tessera/protocol';
 
 const PYTHON = process.env['TESSERA_NUMPY_PYTHON'] ?? '/usr/bin/python3';
 const ORACLE = fileURLToPath(new URL('./fixtures/numpy_oracle.py', import.meta.url));
 export const SHAPE = [7, 5];
 export const CHUNKS = [3, 2];
-export const DTYPES: Dtype[] = ['float64', 'float32', 'int32', 'uint8'];
+export const DTYPES: Dtype[] = ['float64', 'float32', 'int64', 'int32', 'int16', 'int8', 'uint64', 'uint32', 'uint16', 'uint8'];
 
-export type Wire = number | 'nan' | 'inf' | '-inf' | '-0';
+/** A value on the wire: numbers, the specials, and integers beyond 2^53 as `i:<digits>`. */
+export type Wire = number | 'nan' | 'inf' | '-inf' | '-0' | `i:${string}`;
 export interface WireArray {
   dtype: string;
   shape: number[];
@@ -48,34 +49,53 @@ export function askNumpy(calls: readonly NumpyCall[]): Answer[] {
 // ---- inputs: specials first, then a deterministic spread ----------------------------------------
 export function values(dtype: Dtype, salt: number): number[] {
   const n = SHAPE[0]! * SHAPE[1]!;
+  // The ends of each range and values whose products wrap; int64 / uint64 ones past 2^53 (doubles
+  // that hold them exactly) send tiles through the exact BigInt path.
   const specials: Record<Dtype, number[]> = {
     float64: [0, -0, 0.5, -0.5, 1.5, 2.5, -2.5, 1, -1, NaN, Infinity, -Infinity, 1e-10, -3.7, 100.25, 0.999, 2, -7, 1e300],
     float32: [0, -0, 0.5, -0.5, 1.5, 2.5, -2.5, 1, -1, NaN, Infinity, -Infinity, 1e-10, -3.7, 100.25, 0.999, 2, -7, 3e38],
+    int64: [0, 1, -1, 2, -2, 7, -7, 2 ** 62, -(2 ** 63), 2 ** 53 + 2, -(2 ** 53) - 2, 3037000500, 2147483648, 100, -100, 3, 31, 33, 63, 64, 1000],
     int32: [0, 1, -1, 2, -2, 7, -7, 2147483647, -2147483648, 100, -100, 3, 31, 33, 5, -5, 64, 1000],
+    int16: [0, 1, -1, 2, -2, 7, -7, 32767, -32768, 100, -100, 3, 15, 17, 5, -5, 64, 1000],
+    int8: [0, 1, -1, 2, -2, 7, -7, 127, -128, 100, -100, 3, 7, 9, 5, -5, 64, 10],
+    uint64: [0, 1, 2, 7, 2 ** 64 - 2048, 2 ** 63, 2 ** 53 + 2, 3, 8, 9, 100, 200, 5, 16, 64, 127],
+    uint32: [0, 1, 2, 7, 4294967295, 4294967294, 2147483648, 3, 8, 9, 100, 200, 5, 16, 64, 127],
+    uint16: [0, 1, 2, 7, 65535, 65534, 32768, 3, 8, 9, 100, 200, 5, 16, 64, 127],
     uint8: [0, 1, 2, 7, 255, 254, 128, 3, 8, 9, 100, 200, 5, 16, 64, 127],
   };
   const out = salt === 0 ? [...specials[dtype]] : [...specials[dtype]].reverse();
   for (let i = 0; out.length < n; i++) {
     const u = Math.sin((i + 1) * 12.9898 + salt * 78.233) * 43758.5453;
     const f = u - Math.floor(u); // [0, 1)
-    if (dtype === 'int32') out.push(Math.round((f - 0.5) * 2000));
-    else if (dtype === 'uint8') out.push(Math.floor(f * 256));
+    if (dtype === 'int8') out.push(Math.round((f - 0.5) * 200));
+    else if (dtype.startsWith('int')) out.push(Math.round((f - 0.5) * 2000));
+    else if (dtype.startsWith('uint')) out.push(Math.floor(f * 256));
     else out.push((f - 0.5) * 20);
   }
   return out.slice(0, n).map((v) => (dtype === 'float32' ? Math.fround(v) : v));
 }
 
-export const shifts = (dtype: Dtype): number[] => values(dtype, 1).map((v) => Math.abs(v) % (dtype === 'uint8' ? 10 : 40));
+export const shifts = (dtype: Dtype): number[] => values(dtype, 1).map((v) => Math.abs(v) % (dtype === 'uint8' || dtype === 'int8' ? 10 : 40));
+
+/** Our typed array of `dtype` for these values (bigints for int64 / uint64: the values are integer doubles). */
+export function typedFrom(dtype: Dtype, data: readonly number[]): ChunkData {
+  const out = new (typedArrayCtor(dtype))(data.length);
+  if (isWideData(out)) data.forEach((v, i) => (out[i] = (out instanceof BigInt64Array ? BigInt.asIntN : BigInt.asUintN)(64, BigInt(v))));
+  else out.set(data);
+  return out;
+}
 
 export const wire = (v: number): Wire =>
-  Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : Object.is(v, -0) ? '-0' : v;
+  Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : Object.is(v, -0) ? '-0' : Number.isInteger(v) && Math.abs(v) > 2 ** 53 ? `i:${BigInt(v)}` : v;
 export const unwire = (v: Wire): number =>
-  v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v === '-0' ? -0 : v;
+  v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v === '-0' ? -0 : typeof v === 'string' ? Number(v.slice(2)) : v;
+/** An integer on the wire, exactly. */
+const unwireInt = (v: Wire): bigint => BigInt(typeof v === 'string' ? v.slice(2) : v);
 export const wireArray = (dtype: Dtype, data: number[], shape: readonly number[] = SHAPE): WireArray => ({ dtype, shape: [...shape], data: data.map(wire) });
 
 // ---- comparison ---------------------------------------------------------------------------------
-/** numpy's dtype as ours: bool is uint8, float16 float32 and int64 int32 (this engine's default integer). */
-const OURS_OF: Record<string, Dtype> = { bool: 'uint8', float16: 'float32', int64: 'int32' };
+/** numpy's dtype as ours: bool is uint8, float16 float32. */
+const OURS_OF: Record<string, Dtype> = { bool: 'uint8', float16: 'float32' };
 
 /**
  * `as`: our dtype where it differs on purpose (integer sums are float64 here, int64 in numpy);
@@ -88,11 +108,18 @@ export function expectMatch(label: string, result: ta.NDArray | number, want: Wi
   const dtype = o.as ?? OURS_OF[want.dtype] ?? (want.dtype as Dtype);
   expect(got.dtype, `${label}: dtype (numpy ${want.dtype})`).toBe(dtype);
   expect(got.shape, `${label}: shape`).toEqual(want.shape);
+  if (isWideData(got.data)) {
+    // int64 / uint64: exact, compared as integers.
+    for (let i = 0; i < want.data.length; i++) {
+      if (got.data[i] !== unwireInt(want.data[i]!)) expect.fail(`${label}: element ${i}: got ${got.data[i]}, numpy ${want.data[i]}`);
+    }
+    return;
+  }
   const ulp =
     o.rel ?? (want.dtype === 'float16' ? 1e-3 : want.dtype === 'float32' ? 2 * 2 ** -23 : want.dtype === 'float64' || dtype === 'float64' ? 4 * 2 ** -52 : 0);
   for (let i = 0; i < want.data.length; i++) {
     const w = unwire(want.data[i]!);
-    const g = got.data[i]!;
+    const g = got.data[i] as number;
     // float16's range is ours too, but not its overflow to infinity and underflow to 0.
     const half = want.dtype === 'float16' && (Math.abs(w) === Infinity ? Math.abs(g) > 65504 && Math.sign(g) === Math.sign(w) : w === 0 && Math.abs(g) < 6e-8);
     const ok = half

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
 import type { Dtype } from '@tessera/protocol';
 import { engineClient } from './cluster.test-util.js';
-import { expectMatch, numpyAnswers, values, wireArray, type NumpyCall, type WireArray } from './numpy-oracle.test-util.js';
+import { expectMatch, numpyAnswers, values, wireArray, type NumpyCall, typedFrom, type WireArray } from './numpy-oracle.test-util.js';
 
 interface Case {
   label: string;
@@ -19,14 +19,13 @@ interface Case {
 function input(dtype: Dtype, shape: number[], chunks: number[], salt = 0) {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = Array.from({ length: n }, (_, i) => values(dtype, salt)[i % 35]! + (dtype === 'uint8' ? 0 : Math.floor(i / 35)));
-  const ctor = { float64: Float64Array, float32: Float32Array, int32: Int32Array, uint8: Uint8Array }[dtype];
-  return { ours: ta.fromArray(ctor.from(data), { shape, chunks }), theirs: wireArray(dtype, data, shape) };
+  return { ours: ta.fromArray(typedFrom(dtype, data), { shape, chunks }), theirs: wireArray(dtype, data, shape) };
 }
 
 function cases(): Case[] {
   const out: Case[] = [];
   const add = (label: string, np: NumpyCall, build: Case['build']) => out.push({ label, np, build });
-  for (const dtype of ['float64', 'int32', 'uint8'] as const) {
+  for (const dtype of ['float64', 'int64', 'int32', 'uint8'] as const) {
     const a = input(dtype, [1, 7, 1, 5], [1, 3, 1, 2]);
     add(`squeeze(${dtype})`, { fn: 'squeeze', args: [a.theirs] }, () => ta.squeeze(a.ours));
     add(`squeeze(${dtype}, axis 2)`, { fn: 'squeeze', args: [a.theirs], kwargs: { axis: 2 } }, () => ta.squeeze(a.ours, 2));
@@ -138,7 +137,7 @@ describe('shape functions refuse what numpy refuses, naming the shapes', () => {
     const c = await ta.Client.connect({ threads: 1 });
     try {
       const got = await c.compute(ta.pad(ta.arange(7, { chunks: 3 }), [2, 9], { mode: 'wrap' }));
-      expect([...got.data]).toEqual([5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1]);
+      expect(Array.from(got.data, Number)).toEqual([5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1]);
     } finally {
       await c.close();
     }

@@ -25,7 +25,7 @@ describe('README examples', () => {
       expect(m.data[0]).toBeCloseTo(col0 / 800, 12);
       // Functions and methods are the same operations.
       expect(await client.compute(ta.sum(x, { axis: 0 }))).toEqual(await client.compute(x.sum({ axis: 0 })));
-      expect(await client.compute(ta.arange(0, 10, 2, { chunks: [2] }))).toMatchObject({ shape: [5], data: Int32Array.from([0, 2, 4, 6, 8]) });
+      expect(await client.compute(ta.arange(0, 10, 2, { chunks: [2] }))).toMatchObject({ shape: [5], data: BigInt64Array.from([0n, 2n, 4n, 6n, 8n]) });
       expect(await client.compute(ta.ones([7], { chunks: [3] }).sum())).toBe(7);
     } finally {
       await client.close();

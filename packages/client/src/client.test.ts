@@ -45,8 +45,8 @@ describe('Client on the local engine', () => {
     expect([...a.data]).toEqual(transposed);
     expect(b).toBe(at(rows - 1, cols - 1));
     const i = await client.compute(ta.arange(5, { chunks: 2 }));
-    expect(i.data).toBeInstanceOf(Int32Array);
-    expect([...i.data]).toEqual([0, 1, 2, 3, 4]);
+    expect(i.data).toBeInstanceOf(BigInt64Array);
+    expect([...i.data]).toEqual([0n, 1n, 2n, 3n, 4n]);
     // The engine keeps chunks on SharedArrayBuffers; results are the caller's own memory.
     expect(i.data.buffer).not.toBeInstanceOf(SharedArrayBuffer);
   });

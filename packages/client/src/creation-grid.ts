@@ -26,7 +26,7 @@ export function linspace(start: number, stop: number, num = 50, opts: LinspaceOp
   const c: { chunks?: ChunksSpec } = chunks === undefined ? {} : { chunks };
   const div = endpoint ? num - 1 : num;
   let y: ChunkedArray;
-  if (div <= 0) y = full([num], start, c);
+  if (div <= 0) y = full([num], start, { ...c, dtype: 'float64' });
   else {
     const i = arange(0, num, c);
     y = add(mul(i, (stop - start) / div), start);

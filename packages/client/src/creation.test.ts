@@ -17,9 +17,12 @@ describe('creation', () => {
     expect(ta.ones(3).shape).toEqual([3]);
   });
 
-  it('arange: numpy forms, int32 for integer arguments, per-block start', () => {
+  it('arange: numpy forms, int64 for integer arguments (numpy on Linux), per-block start', () => {
     const a = ta.arange(10, { chunks: 4 });
-    expect(a.dtype).toBe('int32');
+    expect(a.dtype).toBe('int64');
+    expect(ta.full([2], 3).dtype).toBe('int64');
+    expect(ta.full([2], 0.5).dtype).toBe('float64');
+    expect(ta.ones([2]).dtype).toBe('float64');
     expect(a.shape).toEqual([10]);
     const g = graphOf(a);
     expect(g.tasks.map((t) => t.params).sort((x, y) => (x['start'] as number) - (y['start'] as number))).toEqual([
@@ -79,7 +82,7 @@ describe('creation', () => {
   it('validates shapes and dtypes', () => {
     expect(() => ta.zeros([2, -1])).toThrow(InvalidArgumentError);
     expect(() => ta.zeros([2, 1.5])).toThrow(/zeros: shape must be a list of non-negative integers/);
-    expect(() => ta.ones([2], { dtype: 'int64' as 'int32' })).toThrow(/ones: unknown dtype "int64"/);
+    expect(() => ta.ones([2], { dtype: 'complex128' as 'int32' })).toThrow(/ones: unknown dtype "complex128"/);
     expect(() => ta.ones([4], { chunks: [[1, 2]] })).toThrow(/chunks \(1, 2\) for axis 0 sum to 3/);
   });
 

@@ -76,7 +76,7 @@ export const nanargmax = (x: ChunkedArray, opts?: { axis?: number }): ChunkedArr
 export function countNonzero(x: ChunkedArray, opts?: FullReduceOptions): ChunkedScalar;
 export function countNonzero(x: ChunkedArray, opts: ReduceOptions): ChunkedArray;
 export function countNonzero(x: ChunkedArray, opts?: ReduceOptions): ChunkedArray {
-  return sum(ne(x, 0), (opts ?? {}) as ReduceOptions);
+  return astype(sum(ne(x, 0), (opts ?? {}) as ReduceOptions), 'int64');
 }
 
 /** Peak to peak: max - min (in x's dtype, wrapping for unsigned integers as numpy does). */

@@ -24,10 +24,13 @@ describe('reductions: shapes and dtypes', () => {
     expect(x.max({ axis: 0 }).chunks).toEqual([[4, 2]]);
   });
 
-  it('result dtypes follow numpy (no int64: integer sums are float64)', () => {
+  it('result dtypes follow numpy (integer sums and products are int64 / uint64)', () => {
     const i = ta.zeros([4], { dtype: 'int32' });
     const f32 = ta.zeros([4], { dtype: 'float32' });
-    expect(i.sum().dtype).toBe('float64');
+    expect(i.sum().dtype).toBe('int64');
+    expect(i.prod().dtype).toBe('int64');
+    expect(ta.zeros([4], { dtype: 'uint16' }).sum().dtype).toBe('uint64');
+    expect(i.argmax().dtype).toBe('int64');
     expect(i.max().dtype).toBe('int32');
     expect(i.mean().dtype).toBe('float64');
     expect(f32.mean().dtype).toBe('float32');

@@ -21,5 +21,5 @@ export function engineStats(client: Client): LocalEngineStats {
 /** Compute one array and flatten the result to a list of numbers (a 0-d result gives [value]). */
 export async function computeList(client: Client, a: ChunkedArray, opts?: ComputeOptions): Promise<number[]> {
   const r: NDArray | number = await client.compute(a, opts);
-  return typeof r === 'number' ? [r] : [...r.data];
+  return typeof r === 'number' ? [r] : Array.from(r.data, Number);
 }
