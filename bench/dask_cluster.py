@@ -22,7 +22,7 @@ import resource
 import sys
 import time
 
-KNOWN = ('tiny-tasks', 'chain', 'sum-xxt', 'std-mean', 'matmul', 'take', 'sin-cos')
+KNOWN = ('tiny-tasks', 'chain', 'sum-xxt', 'std-mean', 'matmul', 'take', 'int64', 'sin-cos')
 
 
 def max_rss_mib():

@@ -20,6 +20,9 @@ def array_expression(name, p):
         x = da.arange(p['n'], chunks=p['c'], dtype='f8')
         idx = (np.arange(p['m'], dtype=np.int64) * 7919) % p['n']
         return x[idx].sum()
+    if name == 'int64':
+        x = da.arange(p['n'], chunks=p['c'])
+        return ((x * x) % 7919 + x // 3).sum()
     if name == 'sin-cos':
         y = da.random.RandomState(1).uniform(0, 1, size=p['n'], chunks=p['c'])
         return (da.sin(y) ** 2 + da.cos(y) ** 2).sum()

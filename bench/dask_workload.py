@@ -43,7 +43,7 @@ def main():
     import numpy as np
 
     dask.config.set(scheduler='threads')
-    known = ('tiny-tasks', 'sum-xxt', 'std-mean', 'matmul', 'take', 'sin-cos')
+    known = ('tiny-tasks', 'sum-xxt', 'std-mean', 'matmul', 'take', 'int64', 'sin-cos')
     if name not in known:
         print(json.dumps({'name': name, 'engine': 'dask', 'error': f'unknown workload {name}; known: {", ".join(known)}'}))
         sys.exit(2)

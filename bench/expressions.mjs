@@ -25,6 +25,11 @@ export function arrayExpressions(ta) {
       const idx = Array.from({ length: p.m }, (_, i) => (i * 7919) % p.n);
       return x.take(idx).sum();
     },
+    // numpy's default integers: arange is int64, the arithmetic and the sum int64 and exact.
+    int64: (p) => {
+      const x = ta.arange(0, p.n, { chunks: p.c });
+      return x.mul(x).mod(7919).add(x.floorDivide(3)).sum();
+    },
     'sin-cos': (p) => {
       const y = ta.random.uniform([p.n], { chunks: [p.c], seed: 1 });
       return ta.sum(ta.sin(y).pow(2).add(ta.cos(y).pow(2)));

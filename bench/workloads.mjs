@@ -71,6 +71,17 @@ export const WORKLOADS = {
       return { value: s, tol: 0, exact: true, why: 'Σ (i · 7919 mod n), exactly' };
     },
   },
+  int64: {
+    title: 'integer arithmetic: sum((x * x) % 7919 + x // 3), x = arange(n) int64',
+    full: { n: 16_000_000, c: 1_000_000 },
+    quick: { n: 2_000_000, c: 250_000 },
+    inputBytes: (p) => p.n * 8,
+    expect: (p) => {
+      let s = 0;
+      for (let i = 0; i < p.n; i++) s += ((i * i) % 7919) + Math.floor(i / 3);
+      return { value: s, tol: 0, exact: true, why: 'Σ (i² mod 7919 + ⌊i/3⌋), exactly (below 2^53)' };
+    },
+  },
   'sin-cos': {
     title: 'sum(sin(y)² + cos(y)²), y uniform, n elements',
     full: { n: 64_000_000, c: 1_000_000 },
@@ -114,6 +125,7 @@ export const CLUSTER_WORKLOADS = {
   'std-mean': WORKLOADS['std-mean'],
   matmul: WORKLOADS.matmul,
   take: WORKLOADS.take,
+  int64: WORKLOADS.int64,
   'sin-cos': WORKLOADS['sin-cos'],
 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { castScalar, DTYPES, itemsize, typedArrayCtor, type Chunk, type Dtype } from '@tessera/protocol';
+import { castScalar, DTYPES, itemsize, type Chunk, type Dtype } from '@tessera/protocol';
 import { executeTask, uniformAt } from './index.js';
 import { fromNumbers } from './reference.test-util.js';
 

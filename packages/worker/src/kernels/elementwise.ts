@@ -1,6 +1,5 @@
 import {
   allocChunk,
-  dtypeOf,
   isWideData,
   partialComponents,
   reducedShape,
@@ -47,14 +46,14 @@ export function elementwise(p: ElementwiseParams, deps: readonly Chunk[], shape:
 }
 
 function inputDtype(x: ProgramInput): Dtype {
-  return x.random ? (x.random.f32 ? 'float32' : 'float64') : dtypeOf(x.data);
+  return x.dtype;
 }
 
 /** reduce-partial: the same driver with an empty program (the value is the input itself). */
 export function reducePartial(spec: ReducePartialSpec, inputs: readonly Chunk[], shape: number[]): Chunk {
   const x = inputs[0];
   if (inputs.length !== 1 || !x) throw new Error(`reduce-partial: takes 1 input, got ${inputs.length}`);
-  const input: ProgramInput = { data: x.data, shape: x.shape, strides: cStrides(x.shape), base: 0, perm: undefined };
+  const input: ProgramInput = { dtype: x.dtype, data: x.data, shape: x.shape, strides: cStrides(x.shape), base: 0, perm: undefined };
   return run(compile([], 1), [], [input], [input.strides], x.shape, spec, shape, 'float64');
 }
 

@@ -303,6 +303,11 @@ export function runStep(s: Step, regs: Float64Array[], n: number): void {
   if (s.round !== R_NONE) roundInPlace(o, n, s.round);
 }
 
+function remainder(x: number, y: number): number {
+  const r = x % y;
+  return r !== 0 && r < 0 !== y < 0 ? r + y : r + 0;
+}
+
 /** numpy's rint: to the nearest integer, halves to even (Math.round sends halves up). */
 function rint(x: number): number {
   const r = Math.round(x);
@@ -377,8 +382,9 @@ function runMathStep(s: Step, o: Float64Array, a: Float64Array, b: Float64Array,
     case REM: for (let i = 0; i < n; i++) o[i] = divmod(a[i]!, b[i]!, 'mod'); break;
     // Integer division by zero is 0 in numpy (with a warning), not an error.
     case IFLOORDIV: for (let i = 0; i < n; i++) { const y = b[i]!; o[i] = y === 0 ? 0 : Math.floor(a[i]! / y); } break;
-    // fmod of doubles is exact; the divisor's sign is then added back where it differs.
-    case IREM: for (let i = 0; i < n; i++) { const y = b[i]!; const r = y === 0 ? 0 : a[i]! % y; o[i] = r !== 0 && r < 0 !== y < 0 ? r + y : r + 0; } break;
+    // Below 2^52 floor(x / y) is exact, so x - floor(x / y) * y is too (and far cheaper than fmod);
+    // beyond, fmod of doubles is exact and the divisor's sign is added back where it differs.
+    case IREM: for (let i = 0; i < n; i++) { const x = a[i]!, y = b[i]!; o[i] = y === 0 ? 0 : x < 4503599627370496 && x > -4503599627370496 ? x - Math.floor(x / y) * y + 0 : remainder(x, y); } break;
     // floor(a / b) is exact for |a| < 2^52 (the quotient's rounding error stays below 1/|b|).
     case IFLOORDIV64: for (let i = 0; i < n; i++) { const x = a[i]!, y = b[i]!; if (x >= 4503599627370496 || x <= -4503599627370496) inexact = true; o[i] = y === 0 ? 0 : Math.floor(x / y); } break;
     case FMOD: for (let i = 0; i < n; i++) o[i] = a[i]! % b[i]!; break;
@@ -445,8 +451,9 @@ export function roundInPlace(o: Float64Array, n: number, mode: number): void {
     case R_U32: for (let i = 0; i < n; i++) o[i] = o[i]! >>> 0; break;
     case R_U16: for (let i = 0; i < n; i++) o[i] = o[i]! & 0xffff; break;
     case R_U8: for (let i = 0; i < n; i++) o[i] = o[i]! & 255; break;
-    case R_I64: for (let i = 0; i < n; i++) { const x = o[i]!; if (!(x < 9007199254740992 && x > -9007199254740992)) inexact = true; o[i] = x + 0; } break;
-    case R_U64: for (let i = 0; i < n; i++) { const x = o[i]!; if (!(x < 9007199254740992 && x >= 0)) inexact = true; o[i] = x + 0; } break;
+    // An integer has no -0 (float multiplication makes one of 0 * -5): zeros are stored as +0.
+    case R_I64: for (let i = 0; i < n; i++) { const x = o[i]!; if (!(x < 9007199254740992 && x > -9007199254740992)) inexact = true; else if (x === 0) o[i] = 0; } break;
+    case R_U64: for (let i = 0; i < n; i++) { const x = o[i]!; if (!(x < 9007199254740992 && x >= 0)) inexact = true; else if (x === 0) o[i] = 0; } break;
     case R_CAST_I32: for (let i = 0; i < n; i++) o[i] = castToInt32(o[i]!); break;
     case R_CAST_I16: for (let i = 0; i < n; i++) o[i] = (castToInt32(o[i]!) << 16) >> 16; break;
     case R_CAST_I8: for (let i = 0; i < n; i++) o[i] = (castToInt32(o[i]!) << 24) >> 24; break;

@@ -44,9 +44,11 @@ export function kindCode(kind: ReductionKind): number {
  * path, a bigint; sums of halves stay exact in doubles for far more than a tile's elements.
  */
 const TWO32 = 4294967296;
+/** 2^-32: multiplying by it is exact and cheaper than dividing by 2^32. */
+const INV32 = 1 / TWO32;
 
 function carry(d: Float64Array, p: number): void {
-  const c = Math.floor(d[p + 1]! / TWO32);
+  const c = Math.floor(d[p + 1]! * INV32);
   d[p + 1] = d[p + 1]! - c * TWO32;
   d[p] = (d[p]! + c) | 0;
 }
@@ -58,7 +60,7 @@ function addSplit(d: Float64Array, p: number, h: number, l: number): void {
 }
 
 function addValue(d: Float64Array, p: number, v: number): void {
-  const h = Math.floor(v / TWO32);
+  const h = Math.floor(v * INV32);
   addSplit(d, p, h, v - h * TWO32);
 }
 
@@ -199,9 +201,15 @@ function feedOne(k: number, d: Float64Array, v: Float64Array, off: number, n: nu
     case K_MAX: { let m = d[p]!; for (let i = off; i < end; i++) { const x = v[i]!; if (x > m || x !== x) m = x; } d[p] = m; return; }
     case K_MEAN: d[p] = d[p]! + n; d[p + 1] = d[p + 1]! + sumRange(v, off, n); return;
     case K_ISUM: {
-      // Halves summed apart: each sum of a tile's halves is far below 2^53, so exact.
+      // Values below 2^53 / n add up exactly in doubles (the common case: one loop, no split).
+      let s0 = 0, s1 = 0, big = 0;
+      let i = off;
+      for (; i + 1 < end; i += 2) { const x = v[i]!, y = v[i + 1]!; s0 += x; s1 += y; big = Math.max(big, Math.abs(x), Math.abs(y)); }
+      if (i < end) { const x = v[i]!; s0 += x; big = Math.max(big, Math.abs(x)); }
+      if (big * n < 9007199254740992) { addValue(d, p, s0 + s1); return; }
+      // Else the halves summed apart: each sum of a tile's halves is far below 2^53, so exact.
       let sh = 0, sl = 0;
-      for (let i = off; i < end; i++) { const x = v[i]!; const h = Math.floor(x / TWO32); sh += h; sl += x - h * TWO32; }
+      for (let i = off; i < end; i++) { const x = v[i]!; const h = Math.floor(x * INV32); sh += h; sl += x - h * TWO32; }
       addSplit(d, p, sh | 0, sl);
       return;
     }

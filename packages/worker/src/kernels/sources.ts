@@ -1,4 +1,6 @@
 import {
+  castScalar,
+  isWide,
   paramsOf,
   sizeOf,
   type RandomParams,
@@ -34,11 +36,35 @@ function scratchFor(dtype: Dtype, n: number, slot: number): ChunkData {
 
 /** Materialise a `full` or `arange` source into scratch (cheap: one store per element). */
 function generate(src: SourceSpec, slot: number): Chunk {
-  const into = scratchFor(src.dtype, sizeOf(src.shape), slot);
+  // 64-bit integers below 2^53 are generated straight as doubles, the interpreter's registers.
+  const dtype = isWide(src.dtype) && exactInDoubles(src) ? 'float64' : src.dtype;
+  const into = scratchFor(dtype, sizeOf(src.shape), slot);
   // Source params were checked by validateGraph, or by executeTask for an untrusted task.
+  if (dtype !== src.dtype) {
+    // The values the dtype stores (castScalar truncates and wraps), as doubles.
+    if (src.op === 'full') into.fill(castScalar(src.dtype, paramsOf(src, 'full').value) as never);
+    else {
+      const { start, step } = paramsOf(src, 'arange');
+      const d = into as Float64Array;
+      for (let i = 0; i < d.length; i++) d[i] = Math.trunc(start + i * step);
+    }
+    return { dtype, shape: src.shape, data: into };
+  }
   return src.op === 'full'
     ? full(paramsOf(src, 'full'), src.shape, src.dtype, into)
     : arange(paramsOf(src, 'arange'), src.shape, src.dtype, into);
+}
+
+function exactInDoubles(src: SourceSpec): boolean {
+  const limit = 2 ** 53;
+  if (src.op === 'full') {
+    const v = castScalar(src.dtype, paramsOf(src, 'full').value);
+    return Math.abs(v) < limit;
+  }
+  if (src.op !== 'arange') return false;
+  const { start, step } = paramsOf(src, 'arange');
+  const last = start + (sizeOf(src.shape) - 1) * step;
+  return Math.abs(start) < limit && Math.abs(last) < limit && (src.dtype === 'int64' || (start >= 0 && last >= 0));
 }
 
 /**
@@ -49,6 +75,8 @@ function generate(src: SourceSpec, slot: number): Chunk {
  * materialised and a transposed read (`x.T`) costs nothing extra.
  */
 export interface ProgramInput {
+  /** The input's dtype (a fused int64 arange below 2^53 is generated as float64 data: exact, and no halves to split). */
+  dtype: Dtype;
   data: ChunkData;
   shape: number[];
   strides: number[];
@@ -70,12 +98,12 @@ export function resolveInputs(p: ElementwiseParams, deps: readonly Chunk[]): Pro
       if (src.dtype !== 'float64' && src.dtype !== 'float32') throw new Error(`random: values are float, declared ${src.dtype}`);
       const rp = paramsOf(src, 'random');
       const { base, strides } = globalLayout(rp, src.shape);
-      out.push({ data: NO_DATA, shape: src.shape, strides, base, perm: v.perm, random: { p: rp, f32: src.dtype === 'float32' } });
+      out.push({ dtype: src.dtype, data: NO_DATA, shape: src.shape, strides, base, perm: v.perm, random: { p: rp, f32: src.dtype === 'float32' } });
       continue;
     }
     const c = src ? generate(src, slot++) : deps[next++];
     if (!c) throw new Error(`elementwise: the input views read ${next} dependencies, the task has ${deps.length}`);
-    out.push({ data: c.data, shape: c.shape, strides: cStrides(c.shape), base: 0, perm: v.perm });
+    out.push({ dtype: src?.dtype ?? c.dtype, data: c.data, shape: c.shape, strides: cStrides(c.shape), base: 0, perm: v.perm });
   }
   if (next !== deps.length) throw new Error(`elementwise: ${deps.length} dependencies but ${next} input views read them`);
   return out;
