@@ -138,6 +138,12 @@ function cases(): Case[] {
       ['ijk,k->ij', [t, w4]],
       ['ij,ij->ij', [a, a]],
       ['ij,ij->i', [a, a]],
+      // Ellipses: batch axes, aligned from the right; implicit outputs put them first.
+      ['...ij,...jk->...ik', [bt, bu]],
+      ['...ij,...jk', [bt, bu]],
+      ['i...,i...->...', [a, a]],
+      ['...j,j->...', [t, w4]],
+      ['...ii->...i', [sqm]],
     ] as const) {
       out.push({
         label: `einsum('${sub}', ${dtype})`,

@@ -13,15 +13,16 @@ interface Term {
 }
 
 /**
- * numpy.einsum for explicit (`ij,jk->ik`) and implicit (`ij,jk`) subscripts without ellipses.
+ * numpy.einsum for explicit (`ij,jk->ik`) and implicit (`ij,jk`) subscripts, with ellipses
+ * (`...ij,...jk->...ik`: the axes an operand's letters leave, aligned from the right across
+ * operands, as numpy broadcasts them; an implicit output puts them first).
  * Repeated letters in one operand take its diagonal; letters only one operand has and the output
  * lacks are summed there first; operands are then contracted pairwise, left to right, through
  * tensordot (so a matrix product runs on the GEMM kernels), or, when a shared letter stays in the
  * output (a batch axis), as a broadcast product summed over the contracted letters.
  */
 export function einsum(subscripts: string, ...operands: ChunkedArray[]): ChunkedArray {
-  const spec = subscripts.replace(/\s+/g, '');
-  if (spec.includes('.')) throw new InvalidArgumentError(`einsum: ellipses ('...') are not supported yet: ${subscripts}`);
+  const spec = expandEllipses(subscripts.replace(/\s+/g, ''), operands);
   const [lhs = '', rhs] = spec.split('->');
   const inputs = lhs.split(',');
   if (inputs.length !== operands.length) throw new InvalidArgumentError(`einsum: ${inputs.length} operand subscripts for ${operands.length} operands`);
@@ -56,6 +57,30 @@ export function einsum(subscripts: string, ...operands: ChunkedArray[]): Chunked
   acc = sumOut(acc, new Set(output));
   if (acc.letters.length === 0) return acc.x;
   return transpose(acc.x, output.map((l) => acc.letters.indexOf(l)));
+}
+
+/**
+ * Subscripts with each '...' replaced by letters no operand uses, one per axis it stands for; the
+ * axes of all ellipses are aligned from the right (operand k's ellipsis takes the last of them).
+ */
+function expandEllipses(spec: string, operands: readonly ChunkedArray[]): string {
+  if (!spec.includes('.')) return spec;
+  const [lhs = '', rhs] = spec.split('->');
+  const inputs = lhs.split(',');
+  const bad = [...inputs, rhs ?? ''].find((s) => s.replace('...', '').includes('.'));
+  if (bad !== undefined) throw new InvalidArgumentError(`einsum: '.' is only allowed as one '...' per operand, got '${bad}'`);
+  const span = inputs.map((s, k) => (s.includes('...') ? (operands[k]?.ndim ?? 0) - (s.length - 3) : 0));
+  const bad2 = span.findIndex((n) => n < 0);
+  if (bad2 >= 0) throw new ShapeError(`einsum: operand ${bad2} has shape ${fmtShape(operands[bad2]!.shape)}, fewer axes than subscripts '${inputs[bad2]}' name`);
+  const width = Math.max(0, ...span);
+  const used = new Set(spec);
+  const free = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'].filter((l) => !used.has(l));
+  if (free.length < width) throw new InvalidArgumentError(`einsum: '...' stands for ${width} axes, more than the letters left`);
+  const dots = free.slice(0, width);
+  const ins = inputs.map((s, k) => s.replace('...', dots.slice(width - span[k]!).join('')));
+  // Implicit output: the ellipsis axes first, then the letters that appear once, sorted.
+  const out = rhs !== undefined ? rhs.replace('...', dots.join('')) : dots.join('') + [...ins.join('')].filter((l, _, all) => !dots.includes(l) && all.indexOf(l) === all.lastIndexOf(l)).sort().join('');
+  return `${ins.join(',')}->${out}`;
 }
 
 /** A letter repeated in one operand: its diagonal (numpy: 'ii->i'). */
