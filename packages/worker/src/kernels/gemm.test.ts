@@ -180,6 +180,21 @@ for (const engine of engines) {
       const b: Chunk = { dtype: 'int32', shape: [2, 1], data: new Int32Array([1, 1]) };
       expect(run([[a, b]], [1], [0], [1, 1], 'int32').data[0]).toBe(-2147483647);
     });
+
+    it('integer products past 2^53 are exact and wrap as numpy does (int32 past 2^26, int64 past 2^53)', () => {
+      // A 3x4 @ 4x2 product of large values, against BigInt sums wrapped to the dtype.
+      const av = [2147483647, -2147483648, 123456789, 987654321, 5, -7, 2 ** 30, 3, 1, 2, 3, 4];
+      const bv = [2147483647, 1, -2147483648, 2, 99999, 3, 2 ** 29, -5];
+      const want = (bits: number): bigint[] =>
+        [0, 1, 2].flatMap((i) => [0, 1].map((j) => BigInt.asIntN(bits, [0, 1, 2, 3].reduce((s, q) => s + BigInt(av[i * 4 + q]!) * BigInt(bv[q * 2 + j]!), 0n))));
+      const a: Chunk = { dtype: 'int32', shape: [3, 4], data: Int32Array.from(av) };
+      const b: Chunk = { dtype: 'int32', shape: [4, 2], data: Int32Array.from(bv) };
+      expect([...run([[a, b]], [1], [0], [3, 2], 'int32').data].map((v) => BigInt(v))).toEqual(want(32));
+      const big = (v: number[], s: number[]): Chunk => ({ dtype: 'int64', shape: s, data: BigInt64Array.from(v, (x) => BigInt(x) * 3037000499n) });
+      const wide = run([[big(av, [3, 4]), big(bv, [4, 2])]], [1], [0], [3, 2], 'int64');
+      const want64 = [0, 1, 2].flatMap((i) => [0, 1].map((j) => BigInt.asIntN(64, [0, 1, 2, 3].reduce((s, q) => s + BigInt(av[i * 4 + q]!) * 3037000499n * BigInt(bv[q * 2 + j]!) * 3037000499n, 0n))));
+      expect([...wide.data]).toEqual(want64);
+    });
   });
 
   describe(`tensordot through the ${engine} GEMM`, () => {

@@ -1,5 +1,6 @@
 import { allocChunk, type Chunk, type Dtype, type NumericArray, type TensordotParams } from '@tessera/protocol';
 import { storeFloats, toFloat64 } from './wide.js';
+import { exactTensordot, gemmIsExact } from './gemm-exact.js';
 import { collapse, cStrides } from './strided.js';
 import { permuteInto } from './structure.js';
 import { nativeKernels, nativeUnavailable } from './native.js';
@@ -28,6 +29,11 @@ export function tensordot(p: TensordotParams, inputs: readonly Chunk[], shape: n
   const { axesA, axesB, pairs } = p;
   if (inputs.length !== 2 * pairs) throw new Error(`tensordot: takes ${2 * pairs} inputs (pairs=${pairs}), got ${inputs.length}`);
   if (axesA.length !== axesB.length) throw new Error('tensordot: axesA and axesB differ in length');
+  if (!gemmIsExact(inputs, pairs, axesA, dtype)) {
+    // Shapes are checked by the GEMM path's loop first, which exactTensordot relies on.
+    checkPairs(p, inputs, shape);
+    return exactTensordot(inputs, pairs, axesA, axesB, shape, dtype);
+  }
   const out = allocChunk(dtype, shape);
   let acc: Float64Array | undefined;
   let M = 0,
@@ -55,6 +61,20 @@ export function tensordot(p: TensordotParams, inputs: readonly Chunk[], shape: n
   }
   if (acc && acc !== out.data) storeFloats(out.data, 0, acc, 0, acc.length);
   return out;
+}
+
+function checkPairs(p: TensordotParams, inputs: readonly Chunk[], shape: number[]): void {
+  const n = shape.reduce((a, b) => a * b, 1);
+  for (let k = 0; k < p.pairs; k++) {
+    const a = inputs[k]!, b = inputs[p.pairs + k]!;
+    p.axesA.forEach((ax, i) => {
+      if (a.shape[ax] === undefined || a.shape[ax] !== b.shape[p.axesB[i]!]) {
+        throw new Error(`tensordot: pair ${k}: contracted axes of [${a.shape.join(', ')}] and [${b.shape.join(', ')}] do not match`);
+      }
+    });
+    const free = (s: number[], ax: readonly number[]): number => s.reduce((m, d, i) => (ax.includes(i) ? m : m * d), 1);
+    if (free(a.shape, p.axesA) * free(b.shape, p.axesB) !== n) throw new Error(`tensordot: pair ${k} does not give declared shape [${shape.join(', ')}]`);
+  }
 }
 
 /** Matrix view of x with rows = axes `rows` (flattened in order), columns = axes `cols`. */
