@@ -21,7 +21,7 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, abs: numbe
   }
 }
 
-const data = (r: ta.NDArray | number): ArrayLike<number> => (typeof r === 'number' ? [r] : r.data);
+const data = (r: ta.NDArray | number): ArrayLike<number> => (typeof r === 'number' ? [r] : Array.from(r.data, Number));
 
 describe('local engine on the GPU', () => {
   let gpu: ta.Client;
@@ -55,7 +55,7 @@ describe('local engine on the GPU', () => {
     expect(after.uploads - before.uploads).toBe(0);
     expect(after.readbacks - before.readbacks).toBe(outputs);
     const want = await cpu.compute(z);
-    expectClose(got.data, want.data, 1e-4, 1e-5);
+    expectClose(data(got), data(want), 1e-4, 1e-5);
     expect(got.dtype).toBe('float32');
   });
 
@@ -95,8 +95,8 @@ describe('local engine on the GPU', () => {
     const m = y.gt(100);
     const [gy, gm] = await gpu.compute([y, m], { device: 'gpu' });
     const [cy, cm] = await cpu.compute([y, m]);
-    expect(Array.from(gy.data)).toEqual(Array.from(cy.data));
-    expect(Array.from(gm.data)).toEqual(Array.from(cm.data));
+    expect(Array.from(gy.data as ArrayLike<number | bigint>)).toEqual(Array.from(cy.data as ArrayLike<number | bigint>));
+    expect(Array.from(gm.data as ArrayLike<number | bigint>)).toEqual(Array.from(cm.data as ArrayLike<number | bigint>));
   });
 
   it('persisted GPU chunks stay on the device for later graphs until unpersisted', async () => {

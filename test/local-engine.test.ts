@@ -82,8 +82,8 @@ describe('local engine', () => {
     const [held, copy] = await engine.gather(id, graph.outputs);
     expect(held!.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     // The thread wrote 42 into its input; the engine's own chunk shows it, so no copy was made.
-    expect(Array.from(held!.data)).toEqual([42, 5, 5, 5]);
-    expect(Array.from(copy!.data)).toEqual([42, 5, 5, 5]);
+    expect(Array.from(held!.data as ArrayLike<number | bigint>)).toEqual([42, 5, 5, 5]);
+    expect(Array.from(copy!.data as ArrayLike<number | bigint>)).toEqual([42, 5, 5, 5]);
     await engine.release(id);
   });
 
@@ -179,7 +179,7 @@ describe('local engine', () => {
       outputs: ['sum-4444444444444444:'],
     };
     const [partial] = await run(use);
-    expect(Array.from(partial!.data)).toEqual([35]);
+    expect(Array.from(partial!.data as ArrayLike<number | bigint>)).toEqual([35]);
     expect(engine.stats().tasksExecuted - before).toBe(1);
     await engine.unpersist([key]);
     expect(engine.stats().chunksHeld).toBe(0);
@@ -200,8 +200,8 @@ describe('local engine', () => {
     };
     const before = engine.stats().tasksExecuted;
     const [a, b] = await Promise.all([run(graph), run(graph)]);
-    expect(Array.from(a[0]!.data)).toEqual([3, 3, 3, 3]);
-    expect(Array.from(b[0]!.data)).toEqual([3, 3, 3, 3]);
+    expect(Array.from(a[0]!.data, Number)).toEqual([3, 3, 3, 3]);
+    expect(Array.from(b[0]!.data, Number)).toEqual([3, 3, 3, 3]);
     expect(engine.stats().tasksExecuted - before).toBe(2);
     expect(engine.stats().chunksHeld).toBe(0);
   });
@@ -227,7 +227,7 @@ describe('local engine', () => {
     tasks.push(task(`last-${T}:0,0`, 'elementwise', prog('neg', [2, 4]), [`reshape-${T}:0`], [2, 4], 'float64', 100));
     outs.push(`last-${T}:0,0`);
     const chunks = await run({ tasks, outputs: outs });
-    expect(Array.from(chunks.at(-1)!.data)).toEqual(new Array(8).fill(-1));
-    chunks.slice(0, -1).forEach((c, i) => expect(Array.from(c.data)).toEqual(new Array(8).fill(99 + i)));
+    expect(Array.from(chunks.at(-1)!.data as ArrayLike<number | bigint>)).toEqual(new Array(8).fill(-1));
+    chunks.slice(0, -1).forEach((c, i) => expect(Array.from(c.data as ArrayLike<number | bigint>)).toEqual(new Array(8).fill(99 + i)));
   });
 });

@@ -14,7 +14,7 @@ describe('README examples', () => {
       const x = ta.random.uniform([800, 800], { chunks: [100, 100], seed: 42 });
       const total: number = await client.compute(x.add(x.T).sum());
       const m: ta.NDArray = await client.compute(x.mean({ axis: 0 }));
-      const xs = (await client.compute(x)).data;
+      const xs = (await client.compute(x)).data as Float64Array;
       let want = 0;
       for (let i = 0; i < 800; i++) for (let j = 0; j < 800; j++) want += xs[i * 800 + j]! + xs[j * 800 + i]!;
       expect(total).toBeCloseTo(want, 6);
@@ -37,7 +37,7 @@ describe('README examples', () => {
     try {
       const x = ta.fromArray(Float64Array.from([-1, 0.25, 2, 0.5, 7, -3]), { shape: [2, 3], chunks: [1, 2] });
       const y = await client.compute(ta.mapBlocks('clip01', x, { dtype: 'float64' }));
-      expect(Array.from(y.data)).toEqual([0, 0.25, 1, 0.5, 1, 0]);
+      expect(Array.from(y.data as ArrayLike<number | bigint>)).toEqual([0, 0.25, 1, 0.5, 1, 0]);
       const missing = await client.compute(ta.mapBlocks('no-such-kernel', x, { dtype: 'float64' })).catch((e: unknown) => e);
       expect(missing).toBeInstanceOf(ta.TaskError);
       expect((missing as Error).message).toMatch(/no kernel registered under the name "no-such-kernel"/);

@@ -75,7 +75,7 @@ describe('chunk codec round trip', () => {
           expect(decoded.dtype).toBe(dtype);
           expect(decoded.shape).toEqual(shape);
           expect(decoded.data).toBeInstanceOf(c.data.constructor);
-          expect(Array.from(decoded.data)).toEqual(Array.from(c.data));
+          expect(Array.from(decoded.data as ArrayLike<number | bigint>)).toEqual(Array.from(c.data as ArrayLike<number | bigint>));
         }
       });
     }
@@ -84,11 +84,11 @@ describe('chunk codec round trip', () => {
   it('round trips SharedArrayBuffer-backed chunks and chunks that are views into a larger buffer', () => {
     const shared = filled('float32', [4, 4], true);
     expect(shared.data.buffer).toBeInstanceOf(SharedArrayBuffer);
-    expect(Array.from(decodeChunk(encodeChunk(shared)).data)).toEqual(Array.from(shared.data));
+    expect(Array.from(decodeChunk(encodeChunk(shared)).data as ArrayLike<number | bigint>)).toEqual(Array.from(shared.data as ArrayLike<number | bigint>));
     const big = new Float64Array(100).map((_, i) => i);
     const view: Chunk = { dtype: 'float64', shape: [2, 5], data: big.subarray(13, 23) };
     const back = decodeChunk(encodeChunkBytes(view));
-    expect(Array.from(back.data)).toEqual(Array.from(big.subarray(13, 23)));
+    expect(Array.from(back.data as ArrayLike<number | bigint>)).toEqual(Array.from(big.subarray(13, 23)));
   });
 
   it('checks an expected dtype and shape when asked', () => {
@@ -182,7 +182,7 @@ describe('zero-copy', () => {
       const c = decodeChunk(input);
       expect(sharesMemory(c.data, input)).toBe(false);
       expect(c.data.byteOffset % c.data.BYTES_PER_ELEMENT).toBe(0);
-      expect(Array.from(c.data)).toEqual(Array.from(src.data));
+      expect(Array.from(c.data as ArrayLike<number | bigint>)).toEqual(Array.from(src.data as ArrayLike<number | bigint>));
     }
   });
 });
@@ -266,7 +266,7 @@ describe('decodeChunk rejects what is not a chunk', () => {
   it('accepts the hand-built reference stream (sanity check for the cases below)', () => {
     const c = decodeChunk(tensorStream({}));
     expect(c).toMatchObject({ dtype: 'float64', shape: [2, 3] });
-    expect(Array.from(c.data)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(Array.from(c.data as ArrayLike<number | bigint>)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
   it('reads a pyarrow-style tensor without tessera.* metadata (shape from the extension)', () => {
@@ -305,7 +305,7 @@ describe('decodeChunk rejects what is not a chunk', () => {
     for (let n = 0; n < bytes.byteLength - 8; n++) {
       expectCodecError(() => decodeChunk(bytes.subarray(0, n)), /Arrow IPC stream|record batch|message body|metadata/);
     }
-    expect(Array.from(decodeChunk(bytes.subarray(0, bytes.byteLength - 8)).data)).toEqual(Array.from(c.data));
+    expect(Array.from(decodeChunk(bytes.subarray(0, bytes.byteLength - 8)).data as ArrayLike<number | bigint>)).toEqual(Array.from(c.data as ArrayLike<number | bigint>));
   });
 
   it('random corruption never escapes as anything but a CodecError or a well-formed chunk', () => {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { decodeGraph, encodeGraph, validateGraph, type Graph, type TaskSpec } from './graph.js';
 import { GraphValidationError } from './errors.js';
+import { itemsize } from './dtype.js';
 
 const T = '0123456789abcdef';
 function t(name: string, op: string, params: Record<string, unknown>, deps: string[], shape: number[], dtype: TaskSpec['dtype'] = 'float64'): TaskSpec {
-  const size = { float64: 8, float32: 4, int32: 4, uint8: 1 }[dtype];
+  const size = itemsize(dtype);
   return { key: `${name}-${T}:0`, op, params, deps: deps.map((d) => `${d}-${T}:0`), shape, dtype, nbytes: shape.reduce((a, b) => a * b, 1) * size, priority: 0 };
 }
 const add = (dtype: TaskSpec['dtype'] = 'float64') => ({

@@ -31,7 +31,7 @@ describe('PeerFetcher: bounded, checked chunk fetches (the workers and the sched
     for (const shared of [true, false]) {
       const f = new PeerFetcher({ shared });
       const got = await f.fetch({ key: KEY, address, dtype: 'float32', shape: [3, 5] });
-      expect(Array.from(got.chunk.data)).toEqual(new Array(15).fill(2.5));
+      expect(Array.from(got.chunk.data as ArrayLike<number | bigint>)).toEqual(new Array(15).fill(2.5));
       expect(got.bytes.buffer instanceof SharedArrayBuffer).toBe(shared);
       f.close();
     }

@@ -60,8 +60,8 @@ export function expectClose(gpu: Chunk, cpu: Chunk, tol: Tolerance = {}, label =
   let worst = -1;
   let worstErr = 0;
   for (let i = 0; i < cpu.data.length; i++) {
-    const c = cpu.data[i]!;
-    const g = gpu.data[i]!;
+    const c = Number(cpu.data[i]!);
+    const g = Number(gpu.data[i]!);
     if (Number.isNaN(c) || Number.isNaN(g)) {
       if (Number.isNaN(c) !== Number.isNaN(g)) {
         worst = i;

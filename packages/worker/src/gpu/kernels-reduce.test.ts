@@ -30,8 +30,8 @@ function expectPartialClose(gpu: Chunk, cpu: Chunk, kind: ReductionKind, scale: 
   expect(gpu.shape, label).toEqual(cpu.shape);
   const C = partialComponents(kind);
   for (let s = 0; s < cpu.data.length; s += C) {
-    const c = Array.from(cpu.data.subarray(s, s + C));
-    const g = Array.from(gpu.data.subarray(s, s + C));
+    const c = Array.from((cpu.data as Float64Array).subarray(s, s + C));
+    const g = Array.from((gpu.data as Float64Array).subarray(s, s + C));
     const at = `${label} slot ${s / C}: GPU [${g}] CPU [${c}]`;
     switch (kind) {
       case 'sum':
@@ -75,7 +75,7 @@ describe('reductions', () => {
           const outShape = [...reducedShape(shape, axes, true), partialComponents(kind)];
           const t = { key: key('rp'), op: 'reduce-partial', params: spec, shape: outShape, dtype: 'float64' as const };
           const { cpu, gpu } = await both(runner, t, [x]);
-          const scale = Array.from(x.data).reduce((s, v) => s + Math.abs(v), 0);
+          const scale = Array.from(x.data as ArrayLike<number | bigint>).reduce((s: number, v) => s + Math.abs(Number(v)), 0);
           expectPartialClose(gpu, cpu, kind, scale, `${kind} [${shape}] axes [${axes}]`);
         }
       }
@@ -96,7 +96,7 @@ describe('reductions', () => {
           dtype: 'float64' as const,
         };
         const { cpu, gpu } = await both(runner, t, [x]);
-        expect(Array.from(gpu.data), `${kind} ${axes}`).toEqual(Array.from(cpu.data));
+        expect(Array.from(gpu.data as ArrayLike<number | bigint>), `${kind} ${axes}`).toEqual(Array.from(cpu.data as ArrayLike<number | bigint>));
       }
       const ties = chunkOf('float32', [2, 4], [1, 0, 0, 1, 2, 2, 9, 9]);
       const t = {
@@ -107,7 +107,7 @@ describe('reductions', () => {
         dtype: 'float64' as const,
       };
       const r = await both(runner, t, [ties]);
-      expect(Array.from(r.gpu.data)).toEqual(Array.from(r.cpu.data));
+      expect(Array.from(r.gpu.data as ArrayLike<number | bigint>)).toEqual(Array.from(r.cpu.data as ArrayLike<number | bigint>));
     }
   });
 
@@ -168,7 +168,7 @@ describe('reductions', () => {
     const { cpu, gpu } = await both(runner, t, []);
     // The index exactly; the value within a float32 random's tolerance.
     expect(gpu.data[1]).toBe(cpu.data[1]);
-    expect(Math.abs(gpu.data[0]! - cpu.data[0]!)).toBeLessThanOrEqual(2 * ULP);
+    expect(Math.abs(Number(gpu.data[0]!) - Number(cpu.data[0]!))).toBeLessThanOrEqual(2 * ULP);
   });
 });
 

@@ -146,7 +146,7 @@ describe('elementwise kernels', () => {
         ew([{ op, args: [{ input: 0 }, { input: 1 }], dtype: 'float32' }], [{}, {}], [6], 'float32'),
         [a, b],
       );
-      expect(Array.from(gpu.data)).toEqual(Array.from(cpu.data));
+      expect(Array.from(gpu.data as ArrayLike<number | bigint>)).toEqual(Array.from(cpu.data as ArrayLike<number | bigint>));
     }
   });
 
@@ -183,7 +183,7 @@ describe('elementwise kernels', () => {
     const b = chunkOf(
       'float32',
       [7, 9],
-      Array.from(a.data, (v, i) => (i % 3 === 0 ? v : v + 0.5)),
+      Array.from(a.data as Float32Array, (v, i) => (i % 3 === 0 ? v : v + 0.5)),
     );
     for (const op of ['lt', 'le', 'gt', 'ge', 'eq', 'ne'] as const) {
       const { cpu, gpu } = await both(runner, ew([{ op, args: [{ input: 0 }, { input: 1 }], dtype: 'uint8' }], [{}, {}], [7, 9], 'uint8'), [

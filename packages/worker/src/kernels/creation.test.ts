@@ -38,8 +38,8 @@ describe('full, arange, from-bytes', () => {
 });
 
 /** One random chunk at an offset of a full array. */
-function rand(dist: 'uniform' | 'normal', seed: number, offset: number[], shape: number[], fullShape: number[], dtype: Dtype = 'float64', a = 0, b = 1): Chunk {
-  return executeTask(task('random', { dist, seed, a, b, offset, fullShape }, shape, dtype), []);
+function rand(dist: 'uniform' | 'normal', seed: number, offset: number[], shape: number[], fullShape: number[], dtype: Dtype = 'float64', a = 0, b = 1): Chunk & { data: Float64Array | Float32Array } {
+  return executeTask(task('random', { dist, seed, a, b, offset, fullShape }, shape, dtype), []) as Chunk & { data: Float64Array | Float32Array };
 }
 
 describe('random', () => {
@@ -72,7 +72,7 @@ describe('random', () => {
   it('uniform: range, mean and variance of 1e6 values; float32 is fround of float64', () => {
     const x = rand('uniform', 1, [0], [1_000_000], [1_000_000], 'float64', -2, 3);
     let s = 0, s2 = 0, lo = Infinity, hi = -Infinity;
-    for (const v of x.data) { s += v; s2 += v * v; lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    for (const v of x.data as Float64Array) { s += v; s2 += v * v; lo = Math.min(lo, v); hi = Math.max(hi, v); }
     const m = s / 1e6, v = s2 / 1e6 - m * m;
     expect(lo).toBeGreaterThanOrEqual(-2);
     expect(hi).toBeLessThan(3);
@@ -85,7 +85,7 @@ describe('random', () => {
   it('normal: mean and standard deviation of 1e6 values, tails', () => {
     const x = rand('normal', 2, [0, 0], [1000, 1000], [1000, 1000], 'float64', 10, 2);
     let s = 0, s2 = 0, out3 = 0;
-    for (const v of x.data) { s += v; s2 += v * v; if (Math.abs(v - 10) > 6) out3++; }
+    for (const v of x.data as Float64Array) { s += v; s2 += v * v; if (Math.abs(v - 10) > 6) out3++; }
     const m = s / 1e6, sd = Math.sqrt(s2 / 1e6 - m * m);
     expect(Math.abs(m - 10)).toBeLessThan(0.01); // sd of the mean: 0.002
     expect(Math.abs(sd - 2)).toBeLessThan(0.01);

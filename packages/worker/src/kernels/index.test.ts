@@ -15,7 +15,7 @@ describe('user kernels (map-blocks)', () => {
     let seen: unknown;
     const k: UserKernel = (inputs, params, ctx) => {
       seen = ctx;
-      return inputs[0]!.data.map((v) => v * (params.factor as number)) as Float64Array;
+      return (inputs[0]!.data as Float64Array).map((v) => v * (params.factor as number));
     };
     registerKernel('test.scale', k);
     registerKernel('test.scale', k); // same function again: fine

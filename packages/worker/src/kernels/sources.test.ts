@@ -24,7 +24,7 @@ describe('fused creation sources', () => {
       domain: [3, 3],
     };
     const out = run(params, [], [3, 3]);
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(out.data[i * 3 + j]).toBe(a.data[i * 3 + j]! + b.data[j * 3 + i]!);
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(out.data[i * 3 + j]).toBe((a.data as Float64Array)[i * 3 + j]! + (b.data as Float64Array)[j * 3 + i]!);
   });
 
   it('a random source is generated tile by tile: broadcast, float32, transposed, and next to a transposed dependency', () => {
@@ -46,7 +46,7 @@ describe('fused creation sources', () => {
       domain: [R, C],
     };
     const out = run(params, [dep], [R, C]);
-    const a = chunk(row).data, b = chunk(tr).data;
+    const a = chunk(row).data as Float32Array, b = chunk(tr).data as Float32Array;
     expect(a).toBeInstanceOf(Float32Array);
     for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) expect(out.data[i * C + j]).toBe(a[j]! * b[j * R + i]! + (j * R + i));
   });
@@ -60,12 +60,12 @@ describe('fused creation sources', () => {
       reduce: { kind: 'sum', axes: [0] },
     };
     const out = run(params, [dep], [1, 1]);
-    expect(Array.from(out.data)).toEqual([10 * 1 + 11 * 2 + 12 * 3 + 13 * 4]);
+    expect(Array.from(out.data as ArrayLike<number | bigint>)).toEqual([10 * 1 + 11 * 2 + 12 * 3 + 13 * 4]);
     // Scratch is reused between tasks: a second, smaller run must not see the first one's values.
     const small = run({ ...params, inputs: [{ source: { op: 'full', params: { value: 2 }, shape: [2], dtype: 'float64' } }, {}], domain: [2] }, [
       { dtype: 'int32', shape: [2], data: new Int32Array([5, 6]) },
     ], [1, 1]);
-    expect(Array.from(small.data)).toEqual([22]);
+    expect(Array.from(small.data as ArrayLike<number | bigint>)).toEqual([22]);
   });
 
   it('the validator checks a source like the task it replaces', () => {

@@ -93,7 +93,7 @@ describe('int64 and uint64 elementwise', () => {
   it('mixes int64 with float64 and int32 operands as numpy promotes them', () => {
     const x = wide('int64', [2n ** 60n, -3n, 10n]);
     const f = allocChunk('float64', [3]);
-    f.data.set([0.5, 0.5, 0.5]);
+    (f.data as Float64Array).set([0.5, 0.5, 0.5]);
     const out = ew([
       { op: 'astype', args: [{ input: 0 }], dtype: 'float64' },
       { op: 'add', args: [{ ref: 0 }, { input: 1 }], dtype: 'float64' },
@@ -105,7 +105,7 @@ describe('int64 and uint64 elementwise', () => {
 
   it('casts floats to int64 as numpy does on x86-64 (invalid values give the minimum)', () => {
     const f = allocChunk('float64', [6]);
-    f.data.set([NaN, Infinity, -1.9, 2 ** 62, 1e19, -(2 ** 63)]);
+    (f.data as Float64Array).set([NaN, Infinity, -1.9, 2 ** 62, 1e19, -(2 ** 63)]);
     const out = ew([{ op: 'astype', args: [{ input: 0 }], dtype: 'int64' }], [f], [6]);
     expect([...out.data]).toEqual([-(2n ** 63n), -(2n ** 63n), -1n, 2n ** 62n, -(2n ** 63n), -(2n ** 63n)]);
   });

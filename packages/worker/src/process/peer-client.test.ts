@@ -45,7 +45,7 @@ describe('PeerClient: chunk bytes are checked before use', () => {
     const client = new PeerClient(new ReplicaCache(1 << 20), { token: 'peer-test-token-0123456789' });
     const got = await client.get(loc(peer.address, 'float64', [4, 3]));
     expect(got.shape).toEqual([4, 3]);
-    expect(Array.from(got.data)).toEqual(new Array(12).fill(1.5));
+    expect(Array.from(got.data as ArrayLike<number | bigint>)).toEqual(new Array(12).fill(1.5));
     expect(peer.seen[0]!.headers.authorization).toBe('Bearer peer-test-token-0123456789');
     client.close();
   });
