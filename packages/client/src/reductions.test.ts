@@ -35,7 +35,7 @@ describe('reductions: shapes and dtypes', () => {
     expect(i.mean().dtype).toBe('float64');
     expect(f32.mean().dtype).toBe('float32');
     expect(f32.sum().dtype).toBe('float32');
-    expect(i.argmin().dtype).toBe('int32');
+    expect(i.argmin().dtype).toBe('int64');
   });
 
   it('errors at build time', () => {
