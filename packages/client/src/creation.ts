@@ -8,6 +8,7 @@ import {
   dtypeOf,
   fmtShape,
   isFloat,
+  isWide,
   sizeOf,
   tokenize,
   typedArrayCtor,
@@ -79,7 +80,8 @@ function filled(fn: string, shapeIn: readonly number[] | number, value: number, 
   if (typeof value !== 'number') throw new InvalidArgumentError(`${fn}: value must be a number, got ${String(value)}`);
   // Like numpy: NaN and ±Infinity fill float arrays; an integer array cannot hold them.
   if (!Number.isFinite(value) && !isFloat(dtype)) throw new InvalidArgumentError(`${fn}: cannot store ${value} in a ${dtype} array`);
-  const v = castScalar(dtype, value);
+  // 64-bit integers wrap in the kernel, from the integer itself (a double of the wrapped value may round).
+  const v = isWide(dtype) ? Math.trunc(value) : castScalar(dtype, value);
   const chunks = normalizeChunks(fn, shape, opts.chunks, dtype);
   return makeArray({ label: 'full', op: 'full', shape, dtype, chunks, inputs: [], token: v, block: () => ({ params: { value: v }, deps: [] }) });
 }

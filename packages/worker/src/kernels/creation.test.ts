@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { castScalar, DTYPES, itemsize, type Chunk, type Dtype } from '@tessera/protocol';
+import { DTYPES, itemsize, type Chunk, type Dtype } from '@tessera/protocol';
 import { executeTask, uniformAt } from './index.js';
 import { fromNumbers } from './reference.test-util.js';
 
@@ -13,7 +13,7 @@ describe('full, arange, from-bytes', () => {
         for (const shape of [[7, 5], [1], [], [0, 4]]) {
           const out = executeTask(task('full', { value }, shape, dt), []);
           expect(out.data.buffer).toBeInstanceOf(SharedArrayBuffer);
-          const want = fromNumbers(dt, new Array<number>(out.data.length).fill(castScalar(dt, value)));
+          const want = fromNumbers(dt, new Array<number>(out.data.length).fill(value));
           expect(out.data).toEqual(want);
         }
       }

@@ -8,14 +8,15 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** `into`: write into this array (a fused source's scratch) instead of a new chunk. */
 export function full(p: FullParams, shape: number[], dtype: Dtype, into?: ChunkData): Chunk {
   const out = into ? { dtype, shape, data: into } : allocChunk(dtype, shape);
-  const v = castScalar(dtype, p.value);
   const d = out.data;
   if (isWideData(d)) {
-    if ((into || v !== 0) && d.length > 0) {
-      storeWide(d, 0, Float64Array.of(v), 0, 1);
-      d.fill(d[0]!);
-    }
-  } else if (into || v !== 0 || Object.is(v, -0)) d.fill(v);
+    // Wrapped from the integer itself: a double of the wrapped value (castScalar) may round (-1 as uint64).
+    const v = Number.isFinite(p.value) ? (d instanceof BigInt64Array ? BigInt.asIntN : BigInt.asUintN)(64, BigInt(Math.trunc(p.value))) : 0n;
+    if ((into || v !== 0n) && d.length > 0) d.fill(v);
+    return out;
+  }
+  const v = castScalar(dtype, p.value);
+  if (into || v !== 0 || Object.is(v, -0)) d.fill(v);
   return out;
 }
 

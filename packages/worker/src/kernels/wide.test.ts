@@ -157,3 +157,12 @@ describe('data movement of 64-bit integers', () => {
     expect([...t.data]).toEqual([0, 3, 1, 4, 2, 5].map((i) => BigInt.asIntN(64, vals[i]!)));
   });
 });
+
+describe('64-bit creation', () => {
+  it('full wraps from the integer itself: -1 as uint64 is 2^64 - 1, as numpy gives', () => {
+    const u = executeTask({ key: key('full'), op: 'full', params: { value: -1 }, shape: [3], dtype: 'uint64' }, []);
+    expect([...u.data]).toEqual([2n ** 64n - 1n, 2n ** 64n - 1n, 2n ** 64n - 1n]);
+    const s = executeTask({ key: key('full'), op: 'full', params: { value: -(2 ** 62) }, shape: [2], dtype: 'int64' }, []);
+    expect([...s.data]).toEqual([-(2n ** 62n), -(2n ** 62n)]);
+  });
+});
