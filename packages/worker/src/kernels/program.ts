@@ -46,11 +46,11 @@ const WIDE_VARIANT: Record<number, number> = {
   [RECIPROCAL]: IRECIPROCAL, [FLOORDIV]: IFLOORDIV64, [REM]: IREM, [FMOD]: IFMOD, [INVERT]: INVERT64,
   [BAND]: BAND64, [BOR]: BOR64, [BXOR]: BXOR64, [LSHIFT]: LSHIFT64, [RSHIFT]: RSHIFT64,
 };
-/** Ops whose result is exactly representable in their declared dtype: no rounding pass. */
+/** Ops whose result is exactly representable in their declared dtype: no rounding pass (IFLOORDIV64: its quotient is below its dividend, which it checks is below 2^52). */
 const EXACT = new Set([
   MAXIMUM, MINIMUM, LT, LE, GT, GE, EQ, NE, WHERE, IMUL, ISQUARE,
   FLOOR, CEIL, TRUNC, RINT, SIGN, ISNAN, ISINF, ISFINITE, NOT, AND, OR, XOR, BAND, BOR, BXOR, IREM, IFMOD,
-  BAND64, BOR64, BXOR64, RSHIFT64, URSHIFT,
+  BAND64, BOR64, BXOR64, RSHIFT64, URSHIFT, IFLOORDIV64,
 ]);
 /** Exact for int32 results only: other widths wrap (computed in 32 signed bits first). */
 const WRAPS = new Set([IMUL, ISQUARE, INVERT, LSHIFT, BAND, BOR, BXOR]);
