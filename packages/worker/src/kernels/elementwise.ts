@@ -39,14 +39,10 @@ const TROWS = 8;
 
 export function elementwise(p: ElementwiseParams, deps: readonly Chunk[], shape: number[], dtype: Dtype): Chunk {
   const inputs = resolveInputs(p, deps);
-  const prog = compile(p.program, inputs.length, inputs.map(inputDtype));
+  const prog = compile(p.program, inputs.length, inputs.map((x) => x.dtype));
   const D = p.domain;
   const vecs: number[][] = inputs.map((x, i) => viewStrides(x, D, i));
   return run(prog, p.program, inputs, vecs, D, p.reduce, shape, dtype);
-}
-
-function inputDtype(x: ProgramInput): Dtype {
-  return x.dtype;
 }
 
 /** reduce-partial: the same driver with an empty program (the value is the input itself). */
@@ -142,7 +138,7 @@ function run(
   const srcs: ChunkData[] = used.map((i) => inputs[i]!.data);
   // Where each input's tile starts and steps (for the exact path's reads of 64-bit data).
   const tileAt = used.map(() => ({ b: 0, sR: 0, sC: 0 }));
-  const inDtypes = inputs.map(inputDtype);
+  const inDtypes = inputs.map((x) => x.dtype);
   let scalar: ((i: number, args: number[]) => number) | undefined;
   const rnds = used.map((i) => inputs[i]!.random);
   // Where each vector's offsets start: an input's first element (a global index for a random source).

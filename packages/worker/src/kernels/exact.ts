@@ -1,4 +1,4 @@
-import { castScalar, isUnsigned, isWide, type Dtype, type ElementwiseParams, type WideArray } from '@tessera/protocol';
+import { castScalar, isUnsigned, isWide, type Dtype, type ElementwiseParams } from '@tessera/protocol';
 
 /**
  * The exact path of a fused program over 64-bit integers: one element at a time, int64 / uint64
@@ -131,9 +131,4 @@ export function runExact(program: Program, inputs: ExactInputs, n: number, scala
     }
     emit(e, vals[program.length - 1]!);
   }
-}
-
-/** Input k's 64-bit data read at tile element e of an nr x nc tile at b with strides sR, sC. */
-export function wideReader(src: WideArray, b: number, sR: number, sC: number, nc: number): (e: number) => bigint {
-  return (e) => src[b + Math.floor(e / nc) * sR + (e % nc) * sC]!;
 }

@@ -71,6 +71,13 @@ export interface Compiled {
   result: number;
 }
 
+type Operand = ElementwiseParams['program'][number]['args'][number];
+
+/** An operand's dtype: an earlier instruction's, the task input's (float64 when unknown), or the constant's. */
+function argDtype(program: ElementwiseParams['program'], inputDtypes: readonly Dtype[], o: Operand): Dtype {
+  return 'ref' in o ? program[o.ref]!.dtype : 'input' in o ? (inputDtypes[o.input] ?? 'float64') : o.dtype;
+}
+
 function roundMode(dtype: Dtype): number {
   return WRAP_MODE[dtype] ?? R_NONE;
 }
@@ -114,9 +121,8 @@ export function compile(program: ElementwiseParams['program'], ninputs: number, 
   const steps: Step[] = [];
   const partner = sinCosPairs(program);
   const aliased = new Set<number>(); // instructions whose value is an input's register
-  const dtypeOfArg = (o: ElementwiseParams['program'][number]['args'][number]): Dtype =>
-    'ref' in o ? program[o.ref]!.dtype : 'input' in o ? (inputDtypes[o.input] ?? 'float64') : o.dtype;
-  const regOf = (o: ElementwiseParams['program'][number]['args'][number]): number => {
+  const dtypeOfArg = (o: Operand): Dtype => argDtype(program, inputDtypes, o);
+  const regOf = (o: Operand): number => {
     if ('ref' in o) return valReg[o.ref]!;
     if ('input' in o) return inputReg[o.input]!;
     const v = castScalar(o.dtype, o.const);
@@ -218,8 +224,7 @@ export function scratch(count: number): Float64Array[] {
  */
 export function scalarStepper(program: ElementwiseParams['program'], inputDtypes: readonly Dtype[]): (i: number, args: number[]) => number {
   const cache = new Map<number, { prog: Compiled; regs: Float64Array[] }>();
-  const dtypeOfArg = (o: ElementwiseParams['program'][number]['args'][number]): Dtype =>
-    'ref' in o ? program[o.ref]!.dtype : 'input' in o ? (inputDtypes[o.input] ?? 'float64') : o.dtype;
+  const dtypeOfArg = (o: Operand): Dtype => argDtype(program, inputDtypes, o);
   return (i, args) => {
     let c = cache.get(i);
     if (!c) {

@@ -42,7 +42,7 @@ function generate(src: SourceSpec, slot: number): Chunk {
   // Source params were checked by validateGraph, or by executeTask for an untrusted task.
   if (dtype !== src.dtype) {
     // The values the dtype stores (castScalar truncates and wraps), as doubles.
-    if (src.op === 'full') into.fill(castScalar(src.dtype, paramsOf(src, 'full').value) as never);
+    if (src.op === 'full') (into as Float64Array).fill(castScalar(src.dtype, paramsOf(src, 'full').value));
     else {
       const { start, step } = paramsOf(src, 'arange');
       const d = into as Float64Array;

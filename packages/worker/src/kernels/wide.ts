@@ -10,9 +10,6 @@ import { isWideData, type ChunkData, type WideArray } from '@tessera/protocol';
  */
 
 const TWO32 = 4294967296;
-/** Values at or beyond this magnitude may not be exact in a double. */
-export const EXACT_LIMIT = 9007199254740992; // 2^53
-
 export function halves(w: WideArray): { lo: Uint32Array; hi: Int32Array | Uint32Array } {
   const n = w.length * 2;
   const lo = new Uint32Array(w.buffer, w.byteOffset, n);
@@ -66,8 +63,7 @@ export function storeWide(dst: WideArray, o: number, v: Float64Array, off: numbe
 /** Store doubles into any chunk data at offset o (typed-array conversion; halves for 64-bit integers). */
 export function storeFloats(dst: ChunkData, o: number, v: Float64Array, off: number, n: number): void {
   if (isWideData(dst)) storeWide(dst, o, v, off, n);
-  else if (n >= 256 || off !== 0 || n === v.length) dst.set(off === 0 && n === v.length ? v : v.subarray(off, off + n), o);
-  else for (let j = 0; j < n; j++) dst[o + j] = v[off + j]!;
+  else dst.set(off === 0 && n === v.length ? v : v.subarray(off, off + n), o);
 }
 
 /** A whole chunk's values as doubles (nearest double for 64-bit integers beyond 2^53). */
