@@ -22,7 +22,7 @@ import resource
 import sys
 import time
 
-KNOWN = ('tiny-tasks', 'chain', 'sum-xxt', 'std-mean', 'matmul', 'take', 'int64', 'sin-cos')
+KNOWN = ('tiny-tasks', 'chain', 'sum-xxt', 'std-mean', 'matmul', 'sum-aat', 'sum-aat-4000', 'matmul-1chunk', 'rechunk', 'rechunk-3d', 'take', 'int64', 'sin-cos')
 
 
 def max_rss_mib():

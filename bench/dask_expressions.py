@@ -14,6 +14,15 @@ def array_expression(name, p):
         a = da.random.RandomState(1).uniform(0, 1, size=shape, chunks=chunks)
         b = da.random.RandomState(2).uniform(0, 1, size=shape, chunks=chunks)
         return da.matmul(a, b).sum()
+    if name in ('sum-aat', 'sum-aat-4000', 'matmul-1chunk'):
+        a = da.random.RandomState(1).uniform(0, 1, size=(p['n'], p['n']), chunks=(p['c'], p['c']))
+        return (a @ a.T).sum()
+    if name == 'rechunk':
+        n, c = p['n'], p['c']
+        return da.random.RandomState(1).uniform(0, 1, size=(n, n), chunks=(n, c)).rechunk((c, n)).sum()
+    if name == 'rechunk-3d':
+        n, c = p['n'], p['c']
+        return da.random.RandomState(1).uniform(0, 1, size=(n, n, n), chunks=(n, n, c)).rechunk((c, n, n)).sum()
     if name == 'take':
         import numpy as np
 

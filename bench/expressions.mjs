@@ -7,6 +7,10 @@ export function arrayExpressions(ta) {
     const x = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 42 });
     return x.add(x.T).sum();
   };
+  const aat = (p) => {
+    const a = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 1 });
+    return ta.matmul(a, a.T).sum();
+  };
   return {
     'sum-xxt': xxt,
     'std-mean': (p) =>
@@ -19,6 +23,11 @@ export function arrayExpressions(ta) {
       const b = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 2 });
       return ta.matmul(a, b).sum();
     },
+    'sum-aat': aat,
+    'sum-aat-4000': aat,
+    'matmul-1chunk': aat,
+    rechunk: (p) => ta.random.uniform([p.n, p.n], { chunks: [p.n, p.c], seed: 1 }).rechunk([p.c, p.n]).sum(),
+    'rechunk-3d': (p) => ta.random.uniform([p.n, p.n, p.n], { chunks: [p.n, p.n, p.c], seed: 1 }).rechunk([p.c, p.n, p.n]).sum(),
     // The same scattered index list on both sides (bench/dask_expressions.py).
     take: (p) => {
       const x = ta.arange(0, p.n, { chunks: p.c, dtype: 'float64' });

@@ -24,6 +24,15 @@ const SUM_XXT = {
   expect: (p) => ({ value: p.n * p.n, tol: (6 * p.n) / Math.sqrt(3), why: '2·sum(x) ~ N(n², n²/3)' }),
 };
 
+/** sum(a @ a.T), a uniform: Σ_k (column sum k)², each ~ (n²/4 + n/12, n³/12). */
+const SUM_AAT = (full, quick) => ({
+  title: `sum(a @ a.T), a uniform n×n float64 (${full.c === full.n ? 'one chunk' : 'square chunks'})`,
+  full,
+  quick,
+  inputBytes: (p) => p.n * p.n * 8,
+  expect: (p) => ({ value: p.n ** 3 / 4 + p.n ** 2 / 12, tol: (6 * p.n ** 2) / Math.sqrt(12), why: 'Σ_k colsum_k² ~ (n³/4 + n²/12, n⁴/12)' }),
+});
+
 export const WORKLOADS = {
   'tiny-tasks': {
     title: 'per-task overhead: sum(ones(n, chunks=1) + 1)',
@@ -59,6 +68,10 @@ export const WORKLOADS = {
       why: 'Σ_k colsum_a·rowsum_b ~ (n³/4, n⁴/24)',
     }),
   },
+  // a @ a.T (a Gram matrix) in square chunks, and one chunk alone (the GEMM kernel against numpy's).
+  'sum-aat': SUM_AAT({ n: 3000, c: 750 }, { n: 1000, c: 250 }),
+  'sum-aat-4000': SUM_AAT({ n: 4000, c: 1000 }, { n: 1000, c: 500 }),
+  'matmul-1chunk': SUM_AAT({ n: 3000, c: 3000 }, { n: 1000, c: 1000 }),
   take: {
     title: 'fancy indexing: sum(x[idx]), x = arange(n) float64, m indices in a scattered order',
     full: { n: 4_000_000, c: 250_000, m: 1_000_000 },
@@ -124,6 +137,21 @@ export const CLUSTER_WORKLOADS = {
   'sum-xxt': WORKLOADS['sum-xxt'],
   'std-mean': WORKLOADS['std-mean'],
   matmul: WORKLOADS.matmul,
+  'sum-aat': WORKLOADS['sum-aat'],
+  'sum-aat-4000': WORKLOADS['sum-aat-4000'],
+  // All-to-all rechunks (every output block takes a piece of every input block), then a sum.
+  rechunk: {
+    title: 'sum(x.rechunk((100, n))), x uniform n×n float64 in (n, 100) chunks',
+    full: { n: 4000, c: 100 },
+    quick: { n: 1000, c: 100 },
+    expect: (p) => ({ value: (p.n * p.n) / 2, tol: 6 * Math.sqrt((p.n * p.n) / 12), why: 'sum of n² uniforms ~ (n²/2, n²/12)' }),
+  },
+  'rechunk-3d': {
+    title: 'sum(x.rechunk((c, n, n))), x uniform n³ float64 in (n, n, c) chunks',
+    full: { n: 512, c: 32 },
+    quick: { n: 128, c: 16 },
+    expect: (p) => ({ value: p.n ** 3 / 2, tol: 6 * Math.sqrt(p.n ** 3 / 12), why: 'sum of n³ uniforms ~ (n³/2, n³/12)' }),
+  },
   take: WORKLOADS.take,
   int64: WORKLOADS.int64,
   'sin-cos': WORKLOADS['sin-cos'],

@@ -1,4 +1,9 @@
 {
+  # blas: 1 where pkg-config finds Debian's OpenBLAS and LAPACKE (libopenblas-dev, liblapacke-dev);
+  # then tessera_blas is built beside tessera_native. `node-gyp rebuild -- -Dblas=0` leaves it out.
+  "variables": {
+    "blas%": "<!(pkg-config --exists openblas lapacke 2>/dev/null && echo 1 || echo 0)"
+  },
   "targets": [
     {
       "target_name": "tessera_native",
@@ -6,5 +11,21 @@
       "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno"],
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20"]
     }
+  ],
+  "conditions": [
+    [
+      "blas==1",
+      {
+        "targets": [
+          {
+            "target_name": "tessera_blas",
+            "sources": ["native/blas.cc", "native/lapack.cc"],
+            "cflags_cc": ["-O2", "-std=c++17", "<!@(pkg-config --cflags openblas lapacke)"],
+            "cflags_cc!": ["-std=gnu++17", "-std=gnu++20"],
+            "libraries": ["<!@(pkg-config --libs openblas lapacke)"]
+          }
+        ]
+      }
+    ]
   ]
 }

@@ -11,19 +11,16 @@
 #include <immintrin.h>
 #include <string_view>
 
+#include "gemm-args.h"
+
 namespace {
+
+using tessera::Kind;
+using tessera::View;
 
 constexpr int64_t KC = 256;
 constexpr int64_t MC = 144;  // a multiple of every MR below
 constexpr int64_t NC = 2048; // a multiple of every NR below
-
-enum class Kind { F64, F32, I32, U8 };
-
-struct View {
-  const void *data;
-  Kind kind;
-  int64_t rs, cs;
-};
 
 using Kernel = void (*)(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, int64_t mr, int64_t nr);
 
@@ -180,70 +177,12 @@ void gemm(int64_t M, int64_t N, int64_t K, const View &A, const View &B, double 
 
 // ---- Node-API ---------------------------------------------------------------------------------
 
-napi_value fail(napi_env env, const char *message) {
-  napi_throw_type_error(env, "INVALID_ARGUMENT", message);
-  return nullptr;
-}
-
-bool int64Arg(napi_env env, napi_value v, int64_t *out) { return napi_get_value_int64(env, v, out) == napi_ok; }
-
-/** A typed array argument: its element kind, first element and length. */
-bool arrayArg(napi_env env, napi_value v, Kind *kind, void **data, size_t *length) {
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) != napi_ok) return false;
-  switch (type) {
-    case napi_float64_array: *kind = Kind::F64; return true;
-    case napi_float32_array: *kind = Kind::F32; return true;
-    case napi_int32_array: *kind = Kind::I32; return true;
-    case napi_uint8_array: *kind = Kind::U8; return true;
-    default: return false;
-  }
-}
-
-/** The largest index a rows x cols view with these strides touches stays inside the array. */
-bool fits(int64_t off, int64_t rows, int64_t cols, int64_t rs, int64_t cs, size_t length) {
-  if (off < 0 || rs < 0 || cs < 0) return false;
-  if (rows == 0 || cols == 0) return true;
-  return off + (rows - 1) * rs + (cols - 1) * cs < static_cast<int64_t>(length);
-}
-
 // gemm(M, N, K, A, aOff, aRs, aCs, B, bOff, bRs, bCs, C, cOff, ldc): C += A * B (see the top).
 napi_value Gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
-  napi_value argv[14];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 14) return fail(env, "gemm takes 14 arguments");
-  int64_t M, N, K, aOff, aRs, aCs, bOff, bRs, bCs, cOff, ldc;
-  int64_t *ints[] = {&M, &N, &K};
-  for (int i = 0; i < 3; i++)
-    if (!int64Arg(env, argv[i], ints[i]) || *ints[i] < 0) return fail(env, "gemm: M, N and K must be non-negative integers");
-  if (!int64Arg(env, argv[4], &aOff) || !int64Arg(env, argv[5], &aRs) || !int64Arg(env, argv[6], &aCs) ||
-      !int64Arg(env, argv[8], &bOff) || !int64Arg(env, argv[9], &bRs) || !int64Arg(env, argv[10], &bCs) ||
-      !int64Arg(env, argv[12], &cOff) || !int64Arg(env, argv[13], &ldc))
-    return fail(env, "gemm: offsets and strides must be integers");
-  Kind ka, kb, kcKind;
-  void *a, *b, *c;
-  size_t na, nb, ncLen;
-  if (!arrayArg(env, argv[3], &ka, &a, &na) || !arrayArg(env, argv[7], &kb, &b, &nb))
-    return fail(env, "gemm: A and B must be Float64Array, Float32Array, Int32Array or Uint8Array");
-  if (!arrayArg(env, argv[11], &kcKind, &c, &ncLen) || kcKind != Kind::F64) return fail(env, "gemm: C must be a Float64Array");
-  if (!fits(aOff, M, K, aRs, aCs, na)) return fail(env, "gemm: A's view reaches past its array");
-  if (!fits(bOff, K, N, bRs, bCs, nb)) return fail(env, "gemm: B's view reaches past its array");
-  if (ldc < N || !fits(cOff, M, N, ldc, 1, ncLen)) return fail(env, "gemm: C's view reaches past its array");
-  if (M == 0 || N == 0 || K == 0) return nullptr;
-  auto at = [](void *p, Kind k, int64_t off) -> const void * {
-    switch (k) {
-      case Kind::F64: return static_cast<const double *>(p) + off;
-      case Kind::F32: return static_cast<const float *>(p) + off;
-      case Kind::I32: return static_cast<const int32_t *>(p) + off;
-      case Kind::U8: return static_cast<const uint8_t *>(p) + off;
-    }
-    return p;
-  };
-  const View A{at(a, ka, aOff), ka, aRs, aCs}, B{at(b, kb, bOff), kb, bRs, bCs};
-  gemm(M, N, K, A, B, static_cast<double *>(c) + cOff, ldc);
+  tessera::GemmArgs g;
+  if (!tessera::gemmArgs(env, info, false, &g)) return nullptr;
+  if (g.M == 0 || g.N == 0 || g.K == 0) return nullptr;
+  gemm(g.M, g.N, g.K, g.A, g.B, static_cast<double *>(g.C), g.ldc);
   return nullptr;
 }
 

@@ -3,7 +3,7 @@ import { storeFloats, toFloat64 } from './wide.js';
 import { exactTensordot, gemmIsExact } from './gemm-exact.js';
 import { collapse, cStrides } from './strided.js';
 import { permuteInto } from './structure.js';
-import { nativeKernels, nativeUnavailable } from './native.js';
+import { blasKernels, blasUnavailable, nativeKernels, nativeUnavailable, type FloatMatrix } from './native.js';
 import { GEMM_KC as KC, GEMM_MC as MC, GEMM_MR as MR, GEMM_NC as NC, GEMM_NR as NR, gemmBlock, gemmScratch } from './wasm.js';
 
 /**
@@ -11,12 +11,18 @@ import { GEMM_KC as KC, GEMM_MC as MC, GEMM_MR as MR, GEMM_NC as NC, GEMM_NR as 
  * without copying when its free and contracted axes collapse that way (any dtype: packing
  * converts), else it is first permuted into a float64 matrix.
  *
- * The GEMM is native (native/gemm.cc: AVX-512 or AVX2 micro-kernels) where node-gyp built it at
- * install, else WebAssembly. The WebAssembly one is BLIS-shaped too: B is packed in KC x NC blocks of 4-column panels, A in MC x KC blocks
- * of 4-row panels, both into WebAssembly memory, where a SIMD macro-kernel (assembly/gemm.ts)
- * multiplies them into a C tile that is then added to the result. Accumulation is float64; the
- * result is rounded or wrapped to the declared dtype at the end (TypedArray.set does exactly
- * castScalar's conversion).
+ * Three GEMMs, the first that is there and not turned off (gemmEngine() says which):
+ * - OpenBLAS (native/blas.cc) where `npm run build` found it: dgemm, or sgemm when both operands
+ *   and the result are float32 (float32 accumulation, as numpy's matmul);
+ * - our own native GEMM (native/gemm.cc: BLIS-shaped, AVX-512 or AVX2 micro-kernels). It is
+ *   chosen over OpenBLAS where it has AVX-512 and OpenBLAS's kernels for the CPU do not: on a
+ *   Zen 4 EPYC, OpenBLAS 0.3.21 runs its Haswell kernels at 52 GFLOPS a thread, ours 100;
+ * - WebAssembly: B is packed in KC x NC blocks of 4-column panels, A in MC x KC blocks of 4-row
+ *   panels, both into WebAssembly memory, where a SIMD macro-kernel (assembly/gemm.ts)
+ *   multiplies them into a C tile that is then added to the result.
+ * TESSERA_GEMM=blas|native|wasm picks one. Accumulation is float64 but for sgemm; the result is
+ * rounded or wrapped to the declared dtype at the end (TypedArray.set does exactly castScalar's
+ * conversion).
  */
 
 interface MatView {
@@ -32,26 +38,26 @@ export function tensordot(p: TensordotParams, inputs: readonly Chunk[], shape: n
   checkPairs(p, inputs, shape);
   if (!gemmIsExact(inputs, pairs, axesA, dtype)) return exactTensordot(inputs, pairs, axesA, axesB, shape, dtype);
   const out = allocChunk(dtype, shape);
-  let acc: Float64Array | undefined;
-  let M = 0,
-    N = 0;
+  const products: { M: number; N: number; K: number; A: MatView; B: MatView }[] = [];
   for (let k = 0; k < pairs; k++) {
     const a = inputs[k]!,
       b = inputs[pairs + k]!;
     const freeA = a.shape.map((_, i) => i).filter((i) => !axesA.includes(i));
     const freeB = b.shape.map((_, i) => i).filter((i) => !axesB.includes(i));
     const prod = (s: number[], ax: number[]): number => ax.reduce((m, i) => m * s[i]!, 1);
-    M = prod(a.shape, freeA);
-    N = prod(b.shape, freeB);
-    const K = prod(a.shape, axesA);
+    const M = prod(a.shape, freeA),
+      N = prod(b.shape, freeB),
+      K = prod(a.shape, axesA);
     if (M * N !== out.data.length) throw new Error(`tensordot: result has ${M * N} elements, declared shape [${shape.join(', ')}]`);
-    if (!acc) acc = out.data instanceof Float64Array ? out.data : new Float64Array(M * N);
     if (M * N === 0 || K === 0) continue;
-    const A = matView(a, freeA, axesA, M, K);
-    const B = matView(b, axesB, freeB, K, N);
-    gemm(M, N, K, A, B, acc, N);
+    products.push({ M, N, K, A: matView(a, freeA, axesA, M, K), B: matView(b, axesB, freeB, K, N) });
   }
-  if (acc && acc !== out.data) storeFloats(out.data, 0, acc, 0, acc.length);
+  if (products.length === 0) return out;
+  // sgemm straight into a float32 result where every operand is float32, as numpy does.
+  const f32 = engine === 'blas' && out.data instanceof Float32Array && products.every((q) => q.A.data instanceof Float32Array && q.B.data instanceof Float32Array);
+  const acc: FloatMatrix = out.data instanceof Float64Array || f32 ? (out.data as FloatMatrix) : new Float64Array(out.data.length);
+  for (const { M, N, K, A, B } of products) gemm(M, N, K, A, B, acc, N);
+  if (acc !== out.data) storeFloats(out.data, 0, acc as Float64Array, 0, acc.length);
   return out;
 }
 
@@ -92,25 +98,67 @@ function matView(x: Chunk, rows: number[], cols: number[], nr: number, nc: numbe
   return { data: m, rs: nc, cs: 1 };
 }
 
-let native = nativeKernels();
+export type GemmEngine = 'blas' | 'native' | 'wasm';
 
-/** Which GEMM tensordot runs: the native one where it was built, else the WebAssembly one. */
-export function gemmEngine(): 'native' | 'wasm' {
-  return native ? 'native' : 'wasm';
+/** OpenBLAS's kernel families with AVX-512 (its core names). */
+const BLAS_AVX512 = /skylakex|cooperlake|sapphirerapids|zen4|zen5/i;
+
+const blas = blasKernels();
+let engine: GemmEngine = defaultEngine().engine;
+setGemmThreads(blas?.maxThreads ?? 1);
+
+/**
+ * OpenBLAS's threads for this process's GEMMs: up to `cores` (the pool's size, the cores the
+ * worker was given) for a GEMM that runs alone, one each while several run (the pool is the
+ * parallelism then). TESSERA_BLAS_THREADS=n fixes n per call instead.
+ */
+export function setGemmThreads(cores: number): void {
+  if (!blas) return;
+  const v = process.env.TESSERA_BLAS_THREADS;
+  if (v === undefined || v === '') return blas.setThreads(Math.max(1, cores), true);
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`TESSERA_BLAS_THREADS must be a positive integer, got ${JSON.stringify(v)}`);
+  blas.setThreads(n, false);
 }
 
-/** Run tensordot through one GEMM or the other (tests of both; 'native' only where it is built). */
-export function useGemmEngine(engine: 'native' | 'wasm'): void {
-  native = engine === 'native' ? nativeKernels() : undefined;
-  if (engine === 'native' && !native) throw new Error(`the native GEMM is ${nativeUnavailable() ?? 'unavailable'}`);
+/** The GEMM tensordot runs by default, and why, for the worker's start-up log line. */
+export function defaultEngine(): { engine: GemmEngine; why: string } {
+  const own = nativeKernels();
+  const wanted = process.env.TESSERA_GEMM;
+  if (wanted !== undefined && wanted !== '') {
+    if (wanted === 'blas' && blas) return { engine: 'blas', why: 'TESSERA_GEMM=blas' };
+    if (wanted === 'native' && own) return { engine: 'native', why: 'TESSERA_GEMM=native' };
+    if (wanted === 'wasm') return { engine: 'wasm', why: 'TESSERA_GEMM=wasm' };
+    if (wanted !== 'blas' && wanted !== 'native') throw new Error(`TESSERA_GEMM must be blas, native or wasm, got ${JSON.stringify(wanted)}`);
+  }
+  if (blas && !(own?.isa === 'avx512' && !BLAS_AVX512.test(blas.core))) return { engine: 'blas', why: `${blas.config.split(' ').slice(0, 2).join(' ')} on ${blas.core} kernels` };
+  if (own && blas) return { engine: 'native', why: `own AVX-512 kernels, faster here than OpenBLAS's ${blas.core} kernels` };
+  if (own) return { engine: 'native', why: `${own.isa} kernels; OpenBLAS ${blasUnavailable() ?? 'unavailable'}` };
+  return { engine: 'wasm', why: `native GEMM ${nativeUnavailable() ?? 'unavailable'}` };
+}
+
+/** Which GEMM tensordot runs. */
+export function gemmEngine(): GemmEngine {
+  return engine;
+}
+
+/** The GEMMs built here (tests run each). */
+export function gemmEngines(): GemmEngine[] {
+  return [...(blas ? (['blas'] as const) : []), ...(nativeKernels() ? (['native'] as const) : []), 'wasm'];
+}
+
+/** Run tensordot through one GEMM or another (tests of each; only one that is built). */
+export function useGemmEngine(e: GemmEngine): void {
+  if (e === 'blas' && !blas) throw new Error(`OpenBLAS is ${blasUnavailable() ?? 'unavailable'}`);
+  if (e === 'native' && !nativeKernels()) throw new Error(`the native GEMM is ${nativeUnavailable() ?? 'unavailable'}`);
+  engine = e;
 }
 
 /** C[M x N] (row stride ldc) += A * B. */
-export function gemm(M: number, N: number, K: number, A: MatView, B: MatView, C: Float64Array, ldc: number): void {
-  if (native) {
-    native.gemm(M, N, K, A.data, 0, A.rs, A.cs, B.data, 0, B.rs, B.cs, C, 0, ldc);
-    return;
-  }
+export function gemm(M: number, N: number, K: number, A: MatView, B: MatView, C: FloatMatrix, ldc: number): void {
+  if (engine === 'blas') return blas!.gemm(M, N, K, A.data, 0, A.rs, A.cs, B.data, 0, B.rs, B.cs, C, 0, ldc);
+  if (!(C instanceof Float64Array)) throw new Error('gemm: only OpenBLAS accumulates into a Float32Array');
+  if (engine === 'native') return nativeKernels()!.gemm(M, N, K, A.data, 0, A.rs, A.cs, B.data, 0, B.rs, B.cs, C, 0, ldc);
   const { a: packA, b: packB, c: tile } = gemmScratch;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = Math.min(NC, N - jc);

@@ -11,6 +11,7 @@ import { quantile } from './quantile.js';
 
 export { registerKernel, getKernel, hasKernel, unregisterKernel, type UserKernel, type UserKernelContext } from './registry.js';
 export { uniformAt } from './random.js';
+export { defaultEngine as gemmChoice, setGemmThreads } from './gemm.js';
 
 /** What a kernel needs of a task: its spec without dependency keys or scheduling fields. */
 export interface KernelTask {

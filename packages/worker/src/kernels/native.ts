@@ -1,53 +1,104 @@
 import { createRequire } from 'node:module';
 import type { NumericArray } from '@tessera/protocol';
 
+/** C[cOff + i*ldc + j] += Σ_k A[aOff + i*aRs + k*aCs] · B[bOff + k*bRs + j*bCs]. */
+export type GemmFn<C> = (
+  M: number,
+  N: number,
+  K: number,
+  A: NumericArray,
+  aOff: number,
+  aRs: number,
+  aCs: number,
+  B: NumericArray,
+  bOff: number,
+  bRs: number,
+  bCs: number,
+  C: C,
+  cOff: number,
+  ldc: number,
+) => void;
+
 /** The kernels of native/gemm.cc, built by node-gyp at install (scripts/build-native.mjs). */
 export interface NativeKernels {
-  /** C[cOff + i*ldc + j] += Σ_k A[aOff + i*aRs + k*aCs] · B[bOff + k*bRs + j*bCs]; float64 accumulation. */
-  gemm(
-    M: number,
-    N: number,
-    K: number,
-    A: NumericArray,
-    aOff: number,
-    aRs: number,
-    aCs: number,
-    B: NumericArray,
-    bOff: number,
-    bRs: number,
-    bCs: number,
-    C: Float64Array,
-    cOff: number,
-    ldc: number,
-  ): void;
+  /** float64 accumulation whatever A and B are. */
+  gemm: GemmFn<Float64Array>;
   /** The micro-kernel the CPU got: avx512, avx2 or plain. */
   readonly isa: string;
 }
 
-let loaded: { kernels?: NativeKernels; why?: string } | undefined;
+/** Float matrices LAPACK works on in place (row-major, contiguous). */
+export type FloatMatrix = Float64Array | Float32Array;
+
+/**
+ * native/blas.cc and native/lapack.cc: OpenBLAS and LAPACKE, built where pkg-config found them.
+ * LAPACK routines return LAPACK's info (0 done, > 0 the routine's own failure) and overwrite
+ * their arrays as LAPACK does; all arrays of one call are of one type (d or s routines).
+ */
+export interface BlasKernels {
+  /** dgemm into a Float64Array C (A and B converted to float64 where they are not), sgemm into a Float32Array C (float32 A and B only). */
+  gemm: GemmFn<FloatMatrix>;
+  /** OpenBLAS threads per call: n (at most maxThreads) always, or (auto) n when no other call is in flight in the process, else one. */
+  setThreads(n: number, auto: boolean): void;
+  readonly maxThreads: number;
+  /** openblas_get_config() and the kernel family OpenBLAS chose for this CPU (e.g. Haswell, SkylakeX). */
+  readonly config: string;
+  readonly core: string;
+  geqrf(m: number, n: number, A: FloatMatrix, tau: FloatMatrix): number;
+  orgqr(m: number, n: number, k: number, A: FloatMatrix, tau: FloatMatrix): number;
+  gesdd(m: number, n: number, A: FloatMatrix, S: FloatMatrix, U: FloatMatrix, VT: FloatMatrix, vectors: boolean): number;
+  getrf(m: number, n: number, A: FloatMatrix, ipiv: Int32Array): number;
+  potrf(lower: boolean, n: number, A: FloatMatrix): number;
+  trsm(left: boolean, lower: boolean, transpose: boolean, unitDiagonal: boolean, m: number, n: number, alpha: number, A: FloatMatrix, B: FloatMatrix): number;
+  gesv(n: number, nrhs: number, A: FloatMatrix, ipiv: Int32Array, B: FloatMatrix): number;
+}
+
+interface Loaded<T> {
+  kernels?: T;
+  why?: string;
+}
+
+const loaded = new Map<string, Loaded<unknown>>();
+
+function load<T>(addon: string, off: string | undefined): Loaded<T> {
+  let l = loaded.get(addon) as Loaded<T> | undefined;
+  if (l) return l;
+  if (off) l = { why: `turned off (${off})` };
+  else {
+    try {
+      // src/kernels or dist/kernels: the addons are in the package's build/Release either way.
+      l = { kernels: createRequire(import.meta.url)(`../../build/Release/${addon}.node`) as T };
+    } catch (e) {
+      l = { why: `not built (${e instanceof Error ? e.message.split('\n')[0] : String(e)})` };
+    }
+  }
+  loaded.set(addon, l);
+  return l;
+}
+
+const nativeOff = (): string | undefined => (process.env.TESSERA_NATIVE === '0' ? 'TESSERA_NATIVE=0' : undefined);
 
 /**
  * The native kernels, or undefined where they were not built (no C++ compiler at install) or are
  * turned off (TESSERA_NATIVE=0): then the WebAssembly ones run. Loaded once per thread.
  */
 export function nativeKernels(): NativeKernels | undefined {
-  loaded ??= load();
-  return loaded.kernels;
+  return load<NativeKernels>('tessera_native', nativeOff()).kernels;
 }
 
 /** Why nativeKernels() is undefined (for a log line), or undefined when they are loaded. */
 export function nativeUnavailable(): string | undefined {
-  loaded ??= load();
-  return loaded.why;
+  return load<NativeKernels>('tessera_native', nativeOff()).why;
 }
 
-function load(): { kernels?: NativeKernels; why?: string } {
-  if (process.env.TESSERA_NATIVE === '0') return { why: 'turned off (TESSERA_NATIVE=0)' };
-  try {
-    // src/kernels or dist/kernels: the addon is in the package's build/Release either way.
-    const kernels = createRequire(import.meta.url)('../../build/Release/tessera_native.node') as NativeKernels;
-    return { kernels };
-  } catch (e) {
-    return { why: `not built (${e instanceof Error ? e.message.split('\n')[0] : String(e)})` };
-  }
+const blasOff = (): string | undefined => nativeOff() ?? (process.env.TESSERA_BLAS === '0' ? 'TESSERA_BLAS=0' : undefined);
+
+/** OpenBLAS and LAPACKE, or undefined where they were not found at build time or are turned off (TESSERA_BLAS=0). */
+export function blasKernels(): BlasKernels | undefined {
+  return load<BlasKernels>('tessera_blas', blasOff()).kernels;
+}
+
+/** Why blasKernels() is undefined, or undefined when they are loaded. */
+export function blasUnavailable(): string | undefined {
+  return load<BlasKernels>('tessera_blas', blasOff()).why;
 }

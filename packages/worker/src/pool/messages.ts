@@ -48,4 +48,6 @@ export interface ThreadInit {
   /** Module specifiers (paths or URLs) whose top level calls registerKernel. */
   kernels: string[];
   index: number;
+  /** The pool's size: the cores a lone GEMM may spread over (kernels/gemm.ts setGemmThreads). */
+  threads: number;
 }

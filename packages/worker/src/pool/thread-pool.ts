@@ -54,7 +54,7 @@ export class ThreadPool {
     const entry = threadEntry();
     const ready: Promise<void>[] = [];
     for (let i = 0; i < size; i++) {
-      const w = new Worker(entry, { workerData: { kernels: options.kernels ?? [], index: i, cancelFlags: pool.cancelFlags } });
+      const w = new Worker(entry, { workerData: { kernels: options.kernels ?? [], index: i, threads: size, cancelFlags: pool.cancelFlags } });
       pool.workers.push(w);
       ready.push(
         new Promise<void>((resolve, reject) => {

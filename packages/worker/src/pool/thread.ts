@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
+import { setGemmThreads } from '../kernels/index.js';
 import { runTask } from './run-task.js';
 import { CANCEL_SLOTS, type RunBatch, type TaskOutcome, type ThreadInit, type ThreadMessage } from './messages.js';
 
@@ -24,6 +25,7 @@ function post(msg: ThreadMessage): void {
 
 async function start(): Promise<void> {
   try {
+    setGemmThreads(init.threads);
     for (const spec of init.kernels) {
       await import(isAbsolute(spec) ? pathToFileURL(spec).href : spec);
     }
