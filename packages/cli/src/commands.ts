@@ -102,7 +102,7 @@ export function schedulerCommand(): Command {
   return addFlags(cmd, schedulerFlags).action(async (raw: Record<string, unknown>) => {
     const config = parseFlags('scheduler', schedulerFlags, raw);
     const s = await startScheduler(schedulerOptions(config));
-    onSignals('scheduler', () => s.close());
+    onSignals('scheduler', () => s.close(), s.closeWithinMs);
     // The one line on stdout: scripts and tests wait for it.
     console.log(`tessera scheduler listening on ${s.url}`);
   });
@@ -233,7 +233,7 @@ export function workerCommand(): Command {
   return addFlags(cmd, workerFlags).action(async (raw: Record<string, unknown>) => {
     const config = parseFlags('worker', workerFlags, raw);
     const w = await startWorker(workerOptions(config));
-    onSignals('worker', () => w.close());
+    onSignals('worker', () => w.close(), w.closeWithinMs);
     console.log(`tessera worker ${w.id} serving chunks at ${w.address}`);
   });
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import type { ShutdownOutcome } from '@tessera/protocol';
 import { startScheduler } from '@tessera/scheduler';
 import { type ConfigOf, addFlags, bytes, common, int, list, parseFlags, text, url } from './flags.js';
 import { SCHEDULER_LIMIT_NAMES } from './commands.js';
@@ -76,10 +77,11 @@ export function localCommand(): Command {
     let redis: RedisChild | undefined;
     const redisUrl = c.redis ?? (redis = await startRedisChild(c.redisServer ?? 'redis-server')).url;
     const children: ChildProcess[] = [];
-    const stopAll = async (): Promise<void> => {
+    const stopAll = async (): Promise<ShutdownOutcome | undefined> => {
       await stopChildren(children, (c.shutdownTimeoutMs ?? 30_000) + 5_000);
-      await scheduler?.close();
+      const outcome = await scheduler?.close();
       await redis?.stop();
+      return outcome;
     };
     let scheduler: Awaited<ReturnType<typeof startScheduler>> | undefined;
     try {

@@ -23,3 +23,4 @@ export * from './peer-fetch.js';
 export * from './sse.js';
 export * from './dashboard-stream.js';
 export * from './ids.js';
+export * from './shutdown.js';

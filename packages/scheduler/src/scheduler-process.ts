@@ -1,12 +1,21 @@
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
-import { InvalidArgumentError, KeyPrefix, LogLevel, SHARED_QUEUE, type EngineEvent, workerQueueName } from '@tessera/protocol';
+import {
+  InvalidArgumentError,
+  KeyPrefix,
+  LogLevel,
+  SHARED_QUEUE,
+  settledWithin,
+  type EngineEvent,
+  type ShutdownOutcome,
+  workerQueueName,
+} from '@tessera/protocol';
 import { buildServer } from './server/build-server.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_GRAPH_TASKS } from './server/limits.js';
 import { SchedulerMetrics } from './server/metrics.js';
 import type { ReadyState } from './server/ops-routes.js';
-import { ClusterScheduler } from './cluster/cluster-scheduler.js';
+import { CLOSE_REDIS_MS, ClusterScheduler } from './cluster/cluster-scheduler.js';
 
 
 export const SchedulerOptionsSchema = z
@@ -38,14 +47,22 @@ export const SchedulerOptionsSchema = z
 export type SchedulerOptions = z.input<typeof SchedulerOptionsSchema>;
 
 export const DEFAULT_MAX_GRAPH_BYTES = 256 * 2 ** 20;
+/** Open requests get this long at close; then their connections are cut (one may wait on Redis). */
+const CLOSE_HTTP_MS = 1_500;
 
 export interface SchedulerProcess {
   /** http://host:port the API answers on. */
   readonly url: string;
   readonly scheduler: ClusterScheduler;
   readonly log: Logger;
-  /** Stop serving and let go of Redis; every graph stays in Redis for the next scheduler. */
-  close(): Promise<void>;
+  /**
+   * Stop serving and let go of Redis; every graph stays in Redis for the next scheduler. Nothing
+   * waits on a Redis that is down: what was not written is in the outcome's `undone`, and in one
+   * "shutdown incomplete" log line.
+   */
+  close(): Promise<ShutdownOutcome>;
+  /** close() returns within about this long, whatever Redis does. */
+  readonly closeWithinMs: number;
 }
 
 /** The scheduler process: resume from Redis, then serve the HTTP API. */
@@ -103,11 +120,11 @@ export async function startScheduler(options: SchedulerOptions, log?: Logger): P
     ready,
     loggerInstance: logger,
   });
-  const release = async (): Promise<void> => {
+  const release = async (): Promise<ShutdownOutcome> => {
     untap();
     untapMetrics?.();
     ops.disconnect();
-    await scheduler.close();
+    return scheduler.close();
   };
   try {
     await app.listen({ host: o.host, port: o.port });
@@ -124,11 +141,14 @@ export async function startScheduler(options: SchedulerOptions, log?: Logger): P
     url,
     scheduler,
     log: logger,
+    closeWithinMs: CLOSE_HTTP_MS + CLOSE_REDIS_MS + 500,
     async close() {
       // Open event streams end (clients reconnect to the next scheduler); nothing in Redis is touched.
-      await app.close();
-      await release();
-      logger.info('scheduler stopped; graph state stays in Redis');
+      if (!(await settledWithin(app.close(), CLOSE_HTTP_MS))) app.server.closeAllConnections();
+      const outcome = await release();
+      if (outcome.undone.length === 0) logger.info('scheduler stopped; graph state stays in Redis');
+      else logger.warn({ undone: outcome.undone }, `shutdown incomplete (Redis unreachable): ${outcome.undone.join('; ')}`);
+      return outcome;
     },
   };
 }

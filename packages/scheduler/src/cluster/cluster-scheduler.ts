@@ -4,12 +4,14 @@ import {
   NotFoundError,
   PeerFetcher,
   SHARED_QUEUE,
+  RedisGate,
   validateGraph,
   type ClusterInfo,
   type EngineEvent,
   type GraphStructure,
   type GraphStatus,
   type HealthResponse,
+  type ShutdownOutcome,
   type TaskSpec,
   type WorkerView,
 } from '@tessera/protocol';
@@ -34,6 +36,8 @@ import { defaultClusterLog, type ClusterLog } from './log.js';
 import { graphStatus } from '../core/graph-status.js';
 
 export const VERSION = '0.1.0';
+/** close() waits this long for Redis in all (and not at all while it is down). */
+export const CLOSE_REDIS_MS = 2_000;
 
 export interface ClusterSchedulerOptions {
   /** redis://host:port */
@@ -246,16 +250,36 @@ export class ClusterScheduler implements ClusterApi {
     return this.registry.views();
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stop every loop and let go of Redis; every graph stays there for the next scheduler. Nothing
+   * waits on a Redis that is down: what was not written is in the outcome's `undone`.
+   */
+  async close(): Promise<ShutdownOutcome> {
     this.ready = false;
     this.recovery.stop();
     this.registry.stop();
-    await this.reports.stop();
-    await this.eventLog.flush().catch(() => undefined);
+    // One deadline for all of it; and once a wait runs out (or Redis is down), no more waits.
+    const end = Date.now() + CLOSE_REDIS_MS;
+    const gate = new RedisGate(this.redis);
+    // A batch of reports being applied is finished first: its entries are then acknowledged.
+    await gate.wait(this.reports.stop(), end - Date.now());
+    await gate.wait(this.eventLog.flush(), end - Date.now());
     this.eventLog.close();
-    await this.queues.close();
+    const events = this.eventLog.unwritten();
+    const jobs = this.queues.unsent;
+    await gate.wait(this.queues.close(), end - Date.now());
+    const reachable = gate.up;
     this.peers.close();
     this.redis.disconnect();
+    // With Redis there, what is still in flight is what any stop leaves: the next scheduler
+    // resumes it. Without, say what did not get there. (Reports are acknowledged only once
+    // applied, so the next scheduler reads again those it did not apply.)
+    if (reachable) return { undone: [] };
+    const undone: string[] = [];
+    if (events > 0) undone.push(`${events} event${events === 1 ? '' : 's'} not written`);
+    if (jobs > 0) undone.push(`${jobs} job${jobs === 1 ? '' : 's'} not queued`);
+    undone.push('last writes not confirmed (the next scheduler resumes from what Redis holds)');
+    return { undone };
   }
 
   private follow(id: string, outputs: readonly string[], tasks?: readonly TaskSpec[]): void {

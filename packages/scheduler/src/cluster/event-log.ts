@@ -24,6 +24,8 @@ export class EventLog {
   private readonly taps = new Set<EventTap>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** Events handed to a write that has not ended yet. */
+  private inFlight = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -61,9 +63,18 @@ export class EventLog {
     this.timer = undefined;
     const batches = [...this.buffers];
     this.buffers.clear();
-    const done = this.writing.then(() => this.write(batches));
+    const n = batches.reduce((sum, [, events]) => sum + events.length, 0);
+    this.inFlight += n;
+    const done = this.writing.then(() => this.write(batches)).finally(() => (this.inFlight -= n));
     this.writing = done.catch(() => undefined);
     await done;
+  }
+
+  /** Events not written yet: buffered, or in a write under way (a shutdown without Redis drops them). */
+  unwritten(): number {
+    let n = this.inFlight;
+    for (const events of this.buffers.values()) n += events.length;
+    return n;
   }
 
   /**

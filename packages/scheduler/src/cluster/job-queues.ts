@@ -38,6 +38,7 @@ export interface Carrier {
 export class JobQueues {
   private readonly queues = new Map<string, Queue>();
   private closed = false;
+  private unsent_ = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -47,17 +48,31 @@ export class JobQueues {
 
   add(worker: string, jobs: QueuedJob[]): void {
     if (jobs.length === 0 || this.closed) return;
+    this.unsent_ += jobs.length;
+    this.send(worker, jobs);
+  }
+
+  /** Jobs handed to add() that are not in Redis yet (being retried while Redis is down). */
+  get unsent(): number {
+    return this.unsent_;
+  }
+
+  private send(worker: string, jobs: QueuedJob[]): void {
+    if (this.closed) return;
     const q = this.queue(worker);
     const bulk = jobs.map((data) => ({
       name: 'tasks' in data ? 'bundle' : 'task',
       data,
       opts: { jobId: queuedJobId(data), removeOnComplete: true, removeOnFail: true },
     }));
-    q.addBulk(bulk).catch((e: unknown) => {
-      if (this.closed) return;
-      this.log.warn({ err: e, queue: q.name, jobs: jobs.length }, 'adding jobs failed; retrying');
-      setTimeout(() => this.add(worker, jobs), RETRY_MS);
-    });
+    q.addBulk(bulk).then(
+      () => void (this.unsent_ -= jobs.length),
+      (e: unknown) => {
+        if (this.closed) return;
+        this.log.warn({ err: e, queue: q.name, jobs: jobs.length }, 'adding jobs failed; retrying');
+        setTimeout(() => this.send(worker, jobs), RETRY_MS);
+      },
+    );
   }
 
   /** Take back a job that no graph waits for; false when it is already running (or gone). */

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { ControlMessage, unpackMessage } from '@tessera/protocol';
+import { ControlMessage, settledWithin, unpackMessage } from '@tessera/protocol';
 import { errorMessage, sleep, type Log } from './log.js';
 
 /** BRPOP timeout: how long stop() may wait for the blocked command at worst. */
@@ -26,11 +26,16 @@ export class ControlLoop {
     this.loop ??= this.run();
   }
 
-  /** Ends the loop; the connection is dropped to wake a blocked BRPOP at once. */
-  async stop(): Promise<void> {
+  /**
+   * Ends the loop; the connection is dropped to wake a blocked BRPOP at once. A BRPOP queued while
+   * Redis is down never settles once dropped (ioredis): the wait is bounded, and skipped when
+   * Redis is known not to answer (`wait` false).
+   */
+  async stop(wait = true): Promise<void> {
     this.stopped = true;
+    const up = wait && this.redis.status === 'ready';
     this.redis.disconnect();
-    await this.loop;
+    if (up && this.loop) await settledWithin(this.loop, RETRY_MS);
   }
 
   private async run(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { WorkerHeartbeat, WorkerInfo } from '@tessera/protocol';
+import { settledWhileUp, type WorkerHeartbeat, type WorkerInfo } from '@tessera/protocol';
 import { errorMessage, type Log } from './log.js';
 
 export type HeartbeatSample = Omit<WorkerHeartbeat, 'id' | 'at' | 'rss'>;
@@ -34,18 +34,22 @@ export class Heartbeat {
     this.schedule();
   }
 
-  /** Stop beating and remove this worker's entries (waiting at most `timeoutMs` for Redis). */
-  async stop(timeoutMs: number): Promise<void> {
+  /**
+   * Stop beating and remove this worker's entries, waiting at most `timeoutMs` for Redis and not
+   * at all while it is down. Whether the entries are gone (the scheduler saw this worker leave).
+   */
+  async stop(timeoutMs: number): Promise<boolean> {
     this.stopped = true;
     clearTimeout(this.timer);
     const id = this.info.id;
+    let left = false;
     const leave = (async () => {
       await this.beating;
       await this.redis.multi().hdel(this.keys.workers, id).hdel(this.keys.heartbeats, id).exec();
+      left = true;
     })().catch((e: unknown) => this.log.warn('heartbeat', `could not deregister: ${errorMessage(e)}`));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([leave, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-    clearTimeout(timer);
+    await settledWhileUp(leave, this.redis, timeoutMs);
+    return left;
   }
 
   private schedule(): void {

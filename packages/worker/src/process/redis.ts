@@ -24,9 +24,9 @@ export function connectRedis(url: string, name: string, log: Log): Redis {
   return r;
 }
 
-/** quit() waits for Redis; a connection that cannot reach it is just dropped. */
-export async function closeRedis(r: Redis): Promise<void> {
-  if (r.status === 'ready') {
+/** quit() waits for Redis; a connection that cannot reach it (or, `wait` false, one that does not answer) is just dropped. */
+export async function closeRedis(r: Redis, wait = true): Promise<void> {
+  if (wait && r.status === 'ready') {
     await Promise.race([r.quit().catch(() => undefined), new Promise((res) => setTimeout(res, 1_000))]);
   }
   r.disconnect();

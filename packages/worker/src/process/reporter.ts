@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { packMessage, type ReportItem } from '@tessera/protocol';
+import { packMessage, settledWhileUp, type ReportItem } from '@tessera/protocol';
 import { errorMessage, sleep, type Log } from './log.js';
 
 /** Items per stream entry: big enough to carry a burst of tiny tasks, small enough to decode fast. */
@@ -59,18 +59,18 @@ export class Reporter {
   }
 
   /**
-   * Flush what is pending, waiting at most `timeoutMs` for Redis; what is left then is dropped
-   * and its waiters released (the process is going away, the scheduler will see it leave).
+   * Flush what is pending, waiting at most `timeoutMs` for Redis, and not at all while it is
+   * down; what is left then is dropped and its waiters released (the process is going away).
+   * Returns how many items were dropped.
    */
-  async close(timeoutMs: number): Promise<void> {
+  async close(timeoutMs: number): Promise<number> {
     if (this.pending.length > 0 && !this.flushing) this.startFlush();
-    if (this.flushing) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.flushing, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-      clearTimeout(timer);
-    }
+    if (this.flushing) await settledWhileUp(this.flushing, this.redis, timeoutMs);
     this.stopped = true;
-    for (const p of [...this.writing, ...this.pending.splice(0)]) p.written?.();
+    const dropped = [...this.writing, ...this.pending.splice(0)];
+    this.writing = [];
+    for (const p of dropped) p.written?.();
+    return dropped.length;
   }
 
   private schedule(): void {

@@ -1,4 +1,4 @@
-import { Worker as BullWorker } from 'bullmq';
+import { Worker as BullWorker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import {
@@ -9,6 +9,9 @@ import {
   type ClusterInfo,
   type ControlMessage,
   type ReportItem,
+  type ShutdownOutcome,
+  RedisGate,
+  settledWithin,
 } from '@tessera/protocol';
 import { InProcessExecutor } from '../executor/executor.js';
 import { SpillFiles } from '../executor/spill-files.js';
@@ -25,12 +28,15 @@ import { startPeerServer } from './peer-server.js';
 import { closeRedis, connectRedis } from './redis.js';
 import { ReplicaCache } from './replica-cache.js';
 import { Reporter } from './reporter.js';
+import { closeBullWorkers, reportsRead } from './shutdown.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 /** close() waits this long for Redis (reports, deregistration) before it lets go. */
 const CLOSE_REDIS_MS = 2_000;
 /** After deregistering, peers that were already sent tasks reading chunks from here get this long. */
 const LINGER_MS = 1_000;
+/** quit(), the peer server's grace for open requests, and the steps that need no Redis. */
+const CLOSE_LOCAL_MS = 3_000;
 
 export interface WorkerStats {
   /** Kernel executions (a key already held is reported done without one). */
@@ -55,8 +61,12 @@ export interface WorkerProcess {
    * Leave the cluster gracefully: take no more tasks, let running ones finish (at most
    * `shutdownTimeoutMs`), send their reports, deregister (the scheduler moves or recomputes the
    * chunks held here, and counts no strikes), then release threads, sockets and connections.
+   * Nothing waits on a Redis that is down: what could not be written is in the outcome's
+   * `undone`, and in one "shutdown incomplete" log line.
    */
-  close(): Promise<void>;
+  close(): Promise<ShutdownOutcome>;
+  /** close() returns within about this long, whatever Redis does. */
+  readonly closeWithinMs: number;
 }
 
 /** A worker startup failed: a kernel module did not load, the peer port was taken, ... */
@@ -108,11 +118,13 @@ async function assemble(
 ): Promise<WorkerProcess> {
   const { id } = config;
   const keys = clusterKeys(cluster.prefix);
+  // What close() did, for its outcome. `leaving` is set by close(): a failed start unwinds too.
+  const leave = { leaving: false, abandoned: 0, dropped: 0, deregistered: false };
   // BullMQ closes of a shutdown that timed out: they settle once the abandoned jobs do, which is
   // when executor.close() below ends their threads. Waited for last (closers run in reverse).
-  let abandoned: Promise<unknown> | undefined;
+  let bullClosing: Promise<unknown> | undefined;
   closers.push(async () => {
-    if (abandoned) await Promise.race([abandoned, sleep(CLOSE_REDIS_MS)]);
+    if (bullClosing) await settledWithin(bullClosing, CLOSE_REDIS_MS);
   });
   const spill = new SpillFiles(config.spillDir);
   const executor = await InProcessExecutor.start({
@@ -185,11 +197,16 @@ async function assemble(
   });
 
   const redis = connectRedis(config.redis, `${id}:main`, log);
-  closers.push(() => closeRedis(redis));
-  // Set by close(): a graceful leave lingers for peers after deregistering; a failed start does not.
-  let leaving = false;
+  // Every wait on Redis below goes through it: one that runs out, and the rest do not wait.
+  const redisGate = new RedisGate(redis);
+  closers.push(() => {
+    // A Redis that did not answer will not let BullMQ's close settle either: no wait for it below.
+    if (!redisGate.up) bullClosing = undefined;
+    return closeRedis(redis, redisGate.up);
+  });
+  // A graceful leave lingers for peers after deregistering; a failed start does not.
   closers.push(async () => {
-    if (leaving) await sleep(LINGER_MS);
+    if (leave.leaving && leave.deregistered && chunks.count > 0) await sleep(LINGER_MS);
   });
   const reporter = new ObservedReporter(redis, keys.reports, id, log, (item) => {
     metrics?.observe(item);
@@ -211,13 +228,20 @@ async function assemble(
   );
   await heartbeat.start();
   closers.push(async () => {
-    await heartbeat.stop(CLOSE_REDIS_MS);
-    if (leaving) plog.info('deregistered: the scheduler recomputes or moves what this worker held');
+    leave.deregistered = await heartbeat.stop(redisGate.up ? CLOSE_REDIS_MS : 0);
+    if (!leave.deregistered) redisGate.markLost();
+    else if (leave.leaving) plog.info('deregistered: the scheduler recomputes or moves what this worker held');
   });
   // Run before the deregistration above (closers run in reverse): the last reports go first, and
   // the scheduler gets a moment to read them, so work done here is not done again.
-  closers.push(() => (leaving ? reportsRead(redis, keys.reports, CLOSE_REDIS_MS) : undefined));
-  closers.push(() => reporter.close(CLOSE_REDIS_MS));
+  closers.push(async () => {
+    // Its own deadline ends it when nobody reads (no scheduler); the gate's, a command that hangs.
+    if (leave.leaving) await redisGate.wait(reportsRead(redis, keys.reports, CLOSE_REDIS_MS), CLOSE_REDIS_MS + 500);
+  });
+  closers.push(async () => {
+    leave.dropped = await reporter.close(redisGate.up ? CLOSE_REDIS_MS : 0);
+    if (leave.dropped > 0) redisGate.markLost();
+  });
 
   const cancelled = new CancelledGraphs();
   const control = new ControlLoop(
@@ -230,14 +254,32 @@ async function assemble(
     log,
   );
   control.start();
-  closers.push(() => control.stop());
+  closers.push(() => control.stop(redisGate.up));
 
   const bullWorkers: BullWorker[] = [];
   // One closer for both queues: they stop taking jobs at once, then running jobs finish.
+  let busy = 0;
   closers.push(async () => {
-    abandoned = (await closeBullWorkers(bullWorkers, config.shutdownTimeoutMs, plog, () => executor.running)).pending;
+    const r = await closeBullWorkers(bullWorkers, {
+      timeoutMs: config.shutdownTimeoutMs,
+      gate: redisGate,
+      ping: () => redis.ping(),
+      running: () => executor.running,
+      busy: () => busy,
+      log: plog,
+    });
+    leave.abandoned = r.abandoned;
+    bullClosing = r.pending;
   });
-  const processor = createJobProcessor({ chunks, executor, inputs: new InputGatherer(id, chunks, peers), reporter, cancelled, log });
+  const run = createJobProcessor({ chunks, executor, inputs: new InputGatherer(id, chunks, peers), reporter, cancelled, log });
+  const processor = async (job: Job): Promise<void> => {
+    busy++;
+    try {
+      await run(job);
+    } finally {
+      busy--;
+    }
+  };
   for (const queue of [workerQueueName(id), cluster.sharedQueue]) {
     const w = new BullWorker(queue, processor, {
       connection: { url: config.redis, maxRetriesPerRequest: null },
@@ -259,7 +301,7 @@ async function assemble(
   }
   plog.info({ address, threads: executor.threads, scheduler: config.scheduler, auth: config.token !== undefined }, 'worker ready');
 
-  let closing: Promise<void> | undefined;
+  let closing: Promise<ShutdownOutcome> | undefined;
   return {
     id,
     address,
@@ -268,17 +310,35 @@ async function assemble(
     log: plog,
     metrics,
     stats: () => ({ executed: executor.executed, chunks: chunks.count, bytes: chunks.nbytes, running: executor.running }),
+    // Every wait in close() is bounded: the grace period, five waits on Redis, the linger, the rest.
+    closeWithinMs: config.shutdownTimeoutMs + 5 * CLOSE_REDIS_MS + LINGER_MS + CLOSE_LOCAL_MS,
     close: () =>
       (closing ??= (async () => {
-        leaving = true;
+        leave.leaving = true;
         plog.info(
           { running: executor.running, chunks: chunks.count, timeoutMs: config.shutdownTimeoutMs },
           'leaving: taking no more tasks',
         );
         await unwind();
-        plog.info('worker stopped');
+        const undone = undoneOf(leave);
+        if (undone.length === 0) plog.info('worker stopped');
+        else plog.warn({ undone }, `shutdown incomplete (Redis unreachable): ${undone.join('; ')}`);
+        return { undone };
       })()),
   };
+}
+
+/**
+ * What the scheduler was not told. Tasks abandoned at the end of the grace period count only when
+ * the leave was not recorded: a recorded leave has them rerun elsewhere, without a strike.
+ */
+function undoneOf(l: { abandoned: number; dropped: number; deregistered: boolean }): string[] {
+  const undone: string[] = [];
+  const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
+  if (!l.deregistered && l.abandoned > 0) undone.push(`${n(l.abandoned, 'running task')} abandoned`);
+  if (l.dropped > 0) undone.push(`${n(l.dropped, 'report item')} not written`);
+  if (!l.deregistered) undone.push('leave not recorded (the scheduler takes this worker for dead after its worker timeout)');
+  return undone;
 }
 
 /** The Reporter, with every item also shown to `observe` (metrics, the log). */
@@ -310,51 +370,5 @@ function logItem(log: Logger, item: ReportItem): void {
   else if (log.isLevelEnabled('debug')) {
     const ms = item.type === 'done' ? { ms: item.stop - item.start, nbytes: item.nbytes } : {};
     log.debug({ graph: item.graph, task: item.key, ...ms }, `task ${item.type}`);
-  }
-}
-
-/**
- * Stop taking jobs (both queues at once), let running ones finish (they report), but not past
- * `timeoutMs`: what is still running then is abandoned (the scheduler runs it elsewhere).
- */
-async function closeBullWorkers(
-  workers: BullWorker[],
-  timeoutMs: number,
-  log: Logger,
-  running: () => number,
-): Promise<{ pending?: Promise<unknown> }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs)));
-  const closing = Promise.all(workers.map((w) => w.close()));
-  const tooLong = await Promise.race([closing.then(() => false), timedOut]);
-  clearTimeout(timer);
-  if (!tooLong) return {};
-  // BullMQ's close(true) would only wait on the same promise: leave it; the jobs end with the pool.
-  log.warn({ running: running(), timeoutMs }, 'tasks still running at the shutdown timeout are abandoned');
-  return { pending: closing.catch(() => undefined) };
-}
-
-/** Stream ids compare as (ms, seq). */
-function idAtLeast(a: string, b: string): boolean {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am > bm || (am === bm && as >= bs);
-}
-
-/** Wait (at most `timeoutMs`) until a consumer group of the report stream has read its last entry. */
-async function reportsRead(redis: Redis, stream: string, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  try {
-    const info = (await redis.call('XINFO', 'STREAM', stream)) as unknown[];
-    const last = String(info[info.indexOf('last-generated-id') + 1]);
-    while (Date.now() < end) {
-      const groups = (await redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
-      if (groups.length === 0) return;
-      const read = groups.some((g) => idAtLeast(String(g[g.indexOf('last-delivered-id') + 1]), last));
-      if (read) return;
-      await sleep(20);
-    }
-  } catch {
-    // No stream yet, or Redis is gone: nothing to wait for.
   }
 }
