@@ -21,6 +21,26 @@ export function setBufferSource(source: BufferSource | undefined): void {
   bufferSource = source;
 }
 
+/** Buffers from this size up are given to the advice hook (numpy advises huge pages from 4 MiB). */
+const ADVISE_FROM = 4 * 2 ** 20;
+let advise: ((view: Uint8Array) => void) | undefined;
+
+/**
+ * Told of every new large buffer before anything touches it: the worker asks the kernel for
+ * transparent huge pages under it (native/gemm.cc adviseHugePages), which halves what the first
+ * touch of a big chunk costs where page faults are dear (a virtual machine's).
+ */
+export function setLargeBufferAdvice(hook: ((view: Uint8Array) => void) | undefined): void {
+  advise = hook;
+}
+
+/** A new zeroed SharedArrayBuffer, advised (see setLargeBufferAdvice) when it is large. */
+export function newSharedBuffer(bytes: number): SharedArrayBuffer {
+  const b = new SharedArrayBuffer(bytes);
+  if (advise && bytes >= ADVISE_FROM) advise(new Uint8Array(b));
+  return b;
+}
+
 /**
  * Allocate a zeroed chunk on a SharedArrayBuffer, so threads of a pool can read and write it
  * without copying.
@@ -30,7 +50,7 @@ export function allocChunk(dtype: Dtype, shape: readonly number[]): Chunk {
   const bytes = n * itemsize(dtype);
   const reused = bytes > 0 ? bufferSource?.(bytes) : undefined;
   if (reused) new Uint8Array(reused).fill(0);
-  const data = viewOf(dtype, reused ?? new SharedArrayBuffer(bytes), 0, n);
+  const data = viewOf(dtype, reused ?? newSharedBuffer(bytes), 0, n);
   return { dtype, shape: [...shape], data };
 }
 

@@ -1,6 +1,6 @@
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { authHeaders } from './auth.js';
-import type { Chunk } from './chunk.js';
+import { newSharedBuffer, type Chunk } from './chunk.js';
 import { decodeChunk } from './codec-stream.js';
 import { itemsize, type Dtype } from './dtype.js';
 import { TesseraError } from './errors.js';
@@ -13,6 +13,36 @@ export interface PeerChunkRef {
   address: string;
   dtype: Dtype;
   shape: readonly number[];
+  /** Only this box of the chunk (GET /chunks/:key?region=...): a chunk of shape region.count comes back. */
+  region?: Region | undefined;
+}
+
+/** A box of a chunk: per axis its first index and its length. */
+export interface Region {
+  start: number[];
+  count: number[];
+}
+
+/** The `region` query value: `start:count` per axis, comma-separated ("0:32,128:64"). */
+export function regionQuery(r: Region): string {
+  return r.start.map((s, a) => `${s}:${r.count[a]!}`).join(',');
+}
+
+/** A `region` query value checked against the chunk's shape, or why it is not one. */
+export function parseRegion(q: string, shape: readonly number[]): Region | string {
+  const axes = q.split(',');
+  if (axes.length !== shape.length) return `region ${JSON.stringify(q.slice(0, 200))} has ${axes.length} axes, the chunk ${shape.length}`;
+  const start: number[] = [],
+    count: number[] = [];
+  for (const [a, part] of axes.entries()) {
+    const m = /^(\d{1,15}):(\d{1,15})$/.exec(part);
+    const s = m ? Number(m[1]) : NaN,
+      c = m ? Number(m[2]) : NaN;
+    if (!m || s + c > shape[a]!) return `region axis ${a} (${JSON.stringify(part.slice(0, 40))}) is not start:count inside 0..${shape[a]!}`;
+    start.push(s);
+    count.push(c);
+  }
+  return { start, count };
 }
 
 export interface PeerFetcherOptions {
@@ -63,11 +93,13 @@ export class PeerFetcher {
     let url: URL;
     try {
       url = new URL(`chunks/${encodeURIComponent(ref.key)}`, ref.address.endsWith('/') ? ref.address : `${ref.address}/`);
+      if (ref.region) url.search = `region=${regionQuery(ref.region)}`;
     } catch {
       throw fail('not a valid peer address');
     }
     if (url.protocol !== 'http:') throw fail(`peer servers speak http, not ${url.protocol}`);
-    const limit = sizeOf(ref.shape) * itemsize(ref.dtype) + HEADER_ALLOWANCE;
+    const shape = ref.region ? ref.region.count : ref.shape;
+    const limit = sizeOf(shape) * itemsize(ref.dtype) + HEADER_ALLOWANCE;
     let bytes: Uint8Array;
     try {
       bytes = await this.download(url, limit);
@@ -75,7 +107,7 @@ export class PeerFetcher {
       throw fail(e instanceof Error ? e.message : String(e));
     }
     try {
-      return { chunk: decodeChunk(bytes, { dtype: ref.dtype, shape: ref.shape }), bytes };
+      return { chunk: decodeChunk(bytes, { dtype: ref.dtype, shape }), bytes };
     } catch (e) {
       throw fail(`bad chunk bytes: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -113,7 +145,7 @@ async function readBody(res: IncomingMessage, limit: number, shared: boolean): P
   }
   // A fresh buffer starts at offset 0, so the Arrow body is 8-byte aligned and decodeChunk views
   // it instead of copying.
-  const out = new Uint8Array(shared ? new SharedArrayBuffer(declared) : new ArrayBuffer(declared));
+  const out = new Uint8Array(shared ? newSharedBuffer(declared) : new ArrayBuffer(declared));
   let n = 0;
   for await (const part of res as AsyncIterable<Buffer>) {
     if (n + part.byteLength > declared) {

@@ -1,4 +1,4 @@
-import { checkChunk, isOpName, OPS, type ElementwiseParams, type Chunk, type Dtype, type OpName, type OpParams } from '@tessera/protocol';
+import { checkChunk, isOpName, OPS, setLargeBufferAdvice, type ElementwiseParams, type Chunk, type Dtype, type OpName, type OpParams } from '@tessera/protocol';
 import { arange, fromBytes, full } from './creation.js';
 import { elementwise, reducePartial } from './elementwise.js';
 import { tensordot } from './gemm.js';
@@ -8,6 +8,11 @@ import { reduceMerge } from './reduce.js';
 import { assemble, reshape, transpose } from './structure.js';
 import { cumulate } from './cumulate.js';
 import { quantile } from './quantile.js';
+import { nativeKernels } from './native.js';
+
+// Every thread that runs kernels (or reads chunks from peers) allocates big chunks: huge pages under them.
+const native = nativeKernels();
+if (native) setLargeBufferAdvice((view) => void native.adviseHugePages(view));
 
 export { registerKernel, getKernel, hasKernel, unregisterKernel, type UserKernel, type UserKernelContext } from './registry.js';
 export { uniformAt } from './random.js';

@@ -25,6 +25,8 @@ export interface NativeKernels {
   gemm: GemmFn<Float64Array>;
   /** The micro-kernel the CPU got: avx512, avx2 or plain. */
   readonly isa: string;
+  /** madvise(MADV_HUGEPAGE) under a buffer not yet touched; false where the kernel refuses. */
+  adviseHugePages(view: Uint8Array): boolean;
 }
 
 /** Float matrices LAPACK works on in place (row-major, contiguous). */

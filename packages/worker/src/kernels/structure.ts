@@ -109,6 +109,9 @@ export function assemble(p: AssembleParams, inputs: readonly Chunk[], shape: num
   return out;
 }
 
+/** Runs shorter than this are copied element by element: a subarray per run costs more than it saves. */
+const SET_MIN = 64;
+
 function copyRegion(src: NumericArray, sb: number, sst: number[], dst: NumericArray, db: number, dstr: number[], counts: number[]): void {
   const { dims, strides } = collapse(counts, [sst, dstr]);
   const [ss, ds] = strides as [number[], number[]];
@@ -119,15 +122,22 @@ function copyRegion(src: NumericArray, sb: number, sst: number[], dst: NumericAr
   const r = dims.length;
   const n = dims[r - 1]!, s1 = ss[r - 1]!, d1 = ds[r - 1]!;
   const idx = new Array<number>(r - 1).fill(0);
-  do {
-    let so = sb, d = db;
-    for (let a = 0; a < r - 1; a++) {
-      so += idx[a]! * ss[a]!;
-      d += idx[a]! * ds[a]!;
+  // Offsets move with the index (an odometer), never recomputed from it.
+  let so = sb, d = db;
+  for (;;) {
+    if (s1 === 1 && d1 === 1 && n >= SET_MIN) dst.set(src.subarray(so, so + n), d);
+    else for (let j = 0, x = so, y = d; j < n; j++, x += s1, y += d1) dst[y] = src[x]!;
+    let a = r - 2;
+    for (; a >= 0; a--) {
+      so += ss[a]!;
+      d += ds[a]!;
+      if (++idx[a]! < dims[a]!) break;
+      so -= ss[a]! * dims[a]!;
+      d -= ds[a]! * dims[a]!;
+      idx[a] = 0;
     }
-    if (s1 === 1 && d1 === 1) dst.set(src.subarray(so, so + n), d);
-    else for (let j = 0; j < n; j++, so += s1, d += d1) dst[d] = src[so]!;
-  } while (nextIndex(idx, dims, r - 1));
+    if (a < 0) return;
+  }
 }
 
 function one(op: string, inputs: readonly Chunk[]): Chunk {

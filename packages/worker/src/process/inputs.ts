@@ -1,4 +1,4 @@
-import { ChunkLostError, type Chunk, type InputLocation, type TransferTiming } from '@tessera/protocol';
+import { ChunkLostError, type Chunk, type InputLocation, type Region, type TransferTiming } from '@tessera/protocol';
 import { PeerFetchError, type PeerClient } from './peer-client.js';
 import type { Held } from '../executor/task-runner.js';
 import type { WorkerChunks } from '../executor/worker-chunks.js';
@@ -10,6 +10,8 @@ export interface GatheredInputs {
   release(): void;
   /** The inputs fetched from peers for this task (the dashboard draws it before the task's bar). */
   transfer?: TransferTiming;
+  /** Per input, the region it came as (a piece of the chunk), where one did; see regions.ts. */
+  regions?: (Region | undefined)[];
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -28,8 +30,11 @@ export class InputGatherer {
     private readonly peers: PeerClient,
   ) {}
 
-  /** Rejects with ChunkLostError (and the reason as its cause) when an input cannot be had. */
-  async gather(deps: readonly string[], locations: readonly InputLocation[]): Promise<GatheredInputs> {
+  /**
+   * Rejects with ChunkLostError (and the reason as its cause) when an input cannot be had. An
+   * input with a region in `regions` that must come from a peer comes as that region only.
+   */
+  async gather(deps: readonly string[], locations: readonly InputLocation[], regions?: readonly (Region | undefined)[]): Promise<GatheredInputs> {
     const holder = `task-input:${this.lease++}`;
     const held = new Set<string>();
     const release = (): void => {
@@ -42,7 +47,14 @@ export class InputGatherer {
     let start: number | undefined;
     let stop = 0;
     let nbytes = 0;
-    for (const key of deps) {
+    const used: (Region | undefined)[] = [];
+    const timed = (p: Promise<Chunk>): Promise<Chunk> =>
+      p.then((c) => {
+        nbytes += c.data.byteLength;
+        stop = Math.max(stop, now());
+        return c;
+      });
+    for (const [i, key] of deps.entries()) {
       if (this.chunks.hold(key, holder)) {
         held.add(key);
         // In memory (host or device) as it is; from disk, read back first.
@@ -55,25 +67,26 @@ export class InputGatherer {
         release();
         throw new ChunkLostError(key);
       }
+      const region = regions?.[i];
       if (this.peers.has(key) || fetched.has(key)) {
         inputs.push(this.peers.get(loc));
         continue;
       }
-      fetched.add(key);
       from.add(loc.worker);
       start ??= now();
-      inputs.push(
-        this.peers.get(loc).then((c) => {
-          nbytes += c.data.byteLength;
-          stop = Math.max(stop, now());
-          return c;
-        }),
-      );
+      if (region) {
+        used[i] = region;
+        inputs.push(timed(this.peers.getRegion(loc, region)));
+        continue;
+      }
+      fetched.add(key);
+      inputs.push(timed(this.peers.get(loc)));
     }
     try {
       const all = await Promise.all(inputs);
-      if (start === undefined) return { inputs: all, release };
-      return { inputs: all, release, transfer: { start, stop, nbytes, from: [...from] } };
+      const pieces = used.length > 0 ? { regions: used } : {};
+      if (start === undefined) return { inputs: all, release, ...pieces };
+      return { inputs: all, release, transfer: { start, stop, nbytes, from: [...from] }, ...pieces };
     } catch (e) {
       release();
       if (e instanceof PeerFetchError) throw Object.assign(new ChunkLostError(e.key), { cause: e });

@@ -15,6 +15,7 @@ import {
 } from '@tessera/protocol';
 import type { CancelledGraphs } from './control-loop.js';
 import type { InputGatherer } from './inputs.js';
+import { inputRegions, rebaseOnRegions } from './regions.js';
 import { errorMessage, type Log } from './log.js';
 import type { Reporter } from './reporter.js';
 import type { InProcessExecutor } from '../executor/executor.js';
@@ -123,7 +124,7 @@ async function runJob(d: JobProcessorDeps, job: ChainedTask): Promise<ReportItem
 
   let gathered;
   try {
-    gathered = await d.inputs.gather(spec.deps, job.inputs);
+    gathered = await d.inputs.gather(spec.deps, job.inputs, inputRegions(spec, job.inputs));
   } catch (e) {
     const lost = e instanceof ChunkLostError ? e : new ChunkLostError(key);
     const why = lost.cause instanceof Error ? lost.cause.message : `input ${lost.key} is not held here`;
@@ -134,7 +135,8 @@ async function runJob(d: JobProcessorDeps, job: ChainedTask): Promise<ReportItem
     // User kernels may kill the worker: their start is written at once (see Reporter.noteNow).
     const note = spec.op === 'map-blocks' ? (i: ReportItem) => d.reporter.noteNow(i) : (i: ReportItem) => d.reporter.note(i);
     const onStart = (thread: number, start: number): void => note({ type: 'started', graph, key, attempt, start, thread });
-    const r = await d.executor.run(spec, gathered.inputs, onStart);
+    const run = gathered.regions ? rebaseOnRegions(spec, gathered.regions) : spec;
+    const r = await d.executor.run(run, gathered.inputs, onStart);
     const transfer = gathered.transfer ? { transfer: gathered.transfer } : {};
     if (!r.ok) return { ...failed(new TaskError(key, spec.op, r.error), r.start, r.stop, r.thread), ...transfer };
     d.executor.keep(key, r.chunk, CLUSTER_HOLDER);

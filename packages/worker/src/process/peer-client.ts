@@ -1,4 +1,4 @@
-import { PeerFetcher, type Chunk, type InputLocation } from '@tessera/protocol';
+import { PeerFetcher, regionQuery, type Chunk, type InputLocation, type Region } from '@tessera/protocol';
 import type { ReplicaCache } from './replica-cache.js';
 
 export { PeerFetchError } from '@tessera/protocol';
@@ -56,6 +56,29 @@ export class PeerClient {
         )
         .finally(() => this.inflight.delete(loc.key));
       this.inflight.set(loc.key, p);
+    }
+    return p;
+  }
+
+  /** Only `region` of the chunk, cut out by its holder; not cached (another task reads another piece). */
+  getRegion(loc: InputLocation, region: Region): Promise<Chunk> {
+    const id = `${loc.key}?${regionQuery(region)}`;
+    let p = this.inflight.get(id);
+    if (!p) {
+      p = this.fetcher
+        .fetch({ ...loc, region })
+        .then(
+          ({ chunk, bytes }) => {
+            this.options.onFetched?.(bytes.byteLength);
+            return chunk;
+          },
+          (e: unknown) => {
+            this.options.onFailed?.();
+            throw e;
+          },
+        )
+        .finally(() => this.inflight.delete(id));
+      this.inflight.set(id, p);
     }
     return p;
   }

@@ -7,12 +7,14 @@ import {
   NotFoundError,
   TaskKey,
   encodeChunk,
+  parseRegion,
   partsByteLength,
   serializeError,
   type Chunk,
   bearerMatches,
 } from '@tessera/protocol';
 import type { WorkerChunks } from '../executor/worker-chunks.js';
+import { assemble } from '../kernels/structure.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface PeerServer {
@@ -34,7 +36,8 @@ export interface PeerServerOptions {
 
 /**
  * Serves the chunks this worker owns to other workers: `GET /chunks/:key` answers the chunk as an
- * Arrow IPC stream, written part by part from the chunk's own memory (no concatenation). Also
+ * Arrow IPC stream, written part by part from the chunk's own memory (no concatenation);
+ * `?region=start:count,...` only that box of it (a copy), for a task that reads a piece. Also
  * `GET /health` (open) and `GET /metrics` (Prometheus). No request has a body: any is refused.
  */
 export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer> {
@@ -47,7 +50,7 @@ export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer>
   });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]!;
+    const [path = '/', query] = (req.url ?? '/').split('?', 2);
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return sendError(res, 405, new InvalidArgumentError(`${req.method ?? '?'} is not served here; use GET`));
     if (path === '/health') return sendJson(res, 200, { ok: true, worker: o.worker, chunks: o.chunks.count, bytes: o.chunks.nbytes });
@@ -83,6 +86,13 @@ export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer>
       return sendError(res, 500, e);
     }
     if (!chunk) return sendError(res, 404, new ChunkLostError(key));
+    const regionQ = query === undefined ? null : new URLSearchParams(query).get('region');
+    if (regionQ !== null) {
+      const region = parseRegion(regionQ, chunk.shape);
+      if (typeof region === 'string') return sendError(res, 400, new InvalidArgumentError(`chunk ${key}: ${region}`));
+      const pieces = [{ input: 0, src: region.start.map((start, a) => ({ start, step: 1, count: region.count[a]! })), dst: region.start.map(() => 0) }];
+      chunk = assemble({ pieces }, [chunk], region.count, chunk.dtype);
+    }
     const parts = encodeChunk(chunk);
     res.writeHead(200, { 'content-type': ARROW_STREAM, 'content-length': partsByteLength(parts) });
     if (req.method === 'HEAD') return void res.end();

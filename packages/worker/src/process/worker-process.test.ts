@@ -87,6 +87,40 @@ describe('worker process (real Redis, BullMQ, peer HTTP)', () => {
     expect([...chunk.data]).toEqual([2, 3, 4, 5]);
   });
 
+  it('an assemble task on another worker fetches only the region its pieces read; the peer server cuts regions out', async () => {
+    const g = 'g-region';
+    const k = `arange-${TOKEN}:8`;
+    await cluster.add(jobOf(g, arange(k, 100_000)), 'worker-a');
+    expect((await cluster.outcome(g, k)).type).toBe('done');
+    // Two pieces of k (the second reversed) into one 300-element chunk: only k[1000:1300] crosses.
+    const pieces = [
+      { input: 0, src: [{ start: 1000, step: 1, count: 200 }], dst: [0] },
+      { input: 0, src: [{ start: 1299, step: -1, count: 100 }], dst: [200] },
+    ];
+    const k2 = `assemble-${TOKEN}:8`;
+    const inputs: InputLocation[] = [{ key: k, worker: 'worker-a', address: a.address, dtype: 'float64', shape: [100_000] }];
+    await cluster.add(jobOf(g, task(k2, 'assemble', { pieces }, [k], [300]), { inputs, output: true }), 'worker-b');
+    const done = await cluster.outcome(g, k2);
+    expect(done).toMatchObject({ type: 'done', nbytes: 2400 });
+    expect(done.type === 'done' && done.transfer?.nbytes).toBe(2400);
+    expect(f64(done.type === 'done' ? done.data : undefined)).toEqual([
+      ...Array.from({ length: 200 }, (_, i) => 1000 + i),
+      ...Array.from({ length: 100 }, (_, i) => 1299 - i),
+    ]);
+
+    const box = await fetch(`${a.address}/chunks/${encodeURIComponent(k)}?region=99990:10`);
+    expect([...decodeChunk(new Uint8Array(await box.arrayBuffer()), { dtype: 'float64', shape: [10] }).data]).toEqual(
+      Array.from({ length: 10 }, (_, i) => 99990 + i),
+    );
+    for (const bad of ['99995:10', '0:1,0:1', 'x:1', '-1:2']) {
+      const res = await fetch(`${a.address}/chunks/${encodeURIComponent(k)}?region=${bad}`);
+      expect([bad, res.status]).toEqual([bad, 400]);
+      expect(await res.json()).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+    }
+    await cluster.control('worker-a', { type: 'free', keys: [k] });
+    await cluster.control('worker-b', { type: 'free', keys: [k2] });
+  });
+
   it('answers 404 for a chunk it does not hold, 400 for a bad key, 404 for other paths, 200 on /health', async () => {
     const missing = await fetch(`${a.address}/chunks/${encodeURIComponent(`full-${TOKEN}:99`)}`);
     expect(missing.status).toBe(404);
