@@ -20,6 +20,7 @@ export * from './device.js';
 export * from './auth.js';
 export * from './heap.js';
 export * from './peer-fetch.js';
+export * from './peer-batch.js';
 export * from './sse.js';
 export * from './dashboard-stream.js';
 export * from './ids.js';

@@ -1,6 +1,7 @@
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { authHeaders } from './auth.js';
 import { newSharedBuffer, type Chunk } from './chunk.js';
+import { batchLimit, decodeBatch, type PeerBatchRequest } from './peer-batch.js';
 import { decodeChunk } from './codec-stream.js';
 import { itemsize, type Dtype } from './dtype.js';
 import { TesseraError } from './errors.js';
@@ -28,21 +29,23 @@ export function regionQuery(r: Region): string {
   return r.start.map((s, a) => `${s}:${r.count[a]!}`).join(',');
 }
 
+/** Why a region is not a box inside a chunk of this shape, or undefined when it is. */
+export function checkRegion(r: Region, shape: readonly number[]): string | undefined {
+  if (r.start.length !== shape.length || r.count.length !== shape.length) return `region has ${r.start.length} axes, the chunk ${shape.length}`;
+  for (let a = 0; a < shape.length; a++) {
+    const s = r.start[a]!, c = r.count[a]!;
+    if (!Number.isSafeInteger(s) || !Number.isSafeInteger(c) || s < 0 || c < 0 || s + c > shape[a]!) return `region axis ${a} (${s}:${c}) is not inside 0..${shape[a]!}`;
+  }
+  return undefined;
+}
+
 /** A `region` query value checked against the chunk's shape, or why it is not one. */
 export function parseRegion(q: string, shape: readonly number[]): Region | string {
   const axes = q.split(',');
-  if (axes.length !== shape.length) return `region ${JSON.stringify(q.slice(0, 200))} has ${axes.length} axes, the chunk ${shape.length}`;
-  const start: number[] = [],
-    count: number[] = [];
-  for (const [a, part] of axes.entries()) {
-    const m = /^(\d{1,15}):(\d{1,15})$/.exec(part);
-    const s = m ? Number(m[1]) : NaN,
-      c = m ? Number(m[2]) : NaN;
-    if (!m || s + c > shape[a]!) return `region axis ${a} (${JSON.stringify(part.slice(0, 40))}) is not start:count inside 0..${shape[a]!}`;
-    start.push(s);
-    count.push(c);
-  }
-  return { start, count };
+  const m = axes.map((part) => /^(\d{1,15}):(\d{1,15})$/.exec(part));
+  if (m.some((x) => !x)) return `region ${JSON.stringify(q.slice(0, 200))} is not start:count per axis`;
+  const r = { start: m.map((x) => Number(x![1])), count: m.map((x) => Number(x![2])) };
+  return checkRegion(r, shape) ?? r;
 }
 
 export interface PeerFetcherOptions {
@@ -113,18 +116,54 @@ export class PeerFetcher {
     }
   }
 
+  /**
+   * Several chunks (or regions of them) that one peer holds, in one request (POST /chunks, see
+   * peer-batch.ts), in the order asked; rejects with PeerFetchError naming the first key.
+   */
+  async fetchBatch(refs: readonly PeerChunkRef[]): Promise<{ chunks: Chunk[]; bytes: Uint8Array }> {
+    const first = refs[0];
+    if (!first) return { chunks: [], bytes: new Uint8Array(0) };
+    const fail = (reason: string): PeerFetchError => new PeerFetchError(first.key, first.address, `batch of ${refs.length}: ${reason}`);
+    if (refs.some((r) => r.address !== first.address)) throw fail('a batch goes to one peer');
+    let url: URL;
+    try {
+      url = new URL('chunks', first.address.endsWith('/') ? first.address : `${first.address}/`);
+    } catch {
+      throw fail('not a valid peer address');
+    }
+    if (url.protocol !== 'http:') throw fail(`peer servers speak http, not ${url.protocol}`);
+    const shapes = refs.map((r) => (r.region ? r.region.count : r.shape));
+    const limit = batchLimit(
+      refs.map((r, i) => sizeOf(shapes[i]!) * itemsize(r.dtype)),
+      HEADER_ALLOWANCE,
+    );
+    const body: PeerBatchRequest = { items: refs.map((r) => (r.region ? { key: r.key, region: r.region } : { key: r.key })) };
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.download(url, limit, JSON.stringify(body));
+    } catch (e) {
+      throw fail(e instanceof Error ? e.message : String(e));
+    }
+    try {
+      return { chunks: decodeBatch(bytes, refs.map((r, i) => ({ dtype: r.dtype, shape: shapes[i]! }))), bytes };
+    } catch (e) {
+      throw fail(`bad batch bytes: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
   close(): void {
     this.agent.destroy();
   }
 
-  private download(url: URL, limit: number): Promise<Uint8Array> {
+  private download(url: URL, limit: number, json?: string): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      const req = request(url, { agent: this.agent, timeout: this.timeoutMs, headers: this.headers }, (res) => {
+      const headers = json === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)) };
+      const req = request(url, { agent: this.agent, timeout: this.timeoutMs, headers, method: json === undefined ? 'GET' : 'POST' }, (res) => {
         readBody(res, limit, this.options.shared ?? true).then(resolve, reject);
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
       req.on('error', reject);
-      req.end();
+      req.end(json);
     });
   }
 }

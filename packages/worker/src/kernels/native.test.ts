@@ -52,6 +52,14 @@ describe('native kernels', () => {
     });
   }
 
+  it('adviseHugePages takes a Uint8Array and says whether the kernel took the advice', () => {
+    const m = nativeKernels();
+    if (!m) return expect(process.env.TESSERA_NATIVE).toBe('0');
+    expect(typeof m.adviseHugePages(new Uint8Array(new SharedArrayBuffer(8 * 2 ** 20)))).toBe('boolean');
+    expect(m.adviseHugePages(new Uint8Array(16))).toBe(false); // no 2 MiB page inside
+    expect(() => m.adviseHugePages(new Float64Array(4) as never)).toThrow(TypeError);
+  });
+
   it('rejects views that reach past their arrays, and arrays of other types, with a TypeError', () => {
     const m = nativeKernels();
     if (!m) return expect(process.env.TESSERA_NATIVE).toBe('0');

@@ -48,6 +48,7 @@ export class InputGatherer {
     let stop = 0;
     let nbytes = 0;
     const used: (Region | undefined)[] = [];
+    const batches = new Map<string, { loc: InputLocation; region: Region; resolve: (c: Chunk) => void; reject: (e: unknown) => void }[]>();
     const timed = (p: Promise<Chunk>): Promise<Chunk> =>
       p.then((c) => {
         nbytes += c.data.byteLength;
@@ -75,12 +76,29 @@ export class InputGatherer {
       from.add(loc.worker);
       start ??= now();
       if (region) {
+        // Fetched below, with the other regions from the same peer in one request.
         used[i] = region;
-        inputs.push(timed(this.peers.getRegion(loc, region)));
+        const group = batches.get(loc.address) ?? [];
+        batches.set(loc.address, group);
+        inputs.push(new Promise<Chunk>((resolve, reject) => group.push({ loc, region, resolve, reject })));
         continue;
       }
       fetched.add(key);
       inputs.push(timed(this.peers.get(loc)));
+    }
+    for (const group of batches.values()) {
+      this.peers.getRegions(group).then(
+        (cs) => {
+          stop = Math.max(stop, now());
+          cs.forEach((c, k) => {
+            nbytes += c.data.byteLength;
+            group[k]!.resolve(c);
+          });
+        },
+        (e: unknown) => {
+          for (const g of group) g.reject(e);
+        },
+      );
     }
     try {
       const all = await Promise.all(inputs);

@@ -83,6 +83,19 @@ export class PeerClient {
     return p;
   }
 
+  /** Regions of several chunks that one peer holds, in one request (the order kept); not cached. */
+  async getRegions(items: readonly { loc: InputLocation; region: Region }[]): Promise<Chunk[]> {
+    if (items.length === 1) return [await this.getRegion(items[0]!.loc, items[0]!.region)];
+    try {
+      const { chunks, bytes } = await this.fetcher.fetchBatch(items.map(({ loc, region }) => ({ ...loc, region })));
+      this.options.onFetched?.(bytes.byteLength);
+      return chunks;
+    } catch (e) {
+      this.options.onFailed?.();
+      throw e;
+    }
+  }
+
   close(): void {
     this.fetcher.close();
   }

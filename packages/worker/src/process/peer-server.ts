@@ -7,10 +7,15 @@ import {
   NotFoundError,
   TaskKey,
   encodeChunk,
+  PEER_BATCH_REQUEST_LIMIT,
+  PeerBatchRequest,
+  checkRegion,
+  encodeBatch,
   parseRegion,
   partsByteLength,
   serializeError,
   type Chunk,
+  type Region,
   bearerMatches,
 } from '@tessera/protocol';
 import type { WorkerChunks } from '../executor/worker-chunks.js';
@@ -51,10 +56,11 @@ export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer>
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const [path = '/', query] = (req.url ?? '/').split('?', 2);
-    if (req.method !== 'GET' && req.method !== 'HEAD')
-      return sendError(res, 405, new InvalidArgumentError(`${req.method ?? '?'} is not served here; use GET`));
+    const batch = path === '/chunks' && req.method === 'POST';
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !batch)
+      return sendError(res, 405, new InvalidArgumentError(`${req.method ?? '?'} is not served here; use GET (POST for /chunks)`));
     if (path === '/health') return sendJson(res, 200, { ok: true, worker: o.worker, chunks: o.chunks.count, bytes: o.chunks.nbytes });
-    if (path !== '/metrics' && !path.startsWith('/chunks/'))
+    if (path !== '/metrics' && !path.startsWith('/chunks/') && !batch)
       return sendError(res, 404, new NotFoundError(`no route ${path.slice(0, 200)}`));
     if (o.token !== undefined && !bearerMatches(req.headers.authorization, o.token)) {
       res.setHeader('www-authenticate', 'Bearer realm="tessera"');
@@ -65,6 +71,7 @@ export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer>
       );
     }
     if (path === '/metrics') return void serveMetrics(res);
+    if (batch) return serveBatch(req, res);
     let key: string;
     try {
       key = decodeURIComponent(path.slice('/chunks/'.length));
@@ -90,12 +97,60 @@ export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer>
     if (regionQ !== null) {
       const region = parseRegion(regionQ, chunk.shape);
       if (typeof region === 'string') return sendError(res, 400, new InvalidArgumentError(`chunk ${key}: ${region}`));
-      const pieces = [{ input: 0, src: region.start.map((start, a) => ({ start, step: 1, count: region.count[a]! })), dst: region.start.map(() => 0) }];
-      chunk = assemble({ pieces }, [chunk], region.count, chunk.dtype);
+      chunk = cut(chunk, region);
     }
     const parts = encodeChunk(chunk);
     res.writeHead(200, { 'content-type': ARROW_STREAM, 'content-length': partsByteLength(parts) });
     if (req.method === 'HEAD') return void res.end();
+    for (const p of parts) res.write(p);
+    res.end();
+    o.metrics?.servedBytes(partsByteLength(parts));
+  }
+
+  /** POST /chunks: several chunks or regions in one answer (protocol's peer-batch.ts). */
+  async function serveBatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let text: string;
+    try {
+      text = await readJson(req, PEER_BATCH_REQUEST_LIMIT);
+    } catch (e) {
+      return sendError(res, 413, new InvalidArgumentError(e instanceof Error ? e.message : String(e)));
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return sendError(res, 400, new InvalidArgumentError('the batch request is not JSON'));
+    }
+    const parsed = PeerBatchRequest.safeParse(raw);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      return sendError(res, 400, new InvalidArgumentError(`bad batch request: ${i.path.join('.') || '(body)'}: ${i.message}`));
+    }
+    const holder = `peer-server:${lease++}`;
+    const held: string[] = [];
+    res.once('close', () => {
+      for (const k of held) o.chunks.release(k, holder);
+    });
+    const chunks: Chunk[] = [];
+    for (const { key, region } of parsed.data.items) {
+      if (!o.chunks.hold(key, holder)) return sendError(res, 404, new ChunkLostError(key));
+      held.push(key);
+      let chunk: Chunk | undefined;
+      try {
+        chunk = await o.chunks.read(key);
+      } catch (e) {
+        return sendError(res, 500, e);
+      }
+      if (!chunk) return sendError(res, 404, new ChunkLostError(key));
+      if (region) {
+        const bad = checkRegion(region, chunk.shape);
+        if (bad) return sendError(res, 400, new InvalidArgumentError(`chunk ${key}: ${bad}`));
+        chunk = cut(chunk, region);
+      }
+      chunks.push(chunk);
+    }
+    const parts = encodeBatch(chunks);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': partsByteLength(parts) });
     for (const p of parts) res.write(p);
     res.end();
     o.metrics?.servedBytes(partsByteLength(parts));
@@ -121,6 +176,24 @@ export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer>
   });
   const port = (server.address() as AddressInfo).port;
   return { port, close: (graceMs = 1_000) => closeServer(server, graceMs) };
+}
+
+/** A copy of one box of a chunk. */
+function cut(chunk: Chunk, region: Region): Chunk {
+  const pieces = [{ input: 0, src: region.start.map((start, a) => ({ start, step: 1, count: region.count[a]! })), dst: region.start.map(() => 0) }];
+  return assemble({ pieces }, [chunk], region.count, chunk.dtype);
+}
+
+/** A request body as text, refused past `limit` bytes. */
+async function readJson(req: IncomingMessage, limit: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const part of req as AsyncIterable<Buffer>) {
+    n += part.byteLength;
+    if (n > limit) throw new Error(`the batch request is larger than ${limit} bytes`);
+    parts.push(part);
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

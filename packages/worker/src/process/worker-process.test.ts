@@ -121,6 +121,38 @@ describe('worker process (real Redis, BullMQ, peer HTTP)', () => {
     await cluster.control('worker-b', { type: 'free', keys: [k2] });
   });
 
+  it('regions of several chunks one peer holds come in one batch request (POST /chunks), checked on both ends', async () => {
+    const g = 'g-batch';
+    const [k1, k2] = [`arange-${TOKEN}:9`, `full-${TOKEN}:9`];
+    await cluster.add(jobOf(g, arange(k1, 50_000)), 'worker-a');
+    await cluster.add(jobOf(g, full(k2, 3, 50_000)), 'worker-a');
+    for (const k of [k1, k2]) expect((await cluster.outcome(g, k)).type).toBe('done');
+    const pieces = [
+      { input: 0, src: [{ start: 10, step: 1, count: 5 }], dst: [0] },
+      { input: 1, src: [{ start: 40_000, step: 1, count: 3 }], dst: [5] },
+    ];
+    const out = `assemble-${TOKEN}:9`;
+    const inputs: InputLocation[] = [k1, k2].map((key) => ({ key, worker: 'worker-a', address: a.address, dtype: 'float64', shape: [50_000] }));
+    const fetches = async (): Promise<number> =>
+      Number(/tessera_worker_peer_fetches_total\{result="ok"[^}]*\} (\d+)/.exec(await (await fetch(`${b.address}/metrics`)).text())?.[1] ?? 0);
+    const before = await fetches();
+    await cluster.add(jobOf(g, task(out, 'assemble', { pieces }, [k1, k2], [8]), { inputs, output: true }), 'worker-b');
+    const done = await cluster.outcome(g, out);
+    expect(f64(done.type === 'done' ? done.data : undefined)).toEqual([10, 11, 12, 13, 14, 3, 3, 3]);
+    expect(done.type === 'done' && done.transfer?.nbytes).toBe(64);
+    expect(await fetches()).toBe(before + 1); // one request brought both regions
+
+    const post = (body: unknown): Promise<Response> =>
+      fetch(`${a.address}/chunks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post({ items: [] })).status).toBe(400);
+    expect((await post({ items: [{ key: k1, region: { start: [49_999], count: [2] } }] })).status).toBe(400);
+    const lost = await post({ items: [{ key: k1 }, { key: `full-${TOKEN}:999` }] });
+    expect(lost.status).toBe(404);
+    expect(await lost.json()).toMatchObject({ error: { code: 'CHUNK_LOST', key: `full-${TOKEN}:999` } });
+    await cluster.control('worker-a', { type: 'free', keys: [k1, k2] });
+    await cluster.control('worker-b', { type: 'free', keys: [out] });
+  });
+
   it('answers 404 for a chunk it does not hold, 400 for a bad key, 404 for other paths, 200 on /health', async () => {
     const missing = await fetch(`${a.address}/chunks/${encodeURIComponent(`full-${TOKEN}:99`)}`);
     expect(missing.status).toBe(404);
