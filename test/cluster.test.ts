@@ -46,6 +46,10 @@ describe('cluster', () => {
       expect(w.info.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(w.age).toBeLessThan(2_000);
     }
+    // Each says at start which GEMM it runs (OpenBLAS where .ci/run installed it, or why not).
+    const ready = cluster.logs().split('\n').filter((l) => l.includes('"worker ready"'));
+    expect(ready).toHaveLength(2);
+    for (const l of ready) expect(l).toMatch(/"gemm":"(blas|native|wasm) \(.+\)"/);
   });
 
   it('streams task events naming the worker that ran each task, in state order', async () => {

@@ -30,6 +30,7 @@ import { ReplicaCache } from './replica-cache.js';
 import { Reporter } from './reporter.js';
 import { closeBullWorkers, reportsRead } from './shutdown.js';
 import { WorkerMetrics } from './worker-metrics.js';
+import { gemmChoice } from '../kernels/index.js';
 
 /** close() waits this long for Redis (reports, deregistration) before it lets go. */
 const CLOSE_REDIS_MS = 2_000;
@@ -299,7 +300,11 @@ async function assemble(
     bullWorkers.push(w);
     await w.waitUntilReady();
   }
-  plog.info({ address, threads: executor.threads, scheduler: config.scheduler, auth: config.token !== undefined }, 'worker ready');
+  const gemm = gemmChoice();
+  plog.info(
+    { address, threads: executor.threads, scheduler: config.scheduler, auth: config.token !== undefined, gemm: `${gemm.engine} (${gemm.why})` },
+    'worker ready',
+  );
 
   let closing: Promise<ShutdownOutcome> | undefined;
   return {
