@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { join } from './bytes.test-util.js';
 import { encodeChunk } from './codec-stream.js';
 import { FRAME_CHUNK, decodeFrames, encodeErrorFrame, encodeFrame, encodeRawFrame } from './gather.js';
-
-const join = (parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-};
 
 describe('gather frames', () => {
   it('round-trip keys of any length with payloads 8-byte aligned, decoded without copying', () => {

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { join } from './bytes.test-util.js';
 import type { Chunk } from './chunk.js';
 import { decodeBatch, encodeBatch, PeerBatchRequest } from './peer-batch.js';
 import { checkRegion, parseRegion } from './peer-fetch.js';
-
-const join = (parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-};
 
 describe('peer batches', () => {
   const a: Chunk = { dtype: 'float64', shape: [3], data: new Float64Array([1, 2, 3]) };

@@ -80,19 +80,9 @@ export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer>
     }
     if (!TaskKey.safeParse(key).success)
       return sendError(res, 400, new InvalidArgumentError(`not a task key: ${JSON.stringify(key.slice(0, 200))}`));
-    // Hold the chunk until the response is done: a `free` meanwhile must not recycle its buffer
-    // for another task's output while the socket still reads from it (nor drop it mid-readback).
-    const holder = `peer-server:${lease++}`;
-    if (!o.chunks.hold(key, holder)) return sendError(res, 404, new ChunkLostError(key));
-    res.once('close', () => o.chunks.release(key, holder));
-    // A GPU result is read back to the host now, on its first request.
-    let chunk: Chunk | undefined;
-    try {
-      chunk = await o.chunks.read(key);
-    } catch (e) {
-      return sendError(res, 500, e);
-    }
-    if (!chunk) return sendError(res, 404, new ChunkLostError(key));
+    const got = await holdAndRead(res, key);
+    if (!('data' in got)) return sendError(res, got.status, got.error);
+    let chunk: Chunk = got;
     const regionQ = query === undefined ? null : new URLSearchParams(query).get('region');
     if (regionQ !== null) {
       const region = parseRegion(regionQ, chunk.shape);
@@ -105,6 +95,22 @@ export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer>
     for (const p of parts) res.write(p);
     res.end();
     o.metrics?.servedBytes(partsByteLength(parts));
+  }
+
+  /**
+   * The chunk under `key`, held until the response is done: a `free` meanwhile must not recycle
+   * its buffer for another task's output while the socket still reads from it (nor drop it
+   * mid-readback). A GPU result is read back to the host now, on its first request.
+   */
+  async function holdAndRead(res: ServerResponse, key: string): Promise<Chunk | { status: number; error: unknown }> {
+    const holder = `peer-server:${lease++}`;
+    if (!o.chunks.hold(key, holder)) return { status: 404, error: new ChunkLostError(key) };
+    res.once('close', () => o.chunks.release(key, holder));
+    try {
+      return (await o.chunks.read(key)) ?? { status: 404, error: new ChunkLostError(key) };
+    } catch (e) {
+      return { status: 500, error: e };
+    }
   }
 
   /** POST /chunks: several chunks or regions in one answer (protocol's peer-batch.ts). */
@@ -126,22 +132,11 @@ export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer>
       const i = parsed.error.issues[0]!;
       return sendError(res, 400, new InvalidArgumentError(`bad batch request: ${i.path.join('.') || '(body)'}: ${i.message}`));
     }
-    const holder = `peer-server:${lease++}`;
-    const held: string[] = [];
-    res.once('close', () => {
-      for (const k of held) o.chunks.release(k, holder);
-    });
     const chunks: Chunk[] = [];
     for (const { key, region } of parsed.data.items) {
-      if (!o.chunks.hold(key, holder)) return sendError(res, 404, new ChunkLostError(key));
-      held.push(key);
-      let chunk: Chunk | undefined;
-      try {
-        chunk = await o.chunks.read(key);
-      } catch (e) {
-        return sendError(res, 500, e);
-      }
-      if (!chunk) return sendError(res, 404, new ChunkLostError(key));
+      const got = await holdAndRead(res, key);
+      if (!('data' in got)) return sendError(res, got.status, got.error);
+      let chunk: Chunk = got;
       if (region) {
         const bad = checkRegion(region, chunk.shape);
         if (bad) return sendError(res, 400, new InvalidArgumentError(`chunk ${key}: ${bad}`));

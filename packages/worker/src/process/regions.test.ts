@@ -4,7 +4,7 @@ import { inputRegions, rebaseOnRegions } from './regions.js';
 
 const K = (i: number): string => `random-0123456789abcdef:${i}`;
 const loc = (i: number, shape: number[]): InputLocation => ({ key: K(i), worker: 'w', address: 'http://127.0.0.1:1', dtype: 'float64', shape });
-const spec = (pieces: unknown[], deps: string[]): TaskSpec => ({ key: 'rechunk-0123456789abcdef:0', op: 'assemble', params: { pieces }, deps, shape: [10, 10], dtype: 'float64' }) as TaskSpec;
+const spec = (pieces: unknown[], deps: string[]): TaskSpec => ({ key: 'rechunk-0123456789abcdef:0', op: 'assemble', params: { pieces }, deps, shape: [10, 10], dtype: 'float64', nbytes: 800, priority: 0 });
 
 describe('input regions of assemble tasks', () => {
   it('is the box of every piece of an input (negative steps too), only where it is at most half the chunk', () => {
