@@ -234,6 +234,7 @@ export async function runTessera(name, params, redis, o) {
       seconds: best.seconds,
       runs: runs.map((r) => r.seconds),
       warmup: warm?.seconds,
+      warmupPhasesMs: warm?.phasesMs,
       phasesMs: best.phasesMs,
       tasks,
       result: best.value,

@@ -31,11 +31,13 @@ export function order(graph: Graph): Graph {
   const byKey = (a: number, b: number): number => (tasks[a]!.key < tasks[b]!.key ? -1 : tasks[a]!.key > tasks[b]!.key ? 1 : 0);
   const sinks = readers.flatMap((r, i) => (r.length === 0 ? [i] : [])).sort(byKey);
   const roots = [...graph.outputs.map((k) => index.get(k)!), ...sinks];
-  const sorted = deps.map((ds) => [...ds].sort((a, b) => cost[a]! - cost[b]! || byKey(a, b)));
+  const sorted = deps.map((ds) => (ds.length > 1 ? [...ds].sort((a, b) => cost[a]! - cost[b]! || byKey(a, b)) : ds));
+  // One flag array for every walk (a walk leaves it clear): one per root made a graph of n
+  // independent tasks cost n² bytes.
+  const onStack = new Uint8Array(n);
   for (const root of roots) {
     if (root === undefined || rank[root] !== -1) continue;
     const stack: [number, number][] = [[root, 0]];
-    const onStack = new Uint8Array(n);
     onStack[root] = 1;
     while (stack.length) {
       const top = stack[stack.length - 1]!;
@@ -48,6 +50,7 @@ export function order(graph: Graph): Graph {
         }
       } else {
         stack.pop();
+        onStack[top[0]] = 0;
         rank[top[0]] = next++;
       }
     }
