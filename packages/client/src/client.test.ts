@@ -208,6 +208,12 @@ describe('Client lifecycle', () => {
       message: expect.stringContaining('http://127.0.0.1:2'),
     });
   });
+
+  it('connect: an unknown option (a misspelt address) is an InvalidArgumentError naming it, not a quiet local engine', async () => {
+    const typo = { scheduler: 'http://127.0.0.1:8786' } as unknown as ta.ConnectOptions;
+    await expect(ta.Client.connect(typo)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/unknown Client.connect option "scheduler"; known: address, /) });
+    await expect(ta.Client.connect('http://127.0.0.1:2', { tokn: 'x' } as never)).rejects.toThrow(/"tokn"/);
+  });
 });
 
 describe('ProgressBar', () => {

@@ -68,6 +68,21 @@ export interface ComputeOptions extends GraphOptions {
   onEvent?: (ev: EngineEvent) => void;
 }
 
+// Every option, checked complete against ConnectOptions by the compiler.
+const CONNECT_OPTIONS = new Set(
+  Object.keys({
+    address: true,
+    threads: true,
+    kernels: true,
+    connectTimeoutMs: true,
+    gpu: true,
+    gpuMemoryLimit: true,
+    gpuF16: true,
+    token: true,
+    dashboard: true,
+  } satisfies Record<keyof ConnectOptions, true>),
+);
+
 /** TESSERA_TOKEN, where there is a process environment (not in a browser). */
 function envToken(): string | undefined {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
@@ -136,6 +151,11 @@ export class Client {
    */
   static async connect(address?: string | ConnectOptions, options: Omit<ConnectOptions, 'address'> = {}): Promise<Client> {
     const opts: ConnectOptions = typeof address === 'string' ? { ...options, address } : { ...options, ...(address ?? {}) };
+    // A misspelt option (`scheduler:` for `address:`) would otherwise quietly run the local engine.
+    const unknown = Object.keys(opts).filter((k) => !CONNECT_OPTIONS.has(k));
+    if (unknown.length > 0) {
+      throw new InvalidArgumentError(`unknown Client.connect option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: ${[...CONNECT_OPTIONS].join(', ')}`);
+    }
     if (opts.address !== undefined) {
       const url = parseSchedulerAddress(opts.address);
       // Silently ignoring them would surprise: a cluster's workers get their threads and kernels when they start.
