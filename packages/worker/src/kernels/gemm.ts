@@ -1,4 +1,4 @@
-import { allocChunk, type Chunk, type Dtype, type NumericArray, type TensordotParams } from '@tessera/protocol';
+import { allocChunk, InvalidArgumentError, type Chunk, type Dtype, type NumericArray, type TensordotParams } from '@tessera/protocol';
 import { storeFloats, toFloat64 } from './wide.js';
 import { exactTensordot, gemmIsExact } from './gemm-exact.js';
 import { collapse, cStrides } from './strided.js';
@@ -117,7 +117,7 @@ export function setGemmThreads(cores: number): void {
   const v = process.env.TESSERA_BLAS_THREADS;
   if (v === undefined || v === '') return blas.setThreads(Math.max(1, cores), true);
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`TESSERA_BLAS_THREADS must be a positive integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`TESSERA_BLAS_THREADS must be a positive integer, got ${JSON.stringify(v)}`);
   blas.setThreads(n, false);
 }
 
@@ -129,7 +129,7 @@ export function defaultEngine(): { engine: GemmEngine; why: string } {
     if (wanted === 'blas' && blas) return { engine: 'blas', why: 'TESSERA_GEMM=blas' };
     if (wanted === 'native' && own) return { engine: 'native', why: 'TESSERA_GEMM=native' };
     if (wanted === 'wasm') return { engine: 'wasm', why: 'TESSERA_GEMM=wasm' };
-    if (wanted !== 'blas' && wanted !== 'native') throw new Error(`TESSERA_GEMM must be blas, native or wasm, got ${JSON.stringify(wanted)}`);
+    if (wanted !== 'blas' && wanted !== 'native') throw new InvalidArgumentError(`TESSERA_GEMM must be blas, native or wasm, got ${JSON.stringify(wanted)}`);
   }
   if (blas && !(own?.isa === 'avx512' && !BLAS_AVX512.test(blas.core))) return { engine: 'blas', why: `${blas.config.split(' ').slice(0, 2).join(' ')} on ${blas.core} kernels` };
   if (own && blas) return { engine: 'native', why: `own AVX-512 kernels, faster here than OpenBLAS's ${blas.core} kernels` };

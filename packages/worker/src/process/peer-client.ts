@@ -1,4 +1,4 @@
-import { PeerFetcher, regionQuery, type Chunk, type InputLocation, type Region } from '@tessera/protocol';
+import { PeerFetcher, regionQuery, type Chunk, type InputLocation, type PeerChunkRef, type Region } from '@tessera/protocol';
 import type { ReplicaCache } from './replica-cache.js';
 
 export { PeerFetchError } from '@tessera/protocol';
@@ -39,37 +39,24 @@ export class PeerClient {
   get(loc: InputLocation): Promise<Chunk> {
     const cached = this.cache.get(loc.key);
     if (cached) return Promise.resolve(cached);
-    let p = this.inflight.get(loc.key);
-    if (!p) {
-      p = this.fetcher
-        .fetch(loc)
-        .then(
-          ({ chunk, bytes }) => {
-            this.options.onFetched?.(bytes.byteLength);
-            this.cache.put(loc.key, chunk);
-            return chunk;
-          },
-          (e: unknown) => {
-            this.options.onFailed?.();
-            throw e;
-          },
-        )
-        .finally(() => this.inflight.delete(loc.key));
-      this.inflight.set(loc.key, p);
-    }
-    return p;
+    return this.fetchOnce(loc.key, loc, (chunk) => this.cache.put(loc.key, chunk));
   }
 
   /** Only `region` of the chunk, cut out by its holder; not cached (another task reads another piece). */
   getRegion(loc: InputLocation, region: Region): Promise<Chunk> {
-    const id = `${loc.key}?${regionQuery(region)}`;
+    return this.fetchOnce(`${loc.key}?${regionQuery(region)}`, { ...loc, region });
+  }
+
+  /** One fetch per id at a time, counted in the metrics; `got` sees the chunk first. */
+  private fetchOnce(id: string, ref: PeerChunkRef, got?: (chunk: Chunk) => void): Promise<Chunk> {
     let p = this.inflight.get(id);
     if (!p) {
       p = this.fetcher
-        .fetch({ ...loc, region })
+        .fetch(ref)
         .then(
           ({ chunk, bytes }) => {
             this.options.onFetched?.(bytes.byteLength);
+            got?.(chunk);
             return chunk;
           },
           (e: unknown) => {
