@@ -11,7 +11,7 @@ const PYTHON = process.env['TESSERA_NUMPY_PYTHON'] ?? '/usr/bin/python3';
 const ORACLE = fileURLToPath(new URL('./fixtures/numpy_oracle.py', import.meta.url));
 export const SHAPE = [7, 5];
 export const CHUNKS = [3, 2];
-export const DTYPES: Dtype[] = ['float64', 'float32', 'int64', 'int32', 'int16', 'int8', 'uint64', 'uint32', 'uint16', 'uint8'];
+export const DTYPES: Dtype[] = ['float64', 'float32', 'int64', 'int32', 'int16', 'int8', 'uint64', 'uint32', 'uint16', 'uint8', 'bool'];
 
 /** A value on the wire: numbers, the specials, and integers beyond 2^53 as `i:<digits>`. */
 export type Wire = number | 'nan' | 'inf' | '-inf' | '-0' | `i:${string}`;
@@ -62,12 +62,14 @@ export function values(dtype: Dtype, salt: number): number[] {
     uint32: [0, 1, 2, 7, 4294967295, 4294967294, 2147483648, 3, 8, 9, 100, 200, 5, 16, 64, 127],
     uint16: [0, 1, 2, 7, 65535, 65534, 32768, 3, 8, 9, 100, 200, 5, 16, 64, 127],
     uint8: [0, 1, 2, 7, 255, 254, 128, 3, 8, 9, 100, 200, 5, 16, 64, 127],
+    bool: [0, 1, 1, 0, 1, 0, 0, 1],
   };
   const out = salt === 0 ? [...specials[dtype]] : [...specials[dtype]].reverse();
   for (let i = 0; out.length < n; i++) {
     const u = Math.sin((i + 1) * 12.9898 + salt * 78.233) * 43758.5453;
     const f = u - Math.floor(u); // [0, 1)
-    if (dtype === 'int8') out.push(Math.round((f - 0.5) * 200));
+    if (dtype === 'bool') out.push(f < 0.5 ? 0 : 1);
+    else if (dtype === 'int8') out.push(Math.round((f - 0.5) * 200));
     else if (dtype.startsWith('int')) out.push(Math.round((f - 0.5) * 2000));
     else if (dtype.startsWith('uint')) out.push(Math.floor(f * 256));
     else out.push((f - 0.5) * 20);
@@ -75,7 +77,7 @@ export function values(dtype: Dtype, salt: number): number[] {
   return out.slice(0, n).map((v) => (dtype === 'float32' ? Math.fround(v) : v));
 }
 
-export const shifts = (dtype: Dtype): number[] => values(dtype, 1).map((v) => Math.abs(v) % (dtype === 'uint8' || dtype === 'int8' ? 10 : 40));
+export const shifts = (dtype: Dtype): number[] => values(dtype, 1).map((v) => Math.abs(v) % (dtype === 'uint8' || dtype === 'int8' || dtype === 'bool' ? 10 : 40));
 
 /** Our typed array of `dtype` for these values (bigints for int64 / uint64: the values are integer doubles). */
 export function typedFrom(dtype: Dtype, data: readonly number[]): ChunkData {
@@ -94,8 +96,8 @@ const unwireInt = (v: Wire): bigint => BigInt(typeof v === 'string' ? v.slice(2)
 export const wireArray = (dtype: Dtype, data: number[], shape: readonly number[] = SHAPE): WireArray => ({ dtype, shape: [...shape], data: data.map(wire) });
 
 // ---- comparison ---------------------------------------------------------------------------------
-/** numpy's dtype as ours: bool is uint8, float16 float32. */
-const OURS_OF: Record<string, Dtype> = { bool: 'uint8', float16: 'float32' };
+/** numpy's dtype as ours: float16 is float32 (no float16 here). */
+const OURS_OF: Record<string, Dtype> = { float16: 'float32' };
 
 /**
  * `as`: our dtype where it differs on purpose (integer sums are float64 here, int64 in numpy);

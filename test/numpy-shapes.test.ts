@@ -18,14 +18,14 @@ interface Case {
 /** The same data on both sides: ours chunked `chunks`, numpy's as a plain array. */
 function input(dtype: Dtype, shape: number[], chunks: number[], salt = 0) {
   const n = shape.reduce((a, b) => a * b, 1);
-  const data = Array.from({ length: n }, (_, i) => values(dtype, salt)[i % 35]! + (dtype === 'uint8' ? 0 : Math.floor(i / 35)));
-  return { ours: ta.fromArray(typedFrom(dtype, data), { shape, chunks }), theirs: wireArray(dtype, data, shape) };
+  const data = Array.from({ length: n }, (_, i) => values(dtype, salt)[i % 35]! + (dtype === 'uint8' || dtype === 'bool' ? 0 : Math.floor(i / 35)));
+  return { ours: ta.fromArray(typedFrom(dtype, data), { shape, chunks, dtype }), theirs: wireArray(dtype, data, shape) };
 }
 
 function cases(): Case[] {
   const out: Case[] = [];
   const add = (label: string, np: NumpyCall, build: Case['build']) => out.push({ label, np, build });
-  for (const dtype of ['float64', 'int64', 'int32', 'uint8'] as const) {
+  for (const dtype of ['float64', 'int64', 'int32', 'uint8', 'bool'] as const) {
     const a = input(dtype, [1, 7, 1, 5], [1, 3, 1, 2]);
     add(`squeeze(${dtype})`, { fn: 'squeeze', args: [a.theirs] }, () => ta.squeeze(a.ours));
     add(`squeeze(${dtype}, axis 2)`, { fn: 'squeeze', args: [a.theirs], kwargs: { axis: 2 } }, () => ta.squeeze(a.ours, 2));

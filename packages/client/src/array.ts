@@ -45,7 +45,8 @@ export interface NDArray {
   data: import('@tessera/protocol').ChunkData;
 }
 
-export type Operand = ChunkedArray | number;
+/** An array or a scalar: a JS number (numpy's weak Python int / float) or a JS boolean (a bool). */
+export type Operand = ChunkedArray | number | boolean;
 
 export interface ReduceOptions {
   axis?: number | readonly number[];

@@ -79,12 +79,12 @@ function lower(x: ChunkedArray, k: number, fn: string): ChunkedArray {
 
 /** x with the elements above the k-th diagonal zeroed (numpy.tril). */
 export function tril(x: ChunkedArray, k = 0): ChunkedArray {
-  return where(lower(x, k, 'tril'), x, 0);
+  return where(lower(x, k, 'tril'), x, x.dtype === 'bool' ? false : 0);
 }
 
 /** x with the elements below the k-th diagonal zeroed (numpy.triu). */
 export function triu(x: ChunkedArray, k = 0): ChunkedArray {
-  return where(logicalNot(lower(x, k - 1, 'triu')), x, 0);
+  return where(logicalNot(lower(x, k - 1, 'triu')), x, x.dtype === 'bool' ? false : 0);
 }
 
 const likeOpts = (x: ChunkedArray, dtype: Dtype | undefined): CreationOptions => ({ dtype: dtype ?? x.dtype, chunks: x.chunks });

@@ -1,5 +1,6 @@
 import {
   type Dtype,
+  DtypeError,
   InvalidArgumentError,
   type ChunkData,
   dtypeOfData,
@@ -15,7 +16,7 @@ import {
 } from '@tessera/protocol';
 import { type ChunkedArray, makeArray } from './array.js';
 import { type ChunksSpec, boundaries, normalizeChunks } from './chunks.js';
-import { checkDtype } from './elementwise.js';
+import { astype, checkDtype } from './elementwise.js';
 import { copyBox } from './layout.js';
 
 export interface CreationOptions {
@@ -37,16 +38,26 @@ function isChunkData(v: unknown): v is ChunkData {
 
 /**
  * An array from data in memory: one `from-bytes` task per block, holding that block's bytes
- * (little-endian, C order). A plain number[] becomes float64.
+ * (little-endian, C order). A plain number[] becomes float64, a boolean[] bool; `dtype` casts
+ * the data as numpy.asarray(data, dtype) does.
  */
-export function fromArray(data: ChunkData | readonly number[], opts: { shape?: readonly number[]; chunks?: ChunksSpec } = {}): ChunkedArray {
-  const src = Array.isArray(data) ? Float64Array.from(data as number[]) : data;
-  if (!isChunkData(src)) {
-    throw new InvalidArgumentError('fromArray: data must be a typed array of a dtype (Float64Array, Float32Array, BigInt64Array, Int32Array, Int16Array, Int8Array, BigUint64Array, Uint32Array, Uint16Array, Uint8Array) or number[]');
+export function fromArray(
+  data: ChunkData | readonly number[] | readonly boolean[],
+  opts: { shape?: readonly number[]; chunks?: ChunksSpec; dtype?: Dtype } = {},
+): ChunkedArray {
+  const want = opts.dtype === undefined ? undefined : checkDtype('fromArray', opts.dtype);
+  const bools = Array.isArray(data) && data.length > 0 && data.every((v) => typeof v === 'boolean');
+  const src = bools ? Uint8Array.from(data as boolean[], Number) : Array.isArray(data) ? Float64Array.from(data as number[]) : data;
+  if (!isChunkData(src) || (Array.isArray(data) && !bools && !data.every((v) => typeof v === 'number'))) {
+    throw new InvalidArgumentError(
+      'fromArray: data must be a typed array of a dtype (Float64Array, Float32Array, BigInt64Array, Int32Array, Int16Array, Int8Array, BigUint64Array, Uint32Array, Uint16Array, Uint8Array), number[] or boolean[]',
+    );
   }
   const shape = checkShape('fromArray', opts.shape ?? [src.length]);
   if (sizeOf(shape) !== src.length) throw new ShapeError(`fromArray: ${src.length} elements cannot have shape ${fmtShape(shape)}`);
-  const dtype = dtypeOf(src);
+  const dtype = bools ? 'bool' : dtypeOf(src);
+  // numpy.asarray(data, dtype): the data as it is stored, then cast (bool: non-zero is true).
+  if (want !== undefined && want !== dtype) return astype(fromArray(src, { shape, ...(opts.chunks !== undefined ? { chunks: opts.chunks } : {}) }), want);
   const chunks = normalizeChunks('fromArray', shape, opts.chunks, dtype);
   const starts = chunks.map(boundaries);
   const Ctor = typedArrayCtor(dtype);
@@ -68,7 +79,9 @@ export function fromArray(data: ChunkData | readonly number[], opts: { shape?: r
 }
 
 /** An array of one value: one `full` task per block. */
-export function full(shape: readonly number[] | number, value: number, opts: CreationOptions = {}): ChunkedArray {
+export function full(shape: readonly number[] | number, value: number | boolean, opts: CreationOptions = {}): ChunkedArray {
+  // numpy: full(shape, True) is bool.
+  if (typeof value === 'boolean') return filled('full', shape, Number(value), { dtype: 'bool', ...opts });
   return filled('full', shape, value, opts);
 }
 
@@ -77,7 +90,6 @@ function filled(fn: string, shapeIn: readonly number[] | number, value: number, 
   if (typeof value !== 'number') throw new InvalidArgumentError(`${fn}: value must be a number, got ${String(value)}`);
   // numpy: full(shape, 3) is int64, full(shape, 0.5) float64; zeros and ones are float64.
   const dtype = checkDtype(fn, opts.dtype ?? (fn === 'full' && Number.isInteger(value) ? 'int64' : 'float64'));
-  if (typeof value !== 'number') throw new InvalidArgumentError(`${fn}: value must be a number, got ${String(value)}`);
   // Like numpy: NaN and ±Infinity fill float arrays; an integer array cannot hold them.
   if (!Number.isFinite(value) && !isFloat(dtype)) throw new InvalidArgumentError(`${fn}: cannot store ${value} in a ${dtype} array`);
   // 64-bit integers wrap in the kernel, from the integer itself (a double of the wrapped value may round).
@@ -114,6 +126,8 @@ export function arange(...args: (number | CreationOptions | undefined)[]): Chunk
   if (step === 0) throw new InvalidArgumentError('arange: step must not be 0');
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const dtype = checkDtype('arange', opts.dtype ?? (nums.every(Number.isInteger) ? 'int64' : 'float64'));
+  // numpy has no bool fill beyond two elements (False, True); a range of truth values is a comparison.
+  if (dtype === 'bool') throw new DtypeError('arange: no ranges of dtype bool (numpy: no fill-function for bool); compare a numeric arange instead');
   const chunks = normalizeChunks('arange', [n], opts.chunks, dtype);
   const starts = boundaries(chunks[0]!);
   return makeArray({

@@ -63,7 +63,7 @@ describe('elementwise', () => {
     expect(f32.div(i32).dtype).toBe('float64');
     expect(u8.sqrt().dtype).toBe('float32');
     expect(i32.sin().dtype).toBe('float64');
-    expect(f64.lt(1).dtype).toBe('uint8');
+    expect(f64.lt(1).dtype).toBe('bool');
     expect(i32.neg().dtype).toBe('int32');
     expect(ta.where(u8, f32, 0).dtype).toBe('float32');
     expect(ta.where(u8, i32, 0.5).dtype).toBe('float64');

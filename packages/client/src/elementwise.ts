@@ -16,10 +16,12 @@ import { align } from './blockwise.js';
 
 /**
  * The scalar's dtype inside the program (numpy NEP 50): it takes the dtype of the arrays it meets
- * unless it cannot be represented there (a fraction meeting integers); without arrays, int32 for
- * integers (numpy's default integer on Linux) and float64 otherwise.
+ * unless it cannot be represented there (a fraction meeting integers, an integer meeting bools);
+ * without arrays, int64 for integers (numpy's default integer on Linux), float64 for fractions,
+ * bool for a JS boolean (which gives way to any array's dtype, as numpy's True does).
  */
-function constDtype(context: Dtype | undefined, v: number): Dtype {
+function constDtype(context: Dtype | undefined, v: number | boolean): Dtype {
+  if (typeof v === 'boolean') return context ?? 'bool';
   if (context) return promoteWithScalar(context, v);
   return Number.isInteger(v) ? 'int64' : 'float64';
 }
@@ -33,7 +35,7 @@ export function elementwise(op: ElementwiseOp, operands: readonly Operand[], cas
   for (const o of operands) {
     if (o instanceof ChunkedArray) {
       if (!arrays.includes(o)) arrays.push(o);
-    } else if (typeof o !== 'number') {
+    } else if (typeof o !== 'number' && typeof o !== 'boolean') {
       // NaN and ±Infinity are numbers too, and propagate like numpy's.
       throw new InvalidArgumentError(`${op}: operands must be arrays or numbers, got ${String(o)}`);
     }
@@ -45,7 +47,7 @@ export function elementwise(op: ElementwiseOp, operands: readonly Operand[], cas
   const valueArrays = valueOperands.filter((o): o is ChunkedArray => o instanceof ChunkedArray);
   const context = valueArrays.length ? valueArrays.map((a) => a.dtype).reduce(promoteTypes) : undefined;
   const args: ProgramOperand[] = operands.map((o) =>
-    o instanceof ChunkedArray ? { input: arrays.indexOf(o) } : { const: o, dtype: constDtype(context, o) },
+    o instanceof ChunkedArray ? { input: arrays.indexOf(o) } : { const: Number(o), dtype: constDtype(context, o) },
   );
   const argTypes = args.map((a) => ('input' in a ? arrays[a.input]!.dtype : (a as { dtype: Dtype }).dtype));
   const refused = elementwiseDtypeError(op, argTypes);
@@ -78,7 +80,7 @@ export const div = binary('div');
 export const pow = binary('pow');
 export const maximum = binary('maximum');
 export const minimum = binary('minimum');
-/** Comparisons give uint8 (0 or 1). */
+/** Comparisons give bool. */
 export const lt = binary('lt');
 export const le = binary('le');
 export const gt = binary('gt');
@@ -94,7 +96,7 @@ export const sin = unary('sin');
 export const cos = unary('cos');
 export const tanh = unary('tanh');
 
-/** `a` where `cond` is non-zero, else `b`. */
+/** `a` where `cond` is true (non-zero), else `b`. */
 export function where(cond: Operand, a: Operand, b: Operand): ChunkedArray {
   return elementwise('where', [cond, a, b]);
 }

@@ -80,5 +80,5 @@ export function diag(v: ChunkedArray, k = 0): ChunkedArray {
   const along = k >= 0 ? reshape(padded, [n, 1]) : reshape(padded, [1, n]);
   const rows = reshape(arange(0, n), [n, 1]);
   const cols = reshape(arange(0, n), [1, n]);
-  return where(eq(sub(cols, rows), k), along, 0);
+  return where(eq(sub(cols, rows), k), along, v.dtype === 'bool' ? false : 0);
 }

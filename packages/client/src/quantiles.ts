@@ -1,4 +1,4 @@
-import { InvalidArgumentError, quantileDtype } from '@tessera/protocol';
+import { DtypeError, InvalidArgumentError, quantileDtype } from '@tessera/protocol';
 import { type ChunkedArray, makeArray } from './array.js';
 import { normalizeAxis } from './reductions.js';
 import { astype } from './elementwise.js';
@@ -18,6 +18,8 @@ export interface QuantileOptions {
  */
 function quantiles(fn: string, x: ChunkedArray, qIn: number | readonly number[], skipNan: boolean, scale: number, opts: QuantileOptions): ChunkedArray {
   const keepFloat32 = fn === 'median' || fn === 'nanmedian';
+  // numpy interpolates with b - a, which bools refuse; median averages the middle two instead.
+  if (x.dtype === 'bool' && !keepFloat32) throw new DtypeError(`${fn}: not supported for bool arrays (numpy: boolean subtract is not supported); use median, or astype a number first`);
   const scalar = typeof qIn === 'number';
   const q = (scalar ? [qIn] : [...qIn]).map((v) => v / scale);
   if (q.length === 0 || q.some((v) => !(v >= 0 && v <= 1))) {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, isFloat, type Dtype } from '@tessera/protocol';
+import { DtypeError, InvalidArgumentError, isFloat, type Dtype } from '@tessera/protocol';
 import type { ChunkedArray, ChunkedScalar, FullReduceOptions, Operand, ReduceOptions } from './array.js';
 import { abs, add, astype, div, elementwise, eq, le, maximum, minimum, mul, ne, sub, where } from './elementwise.js';
 import { max, min } from './reductions.js';
@@ -55,7 +55,7 @@ export const floorDivide = binary('floor_divide');
 export const remainder = binary('remainder');
 export const mod = remainder;
 export const fmod = binary('fmod');
-// Predicates and logic (uint8 0/1: this engine's booleans).
+// Predicates and logic (bool results).
 export const isnan = unary('isnan');
 export const isinf = unary('isinf');
 export const isfinite = unary('isfinite');
@@ -93,6 +93,11 @@ export function clip(x: ChunkedArray, lo?: Operand | null, hi?: Operand | null):
  */
 export function round(x: ChunkedArray, decimals = 0): ChunkedArray {
   if (!Number.isInteger(decimals)) throw new InvalidArgumentError(`round: decimals must be an integer, got ${decimals}`);
+  if (x.dtype === 'bool') {
+    // numpy rounds a bool through a float: round(b) is floating, and other decimals cannot cast back.
+    if (decimals === 0) return rint(x);
+    throw new DtypeError(`round: a bool array rounds only to 0 decimals, got ${decimals} (numpy cannot cast the float result back to bool)`);
+  }
   if (!isFloat(x.dtype)) {
     if (decimals >= 0) return x;
     // numpy rounds integers to tens, hundreds, ... in floating point and casts back.
@@ -116,38 +121,43 @@ export interface IsCloseOptions {
   equalNan?: boolean;
 }
 
+/** A JS boolean scalar as the number it stands for (True is 1). */
+const numeric = (o: Operand): ChunkedArray | number => (typeof o === 'boolean' ? Number(o) : o);
+
 /** numpy.isclose: |a - b| <= atol + rtol * |b| where both are finite, a == b elsewhere (infinities). */
-export function isclose(a: Operand, b: Operand, opts: IsCloseOptions = {}): ChunkedArray {
+export function isclose(aIn: Operand, bIn: Operand, opts: IsCloseOptions = {}): ChunkedArray {
+  const a = numeric(aIn);
+  const b = numeric(bIn);
   const { rtol = 1e-5, atol = 1e-8, equalNan = false } = opts;
   for (const [n, v] of [['rtol', rtol], ['atol', atol]] as const) {
     if (!(v >= 0)) throw new InvalidArgumentError(`isclose: ${n} must be a non-negative number, got ${v}`);
   }
   if (typeof a === 'number' && typeof b === 'number') throw new InvalidArgumentError('isclose: needs at least one array operand');
   // In floating point, as numpy does (integer differences could wrap).
-  const asFloat = (o: Operand): Operand => (typeof o === 'number' || isFloat(o.dtype) ? o : astype(o, 'float64'));
+  const asFloat = (o: ChunkedArray | number): ChunkedArray | number => (typeof o === 'number' || isFloat(o.dtype) ? o : astype(o, 'float64'));
   const x = asFloat(a);
   const y = asFloat(b);
   // A number operand's own tests are numbers: the elementwise op takes them as constants.
-  const finite = (o: Operand): Operand => (typeof o === 'number' ? (Number.isFinite(o) ? 1 : 0) : isfinite(o));
-  const nan = (o: Operand): Operand => (typeof o === 'number' ? (Number.isNaN(o) ? 1 : 0) : isnan(o));
+  const finite = (o: ChunkedArray | number): Operand => (typeof o === 'number' ? (Number.isFinite(o) ? 1 : 0) : isfinite(o));
+  const nan = (o: ChunkedArray | number): Operand => (typeof o === 'number' ? (Number.isNaN(o) ? 1 : 0) : isnan(o));
   const tol = typeof y === 'number' ? Math.abs(y) * rtol + atol : add(mul(abs(y), rtol), atol);
   const r = where(logicalAnd(finite(x), finite(y)), le(abs(sub(x, y)), tol), eq(x, y));
   return equalNan ? logicalOr(r, logicalAnd(nan(x), nan(y))) : r;
 }
 
-/** numpy.allclose: every element isclose (1 or 0). */
+/** numpy.allclose: whether every element isclose (a bool scalar). */
 export function allclose(a: Operand, b: Operand, opts: IsCloseOptions = {}): ChunkedScalar {
   return all(isclose(a, b, opts));
 }
 
-/** numpy.all: 1 where every element is non-zero (NaN counts as true), else 0; along axes with `axis`. */
+/** numpy.all: true where every element is non-zero (NaN counts as true); along axes with `axis`. */
 export function all(x: ChunkedArray, opts?: FullReduceOptions): ChunkedScalar;
 export function all(x: ChunkedArray, opts: ReduceOptions): ChunkedArray;
 export function all(x: ChunkedArray, opts?: ReduceOptions): ChunkedArray {
   return min(ne(x, 0), opts as ReduceOptions);
 }
 
-/** numpy.any: 1 where some element is non-zero, else 0. */
+/** numpy.any: true where some element is non-zero. */
 export function any(x: ChunkedArray, opts?: FullReduceOptions): ChunkedScalar;
 export function any(x: ChunkedArray, opts: ReduceOptions): ChunkedArray;
 export function any(x: ChunkedArray, opts?: ReduceOptions): ChunkedArray {

@@ -66,7 +66,7 @@ export function checkChunk(c: unknown, want?: { dtype: Dtype; shape: readonly nu
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) return 'shape is not a list of non-negative integers';
   const actual = dtypeOfData(data);
   if (!actual) return `unsupported typed array ${(data as object).constructor.name}`;
-  if (dtype !== actual) return `dtype ${String(dtype)} does not match its data (${actual})`;
+  if (!(typeof dtype === 'string' && (dtype === actual || (dtype === 'bool' && actual === 'uint8')))) return `dtype ${String(dtype)} does not match its data (${actual})`;
   if (data.length !== sizeOf(shape)) return `data holds ${data.length} elements, shape ${fmtShape(shape)} needs ${sizeOf(shape)}`;
   if (want && (want.dtype !== dtype || want.shape.length !== shape.length || want.shape.some((d, i) => d !== shape[i]))) {
     return `expected ${want.dtype}${fmtShape(want.shape)}, got ${dtype}${fmtShape(shape)}`;

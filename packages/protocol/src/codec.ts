@@ -48,7 +48,7 @@ import {
   makeData,
 } from 'apache-arrow';
 import { type Chunk, checkChunk } from './chunk.js';
-import { type ChunkData, DTYPES, type Dtype, dtypeOfData, isUnsigned } from './dtype.js';
+import { type ChunkData, DTYPES, type Dtype, isUnsigned, storesDtype } from './dtype.js';
 import { CodecError, InvalidArgumentError } from './errors.js';
 import { fmtShape, shapeEquals, sizeOf } from './shape.js';
 
@@ -84,6 +84,7 @@ function arrowValueType(dtype: Dtype): ArrowValueType {
     case 'uint16':
       return new Uint16();
     case 'uint8':
+    case 'bool': // one byte per element, as numpy stores it (Arrow's Bool is bit-packed); tessera.dtype tells them apart
       return new Uint8();
   }
 }
@@ -177,7 +178,7 @@ function chunkFromListData(col: Data<FixedSizeList>, shape: readonly number[], m
   if ('unsupported' in found) {
     throw new CodecError(`unsupported element type ${found.unsupported} (supported: ${DTYPES.join(', ')})`);
   }
-  const dtype = found.dtype;
+  const dtype = metaDtype === 'bool' && found.dtype === 'uint8' ? 'bool' : found.dtype;
   if (metaDtype !== undefined && metaDtype !== dtype) {
     throw new CodecError(`metadata says dtype ${metaDtype} but the column holds ${dtype} (${String(type.valueType)})`);
   }
@@ -193,7 +194,7 @@ function chunkFromListData(col: Data<FixedSizeList>, shape: readonly number[], m
     throw new CodecError(`data holds ${child.length} elements, shape ${fmtShape(shape)} needs ${n}`);
   }
   const values = child.values as unknown;
-  if (!ArrayBuffer.isView(values) || dtypeOfData(values) !== dtype || (values as ChunkData).length < start + n) {
+  if (!ArrayBuffer.isView(values) || !storesDtype(values, dtype) || (values as ChunkData).length < start + n) {
     throw new CodecError(`data buffer of the column is missing or shorter than ${n} ${dtype} elements`);
   }
   const arr = values as ChunkData;

@@ -48,9 +48,9 @@ export const GpuInfo = z
   .strict();
 export type GpuInfo = z.infer<typeof GpuInfo>;
 
-/** The dtypes GPU kernels store: float32, int32, and uint8 (packed four to a 32-bit word). */
+/** The dtypes GPU kernels store: float32, int32, and uint8 and bool (packed four to a 32-bit word). */
 export function isGpuDtype(d: Dtype): boolean {
-  return d === 'float32' || d === 'int32' || d === 'uint8';
+  return d === 'float32' || d === 'int32' || d === 'uint8' || d === 'bool';
 }
 
 const COMPARISONS = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
@@ -73,7 +73,8 @@ function programSupport(program: readonly Instruction[], inputDtypes: readonly D
     }
     if (!GPU_OPS.has(ins.op)) return `instruction ${i} (${ins.op}) has no GPU kernel`;
     if (!isGpuDtype(ins.dtype)) return `instruction ${i} (${ins.op}) gives ${ins.dtype}`;
-    if (argTypes.some((t) => !isGpuDtype(t))) return `instruction ${i} (${ins.op}) reads float64`;
+    const nonGpu = argTypes.find((t) => !isGpuDtype(t));
+    if (nonGpu) return `instruction ${i} (${ins.op}) reads ${nonGpu}`;
     // The type a comparison is evaluated in: float32 vs int32 compares as float64 on the CPU.
     if (COMPARISONS.has(ins.op) && promoteTypes(argTypes[0]!, argTypes[1]!) === 'float64')
       return `instruction ${i} (${ins.op}) compares in float64`;
@@ -135,7 +136,8 @@ export function gpuUnsupported(t: Pick<TaskSpec, 'op' | 'params' | 'shape' | 'dt
           types.push(d.dtype);
         }
       }
-      if (types.some((d) => !isGpuDtype(d))) return 'float64 input';
+      const nonGpu = types.find((d) => !isGpuDtype(d));
+      if (nonGpu) return `${nonGpu} input`;
       const bad = programSupport(p.program, types);
       if (bad) return bad;
       if (p.reduce) {

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 
 /**
- * The element types a chunk may hold, numpy's names. Booleans (comparison results) are uint8.
+ * The element types a chunk may hold, numpy's names. `bool` is stored one byte per element
+ * (0 or 1) in a Uint8Array, as numpy stores it.
  * int64 / uint64 are stored in BigInt64Array / BigUint64Array; kernels read them as float64
  * where that is exact and fall back to exact BigInt arithmetic where it is not.
  */
-export const DTYPES = ['float64', 'float32', 'int64', 'int32', 'int16', 'int8', 'uint64', 'uint32', 'uint16', 'uint8'] as const;
+export const DTYPES = ['float64', 'float32', 'int64', 'int32', 'int16', 'int8', 'uint64', 'uint32', 'uint16', 'uint8', 'bool'] as const;
 export const Dtype = z.enum(DTYPES);
 export type Dtype = z.infer<typeof Dtype>;
 
@@ -37,9 +38,10 @@ const CTORS: Record<Dtype, ChunkDataCtor> = {
   uint32: Uint32Array,
   uint16: Uint16Array,
   uint8: Uint8Array,
+  bool: Uint8Array,
 };
 
-const SIZES: Record<Dtype, number> = { float64: 8, float32: 4, int64: 8, int32: 4, int16: 2, int8: 1, uint64: 8, uint32: 4, uint16: 2, uint8: 1 };
+const SIZES: Record<Dtype, number> = { float64: 8, float32: 4, int64: 8, int32: 4, int16: 2, int8: 1, uint64: 8, uint32: 4, uint16: 2, uint8: 1, bool: 1 };
 
 export function itemsize(dtype: Dtype): number {
   return SIZES[dtype];
@@ -49,10 +51,15 @@ export function typedArrayCtor(dtype: Dtype): ChunkDataCtor {
   return CTORS[dtype];
 }
 
-/** The dtype a typed array stores, or undefined for one no dtype uses (Uint8ClampedArray, DataView...). */
+/** The dtype a typed array stores (a Uint8Array is uint8), or undefined for one no dtype uses (Uint8ClampedArray, DataView...). */
 export function dtypeOfData(data: unknown): Dtype | undefined {
   for (const d of DTYPES) if (data instanceof CTORS[d] && !(data instanceof Uint8ClampedArray)) return d;
   return undefined;
+}
+
+/** Whether `data` is the typed array that stores `dtype` (a Uint8Array stores uint8 and bool). */
+export function storesDtype(data: unknown, dtype: Dtype): boolean {
+  return data instanceof CTORS[dtype] && !(data instanceof Uint8ClampedArray);
 }
 
 export function dtypeOf(data: ChunkData): Dtype {
@@ -65,8 +72,13 @@ export function isFloat(dtype: Dtype): boolean {
   return dtype === 'float64' || dtype === 'float32';
 }
 
+/** Integers and bool: every value is exact in a float64 register (int64 / uint64 where below 2^53). */
 export function isInteger(dtype: Dtype): boolean {
   return !isFloat(dtype);
+}
+
+export function isBool(dtype: Dtype): dtype is 'bool' {
+  return dtype === 'bool';
 }
 
 export function isUnsigned(dtype: Dtype): boolean {
@@ -91,12 +103,13 @@ function intOf(signed: boolean, b: number): Dtype {
 }
 
 /**
- * numpy.promote_types over these dtypes: the same kind keeps the wider; signed with unsigned
+ * numpy.promote_types over these dtypes: bool gives way to any other type; the same kind keeps the wider; signed with unsigned
  * takes a signed type wider than the unsigned one (uint64 with any signed type is float64); an
  * integer with float32 stays float32 up to 16 bits, else float64.
  */
 export function promoteTypes(a: Dtype, b: Dtype): Dtype {
-  if (a === b) return a;
+  if (a === b || b === 'bool') return a;
+  if (a === 'bool') return b;
   if (a === 'float64' || b === 'float64') return 'float64';
   if (isFloat(a) || isFloat(b)) {
     const i = isFloat(a) ? b : a;
@@ -111,10 +124,12 @@ export function promoteTypes(a: Dtype, b: Dtype): Dtype {
 
 /**
  * numpy (NEP 50) rule for an array combined with a plain JS number: the array's dtype wins
- * unless the number is fractional (or non-finite) and the array is integral, then float64.
+ * unless the number is fractional (or non-finite) and the array is integral, then float64; a bool
+ * array with an integer gives numpy's default integer, int64.
  */
 export function promoteWithScalar(dtype: Dtype, value: number): Dtype {
-  if (isFloat(dtype) || Number.isInteger(value)) return dtype;
+  if (isFloat(dtype)) return dtype;
+  if (Number.isInteger(value)) return dtype === 'bool' ? 'int64' : dtype;
   return 'float64';
 }
 
@@ -155,6 +170,8 @@ export function castScalar(dtype: Dtype, v: number): number {
       return v & 0xffff;
     case 'uint8':
       return v & 255;
+    case 'bool':
+      return v !== 0 ? 1 : 0; // NaN is true, as numpy's bool(nan)
     case 'int64':
     case 'uint64': {
       if (!Number.isFinite(v)) return 0;

@@ -203,7 +203,10 @@ export const OPS = {
   full: def({ params: FullParams, check: (_p, deps) => noDeps(deps) }),
   arange: def({
     params: ArangeParams,
-    check: (_p, deps, out) => noDeps(deps) ?? expect(out.shape.length === 1, () => `arange chunks are 1-D, declared ${fmtShape(out.shape)}`),
+    check: (_p, deps, out) =>
+      noDeps(deps) ??
+      expect(out.shape.length === 1, () => `arange chunks are 1-D, declared ${fmtShape(out.shape)}`) ??
+      expect(out.dtype !== 'bool', () => 'arange has no bool ranges'),
   }),
   random: def({
     params: RandomParams,

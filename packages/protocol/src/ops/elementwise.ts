@@ -21,7 +21,7 @@ export type ElementwiseOp = z.infer<typeof ElementwiseOp>;
 export type UnaryOp = (typeof UNARY_OPS)[number];
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
-/** Ops whose result is a truth value (numpy's bool; uint8 0/1 here). */
+/** Ops whose result is a truth value: numpy's bool. */
 const PREDICATES = new Set<string>(['lt', 'le', 'gt', 'ge', 'eq', 'ne', 'isnan', 'isinf', 'isfinite', 'logical_not', 'logical_and', 'logical_or', 'logical_xor']);
 /** Float functions: integer inputs give float64 (uint8: float32, where numpy gives float16). */
 const FLOAT_FUNCS = new Set<string>([
@@ -31,6 +31,10 @@ const FLOAT_FUNCS = new Set<string>([
 ]);
 /** Binary float functions: the operands' promoted type, made float. */
 const FLOAT_BINARY = new Set<string>(['arctan2', 'hypot', 'copysign']);
+/** numpy has no bool loop for these: bool operands run (and give) int8. */
+const BOOL_AS_INT8 = new Set<string>(['square', 'reciprocal', 'pow', 'floor_divide', 'remainder', 'fmod', 'left_shift', 'right_shift']);
+/** numpy refuses these on bool: `-` is not defined for bools (use `~`, `^` or logical_xor). */
+const NO_BOOL = new Set<string>(['neg', 'sub', 'sign']);
 /** Bitwise ops: integers only (numpy raises a TypeError for floats). */
 export const INTEGER_OPS = new Set<string>(['invert', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'left_shift', 'right_shift']);
 const UNARY = new Set<string>(UNARY_OPS);
@@ -42,8 +46,11 @@ export function arityOf(op: ElementwiseOp): 1 | 2 | 3 {
   return 3;
 }
 
-/** Why numpy would refuse these operand dtypes for `op` (bitwise ops of floats), or undefined. */
+/** Why numpy would refuse these operand dtypes for `op` (bitwise ops of floats, `-` of bools), or undefined. */
 export function elementwiseDtypeError(op: ElementwiseOp, operands: readonly Dtype[]): string | undefined {
+  if (NO_BOOL.has(op) && operands.every((d) => d === 'bool')) {
+    return `${op} is not supported for bool arrays (numpy: ${op === 'sign' ? "ufunc 'sign' has no bool loop" : 'use bitwise_xor, logical_xor or invert instead'})`;
+  }
   if (!INTEGER_OPS.has(op)) return undefined;
   const f = operands.find(isFloat);
   return f === undefined ? undefined : `${op} takes integer arrays, not ${f} (numpy: ufunc '${op}' not supported for the input types)`;
@@ -55,7 +62,8 @@ export function elementwiseDtypeError(op: ElementwiseOp, operands: readonly Dtyp
  */
 export function elementwiseResultDtype(op: ElementwiseOp, operands: readonly Dtype[]): Dtype {
   const [a = 'float64', b = a, c = b] = operands;
-  if (PREDICATES.has(op)) return 'uint8';
+  if (PREDICATES.has(op)) return 'bool';
+  if (BOOL_AS_INT8.has(op) && promoteTypes(a, b) === 'bool') return 'int8';
   if (FLOAT_FUNCS.has(op)) return floatResultType(a);
   if (FLOAT_BINARY.has(op)) return floatResultType(promoteTypes(a, b));
   switch (op) {

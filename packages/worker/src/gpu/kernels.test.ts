@@ -178,6 +178,34 @@ describe('elementwise kernels', () => {
     await run([x], [{ input: 0 }, { const: 0.5, dtype: 'float32' }], { rel: 2e-6 * 2 }, 'x**0.5 (NaN for x < 0)');
   });
 
+  it('bool: comparisons give packed bools; add is or, mul is and; casts to and from bool; where on a bool mask', async () => {
+    const x = randomChunk('float32', [7, 9], 41, -2, 2);
+    const i = randomChunk('int32', [7, 9], 42, -3, 3);
+    const u = randomChunk('uint8', [7, 9], 43, 0, 256);
+    const prog = (op: 'add' | 'mul' | 'maximum' | 'minimum' | 'abs' | 'ne'): Instruction[] => [
+      { op: 'gt', args: [{ input: 0 }, { const: 0, dtype: 'float32' }], dtype: 'bool' },
+      { op: 'astype', args: [{ input: 1 }], dtype: 'bool' },
+      op === 'abs' ? { op, args: [{ ref: 0 }], dtype: 'bool' } : { op, args: [{ ref: 0 }, { ref: 1 }], dtype: 'bool' },
+    ];
+    for (const op of ['add', 'mul', 'maximum', 'minimum', 'abs', 'ne'] as const) {
+      const { cpu, gpu } = await both(runner, ew(prog(op), [{}, {}], [7, 9], 'bool'), [x, i]);
+      expect(gpu.dtype, op).toBe('bool');
+      expect(gpu, op).toEqual(cpu);
+    }
+    // NaN is true as a bool; a bool mask selects; bools widen to int32 and float32.
+    const withNan = chunkOf('float32', [6], [NaN, 0, -0, 0.25, -3, Infinity]);
+    const cast = await both(runner, ew([{ op: 'astype', args: [{ input: 0 }], dtype: 'bool' }], [{}], [6], 'bool'), [withNan]);
+    expect([...cast.gpu.data]).toEqual([1, 0, 0, 1, 1, 1]);
+    const masked: Instruction[] = [
+      { op: 'astype', args: [{ input: 1 }], dtype: 'bool' },
+      { op: 'where', args: [{ ref: 0 }, { input: 0 }, { const: -1, dtype: 'float32' }], dtype: 'float32' },
+      { op: 'astype', args: [{ ref: 0 }], dtype: 'int32' },
+      { op: 'add', args: [{ ref: 1 }, { ref: 2 }], dtype: 'float32' },
+    ];
+    const sel = await both(runner, ew(masked, [{}, {}], [7, 9], 'float32'), [x, u]);
+    expect(sel.gpu).toEqual(sel.cpu);
+  });
+
   it('comparisons give packed uint8; where selects', async () => {
     const a = randomChunk('float32', [7, 9], 21, -2, 2);
     const b = chunkOf(

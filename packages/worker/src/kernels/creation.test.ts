@@ -18,7 +18,7 @@ describe('full, arange, from-bytes', () => {
         }
       }
     });
-    it(`arange ${dt}`, () => {
+    if (dt !== 'bool') it(`arange ${dt}`, () => {
       const out = executeTask(task('arange', { start: -3, step: 0.75 }, [11], dt), []);
       const want: number[] = [];
       for (let i = 0; i < 11; i++) want.push(-3 + i * 0.75);

@@ -45,5 +45,7 @@ export function fromBytes(p: FromBytesParams, shape: number[], dtype: Dtype): Ch
   // Chunks are little-endian on the wire; every platform Node runs on here is too.
   if (!LITTLE_ENDIAN && itemsize(dtype) > 1) throw new Error('from-bytes: big-endian hosts are not supported');
   new Uint8Array(out.data.buffer, out.data.byteOffset, want).set(p.bytes);
+  // A bool byte is 0 or 1 (numpy's too): any other non-zero byte is true.
+  if (dtype === 'bool') for (let i = 0; i < out.data.length; i++) out.data[i] = out.data[i] !== 0 ? 1 : 0;
   return out;
 }

@@ -70,7 +70,8 @@ export function exactTensordot(inputs: readonly Chunk[], pairs: number, axesA: n
   const bits = itemsize(dtype) * 8;
   const wrap = isUnsigned(dtype) ? BigInt.asUintN : BigInt.asIntN;
   const d = out.data;
-  if (isWideData(d)) acc.forEach((v, i) => (d[i] = wrap(64, v)));
+  if (dtype === 'bool') acc.forEach((v, i) => (d[i] = v !== 0n ? 1 : 0));
+  else if (isWideData(d)) acc.forEach((v, i) => (d[i] = wrap(64, v)));
   else acc.forEach((v, i) => (d[i] = Number(wrap(bits, v))));
   return out;
 }

@@ -57,7 +57,9 @@ export function tensordot(p: TensordotParams, inputs: readonly Chunk[], shape: n
   const f32 = engine === 'blas' && out.data instanceof Float32Array && products.every((q) => q.A.data instanceof Float32Array && q.B.data instanceof Float32Array);
   const acc: FloatMatrix = out.data instanceof Float64Array || f32 ? (out.data as FloatMatrix) : new Float64Array(out.data.length);
   for (const { M, N, K, A, B } of products) gemm(M, N, K, A, B, acc, N);
-  if (acc !== out.data) storeFloats(out.data, 0, acc as Float64Array, 0, acc.length);
+  // numpy's bool dot is an or of ands: any non-zero sum is true.
+  if (dtype === 'bool') for (let i = 0; i < acc.length; i++) out.data[i] = acc[i] !== 0 ? 1 : 0;
+  else if (acc !== out.data) storeFloats(out.data, 0, acc as Float64Array, 0, acc.length);
   return out;
 }
 

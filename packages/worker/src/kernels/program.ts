@@ -9,7 +9,7 @@ import {
   FMOD, IFMOD, ATAN2, HYPOT, COPYSIGN, AND, OR, XOR, BAND, BOR, BXOR, LSHIFT,
   RSHIFT, IPOW64, INVERT64, BAND64, BOR64, BXOR64, LSHIFT64, RSHIFT64, IFLOORDIV64, URSHIFT,
   R_NONE, R_F32, R_I32, R_U8, R_I16, R_I8, R_U32, R_U16, R_I64, R_U64, R_CAST_I32, R_CAST_U8,
-  R_CAST_I16, R_CAST_I8, R_CAST_U32, R_CAST_U16, R_CAST_I64, R_CAST_U64,
+  R_CAST_I16, R_CAST_I8, R_CAST_U32, R_CAST_U16, R_CAST_I64, R_CAST_U64, R_BOOL,
   runStep,
   type Step,
 } from './steps.js';
@@ -56,8 +56,8 @@ const EXACT = new Set([
 const WRAPS = new Set([IMUL, ISQUARE, INVERT, LSHIFT, BAND, BOR, BXOR]);
 
 
-const WRAP_MODE: Partial<Record<Dtype, number>> = { float32: R_F32, int64: R_I64, int32: R_I32, int16: R_I16, int8: R_I8, uint64: R_U64, uint32: R_U32, uint16: R_U16, uint8: R_U8 };
-const CAST_MODE: Partial<Record<Dtype, number>> = { int64: R_CAST_I64, int32: R_CAST_I32, int16: R_CAST_I16, int8: R_CAST_I8, uint64: R_CAST_U64, uint32: R_CAST_U32, uint16: R_CAST_U16, uint8: R_CAST_U8 };
+const WRAP_MODE: Partial<Record<Dtype, number>> = { float32: R_F32, int64: R_I64, int32: R_I32, int16: R_I16, int8: R_I8, uint64: R_U64, uint32: R_U32, uint16: R_U16, uint8: R_U8, bool: R_BOOL };
+const CAST_MODE: Partial<Record<Dtype, number>> = { int64: R_CAST_I64, int32: R_CAST_I32, int16: R_CAST_I16, int8: R_CAST_I8, uint64: R_CAST_U64, uint32: R_CAST_U32, uint16: R_CAST_U16, uint8: R_CAST_U8, bool: R_BOOL };
 const WIDTH: Partial<Record<Dtype, number>> = { int64: 64, int32: 32, int16: 16, int8: 8, uint64: 64, uint32: 32, uint16: 16, uint8: 8 };
 
 
@@ -163,6 +163,7 @@ export function compile(program: ElementwiseParams['program'], ninputs: number, 
     if (wide) op = WIDE_VARIANT[op] ?? op;
     else if (isInt) op = INT_VARIANT[op] ?? op;
     if (op === RSHIFT && ins.dtype === 'uint32') op = URSHIFT;
+    if (op === INVERT && ins.dtype === 'bool') op = NOT; // numpy's ~ of a bool is logical not
     if (op === POW) {
       const e = ins.args[1]!;
       if ('const' in e && castScalar(e.dtype, e.const) === 2) {

@@ -23,7 +23,7 @@ export function flat(shape: readonly number[], idx: readonly number[]): number {
 /** A typed array of `dtype` holding `values` as storing them does (bigints for int64 / uint64). */
 export function fromNumbers(dtype: Dtype, values: readonly number[]): ChunkData {
   const data = new (typedArrayCtor(dtype))(values.length);
-  values.forEach((v, i) => setNumber(data, i, v));
+  values.forEach((v, i) => setNumber(data, i, dtype === 'bool' ? Number(v !== 0) : v));
   return data;
 }
 

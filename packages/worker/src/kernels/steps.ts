@@ -26,6 +26,8 @@ export const URSHIFT = 82;
 export const R_NONE = 0, R_F32 = 1, R_I32 = 2, R_U8 = 3, R_I16 = 6, R_I8 = 7, R_U32 = 8, R_U16 = 9;
 /** int64 / uint64: no rounding, a check that the double is the exact value (else the exact path runs). */
 export const R_I64 = 10, R_U64 = 11;
+/** bool: any non-zero value (NaN included) is true, stored as 1. */
+export const R_BOOL = 18;
 /**
  * astype from a float to an integer type, as numpy does on x86-64 (cvttsd2si): truncation toward
  * zero; NaN, the infinities and values outside int32 give int32's minimum, of which int16, int8,
@@ -270,6 +272,7 @@ export function roundInPlace(o: Float64Array, n: number, mode: number): void {
     case R_U32: for (let i = 0; i < n; i++) o[i] = o[i]! >>> 0; break;
     case R_U16: for (let i = 0; i < n; i++) o[i] = o[i]! & 0xffff; break;
     case R_U8: for (let i = 0; i < n; i++) o[i] = o[i]! & 255; break;
+    case R_BOOL: for (let i = 0; i < n; i++) o[i] = o[i] !== 0 ? 1 : 0; break;
     // An integer has no -0 (float multiplication makes one of 0 * -5): zeros are stored as +0.
     case R_I64: for (let i = 0; i < n; i++) { const x = o[i]!; if (!(x < 9007199254740992 && x > -9007199254740992)) inexact = true; else if (x === 0) o[i] = 0; } break;
     case R_U64: for (let i = 0; i < n; i++) { const x = o[i]!; if (!(x < 9007199254740992 && x >= 0)) inexact = true; else if (x === 0) o[i] = 0; } break;

@@ -5,9 +5,9 @@ import type { Dtype } from '@tessera/protocol';
  * numpy-semantics helper functions, and the 64-bit integer arithmetic of the random generator.
  *
  * Storage (what a buffer holds):  float32 -> f32 (or f16 in mixed precision), int32 -> i32,
- * uint8 -> u32 words of four bytes (little-endian, element i in byte i % 4 of word i / 4).
+ * uint8 and bool -> u32 words of four bytes (little-endian, element i in byte i % 4 of word i / 4).
  * Values (what a shader computes in): float32 -> f32, int32 -> i32 (two's complement wrapping,
- * as numpy and the CPU kernels do), uint8 -> u32 kept in 0..255.
+ * as numpy and the CPU kernels do), uint8 -> u32 kept in 0..255, bool -> u32 0 or 1.
  */
 
 export type Storage = 'f32' | 'f16' | 'i32' | 'u8';
@@ -22,6 +22,7 @@ export function valueType(d: Dtype): ValueType {
     case 'int32':
       return 'i32';
     case 'uint8':
+    case 'bool':
       return 'u32';
     default:
       throw new Error(`no GPU value type for ${d}`);
@@ -35,6 +36,7 @@ export function storageOf(d: Dtype, f16: boolean): Storage {
     case 'int32':
       return 'i32';
     case 'uint8':
+    case 'bool':
       return 'u8';
     default:
       throw new Error(`no GPU storage for ${d}`);
@@ -83,6 +85,8 @@ export function lit(d: Dtype, v: number): string {
       return i32Lit(v);
     case 'uint8':
       return u32Lit(v & 255);
+    case 'bool':
+      return v !== 0 ? '1u' : '0u'; // NaN is true, as numpy's bool(nan)
     default:
       throw new Error(`no GPU literal for ${d}`);
   }
@@ -91,6 +95,8 @@ export function lit(d: Dtype, v: number): string {
 /** Convert a value expression between value types with the CPU's semantics (ToInt32, & 255). */
 export function convert(expr: string, from: Dtype, to: Dtype): string {
   if (from === to) return expr;
+  // A float is true unless it is ±0, NaN included: tested on the bits, which no compiler may assume away.
+  if (to === 'bool') return from === 'float32' ? `select(0u, 1u, (bitcast<u32>(${expr}) & 0x7fffffffu) != 0u)` : `select(0u, 1u, ${expr} != ${from === 'int32' ? '0' : '0u'})`;
   if (to === 'float32') return `f32(${expr})`;
   if (to === 'int32') return from === 'float32' ? `f2i(${expr})` : `i32(${expr})`;
   if (to === 'uint8') return from === 'float32' ? `(bitcast<u32>(f2i(${expr})) & 255u)` : `(bitcast<u32>(${expr}) & 255u)`;

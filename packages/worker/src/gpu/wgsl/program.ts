@@ -1,7 +1,7 @@
 import { promoteTypes, type Dtype, type Instruction, type Operand } from '@tessera/protocol';
 import { convert, lit, valueType } from './common.js';
 
-const ZERO: Record<string, string> = { float32: '0.0', int32: '0', uint8: '0u' };
+const ZERO: Record<string, string> = { float32: '0.0', int32: '0', uint8: '0u', bool: '0u' };
 
 /** WGSL lines computing a program; returns the lines and the result's name. */
 export function programCode(
@@ -27,13 +27,14 @@ export function programCode(
     const wrap = (x: string): string => (D === 'uint8' ? `((${x}) & 255u)` : `(${x})`);
     switch (ins.op) {
       case 'add':
-        e = wrap(`${A()} + ${B()}`);
+        // numpy's bool add is logical or, its bool multiply logical and.
+        e = D === 'bool' ? `(${A()} | ${B()})` : wrap(`${A()} + ${B()}`);
         break;
       case 'sub':
         e = wrap(`${A()} - ${B()}`);
         break;
       case 'mul':
-        e = wrap(`${A()} * ${B()}`);
+        e = D === 'bool' ? `(${A()} & ${B()})` : wrap(`${A()} * ${B()}`);
         break;
       case 'div':
         e = `(${A()} / ${B()})`;
@@ -78,13 +79,14 @@ export function programCode(
         break;
       }
       case 'where':
-        e = `select(${convert(c!.e, c!.d, D)}, ${convert(b!.e, b!.d, D)}, ${a.e} != ${ZERO[a.d]})`;
+        // A float condition through the bool cast: NaN is true.
+        e = `select(${convert(c!.e, c!.d, D)}, ${convert(b!.e, b!.d, D)}, ${a.d === 'float32' ? `${convert(a.e, a.d, 'bool')} != 0u` : `${a.e} != ${ZERO[a.d]}`})`;
         break;
       case 'neg':
         e = D === 'uint8' ? `((0u - ${A()}) & 255u)` : `(-${A()})`;
         break;
       case 'abs':
-        e = D === 'uint8' ? A() : `abs(${A()})`;
+        e = D === 'uint8' || D === 'bool' ? A() : `abs(${A()})`;
         break;
       case 'sqrt':
       case 'exp':
