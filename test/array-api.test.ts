@@ -130,7 +130,7 @@ describe.each(['local', 'cluster'] as const)('array API on the %s engine', (engi
     const w = await client.compute(ta.where(x.gt(0), x, x.neg().mul(2)));
     close(w.data, [...ref].map((v) => (v > 0 ? v : -2 * v)));
     const cmp = await client.compute(x.ge(3));
-    expect(cmp.dtype).toBe('uint8');
+    expect(cmp.dtype).toBe('bool');
     expect([...cmp.data]).toEqual([...ref].map((v) => +(v >= 3)));
     const i = ta.arange(5, { chunks: 2 });
     const half = await client.compute(i.add(0.5));

@@ -10,10 +10,12 @@ import * as lm from './linalg-more.js';
 import * as nr from './nan-reductions.js';
 import * as cu from './cumulative.js';
 import * as tk from './take.js';
+import * as mk from './masking.js';
 import * as st from './structure.js';
 import * as sl from './slicing.js';
 import * as la from './linalg.js';
 import { mapBlocks, type MapBlocksOptions } from './map-blocks.js';
+import { hasUnknownChunks, unknownChunksError } from './deferred.js';
 
 /** What one block's task needs beyond its key, shape and dtype. */
 export interface BlockTask {
@@ -36,6 +38,8 @@ export interface ArrayInit {
   block(index: readonly number[]): BlockTask;
   /** Reuse an existing name (persisted arrays keep their keys). */
   name?: string;
+  /** A deferred array of unknown chunk sizes (deferred.ts): its inputs may have them too. */
+  unknownChunks?: boolean;
 }
 
 /** A computed array: C-order data of `shape`. */
@@ -218,6 +222,10 @@ export class ChunkedArray {
   cumsum(opts?: { axis?: number }): ChunkedArray { return cu.cumsum(this, opts); }
   /** numpy's take / `x[idx]` along one axis: indices in any order, repeats allowed. */
   take(indices: readonly number[] | ArrayLike<number>, opts?: { axis?: number }): ChunkedArray { return tk.take(this, indices, opts); }
+  /** numpy's x[cond]: the elements (or leading-axis slices) where the bool array is true; unknown size until computed. */
+  mask(cond: ChunkedArray | readonly boolean[] | readonly number[]): ChunkedArray { return mk.mask(this, cond); }
+  compress(cond: ChunkedArray | readonly (number | boolean)[], opts?: { axis?: number }): ChunkedArray { return mk.compress(cond, this, opts); }
+  nonzero(): ChunkedArray[] { return mk.nonzero(this); }
   cumprod(opts?: { axis?: number }): ChunkedArray { return cu.cumprod(this, opts); }
   diagonal(offset = 0, axis1 = 0, axis2 = 1): ChunkedArray { return lm.diagonal(this, offset, axis1, axis2); }
   trace(offset = 0, axis1 = 0, axis2 = 1): ChunkedArray { return lm.trace(this, offset, axis1, axis2); }
@@ -294,6 +302,9 @@ export class ChunkedScalar extends ChunkedArray {
 
 /** Create an array from a layer, naming it `<label>-<token>`. */
 export function makeArray(init: ArrayInit): ChunkedArray {
+  // Only deferred arrays build on unknown chunk sizes; every other op needs them (Dask's rule).
+  const unknown = init.unknownChunks ? undefined : init.inputs.find(hasUnknownChunks);
+  if (unknown) throw unknownChunksError(init.label, unknown);
   const name =
     init.name ??
     `${init.label}-${tokenize(init.label, init.op, init.token, init.inputs.map((a) => a.name), init.shape, init.dtype, init.chunks)}`;

@@ -19,6 +19,7 @@ import { EventFeed, Job } from './job.js';
 import { ProgressBar } from './progress.js';
 import { type Result, type Results, assembleResult } from './results.js';
 import { importOptional } from './optional-import.js';
+import { hasUnknownChunks, resolveChunkSizes } from './deferred.js';
 
 export interface ConnectOptions {
   /**
@@ -57,7 +58,7 @@ export interface ConnectOptions {
 
 export interface ComputeOptions extends GraphOptions {
   /**
-   * Where the work runs: 'cpu', 'gpu' (every task with a GPU kernel, float32/int32/uint8; fails
+   * Where the work runs: 'cpu', 'gpu' (every task with a GPU kernel, float32/int32/uint8/bool; fails
    * with NoGpuError when there is no GPU), or 'auto' (a cost model moves big float32 work to a GPU
    * where there is one). Default 'cpu', or 'auto' for a client connected with `gpu: true`.
    */
@@ -200,7 +201,7 @@ export class Client {
   compute(a: ChunkedArray, opts?: ComputeOptions): Promise<NDArray>;
   compute<T extends readonly ChunkedArray[]>(arrays: readonly [...T], opts?: ComputeOptions): Promise<Results<T>>;
   async compute(target: ChunkedArray | readonly ChunkedArray[], opts: ComputeOptions = {}): Promise<unknown> {
-    const arrays = checkArrays('compute', Array.isArray(target) ? target : [target]);
+    const arrays = await this.known(checkArrays('compute', Array.isArray(target) ? target : [target]), opts);
     const job = await this.start(arrays, opts, { buffer: false, pick: Array.isArray(target) ? undefined : 0 });
     return job.result();
   }
@@ -209,7 +210,7 @@ export class Client {
   submit<T extends ChunkedArray>(a: T, opts?: ComputeOptions): Promise<Job<Result<T>>>;
   submit<T extends readonly ChunkedArray[]>(arrays: readonly [...T], opts?: ComputeOptions): Promise<Job<Results<T>>>;
   async submit(target: ChunkedArray | readonly ChunkedArray[], opts: ComputeOptions = {}): Promise<Job<unknown>> {
-    const arrays = checkArrays('submit', Array.isArray(target) ? target : [target]);
+    const arrays = await this.known(checkArrays('submit', Array.isArray(target) ? target : [target]), opts);
     return this.start(arrays, opts, { buffer: true, pick: Array.isArray(target) ? undefined : 0 });
   }
 
@@ -218,20 +219,37 @@ export class Client {
    * and chunks, but its tasks are `persisted` (no dependencies), so later graphs start from them.
    */
   async persist<T extends ChunkedArray>(a: T, opts: ComputeOptions = {}): Promise<T> {
-    const [x] = checkArrays('persist', [a]);
+    const [x] = await this.known(checkArrays('persist', [a]), opts);
     const job = await this.start([x!], opts, { buffer: false, persist: true });
     await job.result();
     return makeArray({
-      name: a.name,
+      name: x!.name,
       label: 'persisted',
       op: 'persisted',
-      shape: a.shape,
-      dtype: a.dtype,
-      chunks: a.chunks,
+      shape: x!.shape,
+      dtype: x!.dtype,
+      chunks: x!.chunks,
       inputs: [],
       token: null,
       block: () => ({ params: {}, deps: [] }),
     }) as T;
+  }
+
+  /**
+   * The array with its unknown chunk sizes (a boolean mask's result, shape entries NaN) computed:
+   * Dask's compute_chunk_sizes(). The result has the same values and known shape and chunks, so
+   * every function accepts it. Known arrays come back as they are.
+   */
+  async computeChunkSizes<T extends ChunkedArray>(a: T, opts: ComputeOptions = {}): Promise<T> {
+    const [x] = await this.known(checkArrays('computeChunkSizes', [a]), opts);
+    return x as T;
+  }
+
+  /** `arrays` with every unknown chunk size computed (the counts run as graphs of their own first). */
+  private async known(arrays: ChunkedArray[], opts: ComputeOptions): Promise<ChunkedArray[]> {
+    if (!arrays.some(hasUnknownChunks)) return arrays;
+    const { onEvent: _e, progress: _p, ...quiet } = opts;
+    return resolveChunkSizes(arrays, async (counts) => (await (await this.start(counts, quiet, { buffer: false })).result()) as NDArray[]);
   }
 
   /** Drop the persisted blocks of an array. */

@@ -7,6 +7,7 @@ import { ravel } from './shape-ops.js';
 import { slice } from './slicing.js';
 import { concatenate } from './structure.js';
 import { isnan } from './ufuncs.js';
+import { requireKnown } from './deferred.js';
 
 /**
  * Running sums and products along an axis, across chunks, as Dask computes them: a `cumulate`
@@ -15,6 +16,7 @@ import { isnan } from './ufuncs.js';
  * with another. Integer inputs give float64 (their sums do here); without `axis`, the flattened array.
  */
 function cumulative(kind: 'sum' | 'prod', fn: string, x: ChunkedArray, opts: { axis?: number } = {}): ChunkedArray {
+  requireKnown(fn, x);
   if (opts.axis === undefined) return cumulative(kind, fn, ravel(x), { axis: 0 });
   const axis = normalizeAxis(fn, opts.axis, x.ndim);
   const local = makeArray({
@@ -36,10 +38,14 @@ function cumulative(kind: 'sum' | 'prod', fn: string, x: ChunkedArray, opts: { a
   const parts = [along(0, at[1]!)];
   let carry: ChunkedArray | undefined;
   for (let b = 1; b < blocks.length; b++) {
-    // The running value at the end of block b - 1, over everything before it.
-    const last = along(at[b]! - 1, at[b]!);
-    carry = carry ? combine(carry, last) : last;
-    parts.push(combine(along(at[b]!, at[b + 1]!), carry));
+    // The running value at the end of block b - 1, over everything before it (empty blocks, as
+    // a mask leaves them, carry nothing).
+    if (blocks[b - 1]! > 0) {
+      const last = along(at[b]! - 1, at[b]!);
+      carry = carry ? combine(carry, last) : last;
+    }
+    const part = along(at[b]!, at[b + 1]!);
+    parts.push(carry ? combine(part, carry) : part);
   }
   return concatenate(parts, { axis });
 }

@@ -5,6 +5,7 @@ import { diagonal } from './linalg-more.js';
 import { tensordot } from './linalg.js';
 import { sum } from './reductions.js';
 import { reshape, transpose } from './structure.js';
+import { requireKnown } from './deferred.js';
 
 /** An operand with the subscript letter of each of its axes. */
 interface Term {
@@ -22,6 +23,7 @@ interface Term {
  * output (a batch axis), as a broadcast product summed over the contracted letters.
  */
 export function einsum(subscripts: string, ...operands: ChunkedArray[]): ChunkedArray {
+  requireKnown('einsum', ...operands);
   const spec = expandEllipses(subscripts.replace(/\s+/g, ''), operands);
   const [lhs = '', rhs] = spec.split('->');
   const inputs = lhs.split(',');

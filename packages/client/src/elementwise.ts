@@ -13,6 +13,8 @@ import {
 } from '@tessera/protocol';
 import { ChunkedArray, makeArray, type Operand } from './array.js';
 import { align } from './blockwise.js';
+import { deferCall, hasUnknownChunks } from './deferred.js';
+import { nonzero } from './masking.js';
 
 /**
  * The scalar's dtype inside the program (numpy NEP 50): it takes the dtype of the arrays it meets
@@ -31,6 +33,10 @@ function constDtype(context: Dtype | undefined, v: number | boolean): Dtype {
  * instruction `elementwise` task per block; the optimiser later fuses chains of them.
  */
 export function elementwise(op: ElementwiseOp, operands: readonly Operand[], castTo?: Dtype): ChunkedArray {
+  if (operands.some((o) => o instanceof ChunkedArray && hasUnknownChunks(o))) {
+    // Same shape as the unknown operands: the unknown axes stay unknown.
+    return deferCall(op, operands, (ops) => elementwise(op, ops as Operand[], castTo), (_p, first) => first.shape.flatMap((d, i) => (Number.isNaN(d) ? [i + _p.ndim - first.ndim] : [])));
+  }
   const arrays: ChunkedArray[] = [];
   for (const o of operands) {
     if (o instanceof ChunkedArray) {
@@ -96,9 +102,13 @@ export const sin = unary('sin');
 export const cos = unary('cos');
 export const tanh = unary('tanh');
 
-/** `a` where `cond` is true (non-zero), else `b`. */
-export function where(cond: Operand, a: Operand, b: Operand): ChunkedArray {
-  return elementwise('where', [cond, a, b]);
+/** `a` where `cond` is true (non-zero), else `b`; with `cond` alone, numpy's nonzero(cond). */
+export function where(cond: Operand, a: Operand, b: Operand): ChunkedArray;
+export function where(cond: ChunkedArray): ChunkedArray[];
+export function where(cond: Operand, ...ab: Operand[]): ChunkedArray | ChunkedArray[] {
+  if (ab.length === 0 && cond instanceof ChunkedArray) return nonzero(cond);
+  if (ab.length !== 2) throw new InvalidArgumentError(`where: takes a condition alone or with both a and b, got ${ab.length + 1} arguments`);
+  return elementwise('where', [cond, ab[0]!, ab[1]!]);
 }
 
 export function checkDtype(fn: string, dtype: unknown): Dtype {

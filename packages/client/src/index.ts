@@ -168,7 +168,8 @@ export {
 export { dot, inner, vdot, outer, kron, diagonal, trace, diag } from './linalg-more.js';
 export { cumsum, cumprod, nancumsum, nancumprod } from './cumulative.js';
 export { einsum } from './einsum.js';
-export { take, compress } from './take.js';
+export { take } from './take.js';
+export { compress, extract, mask, nonzero, flatnonzero, argwhere, type CompressOptions } from './masking.js';
 export { quantile, percentile, median, nanquantile, nanpercentile, nanmedian, type QuantileOptions } from './quantiles.js';
 export { pad, block, type PadMode, type PadWidth, type Blocks } from './pad.js';
 export { sum, prod, mean, min, max, var_ as var, std, argmin, argmax, type Reducer } from './reductions.js';

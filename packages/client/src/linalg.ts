@@ -4,6 +4,7 @@ import { type Chunks, chunksEqual, gridIndices, unifyAxis } from './chunks.js';
 import { astype } from './elementwise.js';
 import { normalizeAxis } from './reductions.js';
 import { rechunk } from './slicing.js';
+import { requireKnown } from './deferred.js';
 
 export interface TensordotOptions {
   /** numpy's `axes`: n (last n of a with first n of b) or the two lists of contracted axes. Default 2. */
@@ -81,6 +82,7 @@ function contract(label: string, a0: ChunkedArray, b0: ChunkedArray, axA: number
 
 /** numpy.tensordot. */
 export function tensordot(a: ChunkedArray, b: ChunkedArray, opts: TensordotOptions = {}): ChunkedArray {
+  requireKnown('tensordot', a, b);
   const [axA, axB] = contractedAxes(a, b, opts.axes);
   return contract('tensordot', a, b, axA, axB);
 }

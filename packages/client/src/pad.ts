@@ -4,6 +4,7 @@ import { full } from './creation.js';
 import { normalizeAxis } from './reductions.js';
 import { concatenate, reshape } from './structure.js';
 import { take } from './take.js';
+import { requireKnown } from './deferred.js';
 
 export type PadMode = 'constant' | 'edge' | 'reflect' | 'symmetric' | 'wrap';
 /** numpy's pad_width: n for every side, [before, after] for every axis, or one pair per axis. */
@@ -35,6 +36,7 @@ function sourceIndex(mode: Exclude<PadMode, 'constant'>, i: number, n: number): 
  * reflections and wraps wider than the axis repeat as numpy's do.
  */
 export function pad(x: ChunkedArray, width: PadWidth, opts: { mode?: PadMode; constantValues?: number } = {}): ChunkedArray {
+  requireKnown('pad', x);
   const mode = opts.mode ?? 'constant';
   if (!['constant', 'edge', 'reflect', 'symmetric', 'wrap'].includes(mode)) throw new InvalidArgumentError(`pad: mode must be constant, edge, reflect, symmetric or wrap, got ${String(mode)}`);
   const pairs: [number, number][] =

@@ -5,6 +5,7 @@ import { astype } from './elementwise.js';
 import { ravel } from './shape-ops.js';
 import { rechunk } from './slicing.js';
 import { reshape } from './structure.js';
+import { requireKnown } from './deferred.js';
 
 export interface QuantileOptions {
   /** The axis (default: the flattened array). */
@@ -17,6 +18,7 @@ export interface QuantileOptions {
  * method. An array of q gives q as the result's first axis; one q, none. Integers give float64.
  */
 function quantiles(fn: string, x: ChunkedArray, qIn: number | readonly number[], skipNan: boolean, scale: number, opts: QuantileOptions): ChunkedArray {
+  requireKnown(fn, x);
   const keepFloat32 = fn === 'median' || fn === 'nanmedian';
   // numpy interpolates with b - a, which bools refuse; median averages the middle two instead.
   if (x.dtype === 'bool' && !keepFloat32) throw new DtypeError(`${fn}: not supported for bool arrays (numpy: boolean subtract is not supported); use median, or astype a number first`);

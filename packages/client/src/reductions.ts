@@ -21,6 +21,7 @@ import {
   makeArray,
 } from './array.js';
 import { type Chunks, boundaries, product } from './chunks.js';
+import { deferCall, hasUnknownChunks } from './deferred.js';
 
 /** Normalise `axis` (negative allowed) to ascending unique axes; undefined means all. */
 export function normalizeAxes(fn: string, axis: number | readonly number[] | undefined, ndim: number): number[] {
@@ -72,6 +73,14 @@ interface ReduceCall {
  * that share their non-reduced block index, the last one with `final`.
  */
 export function reduction(asked: ReductionKind, x: ChunkedArray, opts: ReduceCall = {}): ChunkedArray {
+  if (hasUnknownChunks(x)) {
+    // An unknown axis that is reduced away (or kept as 1) is known in the result.
+    const axes = normalizeAxes(asked, opts?.axis, x.ndim);
+    return deferCall(asked, [x], ([y]) => reduction(asked, y as ChunkedArray, opts), () => {
+      const kept = opts?.keepdims ? x.shape.map((_, i) => i) : x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+      return kept.flatMap((ax, k) => (Number.isNaN(x.shape[ax]!) && !axes.includes(ax) ? [k] : []));
+    });
+  }
   // Integer sums and products accumulate exactly in 64 bits, as numpy's int64 / uint64 do.
   const kind = reductionKindFor(asked, x.dtype);
   if (typeof opts !== 'object' || opts === null) throw new InvalidArgumentError(`${kind}: options must be an object, got ${String(opts)}`);

@@ -5,6 +5,7 @@ import { zeros } from './creation.js';
 import { normalizeAxes, normalizeAxis } from './reductions.js';
 import { slice } from './slicing.js';
 import { concatenate, reshape, transpose } from './structure.js';
+import { requireKnown } from './deferred.js';
 
 /**
  * numpy's shape manipulation, by numpy's names in camelCase, built from transpose, reshape
@@ -14,6 +15,7 @@ import { concatenate, reshape, transpose } from './structure.js';
 
 /** Remove size-1 axes (all of them, or the ones named, which must have size 1). */
 export function squeeze(x: ChunkedArray, axis?: number | readonly number[]): ChunkedArray {
+  requireKnown('squeeze', x);
   const axes = axis === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axis, x.ndim);
   for (const a of axes) {
     if (x.shape[a] !== 1) throw new ShapeError(`squeeze: cannot select axis ${a} of shape ${fmtShape(x.shape)}: its size is ${x.shape[a]}, not 1`);
@@ -23,6 +25,7 @@ export function squeeze(x: ChunkedArray, axis?: number | readonly number[]): Chu
 
 /** Insert size-1 axes at `axis` (positions in the result, negative from the end). */
 export function expandDims(x: ChunkedArray, axis: number | readonly number[]): ChunkedArray {
+  requireKnown('expandDims', x);
   const list = typeof axis === 'number' ? [axis] : [...axis];
   const ndim = x.ndim + list.length;
   const at = new Set(list.map((a) => normalizeAxis('expandDims', a, ndim)));
@@ -43,6 +46,7 @@ export function swapaxes(x: ChunkedArray, a: number, b: number): ChunkedArray {
 
 /** Move axes to new positions; the others keep their order. */
 export function moveaxis(x: ChunkedArray, source: number | readonly number[], destination: number | readonly number[]): ChunkedArray {
+  requireKnown('moveaxis', x);
   const src = (typeof source === 'number' ? [source] : [...source]).map((a) => normalizeAxis('moveaxis', a, x.ndim));
   const dst = (typeof destination === 'number' ? [destination] : [...destination]).map((a) => normalizeAxis('moveaxis', a, x.ndim));
   if (src.length !== dst.length) throw new InvalidArgumentError('moveaxis: source and destination must have the same number of elements');
@@ -95,6 +99,7 @@ export const flatten = ravel;
 
 /** The array broadcast to `shape` (numpy's rules). */
 export function broadcastTo(x: ChunkedArray, shape: readonly number[]): ChunkedArray {
+  requireKnown('broadcastTo', x);
   const b = broadcastShapes([x.shape, shape]);
   if (!b || b.length !== shape.length || b.some((d, i) => d !== shape[i])) {
     throw new ShapeError(`broadcastTo: cannot broadcast shape ${fmtShape(x.shape)} to ${fmtShape(shape)}`);

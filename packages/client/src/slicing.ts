@@ -2,6 +2,7 @@ import { InvalidArgumentError, fmtShape, type Piece } from '@tessera/protocol';
 import { type ChunkedArray, type SliceSpec, ellipsis, makeArray, newaxis } from './array.js';
 import { type Chunks, type ChunksSpec, boundaries, chunksEqual, normalizeChunks, product } from './chunks.js';
 import { blockReshape, reshape } from './structure.js';
+import { requireKnown } from './deferred.js';
 
 /** A selection along one axis: `count` elements from `start` by `step`; `drop` for an index. */
 export interface AxisSelection {
@@ -72,6 +73,7 @@ function selectionRuns(chunks: readonly number[], sel: AxisSelection): Run[] {
  * Integer indices drop their axis with a per-block reshape.
  */
 export function slice(x: ChunkedArray, ...index: SliceSpec[]): ChunkedArray {
+  requireKnown('slice', x);
   // `...` stands for the axes the index leaves out; `newaxis` entries become size-1 axes after.
   const dots = index.filter((s) => s === ellipsis).length;
   if (dots > 1) throw new InvalidArgumentError(`slice: an index can only have a single ellipsis ('...'), got ${dots}`);
@@ -145,6 +147,7 @@ function overlaps(from: readonly number[], to: readonly number[]): { block: numb
 
 /** New block boundaries; each output block is assembled from the input blocks it overlaps. */
 export function rechunk(x: ChunkedArray, spec: ChunksSpec): ChunkedArray {
+  requireKnown('rechunk', x);
   const target = normalizeChunks('rechunk', x.shape, spec, x.dtype);
   if (chunksEqual(target, x.chunks)) return x;
   const axes = target.map((t, ax) => overlaps(x.chunks[ax]!, t));

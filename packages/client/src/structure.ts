@@ -13,9 +13,11 @@ import { astype } from './elementwise.js';
 import { listShapes } from './blockwise.js';
 import { normalizeAxis } from './reductions.js';
 import { rechunk } from './slicing.js';
+import { requireKnown } from './deferred.js';
 
 /** Permute the axes (default: reversed). One `transpose` task per block; fusion may turn it into a view. */
 export function transpose(x: ChunkedArray, axes?: readonly number[]): ChunkedArray {
+  requireKnown('transpose', x);
   const perm = axes ? axes.map((a) => (Number.isInteger(a) && a < 0 ? a + x.ndim : a)) : x.shape.map((_, i) => x.ndim - 1 - i);
   if (!isPermutation(perm, x.ndim)) {
     throw new InvalidArgumentError(`transpose: axes ${JSON.stringify(axes)} are not a permutation of the ${x.ndim} axes of ${fmtShape(x.shape)}`);
@@ -81,6 +83,7 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
  * Otherwise the input is rechunked to that layout first (Dask's algorithm).
  */
 export function reshape(x: ChunkedArray, newShape: readonly number[]): ChunkedArray {
+  requireKnown('reshape', x);
   const shape = resolveShape(x, newShape);
   if (shape.length === x.ndim && shape.every((d, i) => d === x.shape[i])) return x;
   if (x.size === 0 || x.numblocks.every((n) => n === 1)) {
@@ -165,6 +168,7 @@ function harmonise(fn: string, arrays: readonly ChunkedArray[], skip: number | u
  * whatever elementwise chain reads it.
  */
 export function concatenate(arrays: readonly ChunkedArray[], opts: { axis?: number } = {}): ChunkedArray {
+  requireKnown('concatenate', ...arrays);
   checkSameRank('concatenate', arrays);
   const first = arrays[0]!;
   if (first.ndim === 0) throw new ShapeError('concatenate: zero-dimensional arrays cannot be concatenated');
@@ -198,6 +202,7 @@ export function concatenate(arrays: readonly ChunkedArray[], opts: { axis?: numb
 
 /** Join along a new axis: each output block is one input block reshaped to hold the new size-1 axis. */
 export function stack(arrays: readonly ChunkedArray[], opts: { axis?: number } = {}): ChunkedArray {
+  requireKnown('stack', ...arrays);
   checkSameRank('stack', arrays);
   const first = arrays[0]!;
   if (!arrays.every((a) => a.ndim === first.ndim && a.shape.every((d, i) => d === first.shape[i]))) {

@@ -4,6 +4,7 @@ import { boundaries } from './chunks.js';
 import { normalizeAxis } from './reductions.js';
 import { moveaxis } from './shape-ops.js';
 import { slice } from './slicing.js';
+import { requireKnown } from './deferred.js';
 
 /** A run of the index list inside one input block: `count` positions from `start` by `step`. */
 interface Run {
@@ -23,6 +24,7 @@ interface Run {
  * flattened array.
  */
 export function take(x: ChunkedArray, indices: readonly number[] | ArrayLike<number>, opts: { axis?: number } = {}): ChunkedArray {
+  requireKnown('take', x);
   if (opts.axis === undefined) return take(x.reshape([x.size]), indices, { axis: 0 });
   const axis = normalizeAxis('take', opts.axis, x.ndim);
   const n = x.shape[axis]!;
@@ -84,16 +86,6 @@ function runs(idx: readonly number[], blockOf: (i: number) => number, bounds: re
     k += count;
   }
   return out;
-}
-
-/** numpy.compress: the slices along `axis` where `condition` (known when the expression is built) is true. */
-export function compress(condition: readonly (number | boolean)[] | ArrayLike<number>, x: ChunkedArray, opts: { axis?: number } = {}): ChunkedArray {
-  const keep: number[] = [];
-  Array.from(condition as ArrayLike<number | boolean>, (c, i) => c && keep.push(i));
-  const axis = opts.axis;
-  const n = axis === undefined ? x.size : x.shape[normalizeAxis('compress', axis, x.ndim)]!;
-  if (condition.length > n) throw new InvalidArgumentError(`compress: condition of length ${condition.length} is longer than the axis (${n})`);
-  return take(x, keep, axis === undefined ? {} : { axis });
 }
 
 /**

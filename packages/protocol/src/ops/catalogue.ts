@@ -78,6 +78,14 @@ export const AssembleParams = z.object({ pieces: z.array(Piece) }).strict();
 export const TensordotParams = z
   .object({ axesA: z.array(nonneg), axesB: z.array(nonneg), pairs: z.number().int().positive() })
   .strict();
+/**
+ * Boolean-mask selection (numpy.compress): the input's slices along `axis` where a 1-D bool
+ * condition (the second input) is true. The output's extent along `axis` is the condition's count,
+ * which the client learned from `count-nonzero` tasks first (Dask's unknown chunk sizes).
+ */
+export const CompressParams = z.object({ axis: nonneg }).strict();
+/** The number of true elements of a 1-D bool chunk, as an int64 chunk of shape [1]. */
+export const CountNonzeroParams = z.object({}).strict();
 export const MapBlocksParams = z
   .object({
     kernel: z.string().min(1).max(200),
@@ -100,6 +108,7 @@ export type ReshapeParams = z.infer<typeof ReshapeParams>;
 export type AssembleParams = z.infer<typeof AssembleParams>;
 export type TensordotParams = z.infer<typeof TensordotParams>;
 export type MapBlocksParams = z.infer<typeof MapBlocksParams>;
+export type CompressParams = z.infer<typeof CompressParams>;
 
 export interface ArrayMeta {
   shape: readonly number[];
@@ -343,6 +352,27 @@ export const OPS = {
       }
       return expect(!!want && shapeEquals(want, out.shape), () => `result ${fmtShape(want ?? [])} differs from declared ${fmtShape(out.shape)}`);
     },
+  }),
+  compress: def({
+    params: CompressParams,
+    check: (p, deps, out) => {
+      if (deps.length !== 2) return `takes 2 inputs (the array and its condition), got ${deps.length}`;
+      const [x, c] = deps as [ArrayMeta, ArrayMeta];
+      if (p.axis >= x.shape.length) return `axis ${p.axis} of a ${x.shape.length}-D input`;
+      if (c.dtype !== 'bool' || c.shape.length !== 1 || c.shape[0] !== x.shape[p.axis])
+        return `condition ${c.dtype}${fmtShape(c.shape)} must be a 1-D bool of the input's extent ${x.shape[p.axis]} along axis ${p.axis}`;
+      const fits = out.shape.length === x.shape.length && out.shape.every((d, i) => (i === p.axis ? d <= x.shape[i]! : d === x.shape[i]));
+      return (
+        expect(fits, () => `output shape ${fmtShape(out.shape)} is not a selection of ${fmtShape(x.shape)} along axis ${p.axis}`) ??
+        expect(out.dtype === x.dtype, () => `output dtype ${out.dtype} differs from the input's ${x.dtype}`)
+      );
+    },
+  }),
+  'count-nonzero': def({
+    params: CountNonzeroParams,
+    check: (_p, deps, out) =>
+      expect(deps.length === 1 && deps[0]!.dtype === 'bool' && deps[0]!.shape.length === 1, () => 'takes one 1-D bool input') ??
+      expect(shapeEquals(out.shape, [1]) && out.dtype === 'int64', () => `gives int64[1], declared ${out.dtype}${fmtShape(out.shape)}`),
   }),
   'map-blocks': def({ params: MapBlocksParams, check: () => undefined }),
 } as const;

@@ -8,6 +8,7 @@ import { reduceMerge } from './reduce.js';
 import { assemble, reshape, transpose } from './structure.js';
 import { cumulate } from './cumulate.js';
 import { quantile } from './quantile.js';
+import { compress, countNonzero } from './compress.js';
 import { nativeKernels } from './native.js';
 
 // Every thread that runs kernels (or reads chunks from peers) allocates big chunks: huge pages under them.
@@ -84,6 +85,8 @@ function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): 
     case 'reshape': return reshape(p('reshape'), inputs);
     case 'assemble': return assemble(p('assemble'), inputs, t.shape, t.dtype);
     case 'tensordot': return tensordot(p('tensordot'), inputs, t.shape, t.dtype);
+    case 'compress': return compress(p('compress'), inputs, t.shape, t.dtype);
+    case 'count-nonzero': return countNonzero(inputs);
     case 'map-blocks': return mapBlocks(p('map-blocks'), inputs, t.key, t.shape, t.dtype);
   }
 }
