@@ -202,6 +202,34 @@ describe.each(['local', 'cluster'] as const)('array API on the %s engine', (engi
     expect(() => ta.random.exponential([3], { scale: -1 })).toThrow(/scale must be a finite number >= 0/);
   });
 
+  it('random.permutation and random.choice without replacement or of an array: the same draw whatever the chunking', async () => {
+    const p = ta.random.permutation(1_000, { seed: 7, chunks: 130 });
+    expect(p.dtype).toBe('int64');
+    const pv = Array.from((await client.compute(p)).data, Number);
+    expect([...pv].sort((a, b) => a - b)).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
+    expect(pv.slice(0, 20)).not.toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(Array.from((await client.compute(ta.random.permutation(1_000, { seed: 7 }))).data, Number)).toEqual(pv);
+    expect(Array.from((await client.compute(ta.random.permutation(1_000, { seed: 8 }))).data, Number)).not.toEqual(pv);
+    // Of an array: its rows in that order (numpy's x[perm]), chunked as the input along the other axes.
+    const x = ta.arange(0, 37 * 5, 1, { chunks: 40 }).reshape([37, 5]).rechunk([9, 2]);
+    const order = Array.from((await client.compute(ta.random.permutation(37, { seed: 9 }))).data, Number);
+    const shuffled = await client.compute(ta.random.permutation(x, { seed: 9 }));
+    expect(shuffled.shape).toEqual([37, 5]);
+    expect(Array.from(shuffled.data, Number)).toEqual(order.flatMap((r) => [0, 1, 2, 3, 4].map((c) => r * 5 + c)));
+    const c = await client.compute(ta.random.choice(50, [5, 8], { replace: false, seed: 10, chunks: 3 }));
+    expect(c.shape).toEqual([5, 8]);
+    const cv = Array.from(c.data, Number);
+    expect(new Set(cv).size).toBe(40);
+    expect(cv.every((v) => v >= 0 && v < 50)).toBe(true);
+    const pool = ta.fromArray(Float64Array.from({ length: 20 }, (_, i) => i * 0.5), { chunks: 6 });
+    const picks = Array.from((await client.compute(ta.random.choice(pool, 200, { seed: 11 }))).data, Number);
+    expect(picks.every((v) => Number.isInteger(v * 2) && v >= 0 && v <= 9.5)).toBe(true);
+    expect(new Set(picks).size).toBeGreaterThan(15);
+    expect(() => ta.random.choice(5, [6], { replace: false })).toThrow(/cannot take a sample of 6 from a population of 5 without replacement/);
+    expect(() => ta.random.choice(ta.zeros([2, 2]), 3)).toThrow(/must be 1-dimensional/);
+    expect(() => ta.random.permutation(-1)).toThrow(/n must be an integer/);
+  });
+
   it('mapBlocks runs a kernel module by name', async () => {
     const y = await client.compute(ta.mapBlocks('scale', x, x, { params: { k: 2 } }));
     close(y.data, [...ref].map((v) => 3 * v));
