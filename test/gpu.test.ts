@@ -99,6 +99,20 @@ describe('local engine on the GPU', () => {
     expect(Array.from(gm.data as ArrayLike<number | bigint>)).toEqual(Array.from(cm.data as ArrayLike<number | bigint>));
   });
 
+  it("numpy's rounding, predicates, logic and bitwise ufuncs run on the GPU with device 'gpu'", async () => {
+    const x = ta.random.uniform([300, 70], { chunks: [128, 32], seed: 3, low: -40, high: 40, dtype: 'float32' });
+    const i = ta.floor(x).astype('int32');
+    const y = ta.where(ta.logicalAnd(ta.isfinite(x), ta.logicalNot(ta.isnan(x))), ta.rint(x).mul(ta.sign(x)), ta.log2(ta.square(x).add(1)));
+    const bits = ta.bitwiseXor(ta.bitwiseAnd(i, 0b1101), ta.invert(i)).add(ta.logicalXor(x.gt(0), i.lt(-3)));
+    const before = stats(gpu);
+    const [gy, gb] = await gpu.compute([y.add(ta.degrees(ta.ceil(x))), bits], { device: 'gpu' });
+    // Every task had a GPU kernel: none fell back to the CPU.
+    expect(stats(gpu).gpu!.tasks - before.gpu!.tasks).toBe(stats(gpu).tasksExecuted - before.tasksExecuted);
+    const [cy, cb] = await cpu.compute([y.add(ta.degrees(ta.ceil(x))), bits]);
+    expectClose(data(gy), data(cy), 1e-4, 1e-6);
+    expect(Array.from(gb.data as ArrayLike<number | bigint>)).toEqual(Array.from(cb.data as ArrayLike<number | bigint>));
+  });
+
   it('persisted GPU chunks stay on the device for later graphs until unpersisted', async () => {
     const x = ta.random.uniform([64, 64], { chunks: 32, seed: 5, dtype: 'float32' }).mul(2);
     const p = await gpu.persist(x, { device: 'gpu' });

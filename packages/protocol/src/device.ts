@@ -60,6 +60,9 @@ const COMPARISONS = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
 const GPU_OPS = new Set<string>([
   'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'where',
   'neg', 'abs', 'sqrt', 'exp', 'log', 'sin', 'cos', 'tanh', 'astype',
+  'floor', 'ceil', 'trunc', 'rint', 'sign', 'square', 'reciprocal', 'log2', 'exp2', 'log10', 'degrees', 'radians',
+  'isnan', 'isinf', 'isfinite', 'logical_not', 'logical_and', 'logical_or', 'logical_xor',
+  'invert', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'copysign',
 ]);
 
 function programSupport(program: readonly Instruction[], inputDtypes: readonly Dtype[]): string | undefined {
@@ -78,6 +81,8 @@ function programSupport(program: readonly Instruction[], inputDtypes: readonly D
     // The type a comparison is evaluated in: float32 vs int32 compares as float64 on the CPU.
     if (COMPARISONS.has(ins.op) && promoteTypes(argTypes[0]!, argTypes[1]!) === 'float64')
       return `instruction ${i} (${ins.op}) compares in float64`;
+    // numpy's integer reciprocal (1/0 is the most negative int) stays on the CPU.
+    if (ins.op === 'reciprocal' && ins.dtype !== 'float32') return `instruction ${i} (reciprocal) of ${ins.dtype}`;
     if (ins.op === 'where' && promoteTypes(argTypes[1]!, argTypes[2]!) === 'float64') return `instruction ${i} (where) selects in float64`;
     results.push(ins.dtype);
   }

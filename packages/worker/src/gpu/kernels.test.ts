@@ -137,6 +137,60 @@ describe('elementwise kernels', () => {
     });
   }
 
+  it('rounding, sign, square, reciprocal, log2 exp2 log10, degrees radians, copysign: float32 as the CPU gives them', async () => {
+    const cases: [string, Tolerance, number, number][] = [
+      ['floor', {}, -50, 50], ['ceil', {}, -50, 50], ['trunc', {}, -50, 50], ['sign', {}, -3, 3], ['square', { rel: ULP }, -30, 30],
+      ['reciprocal', { rel: 3 * ULP }, 0.01, 40], ['log2', { abs: 2e-6, rel: 4 * ULP }, 1e-3, 1e3], ['exp2', { rel: 1e-5 }, -20, 20],
+      ['log10', { abs: 2e-6, rel: 4 * ULP }, 1e-3, 1e3], ['degrees', { rel: 2 * ULP }, -7, 7], ['radians', { rel: 2 * ULP }, -400, 400],
+    ];
+    for (const [op, tol, lo, hi] of cases) {
+      const x = randomChunk('float32', [37, 11], 21, lo, hi);
+      const { cpu, gpu } = await both(runner, ew([{ op: op as Instruction['op'], args: [{ input: 0 }], dtype: 'float32' }], [{}], [37, 11], 'float32'), [x]);
+      expectClose(gpu, cpu, tol, op);
+    }
+    // Halves round to even; the sign of ±0 is 0 and of NaN NaN; copysign takes -0's sign.
+    const special = chunkOf('float32', [8], [0.5, 1.5, 2.5, -0.5, -2.5, -0, NaN, 3]);
+    const signs = chunkOf('float32', [8], [-1, 1, -0, 0, 2, -3, -1, -0]);
+    for (const [op, args] of [
+      ['rint', [{ input: 0 }]],
+      ['sign', [{ input: 0 }]],
+      ['copysign', [{ input: 0 }, { input: 1 }]],
+    ] as [Instruction['op'], Instruction['args']][]) {
+      const { cpu, gpu } = await both(runner, ew([{ op, args, dtype: 'float32' }], [{}, {}], [8], 'float32'), [special, signs]);
+      expect(Array.from(gpu.data as Float32Array).map((v) => (Object.is(v, -0) ? '-0' : String(v))), op).toEqual(
+        Array.from(cpu.data as Float32Array).map((v) => (Object.is(v, -0) ? '-0' : String(v))),
+      );
+    }
+  });
+
+  it('predicates, logic and bitwise ops on float32, int32, uint8 and bool', async () => {
+    const f = chunkOf('float32', [10], [NaN, Infinity, -Infinity, 0, -0, 1.5, -2, 3e38, 1e-40, 7]);
+    const i = chunkOf('int32', [10], [0, -1, 5, 2147483647, -2147483648, 3, 0, 12, -7, 1]);
+    const u = chunkOf('uint8', [10], [0, 255, 3, 128, 1, 0, 17, 200, 9, 64]);
+    const b = chunkOf('bool', [10], [1, 0, 1, 1, 0, 0, 1, 0, 1, 0]);
+    const all = [f, i, u, b];
+    const dtypes = ['float32', 'int32', 'uint8', 'bool'] as const;
+    for (const [k, d] of dtypes.entries()) {
+      for (const op of ['isnan', 'isinf', 'isfinite', 'logical_not'] as const) {
+        const { cpu, gpu } = await both(runner, ew([{ op, args: [{ input: k }], dtype: 'bool' }], all.map(() => ({})), [10], 'bool'), all);
+        expect(gpu, `${op} ${d}`).toEqual(cpu);
+      }
+      for (const op of ['logical_and', 'logical_or', 'logical_xor'] as const) {
+        const { cpu, gpu } = await both(runner, ew([{ op, args: [{ input: k }, { input: (k + 1) % 4 }], dtype: 'bool' }], all.map(() => ({})), [10], 'bool'), all);
+        expect(gpu, `${op} ${d}`).toEqual(cpu);
+      }
+      if (d === 'float32') continue;
+      const { cpu, gpu } = await both(runner, ew([{ op: 'invert', args: [{ input: k }], dtype: d }], all.map(() => ({})), [10], d), all);
+      expect(gpu, `invert ${d}`).toEqual(cpu);
+      for (const op of ['bitwise_and', 'bitwise_or', 'bitwise_xor', 'square', 'sign'] as const) {
+        if (d === 'bool' && (op === 'square' || op === 'sign')) continue;
+        const args: Instruction['args'] = op === 'square' || op === 'sign' ? [{ input: k }] : [{ input: k }, { const: 0b1011, dtype: d }];
+        const { cpu, gpu } = await both(runner, ew([{ op, args, dtype: d }], all.map(() => ({})), [10], d), all);
+        expect(gpu, `${op} ${d}`).toEqual(cpu);
+      }
+    }
+  });
+
   it('maximum and minimum propagate NaN like numpy', async () => {
     const a = chunkOf('float32', [6], [NaN, 1, NaN, -0, 0, 3]);
     const b = chunkOf('float32', [6], [1, NaN, NaN, 0, -0, -Infinity]);

@@ -112,6 +112,16 @@ export function convert(expr: string, from: Dtype, to: Dtype): string {
  */
 export const HELPERS: Record<string, { deps?: string[]; code: string }> = {
   isnanf: { code: 'fn isnanf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }' },
+  // numpy: the sign of ±0 is 0 and of NaN NaN.
+  signf: {
+    // On the bits, with a zero the compiler cannot fold into sign() (which keeps -0).
+    code: `fn signf(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  if ((b & 0x7fffffffu) > 0x7f800000u) { return x; }
+  if ((b & 0x7fffffffu) == 0u) { return bitcast<f32>(RZ); }
+  return bitcast<f32>((b & 0x80000000u) | 0x3f800000u);
+}`,
+  },
   maxf: {
     deps: ['isnanf'],
     code: 'fn maxf(a: f32, b: f32) -> f32 { if (isnanf(a)) { return a; } if (isnanf(b)) { return b; } return select(b, a, a > b); }',

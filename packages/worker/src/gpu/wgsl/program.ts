@@ -102,6 +102,71 @@ export function programCode(
       case 'astype':
         e = convert(a.e, a.d, D);
         break;
+      case 'floor':
+      case 'ceil':
+      case 'trunc':
+        e = `${ins.op}(${A()})`;
+        break;
+      case 'rint':
+        e = `round(${A()})`; // WGSL's round is half to even, as numpy's rint
+        break;
+      case 'sign':
+        if (D === 'float32') {
+          helpers.add('signf');
+          e = `signf(${A()})`;
+        } else e = D === 'int32' ? `sign(${A()})` : `select(0u, 1u, ${A()} != 0u)`;
+        break;
+      case 'square':
+        e = wrap(`${A()} * ${A()}`);
+        break;
+      case 'reciprocal':
+        e = `(1.0 / ${A()})`; // float32 only: gpuUnsupported keeps integer reciprocals on the CPU
+        break;
+      case 'log2':
+      case 'exp2':
+        e = `${ins.op}(${A()})`;
+        break;
+      case 'log10':
+        e = `(log2(${A()}) * 0.30102999566398120)`;
+        break;
+      case 'degrees':
+        e = `(${A()} * 57.295779513082323)`;
+        break;
+      case 'radians':
+        e = `(${A()} * 0.017453292519943295)`;
+        break;
+      case 'isnan':
+      case 'isinf':
+      case 'isfinite': {
+        // On the bits (a compiler may assume NaN and infinities away in float compares); integers are always finite.
+        const bits = `(bitcast<u32>(${a.e}) & 0x7fffffffu)`;
+        const t = { isnan: `${bits} > 0x7f800000u`, isinf: `${bits} == 0x7f800000u`, isfinite: `${bits} < 0x7f800000u` }[ins.op];
+        e = a.d === 'float32' ? `select(0u, 1u, ${t})` : ins.op === 'isfinite' ? '1u' : '0u';
+        break;
+      }
+      case 'logical_not':
+        e = `(1u - ${convert(a.e, a.d, 'bool')})`;
+        break;
+      case 'logical_and':
+      case 'logical_or':
+      case 'logical_xor': {
+        const sym = { logical_and: '&', logical_or: '|', logical_xor: '^' }[ins.op];
+        e = `(${convert(a.e, a.d, 'bool')} ${sym} ${convert(b!.e, b!.d, 'bool')})`;
+        break;
+      }
+      case 'invert':
+        e = D === 'bool' ? `(${A()} ^ 1u)` : D === 'uint8' ? `(~${A()} & 255u)` : `(~${A()})`;
+        break;
+      case 'bitwise_and':
+      case 'bitwise_or':
+      case 'bitwise_xor': {
+        const sym = { bitwise_and: '&', bitwise_or: '|', bitwise_xor: '^' }[ins.op];
+        e = `(${A()} ${sym} ${B()})`;
+        break;
+      }
+      case 'copysign':
+        e = `bitcast<f32>((bitcast<u32>(${A()}) & 0x7fffffffu) | (bitcast<u32>(${B()}) & 0x80000000u))`;
+        break;
       default:
         // gpuUnsupported keeps every other op on the CPU.
         throw new Error(`no WGSL for elementwise op ${ins.op}`);
