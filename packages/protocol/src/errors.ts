@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'PEER_FETCH_FAILED',
   'POOL_INIT_FAILED',
   'WORKER_START_FAILED',
+  'FILE_FORMAT',
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -147,6 +148,13 @@ export class NotFoundError extends TesseraError {
   }
 }
 
+/** A file's bytes that are not what its format says (a .npy header, a truncated body): named in the message. */
+export class FileFormatError extends TesseraError {
+  constructor(message: string) {
+    super('FILE_FORMAT', message);
+  }
+}
+
 /** A scheduler, worker or Redis that should answer does not (HTTP 503, or a refused connection). */
 export class UnavailableError extends TesseraError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -213,6 +221,8 @@ export function deserializeError(s: SerializedError): TesseraError {
       return new EngineClosedError();
     case 'CHUNK_DECODE':
       return new CodecError(s.message);
+    case 'FILE_FORMAT':
+      return new FileFormatError(s.message);
     case 'KERNEL_NOT_FOUND':
       return new KernelNotFoundError(s.key ?? '?');
     case 'CHUNK_LOST':

@@ -1,6 +1,7 @@
 export * from './dtype.js';
 export * from './shape.js';
 export * from './errors.js';
+export * from './npy.js';
 export * from './keys.js';
 export * from './chunk.js';
 export * from './graph.js';

@@ -10,6 +10,8 @@ const STATUS_OF: Record<ErrorCode, number> = {
   SHAPE_ERROR: 400,
   DTYPE_ERROR: 400,
   CHUNK_ERROR: 400,
+  // A file a client or worker read is not in the format it claims.
+  FILE_FORMAT: 400,
   NOT_FOUND: 404,
   CANCELLED: 409,
   TASK_FAILED: 409,
