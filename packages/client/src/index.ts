@@ -170,7 +170,7 @@ export { cumsum, cumprod, nancumsum, nancumprod } from './cumulative.js';
 export { einsum } from './einsum.js';
 export { take } from './take.js';
 export { compress, extract, mask, nonzero, flatnonzero, argwhere, type CompressOptions } from './masking.js';
-export { fromNpy, toNpy } from './npy.js';
+export { fromNpy, toNpy, fromNpyStack, toNpyStack } from './npy.js';
 export { quantile, percentile, median, nanquantile, nanpercentile, nanmedian, type QuantileOptions } from './quantiles.js';
 export { pad, block, type PadMode, type PadWidth, type Blocks } from './pad.js';
 export { sum, prod, mean, min, max, var_ as var, std, argmin, argmax, type Reducer } from './reductions.js';

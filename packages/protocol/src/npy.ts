@@ -79,22 +79,29 @@ export function decodeNpy(bytes: Uint8Array, what = 'npy data'): NpyArray {
   return { dtype: h.dtype, shape: h.shape, data, fortranOrder: h.fortranOrder };
 }
 
-/** A .npy file of a C-order array (numpy.save's bytes). */
-export function encodeNpy(a: { dtype: Dtype; shape: readonly number[]; data: ChunkData }): Uint8Array {
-  const dims = a.shape.length === 1 ? `${a.shape[0]},` : a.shape.join(', ');
-  const body = `{'descr': '${a.dtype === 'bool' || itemsize(a.dtype) === 1 ? '|' : '<'}${DESCR[a.dtype]}', 'fortran_order': False, 'shape': (${dims}), }`;
-  const v1 = body.length + 1 + 10 <= 0xffff + 10;
+/** The magic, version and padded header of a C-order array's .npy file (numpy.save's first bytes). */
+export function npyHeaderBytes(dtype: Dtype, shape: readonly number[]): Uint8Array {
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
+  const body = `{'descr': '${itemsize(dtype) === 1 ? '|' : '<'}${DESCR[dtype]}', 'fortran_order': False, 'shape': (${dims}), }`;
+  const v1 = body.length + 1 <= 0xffff - 64;
   const pre = v1 ? 10 : 12;
   const padded = Math.ceil((pre + body.length + 1) / 64) * 64;
   const header = body + ' '.repeat(padded - pre - body.length - 1) + '\n';
-  const bytes = new Uint8Array(padded + a.data.byteLength);
+  const bytes = new Uint8Array(padded);
   bytes.set(MAGIC);
   bytes[6] = v1 ? 1 : 2;
-  bytes[7] = 0;
   const view = new DataView(bytes.buffer);
   if (v1) view.setUint16(8, header.length, true);
   else view.setUint32(8, header.length, true);
   bytes.set(new TextEncoder().encode(header), pre);
-  bytes.set(new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength), padded);
+  return bytes;
+}
+
+/** A .npy file of a C-order array (numpy.save's bytes). */
+export function encodeNpy(a: { dtype: Dtype; shape: readonly number[]; data: ChunkData }): Uint8Array {
+  const head = npyHeaderBytes(a.dtype, a.shape);
+  const bytes = new Uint8Array(head.length + a.data.byteLength);
+  bytes.set(head);
+  bytes.set(new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength), head.length);
   return bytes;
 }

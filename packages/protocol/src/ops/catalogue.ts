@@ -86,6 +86,12 @@ export const TensordotParams = z
 export const CompressParams = z.object({ axis: nonneg }).strict();
 /** The number of true elements of a 1-D bool chunk, as an int64 chunk of shape [1]. */
 export const CountNonzeroParams = z.object({}).strict();
+/** Write the input chunk as a .npy file on the worker (an npy stack's block); gives the bytes written, int64[1]. */
+export const WriteNpyParams = z.object({ path: z.string().min(1) }).strict();
+/** One chunk that is a whole C-order .npy file on the worker's filesystem (an npy stack's block). */
+export const ReadNpyParams = z
+  .object({ path: z.string().min(1), offset: z.number().int().nonnegative(), bigEndian: z.boolean() })
+  .strict();
 export const MapBlocksParams = z
   .object({
     kernel: z.string().min(1).max(200),
@@ -98,6 +104,8 @@ export type FullParams = z.infer<typeof FullParams>;
 export type ArangeParams = z.infer<typeof ArangeParams>;
 export type RandomParams = z.infer<typeof RandomParams>;
 export type FromBytesParams = z.infer<typeof FromBytesParams>;
+export type ReadNpyParams = z.infer<typeof ReadNpyParams>;
+export type WriteNpyParams = z.infer<typeof WriteNpyParams>;
 export type ElementwiseParams = z.infer<typeof ElementwiseParams>;
 export type ReducePartialParams = z.infer<typeof ReducePartialParams>;
 export type ReduceMergeParams = z.infer<typeof ReduceMergeParams>;
@@ -237,6 +245,13 @@ export const OPS = {
         p.bytes.byteLength === sizeOf(out.shape) * itemsize(out.dtype),
         () => `${p.bytes.byteLength} bytes cannot hold ${out.dtype}${fmtShape(out.shape)}`,
       ),
+  }),
+  'read-npy': def({ params: ReadNpyParams, check: (_p, deps) => noDeps(deps) }),
+  'write-npy': def({
+    params: WriteNpyParams,
+    check: (_p, deps, out) =>
+      expect(deps.length === 1, () => `takes one input, got ${deps.length}`) ??
+      expect(shapeEquals(out.shape, [1]) && out.dtype === 'int64', () => `gives int64[1], declared ${out.dtype}${fmtShape(out.shape)}`),
   }),
   persisted: def({ params: PersistedParams, check: (_p, deps) => noDeps(deps) }),
   elementwise: def({ params: ElementwiseParams, check: checkElementwise }),

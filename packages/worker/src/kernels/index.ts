@@ -9,6 +9,7 @@ import { assemble, reshape, transpose } from './structure.js';
 import { cumulate } from './cumulate.js';
 import { quantile } from './quantile.js';
 import { compress, countNonzero } from './compress.js';
+import { readNpy, writeNpy } from './files.js';
 import { nativeKernels } from './native.js';
 
 // Every thread that runs kernels (or reads chunks from peers) allocates big chunks: huge pages under them.
@@ -75,6 +76,8 @@ function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): 
     case 'arange': return arange(p('arange'), t.shape, t.dtype);
     case 'random': return random(p('random'), t.shape, t.dtype);
     case 'from-bytes': return fromBytes(p('from-bytes'), t.shape, t.dtype);
+    case 'read-npy': return readNpy(p('read-npy'), t.shape, t.dtype);
+    case 'write-npy': return writeNpy(p('write-npy'), inputs[0]!);
     case 'persisted': throw new Error(`task ${t.key}: persisted chunks are served by the engine, not computed by a kernel`);
     case 'elementwise': return elementwise(p('elementwise'), inputs, t.shape, t.dtype);
     case 'reduce-partial': return reducePartial(p('reduce-partial'), inputs, t.shape);
