@@ -7,13 +7,9 @@ import { describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
 import type { Dtype } from '@tessera/protocol';
 import { engineClient } from './cluster.test-util.js';
-import { DTYPES, expectMatch, numpyAnswers, values, wireArray, type NumpyCall, typedFrom, type WireArray } from './numpy-oracle.test-util.js';
+import { DTYPES, expectCasesMatch, numpyAnswers, type OracleCase, values, wireArray, type NumpyCall, typedFrom } from './numpy-oracle.test-util.js';
 
-interface Case {
-  label: string;
-  np: NumpyCall;
-  build: () => ta.ChunkedArray | ta.ChunkedArray[];
-}
+type Case = OracleCase;
 
 function input(dtype: Dtype, shape: number[], chunks: number[], salt = 0) {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -87,21 +83,7 @@ describe.each(['local', 'cluster'] as const)('numpy masks on the %s engine', (en
   const e = engineClient(engine);
 
   it(`${CASES.length} cases match numpy`, { timeout: 240_000 }, async () => {
-    const built = CASES.map((c) => c.build());
-    const flat = built.flatMap((b) => (Array.isArray(b) ? b : [b]));
-    const got = (await e.client.compute(flat)) as ta.NDArray[];
-    let k = 0;
-    CASES.forEach((c, i) => {
-      const want = numpy.answers[i]!;
-      if ('error' in want) expect.fail(`${c.label}: numpy refused: ${want.error}`);
-      const b = built[i]!;
-      if (Array.isArray(b)) {
-        const list = (want as { list: WireArray[] }).list;
-        expect(b.length, c.label).toBe(list.length);
-        list.forEach((w, j) => expectMatch(`${c.label} [${j}]`, got[k + j]!, w));
-        k += b.length;
-      } else expectMatch(c.label, got[k++]!, want as WireArray);
-    });
+    await expectCasesMatch(e.client, CASES, numpy.answers);
   });
 
   it('reductions and elementwise functions of a masked array; computeChunkSizes gives known chunks', async () => {

@@ -137,3 +137,27 @@ export function expectMatch(label: string, result: ta.NDArray | number, want: Wi
   }
 }
 
+
+/** A case of an oracle test: numpy's call and ours, one array or a list (split, nonzero, meshgrid). */
+export interface OracleCase {
+  label: string;
+  np: NumpyCall;
+  build: () => ta.ChunkedArray | ta.ChunkedArray[];
+}
+
+/** Build every case, compute them in one graph, and compare each result with numpy's answer. */
+export async function expectCasesMatch(client: ta.Client, cases: readonly OracleCase[], answers: readonly Answer[]): Promise<void> {
+  const built = cases.map((c) => c.build());
+  const got = (await client.compute(built.flat())) as ta.NDArray[];
+  let k = 0;
+  cases.forEach((c, i) => {
+    const want = answers[i]!;
+    if ('error' in want) expect.fail(`${c.label}: numpy refused: ${want.error}`);
+    const b = built[i]!;
+    const wants: WireArray[] = 'list' in want ? want.list : [want];
+    const n = Array.isArray(b) ? b.length : 1;
+    expect(n, `${c.label}: number of arrays`).toBe(wants.length);
+    wants.forEach((w, j) => expectMatch(n > 1 || Array.isArray(b) ? `${c.label}[${j}]` : c.label, got[k + j]!, w));
+    k += n;
+  });
+}

@@ -6,14 +6,9 @@ import { describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
 import type { Dtype } from '@tessera/protocol';
 import { engineClient } from './cluster.test-util.js';
-import { expectMatch, numpyAnswers, values, wireArray, type NumpyCall, typedFrom, type WireArray } from './numpy-oracle.test-util.js';
+import { expectCasesMatch, numpyAnswers, type OracleCase, values, wireArray, type NumpyCall, typedFrom } from './numpy-oracle.test-util.js';
 
-interface Case {
-  label: string;
-  np: NumpyCall;
-  /** Ours: one array, or a list for split, meshgrid, broadcastArrays. */
-  build: () => ta.ChunkedArray | ta.ChunkedArray[];
-}
+type Case = OracleCase;
 
 /** The same data on both sides: ours chunked `chunks`, numpy's as a plain array. */
 function input(dtype: Dtype, shape: number[], chunks: number[], salt = 0) {
@@ -148,19 +143,6 @@ describe.each(['local', 'cluster'] as const)('numpy shapes and creation on the %
   const e = engineClient(engine);
 
   it(`${CASES.length} cases match numpy`, { timeout: 240_000 }, async () => {
-    const built = CASES.map((c) => c.build());
-    const flat = built.flatMap((b) => (Array.isArray(b) ? b : [b]));
-    const got = (await e.client.compute(flat)) as ta.NDArray[];
-    let k = 0;
-    CASES.forEach((c, i) => {
-      const want = numpy.answers[i]!;
-      if ('error' in want) expect.fail(`${c.label}: numpy refused: ${want.error}`);
-      const b = built[i]!;
-      const wants: WireArray[] = 'list' in want ? want.list : [want];
-      const n = Array.isArray(b) ? b.length : 1;
-      expect(n, `${c.label}: number of arrays`).toBe(wants.length);
-      wants.forEach((w, j) => expectMatch(`${c.label}[${j}]`, got[k + j]!, w));
-      k += n;
-    });
+    await expectCasesMatch(e.client, CASES, numpy.answers);
   });
 });

@@ -249,6 +249,7 @@ describe('errors', () => {
       SHAPE_ERROR: 400,
       DTYPE_ERROR: 400,
       CHUNK_ERROR: 400,
+      FILE_FORMAT: 400,
       NOT_FOUND: 404,
       CANCELLED: 409,
       TASK_FAILED: 409,
