@@ -1,14 +1,10 @@
-import type { Dtype } from '@tessera/protocol';
+import { NUMPY_TYPE_CHARS as CHARS, type Dtype } from '@tessera/protocol';
 
 /**
  * The `info` file of Dask's npy stack: a pickle (protocol 2) of
  * {'chunks': ((...), ...), 'dtype': numpy.dtype(...), 'axis': k}, which `da.from_npy_stack`
  * loads. Written opcode by opcode: these three values are all it ever holds.
  */
-const CHARS: Record<Dtype, string> = {
-  float64: 'f8', float32: 'f4', int64: 'i8', int32: 'i4', int16: 'i2', int8: 'i1',
-  uint64: 'u8', uint32: 'u4', uint16: 'u2', uint8: 'u1', bool: 'b1',
-};
 
 export function daskStackInfo(chunks: readonly (readonly number[])[], dtype: Dtype, axis: number): Uint8Array {
   const out: number[] = [0x80, 2, 0x7d, 0x28]; // PROTO 2, EMPTY_DICT, MARK

@@ -1,6 +1,6 @@
-import { mkdir, open, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type ChunkData, type Dtype, FileFormatError, InvalidArgumentError, NotFoundError, decodeNpy, encodeNpy, isWide, parseNpyHeader, typedArrayCtor, type NpyHeader } from '@tessera/protocol';
+import { type ChunkData, type Dtype, FileFormatError, checkChunk, itemsize, InvalidArgumentError, NotFoundError, decodeNpy, encodeNpy, isWide, parseNpyHeader, typedArrayCtor, type NpyHeader } from '@tessera/protocol';
 import { type ChunkedArray, type NDArray, isChunkedArray, makeArray } from './array.js';
 import { type ChunksSpec, normalizeChunks } from './chunks.js';
 import { fromArray } from './creation.js';
@@ -46,10 +46,19 @@ export async function toNpy(path: string, x: NDArray | ChunkedArray, opts: { cli
     if (!opts.client) throw new InvalidArgumentError('toNpy: a lazy array needs { client } to compute it');
     const r = await opts.client.compute(x);
     a = typeof r === 'number' ? { shape: [], dtype: x.dtype, data: scalarData(x.dtype, r) } : r;
-  } else a = x;
+  } else {
+    const bad = checkChunk(x, { dtype: x.dtype, shape: x.shape });
+    if (bad) throw new InvalidArgumentError(`toNpy: the NDArray is not one: ${bad}`);
+    a = x;
+  }
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, encodeNpy(a));
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, encodeNpy(a));
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new InvalidArgumentError(`toNpy: cannot write ${path}: ${(e as Error).message}`);
+  }
 }
 
 /** A 0-d result (compute gives it as a number) as one element of its dtype. */
@@ -127,7 +136,7 @@ async function readHeader(path: string): Promise<{ h: NpyHeader; size: number; m
     const head = new Uint8Array(Math.min(len, size, 1 << 24));
     await f.read(head, 0, head.length, 0);
     const h = parseNpyHeader(head, `fromNpyStack: ${path}`);
-    const need = h.shape.reduce((a, b) => a * b, 1) * typedArrayCtor(h.dtype).BYTES_PER_ELEMENT;
+    const need = h.shape.reduce((a, b) => a * b, 1) * itemsize(h.dtype);
     if (size - h.dataOffset < need) throw new FileFormatError(`fromNpyStack: ${path}: its ${h.dtype}(${h.shape.join(', ')}) needs ${need} bytes, the file has ${size - h.dataOffset}`);
     return { h, size, mtimeMs };
   } finally {

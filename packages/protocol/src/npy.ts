@@ -10,12 +10,12 @@ import { FileFormatError } from './errors.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-/** numpy's type characters by dtype (the byte-order mark apart). */
-const DESCR: Record<Dtype, string> = {
+/** numpy's type characters by dtype (the byte-order mark apart): 'f8', 'b1', ... */
+export const NUMPY_TYPE_CHARS: Record<Dtype, string> = {
   float64: 'f8', float32: 'f4', int64: 'i8', int32: 'i4', int16: 'i2', int8: 'i1',
   uint64: 'u8', uint32: 'u4', uint16: 'u2', uint8: 'u1', bool: 'b1',
 };
-const BY_DESCR = new Map(Object.entries(DESCR).map(([d, c]) => [c, d as Dtype]));
+const BY_DESCR = new Map(Object.entries(NUMPY_TYPE_CHARS).map(([d, c]) => [c, d as Dtype]));
 
 export interface NpyHeader {
   dtype: Dtype;
@@ -82,7 +82,7 @@ export function decodeNpy(bytes: Uint8Array, what = 'npy data'): NpyArray {
 /** The magic, version and padded header of a C-order array's .npy file (numpy.save's first bytes). */
 export function npyHeaderBytes(dtype: Dtype, shape: readonly number[]): Uint8Array {
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
-  const body = `{'descr': '${itemsize(dtype) === 1 ? '|' : '<'}${DESCR[dtype]}', 'fortran_order': False, 'shape': (${dims}), }`;
+  const body = `{'descr': '${itemsize(dtype) === 1 ? '|' : '<'}${NUMPY_TYPE_CHARS[dtype]}', 'fortran_order': False, 'shape': (${dims}), }`;
   const v1 = body.length + 1 <= 0xffff - 64;
   const pre = v1 ? 10 : 12;
   const padded = Math.ceil((pre + body.length + 1) / 64) * 64;
