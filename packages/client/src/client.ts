@@ -20,6 +20,7 @@ import { ProgressBar } from './progress.js';
 import { type Result, type Results, assembleResult } from './results.js';
 import { importOptional } from './optional-import.js';
 import { hasUnknownChunks, resolveChunkSizes } from './deferred.js';
+import { type ToZarrOptions, type ZarrArrayRef, storeArrays } from './zarr.js';
 
 export interface ConnectOptions {
   /**
@@ -250,6 +251,21 @@ export class Client {
     if (!arrays.some(hasUnknownChunks)) return arrays;
     const { onEvent: _e, progress: _p, ...quiet } = opts;
     return resolveChunkSizes(arrays, async (counts) => (await (await this.start(counts, quiet, { buffer: false })).result()) as NDArray[]);
+  }
+
+  /**
+   * Write arrays into Zarr arrays (Dask's da.store): `targets` from openZarr or createZarr, one per
+   * source, each written where `regions` says (default the whole array). One graph; each block is
+   * written by the worker that holds it.
+   */
+  async store(
+    sources: ChunkedArray | readonly ChunkedArray[],
+    targets: ZarrArrayRef | readonly ZarrArrayRef[],
+    opts: { regions?: readonly (ToZarrOptions['region'] | undefined)[] } = {},
+  ): Promise<void> {
+    const xs = Array.isArray(sources) ? sources : [sources as ChunkedArray];
+    const ts = Array.isArray(targets) ? targets : [targets as ZarrArrayRef];
+    await storeArrays({ compute: (arrays) => this.compute(arrays) }, xs, ts, opts.regions ?? ts.map(() => undefined));
   }
 
   /** Drop the persisted blocks of an array. */

@@ -171,6 +171,8 @@ export { einsum } from './einsum.js';
 export { take } from './take.js';
 export { compress, extract, mask, nonzero, flatnonzero, argwhere, type CompressOptions } from './masking.js';
 export { fromNpy, toNpy, fromNpyStack, toNpyStack } from './npy.js';
+export { createZarr, fromZarr, openZarr, toZarr, type ToZarrOptions, type ZarrArrayRef } from './zarr.js';
+export { registerZarrStore, type ZarrCompressor, type ZarrFormat, type ZarrStore, type ZarrStoreFactory } from '@tessera/protocol/zarr';
 export { quantile, percentile, median, nanquantile, nanpercentile, nanmedian, type QuantileOptions } from './quantiles.js';
 export { pad, block, type PadMode, type PadWidth, type Blocks } from './pad.js';
 export { sum, prod, mean, min, max, var_ as var, std, argmin, argmax, type Reducer } from './reductions.js';

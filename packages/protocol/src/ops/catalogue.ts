@@ -92,6 +92,20 @@ export const WriteNpyParams = z.object({ path: z.string().min(1) }).strict();
 export const ReadNpyParams = z
   .object({ path: z.string().min(1), offset: z.number().int().nonnegative(), bigEndian: z.boolean() })
   .strict();
+/**
+ * A region of a Zarr array on the worker's store: `region` is [start, stop) per axis, `doc` the
+ * array's metadata document (the worker opens the array without reading metadata, which a write
+ * leaves for last). `write-zarr` writes its input there and gives the bytes it wrote, int64[1].
+ */
+export const ZarrRegionParams = z
+  .object({
+    store: z.string().min(1),
+    path: z.string(),
+    format: z.union([z.literal(2), z.literal(3)]),
+    doc: z.string().min(2),
+    region: z.array(z.tuple([nonneg, nonneg])),
+  })
+  .strict();
 export const MapBlocksParams = z
   .object({
     kernel: z.string().min(1).max(200),
@@ -106,6 +120,7 @@ export type RandomParams = z.infer<typeof RandomParams>;
 export type FromBytesParams = z.infer<typeof FromBytesParams>;
 export type ReadNpyParams = z.infer<typeof ReadNpyParams>;
 export type WriteNpyParams = z.infer<typeof WriteNpyParams>;
+export type ZarrRegionParams = z.infer<typeof ZarrRegionParams>;
 export type ElementwiseParams = z.infer<typeof ElementwiseParams>;
 export type ReducePartialParams = z.infer<typeof ReducePartialParams>;
 export type ReduceMergeParams = z.infer<typeof ReduceMergeParams>;
@@ -121,6 +136,13 @@ export type CompressParams = z.infer<typeof CompressParams>;
 export interface ArrayMeta {
   shape: readonly number[];
   dtype: Dtype;
+}
+
+function regionFits(region: readonly (readonly [number, number])[], shape: readonly number[]): string | undefined {
+  return expect(
+    region.length === shape.length && region.every(([a, b], i) => b - a === shape[i]),
+    () => `region ${JSON.stringify(region)} does not fit a chunk ${fmtShape(shape)}`,
+  );
 }
 
 interface OpDef<P extends z.ZodTypeAny> {
@@ -251,6 +273,14 @@ export const OPS = {
     params: WriteNpyParams,
     check: (_p, deps, out) =>
       expect(deps.length === 1, () => `takes one input, got ${deps.length}`) ??
+      expect(shapeEquals(out.shape, [1]) && out.dtype === 'int64', () => `gives int64[1], declared ${out.dtype}${fmtShape(out.shape)}`),
+  }),
+  'read-zarr': def({ params: ZarrRegionParams, check: (p, deps, out) => noDeps(deps) ?? regionFits(p.region, out.shape) }),
+  'write-zarr': def({
+    params: ZarrRegionParams,
+    check: (p, deps, out) =>
+      expect(deps.length === 1, () => `takes one input, got ${deps.length}`) ??
+      regionFits(p.region, deps[0]!.shape) ??
       expect(shapeEquals(out.shape, [1]) && out.dtype === 'int64', () => `gives int64[1], declared ${out.dtype}${fmtShape(out.shape)}`),
   }),
   persisted: def({ params: PersistedParams, check: (_p, deps) => noDeps(deps) }),
@@ -395,6 +425,9 @@ export const OPS = {
 export type OpName = keyof typeof OPS;
 export const OP_NAMES = Object.keys(OPS) as OpName[];
 export type OpParams<N extends OpName> = z.infer<(typeof OPS)[N]['params']>;
+
+/** Ops whose kernels wait on a store (read or write a Zarr store): they run asynchronously on a pool thread. */
+export const ASYNC_OPS: ReadonlySet<string> = new Set<OpName>(['read-zarr', 'write-zarr']);
 
 export function isOpName(name: string): name is OpName {
   return Object.prototype.hasOwnProperty.call(OPS, name);

@@ -10,6 +10,7 @@ import { cumulate } from './cumulate.js';
 import { quantile } from './quantile.js';
 import { compress, countNonzero } from './compress.js';
 import { readNpy, writeNpy } from './files.js';
+import { readZarr, writeZarr } from './zarr.js';
 import { nativeKernels } from './native.js';
 
 // Every thread that runs kernels (or reads chunks from peers) allocates big chunks: huge pages under them.
@@ -42,21 +43,37 @@ export interface ExecuteOptions {
  * `reshape` (a view of its input's buffer) and map-blocks kernels that return shared data.
  */
 export function executeTask(task: KernelTask, inputs: Chunk[], options?: ExecuteOptions): Chunk {
-  const { op, shape, dtype } = task;
+  const [op, params] = checkedParams(task, options);
+  return checkedOutput(task, dispatch(op, params, inputs, task));
+}
+
+/** Run one task of an ASYNC_OPS op (it waits on a store): on a pool thread, beside its other tasks. */
+export async function executeAsyncTask(task: KernelTask, inputs: Chunk[], options?: ExecuteOptions): Promise<Chunk> {
+  const [op, params] = checkedParams(task, options);
+  const p = <N extends OpName>(_n: N): OpParams<N> => params as OpParams<N>;
+  let out: Chunk;
+  if (op === 'read-zarr') out = await readZarr(p('read-zarr'), task.shape, task.dtype);
+  else if (op === 'write-zarr') out = await writeZarr(p('write-zarr'), inputs[0]!);
+  else out = executeTask(task, inputs, { trusted: true });
+  return checkedOutput(task, out);
+}
+
+function checkedParams(task: KernelTask, options: ExecuteOptions | undefined): [OpName, unknown] {
+  const { op } = task;
   if (!isOpName(op)) throw new Error(`task ${task.key}: unknown op "${op}"`);
-  let params: unknown = task.params;
-  if (!options?.trusted) {
-    const parsed = OPS[op].params.safeParse(task.params);
-    if (!parsed.success) {
-      const first = parsed.error.issues[0];
-      throw new Error(`task ${task.key}: bad ${op} params: ${first ? `${first.path.join('.') || 'params'}: ${first.message}` : parsed.error.message}`);
-    }
-    params = parsed.data;
-    if (op === 'elementwise') checkSources(task.key, params as ElementwiseParams);
+  if (options?.trusted) return [op, task.params];
+  const parsed = OPS[op].params.safeParse(task.params);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new Error(`task ${task.key}: bad ${op} params: ${first ? `${first.path.join('.') || 'params'}: ${first.message}` : parsed.error.message}`);
   }
-  const out = dispatch(op, params, inputs, task);
-  const bad = checkChunk(out, { dtype, shape });
-  if (bad) throw new Error(`task ${task.key}: kernel ${op} produced a bad chunk: ${bad}`);
+  if (op === 'elementwise') checkSources(task.key, parsed.data as ElementwiseParams);
+  return [op, parsed.data];
+}
+
+function checkedOutput(task: KernelTask, out: Chunk): Chunk {
+  const bad = checkChunk(out, { dtype: task.dtype, shape: task.shape });
+  if (bad) throw new Error(`task ${task.key}: kernel ${task.op} produced a bad chunk: ${bad}`);
   return out;
 }
 
@@ -78,6 +95,8 @@ function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): 
     case 'from-bytes': return fromBytes(p('from-bytes'), t.shape, t.dtype);
     case 'read-npy': return readNpy(p('read-npy'), t.shape, t.dtype);
     case 'write-npy': return writeNpy(p('write-npy'), inputs[0]!);
+    case 'read-zarr':
+    case 'write-zarr': throw new Error(`task ${t.key}: ${op} waits on a store: it runs by executeAsyncTask`);
     case 'persisted': throw new Error(`task ${t.key}: persisted chunks are served by the engine, not computed by a kernel`);
     case 'elementwise': return elementwise(p('elementwise'), inputs, t.shape, t.dtype);
     case 'reduce-partial': return reducePartial(p('reduce-partial'), inputs, t.shape);

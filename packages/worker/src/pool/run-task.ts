@@ -1,5 +1,5 @@
 import { setBufferSource, type Chunk } from '@tessera/protocol';
-import { executeTask, type KernelTask } from '../kernels/index.js';
+import { executeAsyncTask, executeTask, type KernelTask } from '../kernels/index.js';
 
 /**
  * Run one task of a validated graph, letting its output reuse `spare` (a freed buffer of the
@@ -19,4 +19,9 @@ export function runTask(task: KernelTask, inputs: Chunk[], spare: SharedArrayBuf
   } finally {
     setBufferSource(undefined);
   }
+}
+
+/** Run one task of an ASYNC_OPS op: it allocates its own output (zarrita fills it), so no spare. */
+export function runAsyncTask(task: KernelTask, inputs: Chunk[]): Promise<Chunk> {
+  return executeAsyncTask(task, inputs, { trusted: true });
 }

@@ -1,4 +1,4 @@
-import { itemsize, paramsOf, sizeOf, type Chunk, type TaskSpec } from '@tessera/protocol';
+import { ASYNC_OPS, itemsize, paramsOf, sizeOf, type Chunk, type TaskSpec } from '@tessera/protocol';
 import type { ThreadPool } from './thread-pool.js';
 
 /**
@@ -12,10 +12,11 @@ const INLINE_BYTES = 64 * 1024;
 const SMALL_TASK_BYTES = 256 * 1024;
 const DEPTH_SMALL = 32;
 const DEPTH_LARGE = 2;
+const DEPTH_ASYNC = 4;
 
 /** Bytes a task touches (inputs, output, generated sources, domain) are few enough to run inline. */
 export function runsInline(spec: TaskSpec, inputs: readonly (Chunk | undefined)[]): boolean {
-  if (spec.op === 'map-blocks' || spec.op === 'persisted') return false;
+  if (spec.op === 'map-blocks' || spec.op === 'persisted' || ASYNC_OPS.has(spec.op)) return false;
   let bytes = spec.nbytes;
   for (const c of inputs) bytes += c?.data.byteLength ?? Infinity;
   if (spec.op === 'elementwise') {
@@ -34,7 +35,8 @@ export function runsInline(spec: TaskSpec, inputs: readonly (Chunk | undefined)[
 export function leastLoadedThread(pool: ThreadPool, spec: TaskSpec, batched: (thread: number) => number): number {
   // A user kernel goes only to an idle thread: its cost is unknown, and a worker that dies under
   // it must not take the tasks queued behind it down as suspects (they count as started).
-  const depth = spec.op === 'map-blocks' ? 1 : spec.nbytes <= SMALL_TASK_BYTES ? DEPTH_SMALL : DEPTH_LARGE;
+  // Store reads and writes overlap on a thread (they wait on files or the network): more at once.
+  const depth = spec.op === 'map-blocks' ? 1 : ASYNC_OPS.has(spec.op) ? DEPTH_ASYNC : spec.nbytes <= SMALL_TASK_BYTES ? DEPTH_SMALL : DEPTH_LARGE;
   let best = -1;
   let bestLoad = Infinity;
   for (let t = 0; t < pool.size; t++) {

@@ -2,7 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import { setGemmThreads } from '../kernels/index.js';
-import { runTask } from './run-task.js';
+import { ASYNC_OPS } from '@tessera/protocol';
+import { runAsyncTask, runTask } from './run-task.js';
 import { CANCEL_SLOTS, type RunBatch, type TaskOutcome, type ThreadInit, type ThreadMessage } from './messages.js';
 
 // One pool thread: loads the user kernel modules it was started with, then runs batches of
@@ -40,6 +41,17 @@ async function start(): Promise<void> {
       const start = now();
       if (Atomics.load(cancelled, t.id & (CANCEL_SLOTS - 1)) !== 0) {
         out.push(t.out ? { id: t.id, ok: false, skipped: true, start, stop: start, unused: t.out } : { id: t.id, ok: false, skipped: true, start, stop: start });
+        continue;
+      }
+      if (ASYNC_OPS.has(t.op)) {
+        // Not awaited: the thread goes on with the batch, the outcome is posted when the store answers.
+        void runAsyncTask(t, t.inputs).then(
+          (chunk): TaskOutcome => ({ id: t.id, ok: true, chunk, start, stop: now() }),
+          (e: unknown): TaskOutcome => ({ id: t.id, ok: false, error: errorInfo(e), start, stop: now() }),
+        ).then((o) => {
+          if (t.out) o.unused = t.out;
+          post({ type: 'done', outcomes: [o] });
+        });
         continue;
       }
       let o: TaskOutcome;
