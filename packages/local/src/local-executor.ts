@@ -226,7 +226,7 @@ export class LocalExecutor implements Executor {
     }
     const timing = { worker: WORKER, ...(res.thread === undefined ? {} : { thread: res.thread }), start: res.start, stop: res.stop };
     if (!res.ok) {
-      const error = serializeError(new TaskError(spec.key, spec.op, res.error));
+      const error = serializeError(new TaskError(spec.key, spec.op, res.error, WORKER));
       for (const g of r.graphs) this.listener.taskFailed(g, spec.key, error, timing);
       return;
     }

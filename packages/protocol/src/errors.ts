@@ -86,11 +86,14 @@ export class TaskError extends TesseraError {
   readonly key: string;
   readonly op: string;
   readonly remote: { name: string; message: string; stack?: string | undefined };
-  constructor(key: string, op: string, remote: { name: string; message: string; stack?: string | undefined }) {
-    super('TASK_FAILED', `task ${key} (op ${op}) failed: ${remote.name}: ${remote.message}`);
+  /** The worker the task failed on, where one is known (a path it could not read is its own). */
+  readonly worker: string | undefined;
+  constructor(key: string, op: string, remote: { name: string; message: string; stack?: string | undefined }, worker?: string) {
+    super('TASK_FAILED', `task ${key} (op ${op}) failed${worker ? ` on worker ${worker}` : ''}: ${remote.name}: ${remote.message}`);
     this.key = key;
     this.op = op;
     this.remote = remote;
+    this.worker = worker;
   }
 }
 
@@ -181,13 +184,14 @@ export const SerializedError = z.object({
   key: z.string().optional(),
   op: z.string().optional(),
   remote: z.object({ name: z.string(), message: z.string(), stack: z.string().optional() }).optional(),
+  worker: z.string().optional(),
   issues: z.array(z.object({ key: z.string().optional(), message: z.string() })).optional(),
 });
 export type SerializedError = z.infer<typeof SerializedError>;
 
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof TaskError) {
-    return { code: err.code, name: err.name, message: err.message, key: err.key, op: err.op, remote: err.remote };
+    return { code: err.code, name: err.name, message: err.message, key: err.key, op: err.op, remote: err.remote, ...(err.worker !== undefined && { worker: err.worker }) };
   }
   if (err instanceof GraphValidationError) {
     return { code: err.code, name: err.name, message: err.message, issues: err.issues };
@@ -204,7 +208,7 @@ export function serializeError(err: unknown): SerializedError {
 export function deserializeError(s: SerializedError): TesseraError {
   switch (s.code) {
     case 'TASK_FAILED':
-      return new TaskError(s.key ?? '?', s.op ?? '?', s.remote ?? { name: 'Error', message: s.message });
+      return new TaskError(s.key ?? '?', s.op ?? '?', s.remote ?? { name: 'Error', message: s.message }, s.worker);
     case 'GRAPH_INVALID':
       return new GraphValidationError(s.issues ?? [{ message: s.message }]);
     case 'SHAPE_ERROR':

@@ -38,6 +38,8 @@ function where(p: ZarrRegionParams): string {
 }
 
 export async function readZarr(p: ZarrRegionParams, shape: number[], dtype: Dtype): Promise<Chunk> {
+  // An empty region has no chunks to read (and zarrita wants at least one).
+  if (p.region.some(([a, b]) => b <= a)) return allocChunk(dtype, shape);
   const arr = await arrayOf(p);
   let got: unknown;
   try {
@@ -81,13 +83,18 @@ function cOrder(data: ChunkData, stride: readonly number[] | undefined, shape: r
 export async function writeZarr(p: ZarrRegionParams, x: Chunk): Promise<Chunk> {
   const arr = await arrayOf(p);
   if (!arr.store.set) throw new Error(`write-zarr: store ${p.store} cannot be written`);
+  if (p.region.some(([a, b]) => b <= a)) return written(0);
   const data = x.dtype === 'bool' ? new zarr.BoolArray(x.data.buffer, x.data.byteOffset, x.data.length) : x.data;
   try {
     await zarr.set(arr as zarr.Array<zarr.DataType, zarr.AsyncMutable>, selection(p), { data, shape: [...x.shape], stride: cStrides(x.shape) } as never);
   } catch (e) {
     throw new Error(`write-zarr: ${where(p)}: ${(e as Error).message}`, { cause: e });
   }
-  const out: Chunk = { dtype: 'int64', shape: [1], data: new BigInt64Array(new SharedArrayBuffer(8)) };
-  (out.data as BigInt64Array)[0] = BigInt(x.data.byteLength);
+  return written(x.data.byteLength);
+}
+
+function written(bytes: number): Chunk {
+  const out = allocChunk('int64', [1]);
+  (out.data as BigInt64Array)[0] = BigInt(bytes);
   return out;
 }

@@ -25,6 +25,8 @@ import type { WorkerChunks } from '../executor/worker-chunks.js';
 export const CLUSTER_HOLDER = 'cluster';
 
 export interface JobProcessorDeps {
+  /** This worker's id: failed tasks name it. */
+  worker: string;
   chunks: WorkerChunks;
   executor: InProcessExecutor;
   inputs: InputGatherer;
@@ -138,13 +140,13 @@ async function runJob(d: JobProcessorDeps, job: ChainedTask): Promise<ReportItem
     const run = gathered.regions ? rebaseOnRegions(spec, gathered.regions) : spec;
     const r = await d.executor.run(run, gathered.inputs, onStart);
     const transfer = gathered.transfer ? { transfer: gathered.transfer } : {};
-    if (!r.ok) return { ...failed(new TaskError(key, spec.op, r.error), r.start, r.stop, r.thread), ...transfer };
+    if (!r.ok) return { ...failed(new TaskError(key, spec.op, r.error, d.worker), r.start, r.stop, r.thread), ...transfer };
     d.executor.keep(key, r.chunk, CLUSTER_HOLDER);
     return { ...(await done(d, job, r.start, r.stop, r.thread)), ...transfer };
   } catch (e) {
     // The runner itself failed (not the kernel): still a failed task, never a stuck job.
     const err = e instanceof Error ? e : new Error(String(e));
-    return failed(new TaskError(key, spec.op, { name: err.name, message: err.message, stack: err.stack }));
+    return failed(new TaskError(key, spec.op, { name: err.name, message: err.message, stack: err.stack }, d.worker));
   } finally {
     gathered.release();
   }

@@ -272,7 +272,7 @@ async function assemble(
     leave.abandoned = r.abandoned;
     bullClosing = r.pending;
   });
-  const run = createJobProcessor({ chunks, executor, inputs: new InputGatherer(id, chunks, peers), reporter, cancelled, log });
+  const run = createJobProcessor({ worker: id, chunks, executor, inputs: new InputGatherer(id, chunks, peers), reporter, cancelled, log });
   const processor = async (job: Job): Promise<void> => {
     busy++;
     try {
