@@ -41,7 +41,7 @@ export const fmtMiB = (m) => (m === undefined ? '—' : `${Math.round(m)} MiB`);
 export const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
 
 /** VmHWM (peak) and VmRSS of a live process, in MiB, from /proc (Linux). */
-function memOf(pid) {
+export function memOf(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = (f) => Number(new RegExp(`^${f}:\\s+(\\d+) kB`, 'm').exec(s)?.[1]);
@@ -92,7 +92,7 @@ function startProcess(args, ready, log, name) {
   });
 }
 
-async function startTessera(redis) {
+export async function startTessera(redis) {
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const log = [];
   const children = [];
@@ -153,7 +153,7 @@ function instrument(engine) {
   return marks;
 }
 
-function withTimeout(promise, seconds, what) {
+export function withTimeout(promise, seconds, what) {
   let timer;
   const t = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${seconds} s`)), seconds * 1000)));
   return Promise.race([promise, t]).finally(() => clearTimeout(timer));

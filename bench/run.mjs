@@ -8,6 +8,7 @@
 //        when the warm-up run took > 30 s)   --no-dask   --threads N (Tessera pool threads)
 //        --timeout S (per child process, default 1200)
 //        --cluster: the cluster-mode benchmarks instead (bench/cluster.mjs)
+//        --zarr: Zarr read, mean, write on a cluster against Dask distributed (bench/zarr.mjs)
 // Env:   TESSERA_BENCH_PYTHON (default /usr/bin/python3, else python3 on PATH)
 //
 // Each workload runs in a fresh child process per engine (bench/workload.mjs, bench/dask_workload.py)
@@ -27,6 +28,12 @@ const root = join(here, '..');
 if (process.argv.includes('--gpu')) {
   const { runGpu } = await import('./gpu.mjs');
   process.exit(await runGpu(process.argv.slice(2)));
+}
+
+// Zarr I/O on a cluster: read a store, mean along an axis, write a store (bench/zarr.mjs).
+if (process.argv.includes('--zarr')) {
+  const { runZarr } = await import('./zarr.mjs');
+  process.exit(await runZarr(process.argv.slice(2)));
 }
 
 // Cluster mode (scheduler + workers vs Dask distributed) has its own workloads and flags.

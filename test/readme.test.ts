@@ -1,5 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import * as ta from '@tessera/client';
@@ -104,6 +106,36 @@ describe('README examples', () => {
       const inHelp = [...help.matchAll(/^\s+(--[a-z-]+)[^\n]*(?:\n(?!\s+-)[^\n]*)*?env:\s+([A-Z_]+)\)/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
       const inTable = rows.filter((r) => r.commands.includes(command)).map((r) => `${r.flag} ${r.env}`).sort();
       expect([command, inTable]).toEqual([command, inHelp]);
+    }
+  });
+
+  it('Zarr: the anomaly job reads a store, computes, writes a store that zarr-python reads back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-readme-zarr-'));
+    const py = (code: string): string => execFileSync('/usr/bin/python3', ['-c', code], { encoding: 'utf8', cwd: dir });
+    py(`
+import zarr, numpy as np
+rng = np.random.default_rng(0)
+t = 15 + 10 * np.sin(np.arange(90) / 30.0)[None, :, None] + rng.standard_normal((96, 90, 180))
+zarr.open('data/temperature.zarr', mode='w', shape=t.shape, chunks=(32, 45, 60), dtype='f8')[...] = t
+`);
+    const client = await ta.Client.connect();
+    try {
+      const t = await ta.fromZarr(join(dir, 'data/temperature.zarr'));
+      const anomaly = t.sub(t.mean({ axis: 0, keepdims: true }));
+      await ta.toZarr(anomaly, join(dir, 'out/anomaly.zarr'), { client, chunks: [24, 90, 180], compressor: 'zstd' });
+      const back = await ta.fromZarr(join(dir, 'out/anomaly.zarr'));
+      expect([back.shape, back.chunks[0]]).toEqual([[96, 90, 180], [24, 24, 24, 24]]);
+      expect(Math.abs(await client.compute(back.mean()))).toBeLessThan(1e-12);
+      const ok = py(`
+import zarr, numpy as np
+t = zarr.open('data/temperature.zarr', mode='r')[...]
+a = zarr.open('out/anomaly.zarr', mode='r')
+print(a.chunks == (24, 90, 180) and a.compressor.codec_id == 'zstd' and bool(np.allclose(a[...], t - t.mean(axis=0, keepdims=True), rtol=0, atol=1e-12)))
+`);
+      expect(ok.trim()).toBe('True');
+    } finally {
+      await client.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
