@@ -43,13 +43,37 @@ export async function readZarr(p: ZarrRegionParams, shape: number[], dtype: Dtyp
   const arr = await arrayOf(p);
   let got: unknown;
   try {
-    got = await zarr.get(arr, selection(p), { useSharedArrayBuffer: true });
+    // A region that is one whole store chunk is that chunk as decoded (no copy into a region).
+    const coords = wholeChunk(arr, p.region);
+    got = coords ? await arr.getChunk(coords, undefined, { useSharedArrayBuffer: true }) : await zarr.get(arr, selection(p), { useSharedArrayBuffer: true });
   } catch (e) {
     throw new Error(`read-zarr: ${where(p)}: ${(e as Error).message}`, { cause: e });
   }
-  const out: Chunk = { dtype, shape: [...shape], data: cOrder(chunkData(got, dtype), (got as { stride?: number[] }).stride, shape, dtype) };
+  const data = shared(chunkData(got, dtype), dtype, shape);
+  const out: Chunk = { dtype, shape: [...shape], data: cOrder(data, (got as { stride?: number[] }).stride, shape, dtype) };
   const bad = checkChunk(out, { dtype, shape });
   if (bad) throw new Error(`read-zarr: ${where(p)} gave ${bad}`);
+  return out;
+}
+
+/** The store chunk a region is, where it is exactly one (not an edge chunk, which is stored padded). */
+function wholeChunk(arr: Opened, region: readonly (readonly [number, number])[]): number[] | undefined {
+  const cs = arr.chunks;
+  if (region.length === 0 || cs.length !== region.length) return undefined;
+  const coords: number[] = [];
+  for (let i = 0; i < region.length; i++) {
+    const [a, b] = region[i]!;
+    if (a % cs[i]! !== 0 || b - a !== cs[i]) return undefined;
+    coords.push(a / cs[i]!);
+  }
+  return coords;
+}
+
+/** Chunks live in shared memory (threads and peers read them): data decoded elsewhere is copied there. */
+function shared(data: ChunkData, dtype: Dtype, shape: readonly number[]): ChunkData {
+  if (data.buffer instanceof SharedArrayBuffer) return data;
+  const out = allocChunk(dtype, [...shape]).data;
+  (out as Uint8Array).set(data as Uint8Array);
   return out;
 }
 
