@@ -13,6 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { Redis } from 'ioredis';
 import * as ta from '@tessera/client';
 import { REDIS, fmtS, here, memOf, root, startTessera, withTimeout } from './cluster-tessera.mjs';

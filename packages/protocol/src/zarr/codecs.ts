@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { registry } from 'zarrita';
+import { outputBuffer } from './scope.js';
 
 /**
  * Codecs zarrita lacks or that Node does better, put into zarrita's codec registry once per
@@ -60,17 +61,34 @@ export function registerZarrCodecs(): void {
   set('blosc', bloscV3);
 }
 
+/** A whole-buffer zstd (the worker's native libzstd, where it was built). */
+export interface ZstdImpl {
+  /** The decompressed size of all frames, -1 where a frame does not record it. */
+  contentSize(src: Uint8Array): number;
+  decompressInto(src: Uint8Array, dst: Uint8Array): number;
+  decompress(src: Uint8Array): Uint8Array;
+  compress(src: Uint8Array, level: number): Uint8Array;
+}
+
 /**
- * zstd by another implementation (the worker's native libzstd, where it was built): its
- * functions compress and decompress whole buffers.
+ * zstd by `impl` instead of numcodecs' WebAssembly: chunks are decoded straight into shared
+ * memory (where chunks live), when their frames say how big they are (zarr-python's do).
  */
-export function useZstd(impl: { compress(b: Uint8Array, level: number): Uint8Array; decompress(b: Uint8Array): Uint8Array }): void {
+export function useZstd(impl: ZstdImpl): void {
   registerZarrCodecs();
+  const decode = async (b: Uint8Array): Promise<Uint8Array> => {
+    const size = impl.contentSize(b);
+    if (size < 0) return impl.decompress(b);
+    const out = new Uint8Array(outputBuffer(size));
+    const n = impl.decompressInto(b, out);
+    if (n !== size) throw new Error(`zstd: ${n} bytes decoded, the frames say ${size}`);
+    return out;
+  };
   const entry: CodecEntry = {
     kind: 'bytes_to_bytes',
     fromConfig: (config) => {
       const level = (config as { level?: number } | undefined)?.level ?? 1;
-      return { kind: 'bytes_to_bytes', encode: async (b) => impl.compress(b, level), decode: async (b) => impl.decompress(b) };
+      return { kind: 'bytes_to_bytes', encode: async (b) => impl.compress(b, level), decode };
     },
   };
   registry.set('zstd', (() => entry) as never);

@@ -15,4 +15,5 @@ export {
   type ZarrCompressor,
   type ZarrFormat,
 } from './arrays.js';
-export { registerZarrCodecs, useZstd } from './codecs.js';
+export { registerZarrCodecs, useZstd, type ZstdImpl } from './codecs.js';
+export { withChunkScope } from './scope.js';

@@ -1,8 +1,9 @@
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FetchStore, type AbsolutePath, type AsyncReadable, type RangeQuery } from 'zarrita';
 import { InvalidArgumentError } from '../errors.js';
+import { scratchBytes } from './scope.js';
 
 /**
  * Where Zarr arrays live. A store is named in graphs by a string (a filesystem path, `file://`,
@@ -82,12 +83,27 @@ export class LocalStore implements ZarrStore {
 
   async get(key: AbsolutePath): Promise<Uint8Array | undefined> {
     const path = this.file(key);
+    let f;
     try {
-      return await readFile(path);
+      f = await open(path, 'r');
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return undefined;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new Error(`zarr store ${this.url}: cannot read ${path}: ${(e as Error).message}`);
+    }
+    try {
+      const { size } = await f.stat();
+      // Inside a chunk read, into a recycled buffer (see scope.ts).
+      const out = scratchBytes(size) ?? new Uint8Array(size);
+      for (let done = 0; done < size; ) {
+        const { bytesRead } = await f.read(out, done, size - done, done);
+        if (bytesRead === 0) throw new Error(`it ended after ${done} of ${size} bytes`);
+        done += bytesRead;
+      }
+      return out;
+    } catch (e) {
+      throw new Error(`zarr store ${this.url}: cannot read ${path}: ${(e as Error).message}`);
+    } finally {
+      await f.close();
     }
   }
 

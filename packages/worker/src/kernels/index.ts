@@ -48,11 +48,11 @@ export function executeTask(task: KernelTask, inputs: Chunk[], options?: Execute
 }
 
 /** Run one task of an ASYNC_OPS op (it waits on a store): on a pool thread, beside its other tasks. */
-export async function executeAsyncTask(task: KernelTask, inputs: Chunk[], options?: ExecuteOptions): Promise<Chunk> {
+export async function executeAsyncTask(task: KernelTask, inputs: Chunk[], options?: ExecuteOptions & { spare?: SharedArrayBuffer }): Promise<Chunk> {
   const [op, params] = checkedParams(task, options);
   const p = <N extends OpName>(_n: N): OpParams<N> => params as OpParams<N>;
   let out: Chunk;
-  if (op === 'read-zarr') out = await readZarr(p('read-zarr'), task.shape, task.dtype);
+  if (op === 'read-zarr') out = await readZarr(p('read-zarr'), task.shape, task.dtype, options?.spare);
   else if (op === 'write-zarr') out = await writeZarr(p('write-zarr'), inputs[0]!);
   else out = executeTask(task, inputs, { trusted: true });
   return checkedOutput(task, out);

@@ -55,6 +55,17 @@ export interface BlasKernels {
   gesv(n: number, nrhs: number, A: FloatMatrix, ipiv: Int32Array, B: FloatMatrix): number;
 }
 
+/** libzstd (tessera_zstd), for Zarr chunks: see native/zstd.cc. */
+export interface ZstdKernels {
+  /** The decompressed size of all frames, -1 where a frame does not record it. */
+  contentSize(src: Uint8Array): number;
+  /** Decompress into `dst` (exactly contentSize bytes); gives the bytes written. */
+  decompressInto(src: Uint8Array, dst: Uint8Array): number;
+  decompress(src: Uint8Array): Uint8Array;
+  compress(src: Uint8Array, level: number): Uint8Array;
+  version: string;
+}
+
 interface Loaded<T> {
   kernels?: T;
   why?: string;
@@ -103,4 +114,16 @@ export function blasKernels(): BlasKernels | undefined {
 /** Why blasKernels() is undefined, or undefined when they are loaded. */
 export function blasUnavailable(): string | undefined {
   return load<BlasKernels>('tessera_blas', blasOff()).why;
+}
+
+const zstdOff = (): string | undefined => nativeOff() ?? (process.env.TESSERA_ZSTD === '0' ? 'TESSERA_ZSTD=0' : undefined);
+
+/** libzstd, or undefined where it was not found at build time or is turned off (TESSERA_ZSTD=0): then zarrita's WebAssembly zstd runs. */
+export function zstdKernels(): ZstdKernels | undefined {
+  return load<ZstdKernels>('tessera_zstd', zstdOff()).kernels;
+}
+
+/** Why zstdKernels() is undefined, or undefined when it is loaded. */
+export function zstdUnavailable(): string | undefined {
+  return load<ZstdKernels>('tessera_zstd', zstdOff()).why;
 }

@@ -21,7 +21,8 @@ export function runTask(task: KernelTask, inputs: Chunk[], spare: SharedArrayBuf
   }
 }
 
-/** Run one task of an ASYNC_OPS op: it allocates its own output (zarrita fills it), so no spare. */
-export function runAsyncTask(task: KernelTask, inputs: Chunk[]): Promise<Chunk> {
-  return executeAsyncTask(task, inputs, { trusted: true });
+/** Run one task of an ASYNC_OPS op; `spare` is offered to its decode (returned when not taken). */
+export async function runAsyncTask(task: KernelTask, inputs: Chunk[], spare: SharedArrayBuffer | undefined): Promise<{ chunk: Chunk; unused?: SharedArrayBuffer }> {
+  const chunk = await executeAsyncTask(task, inputs, { trusted: true, ...(spare && { spare }) });
+  return !spare || chunk.data.buffer === spare ? { chunk } : { chunk, unused: spare };
 }

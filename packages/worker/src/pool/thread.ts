@@ -45,13 +45,10 @@ async function start(): Promise<void> {
       }
       if (ASYNC_OPS.has(t.op)) {
         // Not awaited: the thread goes on with the batch, the outcome is posted when the store answers.
-        void runAsyncTask(t, t.inputs).then(
-          (chunk): TaskOutcome => ({ id: t.id, ok: true, chunk, start, stop: now() }),
-          (e: unknown): TaskOutcome => ({ id: t.id, ok: false, error: errorInfo(e), start, stop: now() }),
-        ).then((o) => {
-          if (t.out) o.unused = t.out;
-          post({ type: 'done', outcomes: [o] });
-        });
+        void runAsyncTask(t, t.inputs, t.out).then(
+          (r): TaskOutcome => ({ id: t.id, ok: true, chunk: r.chunk, start, stop: now(), ...(r.unused && { unused: r.unused }) }),
+          (e: unknown): TaskOutcome => ({ id: t.id, ok: false, error: errorInfo(e), start, stop: now(), ...(t.out && { unused: t.out }) }),
+        ).then((o) => post({ type: 'done', outcomes: [o] }));
         continue;
       }
       let o: TaskOutcome;
