@@ -1,10 +1,9 @@
 // The array API end to end, against plain-JS references: the same tests on the embedded local
 // engine and on a real cluster (scheduler and two worker processes over Redis).
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
-import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
-import { startCluster, type TestCluster } from './cluster.test-util.js';
+import { engineClient } from './cluster.test-util.js';
 
 const kernels = fileURLToPath(new URL('./fixtures/array-kernels.mjs', import.meta.url));
 
@@ -22,24 +21,11 @@ function close(got: ArrayLike<number | bigint>, want: readonly number[], digits 
 }
 
 describe.each(['local', 'cluster'] as const)('array API on the %s engine', (engine) => {
+  const eng = engineClient(engine, { kernels: [kernels] });
   let client: ta.Client;
-  let redis: TestRedis | undefined;
-  let cluster: TestCluster | undefined;
   const x = ta.fromArray(ref, { shape: [N, M], chunks: [3, 4] });
-  beforeAll(async () => {
-    if (engine === 'local') {
-      client = await ta.Client.connect({ threads: 2, kernels: [kernels] });
-      return;
-    }
-    redis = await testRedis();
-    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1, kernels: [kernels] });
-    client = await ta.Client.connect(cluster.url);
-  });
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.stop();
-    if (cluster && redis) await redis.deletePrefix(cluster.prefix);
-    await redis?.close();
+  beforeAll(() => {
+    client = eng.client;
   });
 
   it('sum, mean, min, max, prod over axes', async () => {

@@ -181,8 +181,11 @@ export async function within<T>(c: TestCluster, p: Promise<T>, ms = 40_000): Pro
  * workers of 1 thread on a private prefix), opened before the file's tests and closed after: for
  * suites that run the same tests on both. Read `.client` inside the tests.
  */
-export function engineClient(engine: 'local' | 'cluster', opts: { kernels?: string[] } = {}): { readonly client: ta.Client } {
-  const box = {} as { client: ta.Client };
+export function engineClient(
+  engine: 'local' | 'cluster',
+  opts: { kernels?: string[]; env?: Record<string, string> } = {},
+): { readonly client: ta.Client; readonly cluster: TestCluster | undefined } {
+  const box = {} as { client: ta.Client; cluster: TestCluster | undefined };
   let redis: TestRedis | undefined;
   let cluster: TestCluster | undefined;
   beforeAll(async () => {
@@ -192,7 +195,8 @@ export function engineClient(engine: 'local' | 'cluster', opts: { kernels?: stri
       return;
     }
     redis = await testRedis();
-    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1, ...kernels });
+    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1, ...kernels, ...(opts.env && { env: opts.env }) });
+    box.cluster = cluster;
     box.client = await ta.Client.connect(cluster.url);
   }, 120_000);
   afterAll(async () => {

@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
-import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
-import { startCluster, type TestCluster } from './cluster.test-util.js';
+import { engineClient } from './cluster.test-util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-npystack-'));
 const py = (code: string): string => execFileSync('/usr/bin/python3', ['-c', code], { encoding: 'utf8', cwd: dir });
@@ -15,23 +14,10 @@ const py = (code: string): string => execFileSync('/usr/bin/python3', ['-c', cod
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.each(['local', 'cluster'] as const)('npy stacks on the %s engine', (engine) => {
+  const eng = engineClient(engine);
   let client: ta.Client;
-  let redis: TestRedis | undefined;
-  let cluster: TestCluster | undefined;
-  beforeAll(async () => {
-    if (engine === 'local') {
-      client = await ta.Client.connect({ threads: 2 });
-      return;
-    }
-    redis = await testRedis();
-    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1 });
-    client = await ta.Client.connect(cluster.url);
-  });
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.stop();
-    if (cluster && redis) await redis.deletePrefix(cluster.prefix);
-    await redis?.close();
+  beforeAll(() => {
+    client = eng.client;
   });
 
   it("reads what Dask's to_npy_stack wrote, along axis 0 and 1, and computes on it as numpy does", async () => {

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
-import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
-import { startCluster, type TestCluster } from './cluster.test-util.js';
+import { engineClient, type TestCluster } from './cluster.test-util.js';
 import { serveFolder, type Served } from './http-folder.test-util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-zarr-'));
@@ -78,30 +77,18 @@ const CASES: Case[] = [
 ];
 
 describe.each(['local', 'cluster'] as const)('Zarr on the %s engine', (engine) => {
+  // The cluster's workers decode zstd with numcodecs' WebAssembly (the fall back where libzstd
+  // was not built); the local engine with libzstd: the same checks hold for both.
+  const eng = engineClient(engine, engine === 'cluster' ? { env: { TESSERA_ZSTD: '0' } } : {});
   let client: ta.Client;
-  let redis: TestRedis | undefined;
   let cluster: TestCluster | undefined;
   let http: Served;
   const at = (name: string): string => join(dir, `${engine}-${name}`);
   beforeAll(async () => {
+    ({ client, cluster } = eng);
     http = await serveFolder(dir);
-    if (engine === 'local') {
-      client = await ta.Client.connect({ threads: 2 });
-      return;
-    }
-    redis = await testRedis();
-    // The cluster's workers decode zstd with numcodecs' WebAssembly (the fall back where libzstd
-    // was not built); the local engine with libzstd: the same checks hold for both.
-    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1, env: { TESSERA_ZSTD: '0' } });
-    client = await ta.Client.connect(cluster.url);
   });
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.stop();
-    if (cluster && redis) await redis.deletePrefix(cluster.prefix);
-    await redis?.close();
-    await http?.close();
-  });
+  afterAll(() => http?.close());
 
   it("reads zarr-python's v2 arrays of every dtype (odd chunkings, each compressor, Fortran order, big-endian) as numpy does", async () => {
     const want = JSON.parse(
