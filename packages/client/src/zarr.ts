@@ -1,4 +1,4 @@
-import { ChunkError, InvalidArgumentError, NotFoundError, ShapeError, type Dtype, type ZarrRegionParams } from '@tessera/protocol';
+import { ChunkError, DTYPES, Dtype as DtypeSchema, InvalidArgumentError, ShapeError, type Dtype, type ZarrRegionParams } from '@tessera/protocol';
 import {
   metadataKey,
   newArrayDoc,
@@ -37,8 +37,7 @@ function callToken(): string {
 /** The Zarr array at `path` (default the root) of `store`, v2 or v3. */
 export async function openZarr(store: string, opts: { path?: string } = {}): Promise<ZarrArrayRef> {
   const url = normalizeStoreUrl(store);
-  const path = storePath(opts.path ?? '').slice(1);
-  return { store: url, ...(await readArrayInfo(openZarrStore(url), path, 'openZarr')) };
+  return { store: url, ...(await readArrayInfo(openZarrStore(url), arrayPath(opts.path), 'openZarr')) };
 }
 
 /**
@@ -101,30 +100,16 @@ export async function toZarr(x: ChunkedArray, store: string, opts: ToZarrOptions
   if (!isChunkedArray(x)) throw new InvalidArgumentError('toZarr: the first argument is a lazy array (a ChunkedArray)');
   if (!opts?.client) throw new InvalidArgumentError('toZarr: needs { client } to run the writes');
   const url = normalizeStoreUrl(store);
-  const path = storePath(opts.path ?? '').slice(1);
+  const path = arrayPath(opts.path);
   const s = writableStore(url, 'toZarr');
   if (opts.region) {
     const ref = { store: url, ...(await readArrayInfo(s, path, 'toZarr')) };
     await storeArrays(opts.client, [x], [ref], [opts.region]);
     return ref;
   }
-  const format = opts.zarrFormat ?? 2;
-  if (format !== 2 && format !== 3) throw new InvalidArgumentError(`toZarr: zarrFormat ${String(format)} is not 2 or 3`);
-  const existing = await readArrayInfo(s, path, 'toZarr').catch((e: unknown) => {
-    if (e instanceof NotFoundError) return undefined;
-    throw e;
-  });
-  if (existing && !opts.overwrite) throw new InvalidArgumentError(`toZarr: ${url}${storePath(path)} holds an array already; { overwrite: true } replaces it`);
-  const chunks = storeChunks(x, opts.chunks);
-  const doc = newArrayDoc({ format, shape: [...x.shape], chunks, dtype: x.dtype, compressor: opts.compressor ?? 'zstd' });
-  if (existing) {
-    if (!s.clear) throw new InvalidArgumentError(`toZarr: store ${url} cannot remove the array it would overwrite`);
-    await s.clear(storePath(path));
-  }
-  const ref: ZarrArrayRef = { store: url, format, path, shape: [...x.shape], chunks, dtype: x.dtype, doc };
+  const ref = await newArray('toZarr', s, url, path, { ...opts, shape: [...x.shape], chunks: storeChunks(x, opts.chunks), dtype: x.dtype });
   await storeArrays(opts.client, [x], [ref], [undefined]);
-  await writeParentGroups(s, path, format);
-  await s.set!(metadataKey(path, format), new TextEncoder().encode(doc));
+  await writeMetadata(s, ref);
   return ref;
 }
 
@@ -136,21 +121,49 @@ export async function createZarr(
   store: string,
   o: { shape: readonly number[]; dtype: Dtype; chunks: readonly number[]; path?: string; compressor?: ZarrCompressor; zarrFormat?: ZarrFormat; overwrite?: boolean },
 ): Promise<ZarrArrayRef> {
-  const url = normalizeStoreUrl(store);
-  const path = storePath(o.path ?? '').slice(1);
-  const s = writableStore(url, 'createZarr');
-  const format = o.zarrFormat ?? 2;
   if (o.shape.length !== o.chunks.length || o.chunks.some((c) => !Number.isInteger(c) || c < 1) || o.shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new InvalidArgumentError(`createZarr: shape (${o.shape.join(', ')}) and chunks (${o.chunks.join(', ')}) must be as long and hold whole numbers (chunks >= 1)`);
   }
-  if (!o.overwrite && (await s.get(metadataKey(path, 2)) || await s.get(metadataKey(path, 3)))) {
-    throw new InvalidArgumentError(`createZarr: ${url}${storePath(path)} holds an array already; { overwrite: true } replaces it`);
+  if (!DtypeSchema.safeParse(o.dtype).success) throw new InvalidArgumentError(`createZarr: dtype ${JSON.stringify(o.dtype)} is not one of ${DTYPES.join(', ')}`);
+  const url = normalizeStoreUrl(store);
+  const s = writableStore(url, 'createZarr');
+  const ref = await newArray('createZarr', s, url, arrayPath(o.path), { ...o, shape: [...o.shape], chunks: [...o.chunks] });
+  await writeMetadata(s, ref);
+  return ref;
+}
+
+/** A path in a store as ZarrArrayRef keeps it: '' for the root, 'a/b' below it. */
+function arrayPath(path: string | undefined): string {
+  return storePath(path ?? '').slice(1);
+}
+
+/**
+ * The ref of a new array at `path` (its metadata not written yet): an array already there is
+ * refused unless `overwrite`, which removes it first.
+ */
+async function newArray(
+  fn: string,
+  s: ZarrStore,
+  url: string,
+  path: string,
+  o: { shape: number[]; chunks: number[]; dtype: Dtype; compressor?: ZarrCompressor; zarrFormat?: ZarrFormat; overwrite?: boolean },
+): Promise<ZarrArrayRef> {
+  const format = o.zarrFormat ?? 2;
+  if (format !== 2 && format !== 3) throw new InvalidArgumentError(`${fn}: zarrFormat ${String(format)} is not 2 or 3`);
+  const doc = newArrayDoc({ format, shape: o.shape, chunks: o.chunks, dtype: o.dtype, compressor: o.compressor ?? 'zstd' });
+  const existing = (await s.get(metadataKey(path, 2))) ?? (await s.get(metadataKey(path, 3)));
+  if (existing && !o.overwrite) throw new InvalidArgumentError(`${fn}: ${url}${storePath(path)} holds an array already; { overwrite: true } replaces it`);
+  if (existing) {
+    if (!s.clear) throw new InvalidArgumentError(`${fn}: store ${url} cannot remove the array it would overwrite`);
+    await s.clear(storePath(path));
   }
-  if (o.overwrite && s.clear) await s.clear(storePath(path));
-  const doc = newArrayDoc({ format, shape: [...o.shape], chunks: [...o.chunks], dtype: o.dtype, compressor: o.compressor ?? 'zstd' });
-  await writeParentGroups(s, path, format);
-  await s.set!(metadataKey(path, format), new TextEncoder().encode(doc));
-  return { store: url, format, path, shape: [...o.shape], chunks: [...o.chunks], dtype: o.dtype, doc };
+  return { store: url, format, path, shape: o.shape, chunks: o.chunks, dtype: o.dtype, doc };
+}
+
+/** The array's metadata, and the groups' above it where they lack theirs. */
+async function writeMetadata(s: ZarrStore, ref: ZarrArrayRef): Promise<void> {
+  await writeParentGroups(s, ref.path, ref.format);
+  await s.set!(metadataKey(ref.path, ref.format), new TextEncoder().encode(ref.doc));
 }
 
 function writableStore(url: string, fn: string): ZarrStore {
