@@ -171,6 +171,8 @@ export { einsum } from './einsum.js';
 export { take } from './take.js';
 export { compress, extract, mask, nonzero, flatnonzero, argwhere, type CompressOptions } from './masking.js';
 export { fromNpy, toNpy, fromNpyStack, toNpyStack } from './npy.js';
+export { fromHdf5, fromNetcdf, openHdf5, type Hdf5Ref } from './hdf5.js';
+export { fromArrowIpc, fromParquet, toParquet, type Columns, type ToParquetOptions } from './tables.js';
 export { createZarr, fromZarr, openZarr, toZarr, type ToZarrOptions, type ZarrArrayRef } from './zarr.js';
 export { registerZarrStore, type ZarrCompressor, type ZarrFormat, type ZarrStore, type ZarrStoreFactory } from '@tessera/protocol/zarr';
 export { quantile, percentile, median, nanquantile, nanpercentile, nanmedian, type QuantileOptions } from './quantiles.js';

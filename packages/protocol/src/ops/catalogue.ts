@@ -106,6 +106,20 @@ export const ZarrRegionParams = z
     region: z.array(z.tuple([nonneg, nonneg])),
   })
   .strict();
+/** A region ([start, stop) per axis) of a dataset in an HDF5 (or NetCDF4) file on the worker's filesystem. */
+export const ReadHdf5Params = z
+  .object({ file: z.string().min(1), dataset: z.string().min(1), region: z.array(z.tuple([nonneg, nonneg])) })
+  .strict();
+/** One numeric column of one part of a columnar file: a Parquet row group (`read-parquet`) or an Arrow IPC record batch (`read-arrow`). */
+export const ColumnPartParams = z.object({ path: z.string().min(1), part: nonneg, column: z.string().min(1) }).strict();
+export const PARQUET_COMPRESSIONS = ['snappy', 'zstd', 'gzip', 'brotli', 'lz4', 'none'] as const;
+/**
+ * Write the inputs (1-d, of one length) as the named columns of one Parquet file (a part of a
+ * dataset); gives the file's bytes, int64[1].
+ */
+export const WriteParquetParams = z
+  .object({ path: z.string().min(1), names: z.array(z.string().min(1)).min(1), compression: z.enum(PARQUET_COMPRESSIONS) })
+  .strict();
 export const MapBlocksParams = z
   .object({
     kernel: z.string().min(1).max(200),
@@ -121,6 +135,10 @@ export type FromBytesParams = z.infer<typeof FromBytesParams>;
 export type ReadNpyParams = z.infer<typeof ReadNpyParams>;
 export type WriteNpyParams = z.infer<typeof WriteNpyParams>;
 export type ZarrRegionParams = z.infer<typeof ZarrRegionParams>;
+export type ReadHdf5Params = z.infer<typeof ReadHdf5Params>;
+export type ColumnPartParams = z.infer<typeof ColumnPartParams>;
+export type WriteParquetParams = z.infer<typeof WriteParquetParams>;
+export type ParquetCompression = WriteParquetParams['compression'];
 export type ElementwiseParams = z.infer<typeof ElementwiseParams>;
 export type ReducePartialParams = z.infer<typeof ReducePartialParams>;
 export type ReduceMergeParams = z.infer<typeof ReduceMergeParams>;
@@ -155,6 +173,7 @@ function def<P extends z.ZodTypeAny>(d: OpDef<P>): OpDef<P> {
   return d;
 }
 
+const oneD = (out: ArrayMeta): string | undefined => expect(out.shape.length === 1, () => `gives a 1-d column, declared ${fmtShape(out.shape)}`);
 const noDeps = (deps: readonly ArrayMeta[]): string | undefined =>
   deps.length === 0 ? undefined : `takes no inputs, got ${deps.length}`;
 
@@ -281,6 +300,17 @@ export const OPS = {
     check: (p, deps, out) =>
       expect(deps.length === 1, () => `takes one input, got ${deps.length}`) ??
       regionFits(p.region, deps[0]!.shape) ??
+      expect(shapeEquals(out.shape, [1]) && out.dtype === 'int64', () => `gives int64[1], declared ${out.dtype}${fmtShape(out.shape)}`),
+  }),
+  'read-hdf5': def({ params: ReadHdf5Params, check: (p, deps, out) => noDeps(deps) ?? regionFits(p.region, out.shape) }),
+  'read-parquet': def({ params: ColumnPartParams, check: (_p, deps, out) => noDeps(deps) ?? oneD(out) }),
+  'read-arrow': def({ params: ColumnPartParams, check: (_p, deps, out) => noDeps(deps) ?? oneD(out) }),
+  'write-parquet': def({
+    params: WriteParquetParams,
+    check: (p, deps, out) =>
+      expect(deps.length === p.names.length, () => `${deps.length} inputs for ${p.names.length} column names`) ??
+      expect(new Set(p.names).size === p.names.length, () => `column names repeat: ${p.names.join(', ')}`) ??
+      expect(deps.every((d) => d.shape.length === 1 && d.shape[0] === deps[0]!.shape[0]), () => `columns are 1-d and of one length, got ${deps.map((d) => fmtShape(d.shape)).join(', ')}`) ??
       expect(shapeEquals(out.shape, [1]) && out.dtype === 'int64', () => `gives int64[1], declared ${out.dtype}${fmtShape(out.shape)}`),
   }),
   persisted: def({ params: PersistedParams, check: (_p, deps) => noDeps(deps) }),
@@ -426,8 +456,8 @@ export type OpName = keyof typeof OPS;
 export const OP_NAMES = Object.keys(OPS) as OpName[];
 export type OpParams<N extends OpName> = z.infer<(typeof OPS)[N]['params']>;
 
-/** Ops whose kernels wait on a store (read or write a Zarr store): they run asynchronously on a pool thread. */
-export const ASYNC_OPS: ReadonlySet<string> = new Set<OpName>(['read-zarr', 'write-zarr']);
+/** Ops whose kernels wait on a store or a file library: they run asynchronously on a pool thread. */
+export const ASYNC_OPS: ReadonlySet<string> = new Set<OpName>(['read-zarr', 'write-zarr', 'read-hdf5', 'read-parquet', 'read-arrow', 'write-parquet']);
 
 export function isOpName(name: string): name is OpName {
   return Object.prototype.hasOwnProperty.call(OPS, name);

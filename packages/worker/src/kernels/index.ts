@@ -10,6 +10,7 @@ import { cumulate } from './cumulate.js';
 import { quantile } from './quantile.js';
 import { compress, countNonzero } from './compress.js';
 import { readNpy, writeNpy } from './files.js';
+import { readColumnPart, readHdf5, writeParquet } from './formats.js';
 import { readZarr, writeZarr } from './zarr.js';
 import { nativeKernels } from './native.js';
 
@@ -54,6 +55,9 @@ export async function executeAsyncTask(task: KernelTask, inputs: Chunk[], option
   let out: Chunk;
   if (op === 'read-zarr') out = await readZarr(p('read-zarr'), task.shape, task.dtype, options?.spare);
   else if (op === 'write-zarr') out = await writeZarr(p('write-zarr'), inputs[0]!);
+  else if (op === 'read-hdf5') out = await readHdf5(p('read-hdf5'), task.shape, task.dtype);
+  else if (op === 'read-parquet' || op === 'read-arrow') out = await readColumnPart(op === 'read-parquet' ? 'parquet' : 'arrow', p(op), task.shape, task.dtype);
+  else if (op === 'write-parquet') out = await writeParquet(p('write-parquet'), inputs);
   else out = executeTask(task, inputs, { trusted: true });
   return checkedOutput(task, out);
 }
@@ -96,7 +100,11 @@ function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): 
     case 'read-npy': return readNpy(p('read-npy'), t.shape, t.dtype);
     case 'write-npy': return writeNpy(p('write-npy'), inputs[0]!);
     case 'read-zarr':
-    case 'write-zarr': throw new Error(`task ${t.key}: ${op} waits on a store: it runs by executeAsyncTask`);
+    case 'write-zarr':
+    case 'read-hdf5':
+    case 'read-parquet':
+    case 'read-arrow':
+    case 'write-parquet': throw new Error(`task ${t.key}: ${op} waits on a store or a file: it runs by executeAsyncTask`);
     case 'persisted': throw new Error(`task ${t.key}: persisted chunks are served by the engine, not computed by a kernel`);
     case 'elementwise': return elementwise(p('elementwise'), inputs, t.shape, t.dtype);
     case 'reduce-partial': return reducePartial(p('reduce-partial'), inputs, t.shape);

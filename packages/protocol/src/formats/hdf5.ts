@@ -1,0 +1,139 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import type { Dtype } from '../dtype.js';
+import { FileFormatError, InvalidArgumentError, NotFoundError } from '../errors.js';
+
+/**
+ * HDF5 files (and NetCDF4, which is HDF5) through h5wasm, the HDF Group's library compiled to
+ * WebAssembly: the client reads a dataset's metadata, each task reads its own hyperslab. h5wasm's
+ * Node build reads the file in place (no copy of it into WebAssembly memory), and loads only when
+ * a file is opened.
+ */
+
+type H5 = typeof import('h5wasm/node').default;
+type H5File = InstanceType<H5['File']>;
+type H5Dataset = InstanceType<H5['Dataset']>;
+
+let h5: Promise<H5> | undefined;
+function h5wasm(): Promise<H5> {
+  h5 ??= import('h5wasm/node').then(async (m) => {
+    await m.default.ready;
+    return m.default;
+  });
+  return h5;
+}
+
+/** What a task needs to know of a dataset, read once by the client. */
+export interface Hdf5DatasetInfo {
+  /** The file's absolute path (the workers must see it at the same path). */
+  file: string;
+  /** The dataset's path in the file, as '/group/name'. */
+  dataset: string;
+  shape: number[];
+  dtype: Dtype;
+  /** The dataset's chunk shape, or null for a contiguous (or compact) dataset. */
+  chunks: number[] | null;
+  /** The filters its chunks pass through ('deflate', 'shuffle', ...). */
+  filters: string[];
+}
+
+// The HDF5 signature sits at 0 or after a user block of 512, 1024, 2048, ... bytes.
+const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Refuse a path that is not there or holds no HDF5 signature before HDF5 sees it (its own errors are a C trace on stderr). */
+function checkFile(file: string, fn: string): void {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (e) {
+    throw new NotFoundError(`${fn}: cannot open ${file}: ${(e as Error).message}`);
+  }
+  const fd = openSync(file, 'r');
+  try {
+    const head = new Uint8Array(8);
+    for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
+      if (readSync(fd, head, 0, 8, at) === 8 && SIGNATURE.every((b, i) => head[i] === b)) return;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  throw new FileFormatError(`${fn}: ${file} is not an HDF5 (or NetCDF4) file: no HDF5 signature`);
+}
+
+/** Open `file`, run `use` on it, close it (HDF5 keeps a file's handle until closed). */
+export async function withHdf5File<T>(file: string, fn: string, use: (f: H5File) => T): Promise<T> {
+  checkFile(file, fn);
+  const m = await h5wasm();
+  const f = new m.File(file, 'r');
+  if (f.file_id < 0n) throw new FileFormatError(`${fn}: HDF5 cannot open ${file}`);
+  try {
+    return use(f);
+  } finally {
+    f.close();
+  }
+}
+
+/** The dataset at `path` in an open file, or a typed error that says what is there instead. */
+export function hdf5Dataset(m: { Dataset: H5['Dataset'] }, f: H5File, file: string, path: string, fn: string): H5Dataset {
+  const obj = f.get(path);
+  if (obj === null || obj === undefined) {
+    throw new NotFoundError(`${fn}: ${file} has no dataset ${path}${rootNames(f)}`);
+  }
+  if (!(obj instanceof m.Dataset)) throw new InvalidArgumentError(`${fn}: ${path} in ${file} is a ${obj.constructor.name}, not a dataset`);
+  return obj;
+}
+
+function rootNames(f: H5File): string {
+  const names = f.keys();
+  return names.length ? ` (the root holds ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', ...' : ''})` : '';
+}
+
+/** The Tessera dtype of an HDF5 type, or why there is none. */
+export function hdf5Dtype(meta: { type: number; size: number; signed: boolean; enum_type?: { members: Record<string, number> } }): Dtype | string {
+  // H5T classes: 0 integer, 1 float, 8 enum (h5py stores numpy's bool as the enum FALSE=0, TRUE=1).
+  if (meta.type === 0) {
+    const bits = meta.size * 8;
+    if (bits === 8 || bits === 16 || bits === 32 || bits === 64) return `${meta.signed ? 'int' : 'uint'}${bits}` as Dtype;
+  }
+  if (meta.type === 1 && (meta.size === 4 || meta.size === 8)) return meta.size === 4 ? 'float32' : 'float64';
+  if (meta.type === 1 && meta.size === 2) return 'float16 (Tessera has no float16; cast the dataset to float32)';
+  const members = meta.enum_type?.members;
+  if (meta.type === 8 && meta.size === 1 && members && Object.keys(members).length === 2 && members.FALSE === 0 && members.TRUE === 1) return 'bool';
+  const classes: Record<number, string> = { 2: 'time', 3: 'string', 4: 'bitfield', 5: 'opaque', 6: 'compound', 7: 'reference', 8: 'enum', 9: 'variable length', 10: 'array' };
+  return `${classes[meta.type] ?? `class ${meta.type}`} of ${meta.size} bytes (not a numeric type Tessera has)`;
+}
+
+/** A dataset's shape, dtype and chunking, reading only the file's metadata. */
+export async function readHdf5Info(file: string, dataset: string, fn: string): Promise<Hdf5DatasetInfo> {
+  const m = await h5wasm();
+  const path = dataset.startsWith('/') ? dataset : `/${dataset}`;
+  return withHdf5File(file, fn, (f) => {
+    const ds = hdf5Dataset(m, f, file, path, fn);
+    const meta = ds.metadata;
+    const dtype = hdf5Dtype(meta);
+    if (!isDtype(dtype)) throw new FileFormatError(`${fn}: ${path} in ${file} holds ${dtype}`);
+    return { file, dataset: path, shape: meta.shape ?? [], dtype, chunks: meta.chunks, filters: ds.filters.map((x) => x.name) };
+  });
+}
+
+/**
+ * The values of `region` ([start, stop) per axis) of a dataset, as h5wasm gives them: a fresh
+ * typed array in C order and the machine's byte order (bools as int8); a 0-d dataset's one value.
+ */
+export async function readHdf5Region(file: string, dataset: string, region: readonly (readonly [number, number])[], fn: string): Promise<ArrayBufferView | number | bigint> {
+  const m = await h5wasm();
+  return withHdf5File(file, fn, (f) => {
+    const ds = hdf5Dataset(m, f, file, dataset, fn);
+    const shape = ds.shape ?? [];
+    if (shape.length !== region.length || region.some(([a, b], i) => a < 0 || b < a || b > shape[i]!)) {
+      throw new InvalidArgumentError(`${fn}: region [${region.map(([a, b]) => `${a}:${b}`).join(', ')}] is not within ${dataset}'s shape (${shape.join(', ')}) in ${file}`);
+    }
+    const got = region.length === 0 ? ds.value : ds.slice(region.map(([a, b]) => [a, b]));
+    if (region.length === 0 && (typeof got === 'number' || typeof got === 'bigint')) return got;
+    if (!ArrayBuffer.isView(got)) throw new FileFormatError(`${fn}: ${dataset} in ${file} gave no numeric values`);
+    return got;
+  });
+}
+
+function isDtype(d: string): d is Dtype {
+  return /^(float(32|64)|u?int(8|16|32|64)|bool)$/.test(d);
+}
