@@ -52,9 +52,13 @@ async function datasetFiles(path: string, fn: string): Promise<string[]> {
 
 async function openFile(path: string, fn: string): Promise<import('parquet-wasm').ParquetFile> {
   const m = await parquetWasm();
-  const blob = await openAsBlob(path).catch((e: Error) => {
-    throw new NotFoundError(`${fn}: cannot open ${path}: ${e.message}`);
-  });
+  let blob: Blob;
+  try {
+    // openAsBlob throws (not rejects) for a path it cannot stat.
+    blob = await openAsBlob(path);
+  } catch (e) {
+    throw new NotFoundError(`${fn}: cannot open ${path}: ${(e as Error).message}`);
+  }
   try {
     return await m.ParquetFile.fromFile(blob);
   } catch (e) {
