@@ -1,7 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as arrow from 'apache-arrow';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import * as ta from '@tessera/client';
@@ -133,6 +136,38 @@ a = zarr.open('out/anomaly.zarr', mode='r')
 print(a.chunks == (24, 90, 180) and a.compressor.codec_id == 'zstd' and bool(np.allclose(a[...], t - t.mean(axis=0, keepdims=True), rtol=0, atol=1e-12)))
 `);
       expect(ok.trim()).toBe('True');
+    } finally {
+      await client.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('files: an HDF5 dataset, a Parquet dataset and an Arrow file read by the workers; toParquet writes part files hyparquet reads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-readme-files-'));
+    execFileSync('/usr/bin/python3', ['-c', `
+import h5py, numpy as np
+with h5py.File('run.h5', 'w') as f: f.create_dataset('fields/temperature', data=np.arange(600.0).reshape(20, 30), chunks=(5, 10), compression='gzip')
+`], { cwd: dir });
+    mkdirSync(join(dir, 'trades'));
+    for (const [i, n] of [40, 25].entries()) {
+      const price = Float64Array.from({ length: n }, (_, k) => 100 + k + i);
+      const qty = BigInt64Array.from({ length: n }, (_, k) => BigInt(k + 1));
+      writeFileSync(join(dir, `trades/part.${i}.parquet`), new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'price', data: price, type: 'DOUBLE' }, { name: 'qty', data: qty, type: 'INT64' }] })));
+    }
+    writeFileSync(join(dir, 'points.arrow'), arrow.tableToIPC(arrow.tableFromArrays({ x: Float64Array.from([1, 2, 3.5]) }), 'file'));
+    const client = await ta.Client.connect();
+    try {
+      const t = await ta.fromHdf5(join(dir, 'run.h5'), { dataset: '/fields/temperature' });
+      const { price, qty } = await ta.fromParquet(join(dir, 'trades/'), { columns: ['price', 'qty'] });
+      const turnover = price!.mul(qty!.astype('float64'));
+      await ta.toParquet({ price: price!, qty: qty!, turnover }, join(dir, 'out/trades/'), { client });
+      const { x } = await ta.fromArrowIpc(join(dir, 'points.arrow'), { columns: ['x'] });
+      expect([t.shape, price!.chunks[0]]).toEqual([[20, 30], [40, 25]]);
+      expect(await client.compute([t.sum(), x!.sum()])).toEqual([(599 * 600) / 2, 6.5]);
+      const rows = [];
+      for (const i of [0, 1]) rows.push(...(await parquetReadObjects({ file: await asyncBufferFromFile(join(dir, `out/trades/part.${i}.parquet`)) })));
+      expect(rows.length).toBe(65);
+      expect(rows[41]).toEqual({ price: 102, qty: 2n, turnover: 204 });
     } finally {
       await client.close();
       rmSync(dir, { recursive: true, force: true });
