@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The Dask side of bench/zarr.mjs: da.from_zarr(src).mean(0).to_zarr(dst) on a LocalCluster of
+"""The Dask side of bench/zarr.mjs: da.from_zarr(src).mean(0).to_zarr(dst), or for an HDF5 file
+da.from_array(h5py dataset, chunks=blocks).mean(0).compute() saved to dst, on a LocalCluster of
 2 worker processes x 1 thread, the peer of Tessera's scheduler + 2 workers x 1 thread.
 
-    /usr/bin/python3 bench/dask_zarr.py --params '{"src": ..., "dst": ..., "axis": 0}' [--repeats N]
+    /usr/bin/python3 bench/dask_zarr.py --params '{"format": "zarr"|"hdf5", "src": ..., "dst": ..., "axis": 0, "blocks": [...]}' [--repeats N]
 
 Prints one JSON line: {engine, seconds (best timed run), runs, warmup, startupSeconds, workerMaxRssMiB, versions}.
 """
@@ -35,8 +36,14 @@ def main():
     try:
         def run():
             t0 = time.perf_counter()
-            # What a user writes: the store's chunks, the result written by the workers.
-            da.from_zarr(p['src']).mean(axis=p['axis']).to_zarr(p['dst'], overwrite=True)
+            if p.get('format') == 'hdf5':
+                # What a user writes: h5py's dataset (distributed sends it by file name and path).
+                import h5py
+                x = da.from_array(h5py.File(p['src'], 'r')['x'], chunks=tuple(p['blocks']))
+                x.mean(axis=p['axis']).compute().astype('<f8').tofile(p['dst'])
+            else:
+                # What a user writes: the store's chunks, the result written by the workers.
+                da.from_zarr(p['src']).mean(axis=p['axis']).to_zarr(p['dst'], overwrite=True)
             return time.perf_counter() - t0
 
         warmup = run()
