@@ -9,16 +9,13 @@ import { FileFormatError, InvalidArgumentError, NotFoundError } from '../errors.
  * a file is opened.
  */
 
-type H5 = typeof import('h5wasm/node').default;
+type H5 = typeof import('h5wasm/node').default & { Module: Awaited<typeof import('h5wasm/node').ready> };
 type H5File = InstanceType<H5['File']>;
 type H5Dataset = InstanceType<H5['Dataset']>;
 
 let h5: Promise<H5> | undefined;
 function h5wasm(): Promise<H5> {
-  h5 ??= import('h5wasm/node').then(async (m) => {
-    await m.default.ready;
-    return m.default;
-  });
+  h5 ??= import('h5wasm/node').then(async (m) => Object.assign(Object.create(m.default) as typeof m.default, { Module: await m.default.ready }));
   return h5;
 }
 
@@ -60,7 +57,7 @@ function checkFile(file: string, fn: string): void {
 }
 
 /** Open `file`, run `use` on it, close it (HDF5 keeps a file's handle until closed). */
-export async function withHdf5File<T>(file: string, fn: string, use: (f: H5File) => T): Promise<T> {
+async function withHdf5File<T>(file: string, fn: string, use: (f: H5File) => T): Promise<T> {
   checkFile(file, fn);
   const m = await h5wasm();
   const f = new m.File(file, 'r');
@@ -73,7 +70,7 @@ export async function withHdf5File<T>(file: string, fn: string, use: (f: H5File)
 }
 
 /** The dataset at `path` in an open file, or a typed error that says what is there instead. */
-export function hdf5Dataset(m: { Dataset: H5['Dataset'] }, f: H5File, file: string, path: string, fn: string): H5Dataset {
+function hdf5Dataset(m: { Dataset: H5['Dataset'] }, f: H5File, file: string, path: string, fn: string): H5Dataset {
   const obj = f.get(path);
   if (obj === null || obj === undefined) {
     throw new NotFoundError(`${fn}: ${file} has no dataset ${path}${rootNames(f)}`);
@@ -116,21 +113,31 @@ export async function readHdf5Info(file: string, dataset: string, fn: string): P
 }
 
 /**
- * The values of `region` ([start, stop) per axis) of a dataset, as h5wasm gives them: a fresh
- * typed array in C order and the machine's byte order (bools as int8); a 0-d dataset's one value.
+ * Read `region` ([start, stop) per axis) of a dataset into `out` (its bytes, C order, the
+ * machine's byte order: HDF5 converts). HDF5 writes into WebAssembly memory, copied once from
+ * there into `out`: no array in between for the garbage collector to find later.
  */
-export async function readHdf5Region(file: string, dataset: string, region: readonly (readonly [number, number])[], fn: string): Promise<ArrayBufferView | number | bigint> {
+export async function readHdf5Into(file: string, dataset: string, region: readonly (readonly [number, number])[], out: Uint8Array, fn: string): Promise<void> {
   const m = await h5wasm();
-  return withHdf5File(file, fn, (f) => {
+  await withHdf5File(file, fn, (f) => {
     const ds = hdf5Dataset(m, f, file, dataset, fn);
-    const shape = ds.shape ?? [];
+    const meta = ds.metadata;
+    const shape = meta.shape ?? [];
     if (shape.length !== region.length || region.some(([a, b], i) => a < 0 || b < a || b > shape[i]!)) {
       throw new InvalidArgumentError(`${fn}: region [${region.map(([a, b]) => `${a}:${b}`).join(', ')}] is not within ${dataset}'s shape (${shape.join(', ')}) in ${file}`);
     }
-    const got = region.length === 0 ? ds.value : ds.slice(region.map(([a, b]) => [a, b]));
-    if (region.length === 0 && (typeof got === 'number' || typeof got === 'bigint')) return got;
-    if (!ArrayBuffer.isView(got)) throw new FileFormatError(`${fn}: ${dataset} in ${file} gave no numeric values`);
-    return got;
+    const n = region.reduce((acc, [a, b]) => acc * (b - a), 1) * meta.size;
+    if (n !== out.byteLength) throw new InvalidArgumentError(`${fn}: ${dataset} [${region.map(([a, b]) => `${a}:${b}`).join(', ')}] in ${file} is ${n} bytes, not ${out.byteLength}`);
+    const M = m.Module;
+    const ptr = M._malloc(Math.max(1, n));
+    if (ptr === 0) throw new Error(`${fn}: no WebAssembly memory for ${n} bytes of ${dataset}`);
+    try {
+      // A 0-d dataset is read whole (an empty selection list).
+      M.get_dataset_data(f.file_id, dataset, region.length ? region.map(([a, b]) => BigInt(b - a)) : null, region.length ? region.map(([a]) => BigInt(a)) : null, region.length ? region.map(() => 1n) : null, BigInt(ptr));
+      out.set(M.HEAPU8.subarray(ptr, ptr + n));
+    } finally {
+      M._free(ptr);
+    }
   });
 }
 

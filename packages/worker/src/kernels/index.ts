@@ -55,8 +55,8 @@ export async function executeAsyncTask(task: KernelTask, inputs: Chunk[], option
   let out: Chunk;
   if (op === 'read-zarr') out = await readZarr(p('read-zarr'), task.shape, task.dtype, options?.spare);
   else if (op === 'write-zarr') out = await writeZarr(p('write-zarr'), inputs[0]!);
-  else if (op === 'read-hdf5') out = await readHdf5(p('read-hdf5'), task.shape, task.dtype);
-  else if (op === 'read-parquet' || op === 'read-arrow') out = await readColumnPart(op === 'read-parquet' ? 'parquet' : 'arrow', p(op), task.shape, task.dtype);
+  else if (op === 'read-hdf5') out = await readHdf5(p('read-hdf5'), task.shape, task.dtype, options?.spare);
+  else if (op === 'read-parquet' || op === 'read-arrow') out = await readColumnPart(op === 'read-parquet' ? 'parquet' : 'arrow', p(op), task.shape, task.dtype, options?.spare);
   else if (op === 'write-parquet') out = await writeParquet(p('write-parquet'), inputs);
   else out = executeTask(task, inputs, { trusted: true });
   return checkedOutput(task, out);
