@@ -9,33 +9,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
 import { engineClient } from './cluster.test-util.js';
+import { PY_VALUES, dump } from './numpy-values.test-util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-hdf5-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const PY_HEAD = `
-import h5py, numpy as np, json
-null = None
-def make(dt, shape, seed=0):
-    i = np.arange(int(np.prod(shape)), dtype=np.int64) + seed
-    if dt == 'bool': v = (i * 7919) % 3 == 0
-    elif dt.startswith('float'): v = np.sin(i * 0.37) * 100
-    elif dt == 'int64': v = ((i * 7919) % 1000 - 500) * 2**41 + i
-    elif dt == 'uint64': v = ((i * 7919) % 1000).astype(np.uint64) * np.uint64(2**53) + i.astype(np.uint64)
-    else: v = (i * 7919) % 65536 - 32768
-    return v.astype(dt).reshape(shape)
-def dump(a):
-    a = np.asarray(a)
-    if a.dtype.kind in 'iu' and a.dtype.itemsize == 8: return [str(v) for v in a.ravel().tolist()]
-    if a.dtype.kind == 'b': return [int(v) for v in a.ravel().tolist()]
-    return a.ravel().tolist()
+const PY_HEAD = `${PY_VALUES}
+import h5py
 `;
 const py = (code: string): string => execFileSync('/usr/bin/python3', ['-c', PY_HEAD + code], { encoding: 'utf8', cwd: dir, maxBuffer: 1 << 28 });
-
-function dump(r: ta.NDArray | number): (number | string)[] {
-  if (typeof r === 'number') return [r];
-  return r.dtype === 'int64' || r.dtype === 'uint64' ? Array.from(r.data as BigInt64Array, String) : Array.from(r.data as Float64Array, Number);
-}
 
 // [dtype, shape, file chunks (null: contiguous), Tessera chunks, filters, byte order]
 type Case = [string, number[], number[] | null, number[] | undefined, 'gzip' | 'shuffle-gzip' | 'fletcher32' | 'none', '<' | '>'];
@@ -146,6 +128,13 @@ with h5py.File('${engine}-bad.h5', 'w') as f:
     await expect(ta.fromHdf5(bad, {})).rejects.toBeInstanceOf(ta.InvalidArgumentError);
     writeFileSync(join(dir, `${engine}-not.h5`), 'not hdf5 at all, but long enough to hold a signature');
     await expect(ta.fromHdf5(join(dir, `${engine}-not.h5`), { dataset: 'x' })).rejects.toThrow(/is not an HDF5 \(or NetCDF4\) file/);
+    // A chunk whose bytes were overwritten fails its read (never values from uninitialised memory).
+    py(`
+with h5py.File('${engine}-corrupt.h5', 'w') as f: f.create_dataset('x', data=make('float64', (400, 400)), chunks=(100, 100), compression='gzip')
+b = bytearray(open('${engine}-corrupt.h5', 'rb').read()); b[len(b) // 2:len(b) // 2 + 4000] = bytes(4000); open('${engine}-corrupt.h5', 'wb').write(b)
+`);
+    const corrupt = await ta.fromHdf5(join(dir, `${engine}-corrupt.h5`), { dataset: 'x' });
+    await expect(eng.client.compute(corrupt.sum())).rejects.toThrow(/HDF5 could not read \/x \[0:400, 0:400\] in .*corrupt\.h5/);
     const x = await ta.fromHdf5(bad, { dataset: 'x' });
     rmSync(bad);
     const err = await eng.client.compute(x.sum()).catch((e: unknown) => e);

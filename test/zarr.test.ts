@@ -10,27 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
 import { engineClient, type TestCluster } from './cluster.test-util.js';
 import { serveFolder, type Served } from './http-folder.test-util.js';
+import { PY_VALUES, dump } from './numpy-values.test-util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-zarr-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// make(): the values both sides expect; dump(): them as JSON (64-bit integers as strings, bools as 0/1).
-const PY_HEAD = `
-import zarr, numcodecs, numpy as np, json, os
-null = None
-def make(dt, shape, seed=0):
-    i = np.arange(int(np.prod(shape)), dtype=np.int64) + seed
-    if dt == 'bool': v = (i * 7919) % 3 == 0
-    elif dt.startswith('float'): v = np.sin(i * 0.37) * 100
-    elif dt == 'int64': v = ((i * 7919) % 1000 - 500) * 2**41 + i
-    elif dt == 'uint64': v = ((i * 7919) % 1000).astype(np.uint64) * np.uint64(2**53) + i.astype(np.uint64)
-    else: v = (i * 7919) % 65536 - 32768
-    return v.astype(dt).reshape(shape)
-def dump(a):
-    a = np.asarray(a)
-    if a.dtype.kind in 'iu' and a.dtype.itemsize == 8: return [str(v) for v in a.ravel().tolist()]
-    if a.dtype.kind == 'b': return [int(v) for v in a.ravel().tolist()]
-    return a.ravel().tolist()
+// PY_VALUES' make() and dump(), and zarr's codecs and a v3 reader by the spec.
+const PY_HEAD = `${PY_VALUES}
+import zarr, numcodecs, os
 def codec(name):
     return {'zstd': numcodecs.Zstd(level=1), 'gzip': numcodecs.GZip(level=5), 'blosc': numcodecs.Blosc(), 'none': None}[name]
 def read_v3(path):
@@ -53,10 +40,6 @@ def read_v3(path):
 `;
 const py = (code: string): string => execFileSync('/usr/bin/python3', ['-c', PY_HEAD + code], { encoding: 'utf8', cwd: dir, maxBuffer: 1 << 28 });
 
-function dump(r: ta.NDArray | number): (number | string)[] {
-  if (typeof r === 'number') return [r];
-  return r.dtype === 'int64' || r.dtype === 'uint64' ? Array.from(r.data as BigInt64Array, String) : Array.from(r.data as Float64Array, Number);
-}
 
 // [dtype, shape, store chunks, Tessera chunks, compressor, order, byte order]
 type Case = [string, number[], number[], number[] | undefined, string, 'C' | 'F', '<' | '>'];

@@ -133,7 +133,11 @@ export async function readHdf5Into(file: string, dataset: string, region: readon
     if (ptr === 0) throw new Error(`${fn}: no WebAssembly memory for ${n} bytes of ${dataset}`);
     try {
       // A 0-d dataset is read whole (an empty selection list).
-      M.get_dataset_data(f.file_id, dataset, region.length ? region.map(([a, b]) => BigInt(b - a)) : null, region.length ? region.map(([a]) => BigInt(a)) : null, region.length ? region.map(() => 1n) : null, BigInt(ptr));
+      const sel = region.length ? [region.map(([a, b]) => BigInt(b - a)), region.map(([a]) => BigInt(a)), region.map(() => 1n)] : [null, null, null];
+      // A read that fails (a corrupt or truncated chunk) says so: the buffer would hold whatever malloc left.
+      if (M.get_dataset_data(f.file_id, dataset, sel[0]!, sel[1]!, sel[2]!, BigInt(ptr)) < 0) {
+        throw new FileFormatError(`${fn}: HDF5 could not read ${dataset} [${region.map(([a, b]) => `${a}:${b}`).join(', ')}] in ${file} (a corrupt or truncated chunk?)`);
+      }
       out.set(M.HEAPU8.subarray(ptr, ptr + n));
     } finally {
       M._free(ptr);
