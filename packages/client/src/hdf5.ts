@@ -4,6 +4,7 @@ import { InvalidArgumentError, itemsize, type Dtype, type ReadHdf5Params } from 
 import { readHdf5Info, type Hdf5DatasetInfo } from '@tessera/protocol/formats';
 import { type ChunkedArray, makeArray } from './array.js';
 import { AUTO_CHUNK_BYTES, type ChunksSpec, normalizeChunks } from './chunks.js';
+import { offsets } from './zarr.js';
 
 /**
  * HDF5 and NetCDF4 datasets read by the workers (Dask's `da.from_array(h5py_dataset)`): the
@@ -34,7 +35,7 @@ export async function openHdf5(file: string, opts: { dataset: string }): Promise
 export async function fromHdf5(file: string | Hdf5Ref, opts: { dataset?: string; chunks?: ChunksSpec } = {}): Promise<ChunkedArray> {
   const ref = typeof file === 'string' ? await openHdf5(file, { dataset: opts.dataset ?? '' }) : file;
   const chunks = normalizeChunks('fromHdf5', ref.shape, opts.chunks ?? (ref.chunks ? grownChunks(ref.shape, ref.chunks, ref.dtype) : 'auto'), ref.dtype);
-  const starts = chunks.map((sizes) => sizes.reduce((acc, s) => [...acc, acc[acc.length - 1]! + s], [0]));
+  const starts = chunks.map(offsets);
   return makeArray({
     label: 'from-hdf5',
     op: 'read-hdf5',

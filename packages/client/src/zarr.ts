@@ -64,7 +64,8 @@ function regionParams(ref: ZarrArrayRef, region: [number, number][]): ZarrRegion
   return { store: ref.store, path: ref.path, format: ref.format, doc: ref.doc, region };
 }
 
-function offsets(sizes: readonly number[]): number[] {
+/** Each block's start along an axis, and the axis's end. */
+export function offsets(sizes: readonly number[]): number[] {
   const out = [0];
   for (const s of sizes) out.push(out[out.length - 1]! + s);
   return out;

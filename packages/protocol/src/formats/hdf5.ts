@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Dtype } from '../dtype.js';
 import { FileFormatError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { isDtypeName } from './columns.js';
 
 /**
  * HDF5 files (and NetCDF4, which is HDF5) through h5wasm, the HDF Group's library compiled to
@@ -107,7 +108,7 @@ export async function readHdf5Info(file: string, dataset: string, fn: string): P
     const ds = hdf5Dataset(m, f, file, path, fn);
     const meta = ds.metadata;
     const dtype = hdf5Dtype(meta);
-    if (!isDtype(dtype)) throw new FileFormatError(`${fn}: ${path} in ${file} holds ${dtype}`);
+    if (!isDtypeName(dtype)) throw new FileFormatError(`${fn}: ${path} in ${file} holds ${dtype}`);
     return { file, dataset: path, shape: meta.shape ?? [], dtype, chunks: meta.chunks, filters: ds.filters.map((x) => x.name) };
   });
 }
@@ -143,8 +144,4 @@ export async function readHdf5Into(file: string, dataset: string, region: readon
       M._free(ptr);
     }
   });
-}
-
-function isDtype(d: string): d is Dtype {
-  return /^(float(32|64)|u?int(8|16|32|64)|bool)$/.test(d);
 }
