@@ -8,8 +8,8 @@
 //        when the warm-up run took > 30 s)   --no-dask   --threads N (Tessera pool threads)
 //        --timeout S (per child process, default 1200)
 //        --cluster: the cluster-mode benchmarks instead (bench/cluster.mjs)
-//        --zarr: Zarr read, mean, write on a cluster against Dask distributed (bench/zarr.mjs)
-//        --hdf5: HDF5 read and mean on a cluster against Dask distributed (bench/zarr.mjs)
+//        --zarr: Zarr read, mean, write on a cluster against Dask distributed (bench/files.mjs)
+//        --hdf5: HDF5 read and mean on a cluster against Dask distributed (bench/files.mjs)
 // Env:   TESSERA_BENCH_PYTHON (default /usr/bin/python3, else python3 on PATH)
 //
 // Each workload runs in a fresh child process per engine (bench/workload.mjs, bench/dask_workload.py)
@@ -31,9 +31,9 @@ if (process.argv.includes('--gpu')) {
   process.exit(await runGpu(process.argv.slice(2)));
 }
 
-// File I/O on a cluster: read a Zarr store or an HDF5 file, mean along an axis, write a store (bench/zarr.mjs).
+// File I/O on a cluster: read a Zarr store or an HDF5 file, mean along an axis, write a store (bench/files.mjs).
 if (process.argv.includes('--zarr') || process.argv.includes('--hdf5')) {
-  const { runFiles } = await import('./zarr.mjs');
+  const { runFiles } = await import('./files.mjs');
   process.exit(await runFiles(process.argv.slice(2)));
 }
 

@@ -52,6 +52,11 @@ export interface NDArray {
 /** An array or a scalar: a JS number (numpy's weak Python int / float) or a JS boolean (a bool). */
 export type Operand = ChunkedArray | number | boolean;
 
+/** What the file writers (toZarr, store, toParquet) need of a client: compute arrays, each block written by its task. */
+export interface ComputesArrays {
+  compute(arrays: readonly ChunkedArray[]): Promise<unknown>;
+}
+
 export interface ReduceOptions {
   axis?: number | readonly number[];
   keepdims?: boolean;

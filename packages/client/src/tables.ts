@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { ChunkError, InvalidArgumentError, PARQUET_COMPRESSIONS, ShapeError, type ColumnPartParams, type Dtype, type OpName, type ParquetCompression } from '@tessera/protocol';
 import { prepareParquetDir, readArrowIpcInfo, readParquetInfo } from '@tessera/protocol/formats';
-import { type ChunkedArray, isChunkedArray, makeArray } from './array.js';
+import { type ChunkedArray, type ComputesArrays, isChunkedArray, makeArray } from './array.js';
 import { zeros } from './creation.js';
 
 /**
@@ -71,12 +71,8 @@ export async function fromArrowIpc(path: string, opts: { columns?: readonly stri
   return columnArrays('from-arrow-ipc', 'read-arrow', info.columns, parts, [info.path, info.size, info.mtimeMs]);
 }
 
-interface Computes {
-  compute(arrays: readonly ChunkedArray[]): Promise<unknown>;
-}
-
 export interface ToParquetOptions {
-  client: Computes;
+  client: ComputesArrays;
   /** Default 'snappy', as pandas and Dask write. */
   compression?: ParquetCompression;
   /** Replace the .parquet files already in the directory. */

@@ -12,7 +12,7 @@ import {
   type ZarrFormat,
   type ZarrStore,
 } from '@tessera/protocol/zarr';
-import { type ChunkedArray, isChunkedArray, makeArray } from './array.js';
+import { type ChunkedArray, type ComputesArrays, isChunkedArray, makeArray } from './array.js';
 import { type ChunksSpec, normalizeChunks } from './chunks.js';
 
 /**
@@ -86,18 +86,13 @@ export interface ToZarrOptions {
   region?: readonly ([number, number] | null)[];
 }
 
-/** What toZarr and store need of a client: compute. */
-interface Computes {
-  compute(arrays: readonly ChunkedArray[]): Promise<unknown>;
-}
-
 /**
  * Write an array to a Zarr store from the workers, each block by the worker that holds it.
  * A new array's metadata is written last (after every chunk), so a write that dies half way
  * leaves no metadata that describes chunks it did not write. With `region`, the existing
  * array's metadata stays as it is.
  */
-export async function toZarr(x: ChunkedArray, store: string, opts: ToZarrOptions & { client: Computes }): Promise<ZarrArrayRef> {
+export async function toZarr(x: ChunkedArray, store: string, opts: ToZarrOptions & { client: ComputesArrays }): Promise<ZarrArrayRef> {
   if (!isChunkedArray(x)) throw new InvalidArgumentError('toZarr: the first argument is a lazy array (a ChunkedArray)');
   if (!opts?.client) throw new InvalidArgumentError('toZarr: needs { client } to run the writes');
   const url = normalizeStoreUrl(store);
@@ -184,7 +179,7 @@ function storeChunks(x: ChunkedArray, spec: number | readonly number[] | undefin
  * Write sources into Zarr arrays (Dask's da.store), all in one graph. A source whose blocks
  * straddle store chunks is rechunked first, so that each store chunk is written by one task.
  */
-export async function storeArrays(client: Computes, sources: readonly ChunkedArray[], targets: readonly ZarrArrayRef[], regions: readonly (ToZarrOptions['region'] | undefined)[]): Promise<void> {
+export async function storeArrays(client: ComputesArrays, sources: readonly ChunkedArray[], targets: readonly ZarrArrayRef[], regions: readonly (ToZarrOptions['region'] | undefined)[]): Promise<void> {
   if (sources.length !== targets.length) throw new InvalidArgumentError(`store: ${sources.length} sources for ${targets.length} targets`);
   const writes = sources.map((x, i) => writeLayer(x, targets[i]!, regions[i]));
   await client.compute(writes.map((w) => w.sum()));

@@ -81,7 +81,7 @@ if hasattr(z, 'file'): z.file.close()
 }
 
 function runDask(params, o) {
-  const args = [join(here, 'dask_zarr.py'), '--params', JSON.stringify(params)];
+  const args = [join(here, 'dask_files.py'), '--params', JSON.stringify(params)];
   if (o.repeats !== undefined) args.push('--repeats', String(o.repeats));
   return new Promise((resolve) => {
     const child = spawn(PYTHON, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });

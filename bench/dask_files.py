@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""The Dask side of bench/zarr.mjs: da.from_zarr(src).mean(0).to_zarr(dst), or for an HDF5 file
+"""The Dask side of bench/files.mjs: da.from_zarr(src).mean(0).to_zarr(dst), or for an HDF5 file
 da.from_array(h5py dataset, chunks=blocks).mean(0).compute() saved to dst, on a LocalCluster of
 2 worker processes x 1 thread, the peer of Tessera's scheduler + 2 workers x 1 thread.
 
-    /usr/bin/python3 bench/dask_zarr.py --params '{"format": "zarr"|"hdf5", "src": ..., "dst": ..., "axis": 0, "blocks": [...]}' [--repeats N]
+    /usr/bin/python3 bench/dask_files.py --params '{"format": "zarr"|"hdf5", "src": ..., "dst": ..., "axis": 0, "blocks": [...]}' [--repeats N]
 
 Prints one JSON line: {engine, seconds (best timed run), runs, warmup, startupSeconds, workerMaxRssMiB, versions}.
 """
