@@ -41,9 +41,14 @@ describe('ChainIndex', () => {
     const gpu = new ChainIndex();
     gpu.add('g', [spec(key('on-gpu', 0), [a], { device: 'gpu' }), spec(key('big', 0), [a], { nbytes: 2 ** 20 })]);
     expect(gpu.after('g', spec(a, []), () => true)).toEqual([]);
-    // A big head is not chained after either.
-    const index2 = new ChainIndex();
-    index2.add('g', [spec(key('c', 1), [key('c', 0)])]);
-    expect(index2.after('g', spec(key('c', 0), [], { nbytes: 2 ** 20 }), () => true)).toEqual([]);
+  });
+
+  it('chains a tiny task after a big head (a chunk read, then its partial reduction), but not after a user kernel or a GPU task', () => {
+    const index = new ChainIndex();
+    const partial = spec(key('partial', 0), [key('read', 0)]);
+    index.add('g', [partial]);
+    expect(index.after('g', spec(key('read', 0), [], { op: 'read-zarr', nbytes: 2 ** 23 }), () => true)).toEqual([partial]);
+    expect(index.after('g', spec(key('read', 0), [], { op: 'map-blocks' }), () => true)).toEqual([]);
+    expect(index.after('g', spec(key('read', 0), [], { device: 'gpu' }), () => true)).toEqual([]);
   });
 });
