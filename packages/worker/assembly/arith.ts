@@ -2,6 +2,8 @@
 // JS loops of program.ts (about 0.6 ns per element each; these run at about a quarter of that).
 
 export const ADD = 0, SUB = 1, MUL = 2, DIV = 3, SQUARE = 4;
+/** numpy's integer floor division and remainder in doubles (division by zero gives 0). */
+export const IFLOORDIV = 5, IREM = 6;
 
 // @ts-ignore: decorator
 @inline function apply(op: i32, x: v128, y: v128): v128 {
@@ -10,6 +12,9 @@ export const ADD = 0, SUB = 1, MUL = 2, DIV = 3, SQUARE = 4;
     case SUB: return f64x2.sub(x, y);
     case MUL: return f64x2.mul(x, y);
     case DIV: return f64x2.div(x, y);
+    case IFLOORDIV: return v128.andnot(f64x2.floor(f64x2.div(x, y)), f64x2.eq(y, f64x2.splat(0)));
+    // x - floor(x / y) * y, exact while |x| < 2^52 (the caller redoes larger lanes); + 0 makes -0 +0.
+    case IREM: return v128.andnot(f64x2.add(f64x2.sub(x, f64x2.mul(f64x2.floor(f64x2.div(x, y)), y)), f64x2.splat(0)), f64x2.eq(y, f64x2.splat(0)));
     default: return f64x2.mul(x, x);
   }
 }
@@ -29,6 +34,8 @@ export function binary(op: i32, a: usize, b: usize, o: usize, n: i32): void {
     case SUB: loop(SUB, a, b, o, n); break;
     case MUL: loop(MUL, a, b, o, n); break;
     case DIV: loop(DIV, a, b, o, n); break;
+    case IFLOORDIV: loop(IFLOORDIV, a, b, o, n); break;
+    case IREM: loop(IREM, a, b, o, n); break;
     default: loop(SQUARE, a, a, o, n);
   }
 }
@@ -49,4 +56,70 @@ export function sum(p: usize, n: i32): f64 {
   const stop = p + (<usize>n << 3);
   for (; q < stop; q += 8) s0 += load<f64>(q);
   return (s0 + f64x2.extract_lane(lo, 1)) + (f64x2.extract_lane(hi, 0) + f64x2.extract_lane(hi, 1));
+}
+
+/**
+ * The int64 (signed) or uint64 store check over n values in place: 1 when some value is not a
+ * double that holds the integer exactly (|x| >= 2^53, a negative for uint64, NaN), else 0; -0
+ * becomes +0 (an integer has no -0). A value's magnitude below `limit` (2^52 for the division
+ * kernels' operands, 2^53 for stores) passes.
+ */
+export function check64(p: usize, n: i32, signed: i32, limit: f64): i32 {
+  const lim = f64x2.splat(limit);
+  const zero = f64x2.splat(0);
+  const floor = f64x2.splat(signed ? -limit : 0);
+  let bad = i64x2.splat(0);
+  const end = <usize>(n & ~1) << 3;
+  let i: usize = 0;
+  for (; i < end; i += 16) {
+    const x = v128.load(p + i);
+    bad = v128.or(bad, v128.not(v128.and(f64x2.lt(x, lim), signed ? f64x2.gt(x, floor) : f64x2.ge(x, floor))));
+    v128.store(p + i, f64x2.add(x, zero));
+  }
+  let tail = false;
+  if (n & 1) {
+    const x = load<f64>(p + i);
+    tail = !(x < limit && (signed ? x > -limit : x >= 0));
+    store<f64>(p + i, x + 0);
+  }
+  return tail || v128.any_true(bad) ? 1 : 0;
+}
+
+/** 1 when some |value| of n is not below limit (NaN included): a read-only check64 for operands. */
+export function beyond(p: usize, n: i32, limit: f64): i32 {
+  const lim = f64x2.splat(limit);
+  let bad = i64x2.splat(0);
+  const end = <usize>(n & ~1) << 3;
+  let i: usize = 0;
+  for (; i < end; i += 16) bad = v128.or(bad, v128.not(f64x2.lt(f64x2.abs(v128.load(p + i)), lim)));
+  const tail = (n & 1) != 0 && !(Math.abs(load<f64>(p + i)) < limit);
+  return tail || v128.any_true(bad) ? 1 : 0;
+}
+
+// @ts-ignore: decorator
+@inline function divideLanes(op: i32, x: v128, inv: v128, vy: v128, sg: v128, ay: v128): v128 {
+  const zero = f64x2.splat(0), one = f64x2.splat(1);
+  let q = f64x2.floor(f64x2.mul(x, inv));
+  let r = f64x2.sub(x, f64x2.mul(q, vy));
+  const high = f64x2.ge(f64x2.mul(r, sg), ay);
+  q = f64x2.add(q, v128.and(high, one));
+  r = f64x2.sub(r, v128.and(high, vy));
+  return op == IREM ? f64x2.add(r, zero) : q;
+}
+
+/**
+ * numpy's floor division (op IFLOORDIV) or remainder (IREM) of n integer-valued doubles by one
+ * integer divisor y != 0, without a division per element. While |x| < 2^52 (the caller checks)
+ * x * (1/y) is within |x/y| * 2^-52 < 1/|y| of x/y, and a quotient that is not an integer is at
+ * least 1/|y| below the next one, so floor(x * (1/y)) is the floor of x/y or one less (at exact
+ * multiples); x - q * y is exact, and one correction step fixes q (the remainder then has the
+ * divisor's sign, in [0, y) or (y, 0]; + 0 makes -0 +0).
+ */
+export function divideBy(op: i32, a: usize, y: f64, o: usize, n: i32): void {
+  const inv = f64x2.splat(1 / y), vy = f64x2.splat(y);
+  const sg = f64x2.splat(y < 0 ? -1 : 1), ay = f64x2.splat(Math.abs(y));
+  const end = <usize>(n & ~1) << 3;
+  let i: usize = 0;
+  for (; i < end; i += 16) v128.store(o + i, divideLanes(op, v128.load(a + i), inv, vy, sg, ay));
+  if (n & 1) store<f64>(o + i, f64x2.extract_lane(divideLanes(op, f64x2.splat(load<f64>(a + i)), inv, vy, sg, ay), 0));
 }

@@ -14,7 +14,6 @@ import { BLOCK, compile, markInexact, runStep, scalarStepper, scratch, takeInexa
 import { feed, feedExact, initPartial, isArg, kindCode } from './reduce.js';
 import { runExact, type Exact } from './exact.js';
 import { loadWide, storeWide, wideAt } from './wide.js';
-import { randomTile } from './random.js';
 import { resolveInputs, type ProgramInput } from './sources.js';
 import { collapse, cStrides, nextIndex } from './strided.js';
 
@@ -115,8 +114,8 @@ function run(
   const r = dims.length;
   const R = dims[r - 2]!, Cn = dims[r - 1]!;
   const nIn = used.length;
-  // Only memory reads care about tile shape: a random source is generated in any order at the same cost.
-  const transposed = strides.slice(0, nIn).some((s, j) => !inputs[used[j]!]!.random && s[r - 1] !== 0 && s[r - 1] !== 1);
+  // Only memory reads care about tile shape: a generated source costs the same in any order.
+  const transposed = strides.slice(0, nIn).some((s, j) => !inputs[used[j]!]!.tile && s[r - 1] !== 0 && s[r - 1] !== 1);
   const tc = transposed ? Math.min(Cn, BLOCK / TROWS) : Math.min(Cn, BLOCK);
   const trCap = Math.min(R, Math.max(1, Math.floor(BLOCK / tc)));
 
@@ -140,7 +139,7 @@ function run(
   const tileAt = used.map(() => ({ b: 0, sR: 0, sC: 0 }));
   const inDtypes = inputs.map((x) => x.dtype);
   let scalar: ((i: number, args: number[]) => number) | undefined;
-  const rnds = used.map((i) => inputs[i]!.random);
+  const gens = used.map((i) => inputs[i]!.tile);
   // Where each vector's offsets start: an input's first element (a global index for a random source).
   const start = vecs.map((_, v) => (v < nIn ? inputs[used[v]!]!.base : v === nIn + 1 ? g0 : 0));
   const regOf = used.map((i) => prog.inputReg[i]!);
@@ -171,11 +170,11 @@ function run(
           const s = strides[j]!;
           const sR = s[r - 2]!, sC = s[r - 1]!;
           const b = base[j]! + r0 * sR + c0 * sC;
-          const rnd = rnds[j];
+          const gen = gens[j];
           const at = tileAt[j]!;
           at.b = b; at.sR = sR; at.sC = sC;
-          if (rnd) randomTile(rnd.p, rnd.f32, bufs[regOf[j]!]!, 0, nr, nc, b, sR, sC);
-          regs[regOf[j]!] = rnd ? bufs[regOf[j]!]! : load(srcs[j]!, b, sR, sC, nr, nc, bufs[regOf[j]!]!);
+          if (gen) gen(bufs[regOf[j]!]!, 0, nr, nc, b, sR, sC);
+          regs[regOf[j]!] = gen ? bufs[regOf[j]!]! : load(srcs[j]!, b, sR, sC, nr, nc, bufs[regOf[j]!]!);
         }
         const o = outer * R * Cn + r0 * Cn + c0;
         // float64 output, contiguous tile: the result register is the output memory itself
@@ -233,9 +232,9 @@ function run(
 
 /** The value of an input read at one place only (broadcast from a single element), and whether a double holds it exactly. */
 function firstValue(x: ProgramInput): { value: number; exact: boolean } {
-  if (!x.random) return isWideData(x.data) ? wideAt(x.data, x.base) : { value: x.data[x.base]!, exact: true };
+  if (!x.tile) return isWideData(x.data) ? wideAt(x.data, x.base) : { value: x.data[x.base]!, exact: true };
   const one = new Float64Array(1);
-  randomTile(x.random.p, x.random.f32, one, 0, 1, 1, x.base, 0, 0);
+  x.tile(one, 0, 1, 1, x.base, 0, 0);
   return { value: one[0]!, exact: true };
 }
 

@@ -7,7 +7,7 @@ import {
   EXPM1, LOG2, LOG10, EXP2, TAN, ASIN, ACOS, ATAN, SINH, COSH, ASINH, ACOSH,
   ATANH, DEGREES, RADIANS, ISNAN, ISINF, ISFINITE, NOT, INVERT, FLOORDIV, IFLOORDIV, REM, IREM,
   FMOD, IFMOD, ATAN2, HYPOT, COPYSIGN, AND, OR, XOR, BAND, BOR, BXOR, LSHIFT,
-  RSHIFT, IPOW64, INVERT64, BAND64, BOR64, BXOR64, LSHIFT64, RSHIFT64, IFLOORDIV64, URSHIFT,
+  RSHIFT, IPOW64, INVERT64, BAND64, BOR64, BXOR64, LSHIFT64, RSHIFT64, IFLOORDIV64, URSHIFT, IFLOORDIVC, IREMC, IFLOORDIV64C,
   R_NONE, R_F32, R_I32, R_U8, R_I16, R_I8, R_U32, R_U16, R_I64, R_U64, R_CAST_I32, R_CAST_U8,
   R_CAST_I16, R_CAST_I8, R_CAST_U32, R_CAST_U16, R_CAST_I64, R_CAST_U64, R_BOOL,
   runStep,
@@ -52,6 +52,9 @@ const EXACT = new Set([
   FLOOR, CEIL, TRUNC, RINT, SIGN, ISNAN, ISINF, ISFINITE, NOT, AND, OR, XOR, BAND, BOR, BXOR, IREM, IFMOD,
   BAND64, BOR64, BXOR64, RSHIFT64, URSHIFT, IFLOORDIV64,
 ]);
+/** Integer division by a constant: the variant that multiplies by its reciprocal (steps.ts). */
+const BY_CONSTANT: Record<number, number> = { [IFLOORDIV]: IFLOORDIVC, [IREM]: IREMC, [IFLOORDIV64]: IFLOORDIV64C };
+const constOf = (o: Operand): number | undefined => ('const' in o ? castScalar(o.dtype, o.const) : undefined);
 /** Exact for int32 results only: other widths wrap (computed in 32 signed bits first). */
 const WRAPS = new Set([IMUL, ISQUARE, INVERT, LSHIFT, BAND, BOR, BXOR]);
 
@@ -178,6 +181,11 @@ export function compile(program: ElementwiseParams['program'], ninputs: number, 
       : EXACT.has(op) && !(WRAPS.has(op) && ins.dtype !== 'int32') ? R_NONE : roundMode(ins.dtype);
     // Shifts need the width of the result type, reciprocal its 1/0: they ride in `c`.
     const cv = op === LSHIFT || op === RSHIFT || op === URSHIFT ? (WIDTH[ins.dtype] ?? 32) : op === IRECIPROCAL ? (ins.dtype === 'int64' ? -(2 ** 63) : isWide(ins.dtype) || ins.dtype === 'uint32' ? 0 : -2147483648) : c;
+    const divisor = BY_CONSTANT[op] === undefined ? undefined : constOf(ins.args[1]!);
+    if (divisor !== undefined && divisor !== 0 && Math.abs(divisor) < 2 ** 52) {
+      steps.push({ op: BY_CONSTANT[op]!, a, b, c: divisor, out, round });
+      return;
+    }
     steps.push({ op, a, b, c: cv, out, round });
   });
   return { steps, nregs, inputReg, consts, result: valReg[program.length - 1]! };

@@ -6,7 +6,7 @@ import {
   type ReduceMergeParams,
   type ReductionKind,
 } from '@tessera/protocol';
-import { sumInMemory } from './wasm.js';
+import { beyondInMemory, sumInMemory } from './wasm.js';
 import { halves, storeFloats } from './wide.js';
 import type { Exact } from './exact.js';
 
@@ -201,7 +201,13 @@ function feedOne(k: number, d: Float64Array, v: Float64Array, off: number, n: nu
     case K_MAX: { let m = d[p]!; for (let i = off; i < end; i++) { const x = v[i]!; if (x > m || x !== x) m = x; } d[p] = m; return; }
     case K_MEAN: d[p] = d[p]! + n; d[p + 1] = d[p + 1]! + sumRange(v, off, n); return;
     case K_ISUM: {
-      // Values below 2^53 / n add up exactly in doubles (the common case: one loop, no split).
+      // Values below 2^53 / n add up exactly in doubles (the common case: one loop, no split),
+      // checked and summed by WebAssembly SIMD where the values are in its memory.
+      const limit = Math.floor(9007199254740992 / n);
+      if (beyondInMemory(v.subarray(off, end), n, limit) === false) {
+        addValue(d, p, sumInMemory(v, off, n)!);
+        return;
+      }
       let s0 = 0, s1 = 0, big = 0;
       let i = off;
       for (; i + 1 < end; i += 2) { const x = v[i]!, y = v[i + 1]!; s0 += x; s1 += y; big = Math.max(big, Math.abs(x), Math.abs(y)); }

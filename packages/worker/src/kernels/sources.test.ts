@@ -96,4 +96,31 @@ describe('fused creation sources', () => {
     const task = { key: `f-${T}:0`, op: 'elementwise', params, shape: [3], dtype: 'float64' as const };
     expect(() => executeTask(task, [])).toThrow(/input 0: bad random source params/);
   });
+
+  it('full and arange sources generated tile by tile equal the chunks they replace, for every dtype and step', () => {
+    // 9000 elements: whole tiles and a short last one; steps exact and fractional, signs both ways.
+    const cases: { dtype: Chunk['dtype']; op: 'arange' | 'full'; params: Record<string, number> }[] = [];
+    for (const dtype of ['float64', 'int64', 'uint64', 'int32', 'float32'] as const) {
+      for (const [start, step] of [[0, 1], [-4500, 1], [3, 0.75], [2 ** 40, -3], [0.5, 2.5]] as const) {
+        if (dtype === 'uint64' && (start < 0 || step < 0)) continue;
+        cases.push({ dtype, op: 'arange', params: { start, step } });
+      }
+      cases.push({ dtype, op: 'full', params: { value: dtype === 'uint64' ? 2 ** 52 + 1 : -7.25 } });
+    }
+    const n = 9000;
+    for (const c of cases) {
+      const chunk = executeTask({ key: `${c.op}-${T}:0`, op: c.op, params: c.params, shape: [n], dtype: c.dtype }, []);
+      const out = run({
+        program: [{ op: 'add', args: [{ input: 0 }, { input: 1 }], dtype: c.dtype }],
+        inputs: [{ source: { op: c.op, params: c.params, shape: [n], dtype: c.dtype } }, {}],
+        domain: [n],
+      }, [chunk], [n], c.dtype);
+      const want = executeTask({
+        key: `f-${T}:1`, op: 'elementwise',
+        params: { program: [{ op: 'add', args: [{ input: 0 }, { input: 0 }], dtype: c.dtype }], inputs: [{}], domain: [n] },
+        shape: [n], dtype: c.dtype,
+      }, [chunk]);
+      expect(Array.from(out.data as ArrayLike<number | bigint>), `${c.op} ${JSON.stringify(c.params)} ${c.dtype}`).toEqual(Array.from(want.data as ArrayLike<number | bigint>));
+    }
+  });
 });

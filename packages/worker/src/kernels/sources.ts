@@ -3,7 +3,6 @@ import {
   isWide,
   paramsOf,
   sizeOf,
-  type RandomParams,
   typedArrayCtor,
   type Chunk,
   type Dtype,
@@ -12,7 +11,7 @@ import {
   type SourceSpec,
 } from '@tessera/protocol';
 import { arange, full } from './creation.js';
-import { globalLayout } from './random.js';
+import { globalLayout, randomTile } from './random.js';
 import { cStrides } from './strided.js';
 
 /**
@@ -34,25 +33,39 @@ function scratchFor(dtype: Dtype, n: number, slot: number): ChunkData {
   return made.subarray(0, n);
 }
 
-/** Materialise a `full` or `arange` source into scratch (cheap: one store per element). */
+/** Materialise a `full` or `arange` source into scratch (one store per element). */
 function generate(src: SourceSpec, slot: number): Chunk {
-  // 64-bit integers below 2^53 are generated straight as doubles, the interpreter's registers.
-  const dtype = isWide(src.dtype) && exactInDoubles(src) ? 'float64' : src.dtype;
-  const into = scratchFor(dtype, sizeOf(src.shape), slot);
+  const into = scratchFor(src.dtype, sizeOf(src.shape), slot);
   // Source params were checked by validateGraph, or by executeTask for an untrusted task.
-  if (dtype !== src.dtype) {
-    // The values the dtype stores (castScalar truncates and wraps), as doubles.
-    if (src.op === 'full') (into as Float64Array).fill(castScalar(src.dtype, paramsOf(src, 'full').value));
-    else {
-      const { start, step } = paramsOf(src, 'arange');
-      const d = into as Float64Array;
-      for (let i = 0; i < d.length; i++) d[i] = Math.trunc(start + i * step);
-    }
-    return { dtype, shape: src.shape, data: into };
-  }
   return src.op === 'full'
     ? full(paramsOf(src, 'full'), src.shape, src.dtype, into)
     : arange(paramsOf(src, 'arange'), src.shape, src.dtype, into);
+}
+
+/**
+ * A `full` or `arange` source whose values are doubles as they are (float64, or 64-bit integers
+ * below 2^53) is generated where it is read, tile by tile into the program's register, like a
+ * random source: nothing is materialised (a 1M-element int64 arange was 8 MB written and read
+ * back per task).
+ */
+function tileSource(src: SourceSpec): TileSource | undefined {
+  if (src.dtype !== 'float64' && !(isWide(src.dtype) && exactInDoubles(src))) return undefined;
+  if (src.op === 'full') {
+    const v = castScalar(src.dtype, paramsOf(src, 'full').value);
+    return (out, o, nr, nc) => out.fill(v, o, o + nr * nc);
+  }
+  const { start, step } = paramsOf(src, 'arange');
+  // The values the dtype stores (castScalar truncates), as doubles; float64 as arange() makes them.
+  // Integer start and step below 2^53 give integers as they are.
+  const trunc = src.dtype !== 'float64' && !(Number.isInteger(start) && Number.isInteger(step));
+  return (out, o, nr, nc, g0, gR, gC) => {
+    for (let i = 0, q = o; i < nr; i++) {
+      for (let j = 0, g = g0 + i * gR; j < nc; j++, q++, g += gC) {
+        const v = start + g * step;
+        out[q] = trunc ? Math.trunc(v) : v;
+      }
+    }
+  };
 }
 
 function exactInDoubles(src: SourceSpec): boolean {
@@ -69,20 +82,24 @@ function exactInDoubles(src: SourceSpec): boolean {
 
 /**
  * One input of a fused program as the driver reads it: element at multi-index i (of `shape`,
- * before the view's perm) is data[base + sum(i[k] * strides[k])]. A random source has no data:
- * `random` is set, base and strides are global indices, and the driver generates each tile's
- * values where they are read (values depend only on the global index), so the source is never
- * materialised and a transposed read (`x.T`) costs nothing extra.
+ * before the view's perm) is data[base + sum(i[k] * strides[k])]. A generated source has no
+ * data: `tile` is set (for random, base and strides are global indices), and the driver
+ * generates each tile's values where they are read, so the source is never materialised and a
+ * transposed read (`x.T`) costs nothing extra.
  */
+/** out[o + i*nc + j] = the value at index g0 + i*gR + j*gC, for an nr x nc tile. */
+export type TileSource = (out: Float64Array, o: number, nr: number, nc: number, g0: number, gR: number, gC: number) => void;
+
 export interface ProgramInput {
-  /** The input's dtype (a fused int64 arange below 2^53 is generated as float64 data: exact, and no halves to split). */
+  /** The input's dtype (a generated int64 source below 2^53 is float64: exact, and no halves to split). */
   dtype: Dtype;
   data: ChunkData;
   shape: number[];
   strides: number[];
   base: number;
   perm: number[] | undefined;
-  random?: { p: RandomParams; f32: boolean };
+  /** Set for a source generated where it is read (random, and full / arange held exactly in doubles); data is then empty. */
+  tile?: TileSource;
 }
 
 const NO_DATA = new Float64Array(0);
@@ -98,7 +115,14 @@ export function resolveInputs(p: ElementwiseParams, deps: readonly Chunk[]): Pro
       if (src.dtype !== 'float64' && src.dtype !== 'float32') throw new Error(`random: values are float, declared ${src.dtype}`);
       const rp = paramsOf(src, 'random');
       const { base, strides } = globalLayout(rp, src.shape);
-      out.push({ dtype: src.dtype, data: NO_DATA, shape: src.shape, strides, base, perm: v.perm, random: { p: rp, f32: src.dtype === 'float32' } });
+      const f32 = src.dtype === 'float32';
+      const tile: TileSource = (out, o, nr, nc, g0, gR, gC) => randomTile(rp, f32, out, o, nr, nc, g0, gR, gC);
+      out.push({ dtype: src.dtype, data: NO_DATA, shape: src.shape, strides, base, perm: v.perm, tile });
+      continue;
+    }
+    const tile = src ? tileSource(src) : undefined;
+    if (src && tile) {
+      out.push({ dtype: isWide(src.dtype) ? 'float64' : src.dtype, data: NO_DATA, shape: src.shape, strides: cStrides(src.shape), base: 0, perm: v.perm, tile });
       continue;
     }
     const c = src ? generate(src, slot++) : deps[next++];

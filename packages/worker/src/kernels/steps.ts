@@ -1,4 +1,6 @@
-import { binaryInto, cosInto, sinCosInto, sinInto, W_ADD, W_DIV, W_MUL, W_SQUARE, W_SUB } from './wasm.js';
+import {
+  beyondInMemory, binaryInto, check64InMemory, cosInto, divideInto, sinCosInto, sinInto, W_ADD, W_DIV, W_IFLOORDIV, W_IREM, W_MUL, W_SQUARE, W_SUB,
+} from './wasm.js';
 
 /**
  * The block interpreter's instructions: op codes, the rounding that storing into a dtype does, and
@@ -21,6 +23,8 @@ export const AND = 66, OR = 67, XOR = 68, BAND = 69, BOR = 70, BXOR = 71, LSHIFT
 export const IPOW64 = 74, INVERT64 = 75, BAND64 = 76, BOR64 = 77, BXOR64 = 78, LSHIFT64 = 79, RSHIFT64 = 80, IFLOORDIV64 = 81;
 /** uint32's right shift: `>>` would read values past 2^31 as negative. */
 export const URSHIFT = 82;
+/** IFLOORDIV, IREM and IFLOORDIV64 by a constant nonzero divisor (held in the step's `c`): no division per element. */
+export const IFLOORDIVC = 83, IREMC = 84, IFLOORDIV64C = 85;
 
 // Rounding modes applied after an instruction: what storing into the dtype does in numpy.
 export const R_NONE = 0, R_F32 = 1, R_I32 = 2, R_U8 = 3, R_I16 = 6, R_I8 = 7, R_U32 = 8, R_U16 = 9;
@@ -202,12 +206,28 @@ function runMathStep(s: Step, o: Float64Array, a: Float64Array, b: Float64Array,
     case FLOORDIV: for (let i = 0; i < n; i++) o[i] = divmod(a[i]!, b[i]!, 'div'); break;
     case REM: for (let i = 0; i < n; i++) o[i] = divmod(a[i]!, b[i]!, 'mod'); break;
     // Integer division by zero is 0 in numpy (with a warning), not an error.
-    case IFLOORDIV: for (let i = 0; i < n; i++) { const y = b[i]!; o[i] = y === 0 ? 0 : Math.floor(a[i]! / y); } break;
+    case IFLOORDIV: binaryInto(W_IFLOORDIV, a, b, o, n); break;
     // Below 2^52 floor(x / y) is exact, so x - floor(x / y) * y is too (and far cheaper than fmod);
     // beyond, fmod of doubles is exact and the divisor's sign is added back where it differs.
-    case IREM: for (let i = 0; i < n; i++) { const x = a[i]!, y = b[i]!; o[i] = y === 0 ? 0 : x < 4503599627370496 && x > -4503599627370496 ? x - Math.floor(x / y) * y + 0 : remainder(x, y); } break;
+    // (WebAssembly SIMD, the same IEEE operations, while every dividend is below 2^52.)
+    case IREM:
+      if (!beyond(a, n, TWO52)) binaryInto(W_IREM, a, b, o, n);
+      else for (let i = 0; i < n; i++) { const x = a[i]!, y = b[i]!; o[i] = y === 0 ? 0 : x < TWO52 && x > -TWO52 ? x - Math.floor(x / y) * y + 0 : remainder(x, y); }
+      break;
     // floor(a / b) is exact for |a| < 2^52 (the quotient's rounding error stays below 1/|b|).
-    case IFLOORDIV64: for (let i = 0; i < n; i++) { const x = a[i]!, y = b[i]!; if (x >= 4503599627370496 || x <= -4503599627370496) inexact = true; o[i] = y === 0 ? 0 : Math.floor(x / y); } break;
+    case IFLOORDIV64:
+      if (beyond(a, n, TWO52)) inexact = true;
+      binaryInto(W_IFLOORDIV, a, b, o, n);
+      break;
+    case IFLOORDIVC: divideInto(W_IFLOORDIV, a, s.c, o, n); break;
+    case IREMC:
+      if (!beyond(a, n, TWO52)) divideInto(W_IREM, a, s.c, o, n);
+      else for (let i = 0; i < n; i++) { const x = a[i]!, y = s.c; o[i] = x < TWO52 && x > -TWO52 ? x - Math.floor(x / y) * y + 0 : remainder(x, y); }
+      break;
+    case IFLOORDIV64C:
+      if (beyond(a, n, TWO52)) inexact = true;
+      divideInto(W_IFLOORDIV, a, s.c, o, n);
+      break;
     case FMOD: for (let i = 0; i < n; i++) o[i] = a[i]! % b[i]!; break;
     case IFMOD: for (let i = 0; i < n; i++) { const y = b[i]!; o[i] = y === 0 ? 0 : (a[i]! % y) + 0; } break;
     case ATAN2: for (let i = 0; i < n; i++) o[i] = Math.atan2(a[i]!, b[i]!); break;
@@ -274,8 +294,12 @@ export function roundInPlace(o: Float64Array, n: number, mode: number): void {
     case R_U8: for (let i = 0; i < n; i++) o[i] = o[i]! & 255; break;
     case R_BOOL: for (let i = 0; i < n; i++) o[i] = o[i] !== 0 ? 1 : 0; break;
     // An integer has no -0 (float multiplication makes one of 0 * -5): zeros are stored as +0.
-    case R_I64: for (let i = 0; i < n; i++) { const x = o[i]!; if (!(x < 9007199254740992 && x > -9007199254740992)) inexact = true; else if (x === 0) o[i] = 0; } break;
-    case R_U64: for (let i = 0; i < n; i++) { const x = o[i]!; if (!(x < 9007199254740992 && x >= 0)) inexact = true; else if (x === 0) o[i] = 0; } break;
+    case R_I64: case R_U64: {
+      const bad = check64InMemory(o, n, mode === R_I64);
+      if (bad === true) inexact = true;
+      else if (bad === undefined) check64(o, n, mode === R_I64);
+      break;
+    }
     case R_CAST_I32: for (let i = 0; i < n; i++) o[i] = castToInt32(o[i]!); break;
     case R_CAST_I16: for (let i = 0; i < n; i++) o[i] = (castToInt32(o[i]!) << 16) >> 16; break;
     case R_CAST_I8: for (let i = 0; i < n; i++) o[i] = (castToInt32(o[i]!) << 24) >> 24; break;
@@ -286,6 +310,24 @@ export function roundInPlace(o: Float64Array, n: number, mode: number): void {
     case R_CAST_I64: for (let i = 0; i < n; i++) { const t = Math.trunc(o[i]!); o[i] = t >= -9223372036854775808 && t < 9223372036854775808 ? t + 0 : -9223372036854775808; } break;
     case R_CAST_U64: for (let i = 0; i < n; i++) o[i] = castToUint64(o[i]!); break;
   }
+}
+
+/** check64InMemory in JS, for registers outside linear memory. */
+function check64(o: Float64Array, n: number, signed: boolean): void {
+  for (let i = 0; i < n; i++) {
+    const x = o[i]!;
+    if (!(x < 9007199254740992 && (signed ? x > -9007199254740992 : x >= 0))) inexact = true;
+    else if (x === 0) o[i] = 0;
+  }
+}
+
+const TWO52 = 4503599627370496;
+/** Whether some |a[i]| (i < n) is not below limit (NaN included). */
+function beyond(a: Float64Array, n: number, limit: number): boolean {
+  const r = beyondInMemory(a, n, limit);
+  if (r !== undefined) return r;
+  for (let i = 0; i < n; i++) if (!(Math.abs(a[i]!) < limit)) return true;
+  return false;
 }
 
 function castToInt32(x: number): number {

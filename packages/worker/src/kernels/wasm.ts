@@ -35,6 +35,9 @@ interface Kernels {
   sincos(src: number, dstSin: number, dstCos: number, n: number): number;
   binary(op: number, a: number, b: number, o: number, n: number): void;
   sum(p: number, n: number): number;
+  check64(p: number, n: number, signed: number, limit: number): number;
+  beyond(p: number, n: number, limit: number): number;
+  divideBy(op: number, a: number, y: number, o: number, n: number): void;
   gemmBlock(pa: number, pb: number, pc: number, mcp: number, ncp: number, kc: number, ldc: number): void;
 }
 
@@ -137,13 +140,33 @@ export function sinCosInto(a: Float64Array, s: Float64Array, c: Float64Array, n:
 }
 
 /** Op codes of assembly/arith.ts `binary`. */
-export const W_ADD = 0, W_SUB = 1, W_MUL = 2, W_DIV = 3, W_SQUARE = 4;
+export const W_ADD = 0, W_SUB = 1, W_MUL = 2, W_DIV = 3, W_SQUARE = 4, W_IFLOORDIV = 5, W_IREM = 6;
 
 /** o[0..n) = a op b elementwise (W_SQUARE: a * a, b unused); o may be a or b; n <= TILE. */
 export function binaryInto(op: number, a: Float64Array, b: Float64Array, o: Float64Array, n: number): void {
   const pa = source(a, n, 0);
   k.binary(op, pa, op === W_SQUARE ? pa : b === a ? pa : source(b, n, 2), target(o, 1), n);
   finish(o, n, 1);
+}
+
+/** o[0..n) = a floor-divided by y (W_IFLOORDIV) or a mod y (W_IREM), numpy's integer semantics; y a nonzero integer, |a| < 2^52. */
+export function divideInto(op: number, a: Float64Array, y: number, o: Float64Array, n: number): void {
+  k.divideBy(op, source(a, n, 0), y, target(o, 1), n);
+  finish(o, n, 1);
+}
+
+/**
+ * The int64 (signed) / uint64 store check of o[0..n) in place (see assembly/arith.ts check64):
+ * true when some value is not exactly an integer of the dtype below 2^53; -0 becomes +0.
+ * undefined when o is not in linear memory (the caller checks in JS).
+ */
+export function check64InMemory(o: Float64Array, n: number, signed: boolean): boolean | undefined {
+  return inMemory(o) ? k.check64(o.byteOffset, n, signed ? 1 : 0, 9007199254740992) === 1 : undefined;
+}
+
+/** Whether some |a[i]| (i < n) is not below limit, NaN included; undefined when a is not in linear memory. */
+export function beyondInMemory(a: Float64Array, n: number, limit: number): boolean | undefined {
+  return inMemory(a) ? k.beyond(a.byteOffset, n, limit) === 1 : undefined;
 }
 
 /**

@@ -81,6 +81,41 @@ describe('int64 and uint64 elementwise', () => {
     });
   }
 
+  it('floor_divide and remainder by a constant (the reciprocal kernel) match BigInt, for every divisor sign and size', () => {
+    const divisors = [1, -1, 2, 3, -3, 49, -49, 7919, -7919, 2 ** 31 + 1, -(2 ** 40 + 3), 2 ** 51 - 1, -(2 ** 52 - 3)];
+    // Below 2^52 the kernel runs; past it, the exact path; near multiples, the correction steps.
+    // Tiles holding only values below 2^52 run the kernel; `a` holds some past it in every tile.
+    const near = divisors.flatMap((d) => [-1n, 0n, 1n].flatMap((e) => [1n, 3n, -3n, 41n, 1000003n, 99991n * 99991n, (2n ** 52n - 1n) / BigInt(Math.abs(d)), -(2n ** 52n - 1n) / BigInt(Math.abs(d)) + 5n].map((m) => BigInt(d) * m + e)));
+    const small = [...near, ...Array.from({ length: 5000 }, (_, i) => BigInt(i * 7 - 17000)), 2n ** 52n - 1n, -(2n ** 52n) + 1n].filter((v) => v < 2n ** 52n && v > -(2n ** 52n));
+    const xs = [...small, ...Array.from({ length: 4096 - (small.length % 4096) }, () => 1n), ...a].map(wrapS);
+    const [fd, rem] = [cases.find((c) => c[0] === 'floor_divide')![1], cases.find((c) => c[0] === 'remainder')![1]];
+    for (const d of divisors) {
+      for (const [op, ref] of [['floor_divide', fd], ['remainder', rem]] as const) {
+        const out = ew([{ op, args: [{ input: 0 }, { const: d, dtype: 'int64' }], dtype: 'int64' }], [wide('int64', xs)], [xs.length]);
+        for (let i = 0; i < xs.length; i++) {
+          const want = wrapS(ref(xs[i]!, BigInt(d)));
+          if (out.data[i] !== want) expect.fail(`${op} by ${d}: element ${i}: ${xs[i]} gave ${out.data[i]}, want ${want}`);
+        }
+      }
+    }
+    // int32 and uint64 take the same kernel (int32: numpy's wrap of INT_MIN // -1).
+    const i32 = allocChunk('int32', [6]);
+    (i32.data as Int32Array).set([-2147483648, -7, -1, 0, 6, 2147483647]);
+    for (const d of [-1, 2, -3]) {
+      const q = ew([{ op: 'floor_divide', args: [{ input: 0 }, { const: d, dtype: 'int32' }], dtype: 'int32' }], [i32], [6]);
+      const r = ew([{ op: 'remainder', args: [{ input: 0 }, { const: d, dtype: 'int32' }], dtype: 'int32' }], [i32], [6]);
+      const xs32 = [...(i32.data as Int32Array)].map(BigInt);
+      expect([...q.data], `int32 // ${d}`).toEqual(xs32.map((x) => Number(BigInt.asIntN(32, fd(x, BigInt(d))))));
+      expect([...r.data], `int32 % ${d}`).toEqual(xs32.map((x) => Number(rem(x, BigInt(d)))));
+    }
+    const u = wide('uint64', [0n, 5n, 2n ** 52n - 1n, 2n ** 63n + 7n, 2n ** 64n - 1n]);
+    const uq = ew([{ op: 'floor_divide', args: [{ input: 0 }, { const: 7, dtype: 'uint64' }], dtype: 'uint64' }], [u], [5]);
+    expect([...uq.data]).toEqual([0n, 5n, 2n ** 52n - 1n, 2n ** 63n + 7n, 2n ** 64n - 1n].map((x) => x / 7n));
+    // Division by a constant zero is 0, as numpy's integer loops give (with a warning).
+    const z = ew([{ op: 'remainder', args: [{ input: 0 }, { const: 0, dtype: 'int64' }], dtype: 'int64' }], [wide('int64', [5n, -5n])], [2]);
+    expect([...z.data]).toEqual([0n, 0n]);
+  });
+
   it('uint64 subtraction and negation wrap modulo 2^64', () => {
     const x = wide('uint64', [0n, 1n, 5n, 2n ** 64n - 1n, 2n ** 63n]);
     const out = ew([
