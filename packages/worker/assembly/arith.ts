@@ -40,6 +40,42 @@ export function binary(op: i32, a: usize, b: usize, o: usize, n: i32): void {
   }
 }
 
+// @ts-ignore: decorator
+@inline function checkedLoop(op: i32, a: usize, b: usize, o: usize, n: i32, signed: i32): i32 {
+  const lim = f64x2.splat(9007199254740992);
+  const floor = f64x2.splat(signed ? -9007199254740992 : 0);
+  const zero = f64x2.splat(0);
+  let bad = i64x2.splat(0);
+  const end = <usize>(n & ~1) << 3;
+  let i: usize = 0;
+  for (; i < end; i += 16) {
+    const r = apply(op, v128.load(a + i), v128.load(b + i));
+    bad = v128.or(bad, v128.not(v128.and(f64x2.lt(r, lim), signed ? f64x2.gt(r, floor) : f64x2.ge(r, floor))));
+    v128.store(o + i, f64x2.add(r, zero));
+  }
+  let tail = false;
+  if (n & 1) {
+    const r = f64x2.extract_lane(apply(op, f64x2.splat(load<f64>(a + i)), f64x2.splat(load<f64>(b + i))), 0);
+    tail = !(r < 9007199254740992 && (signed ? r > -9007199254740992 : r >= 0));
+    store<f64>(o + i, r + 0);
+  }
+  return tail || v128.any_true(bad) ? 1 : 0;
+}
+
+/**
+ * binary() for int64 (signed) / uint64 results, with check64's store check in the same pass: 1
+ * when some result is not exactly an integer of the dtype below 2^53 (the caller then takes the
+ * exact path), else 0; -0 becomes +0.
+ */
+export function binaryChecked(op: i32, a: usize, b: usize, o: usize, n: i32, signed: i32): i32 {
+  switch (op) {
+    case ADD: return checkedLoop(ADD, a, b, o, n, signed);
+    case SUB: return checkedLoop(SUB, a, b, o, n, signed);
+    case MUL: return checkedLoop(MUL, a, b, o, n, signed);
+    default: return checkedLoop(SQUARE, a, a, o, n, signed);
+  }
+}
+
 /**
  * Sum of n values with four accumulators s0..s3 (value i goes to s[i mod 4], a tail to s0),
  * returned as (s0 + s1) + (s2 + s3): bit for bit the JS sumRange of reduce.ts.
@@ -122,4 +158,57 @@ export function divideBy(op: i32, a: usize, y: f64, o: usize, n: i32): void {
   let i: usize = 0;
   for (; i < end; i += 16) v128.store(o + i, divideLanes(op, v128.load(a + i), inv, vy, sg, ay));
   if (n & 1) store<f64>(o + i, f64x2.extract_lane(divideLanes(op, f64x2.splat(load<f64>(a + i)), inv, vy, sg, ay), 0));
+}
+
+/**
+ * out[i*nc + j] = start + g * step, g = g0 + i*gR + j*gC (an arange read through a view), for an
+ * nr x nc tile; trunc: toward zero (an integer arange). The same IEEE operations as the JS
+ * arange (the index is an exact integer double), so the same bits.
+ */
+export function arangeTile(o: usize, nr: i32, nc: i32, g0: f64, gR: f64, gC: f64, start: f64, step: f64, trunc: i32): void {
+  const vs = f64x2.splat(start), vstep = f64x2.splat(step), two = f64x2.splat(2 * gC);
+  let q = o;
+  for (let i = 0; i < nr; i++) {
+    const row = g0 + <f64>i * gR;
+    let g = f64x2.replace_lane(f64x2.splat(row), 1, row + gC);
+    let j = 0;
+    for (; j + 1 < nc; j += 2, q += 16) {
+      const v = f64x2.add(vs, f64x2.mul(g, vstep));
+      v128.store(q, trunc ? f64x2.trunc(v) : v);
+      g = f64x2.add(g, two);
+    }
+    if (j < nc) {
+      const v = start + (row + <f64>j * gC) * step;
+      store<f64>(q, trunc ? Math.trunc(v) : v);
+      q += 8;
+    }
+  }
+}
+
+/**
+ * Sum of n integer-valued doubles when each |value| is below limit (limit * n <= 2^53: every
+ * partial sum is exact, whatever the order), else NaN (the caller sums the halves apart).
+ */
+export function exactSum(p: usize, n: i32, limit: f64): f64 {
+  const lim = f64x2.splat(limit);
+  let lo = f64x2.splat(0), hi = f64x2.splat(0);
+  let bad = i64x2.splat(0);
+  const end = p + (<usize>(n & ~3) << 3);
+  let q = p;
+  for (; q < end; q += 32) {
+    const x = v128.load(q), y = v128.load(q, 16);
+    bad = v128.or(bad, v128.or(v128.not(f64x2.lt(f64x2.abs(x), lim)), v128.not(f64x2.lt(f64x2.abs(y), lim))));
+    lo = f64x2.add(lo, x);
+    hi = f64x2.add(hi, y);
+  }
+  let s0 = f64x2.extract_lane(lo, 0);
+  let tail = false;
+  const stop = p + (<usize>n << 3);
+  for (; q < stop; q += 8) {
+    const x = load<f64>(q);
+    if (!(Math.abs(x) < limit)) tail = true;
+    s0 += x;
+  }
+  if (tail || v128.any_true(bad)) return NaN;
+  return (s0 + f64x2.extract_lane(lo, 1)) + (f64x2.extract_lane(hi, 0) + f64x2.extract_lane(hi, 1));
 }

@@ -3,7 +3,7 @@
 // linear memory above heapBase() and passes byte offsets.
 export { uniformTile } from './random';
 export { sin, cos, sincos } from './trig';
-export { binary, sum, check64, beyond, divideBy } from './arith';
+export { binary, binaryChecked, sum, check64, beyond, divideBy, arangeTile, exactSum } from './arith';
 export { gemmBlock } from './gemm';
 
 export function heapBase(): usize {

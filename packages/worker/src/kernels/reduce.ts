@@ -6,7 +6,7 @@ import {
   type ReduceMergeParams,
   type ReductionKind,
 } from '@tessera/protocol';
-import { beyondInMemory, sumInMemory } from './wasm.js';
+import { exactSumInMemory, sumInMemory } from './wasm.js';
 import { halves, storeFloats } from './wide.js';
 import type { Exact } from './exact.js';
 
@@ -203,9 +203,9 @@ function feedOne(k: number, d: Float64Array, v: Float64Array, off: number, n: nu
     case K_ISUM: {
       // Values below 2^53 / n add up exactly in doubles (the common case: one loop, no split),
       // checked and summed by WebAssembly SIMD where the values are in its memory.
-      const limit = Math.floor(9007199254740992 / n);
-      if (beyondInMemory(v.subarray(off, end), n, limit) === false) {
-        addValue(d, p, sumInMemory(v, off, n)!);
+      const fast = exactSumInMemory(v, off, n);
+      if (fast !== undefined && fast === fast) {
+        addValue(d, p, fast);
         return;
       }
       let s0 = 0, s1 = 0, big = 0;

@@ -12,6 +12,7 @@ import {
 } from '@tessera/protocol';
 import { arange, full } from './creation.js';
 import { globalLayout, randomTile } from './random.js';
+import { arangeInMemory } from './wasm.js';
 import { cStrides } from './strided.js';
 
 /**
@@ -59,6 +60,7 @@ function tileSource(src: SourceSpec): TileSource | undefined {
   // Integer start and step below 2^53 give integers as they are.
   const trunc = src.dtype !== 'float64' && !(Number.isInteger(start) && Number.isInteger(step));
   return (out, o, nr, nc, g0, gR, gC) => {
+    if (arangeInMemory(out, o, nr, nc, g0, gR, gC, start, step, trunc)) return;
     for (let i = 0, q = o; i < nr; i++) {
       for (let j = 0, g = g0 + i * gR; j < nc; j++, q++, g += gC) {
         const v = start + g * step;

@@ -1,5 +1,5 @@
 import {
-  beyondInMemory, binaryInto, check64InMemory, cosInto, divideInto, sinCosInto, sinInto, W_ADD, W_DIV, W_IFLOORDIV, W_IREM, W_MUL, W_SQUARE, W_SUB,
+  beyondInMemory, binaryCheckedInto, binaryInto, check64InMemory, cosInto, divideInto, sinCosInto, sinInto, W_ADD, W_DIV, W_IFLOORDIV, W_IREM, W_MUL, W_SQUARE, W_SUB,
 } from './wasm.js';
 
 /**
@@ -82,6 +82,14 @@ export function runStep(s: Step, regs: Float64Array[], n: number): void {
   const o = regs[s.out]!;
   const a = regs[s.a]!;
   const b = regs[s.b]!;
+  if (s.round === R_I64 || s.round === R_U64) {
+    // int64 / uint64 arithmetic and its store check in one WebAssembly pass.
+    const w = s.op === ADD ? W_ADD : s.op === SUB ? W_SUB : s.op === MUL ? W_MUL : s.op === SQUARE ? W_SQUARE : -1;
+    if (w >= 0) {
+      if (binaryCheckedInto(w, a, b, o, n, s.round === R_I64)) inexact = true;
+      return;
+    }
+  }
   switch (s.op) {
     // The plain float arithmetic is WebAssembly SIMD (wasm.ts): same IEEE operations, same bits.
     case ADD: binaryInto(W_ADD, a, b, o, n); break;

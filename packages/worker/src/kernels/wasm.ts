@@ -34,10 +34,13 @@ interface Kernels {
   cos(src: number, dst: number, n: number): number;
   sincos(src: number, dstSin: number, dstCos: number, n: number): number;
   binary(op: number, a: number, b: number, o: number, n: number): void;
+  binaryChecked(op: number, a: number, b: number, o: number, n: number, signed: number): number;
   sum(p: number, n: number): number;
   check64(p: number, n: number, signed: number, limit: number): number;
   beyond(p: number, n: number, limit: number): number;
   divideBy(op: number, a: number, y: number, o: number, n: number): void;
+  exactSum(p: number, n: number, limit: number): number;
+  arangeTile(o: number, nr: number, nc: number, g0: number, gR: number, gC: number, start: number, step: number, trunc: number): void;
   gemmBlock(pa: number, pb: number, pc: number, mcp: number, ncp: number, kc: number, ldc: number): void;
 }
 
@@ -156,6 +159,16 @@ export function divideInto(op: number, a: Float64Array, y: number, o: Float64Arr
 }
 
 /**
+ * out[o + i*nc + j] = start + g * step (truncated toward zero with trunc), g = g0 + i*gR + j*gC,
+ * for an nr x nc tile; false (nothing written) when out is not in linear memory.
+ */
+export function arangeInMemory(out: Float64Array, o: number, nr: number, nc: number, g0: number, gR: number, gC: number, start: number, step: number, trunc: boolean): boolean {
+  if (!inMemory(out)) return false;
+  k.arangeTile(out.byteOffset + o * 8, nr, nc, g0, gR, gC, start, step, trunc ? 1 : 0);
+  return true;
+}
+
+/**
  * The int64 (signed) / uint64 store check of o[0..n) in place (see assembly/arith.ts check64):
  * true when some value is not exactly an integer of the dtype below 2^53; -0 becomes +0.
  * undefined when o is not in linear memory (the caller checks in JS).
@@ -164,9 +177,25 @@ export function check64InMemory(o: Float64Array, n: number, signed: boolean): bo
   return inMemory(o) ? k.check64(o.byteOffset, n, signed ? 1 : 0, 9007199254740992) === 1 : undefined;
 }
 
+/**
+ * The exact sum of the integer-valued doubles v[off..off+n) when each is below 2^53 / n in
+ * magnitude; NaN when one is not, undefined when v is not in linear memory.
+ */
+export function exactSumInMemory(v: Float64Array, off: number, n: number): number | undefined {
+  return inMemory(v) ? k.exactSum(v.byteOffset + off * 8, n, Math.floor(9007199254740992 / n)) : undefined;
+}
+
 /** Whether some |a[i]| (i < n) is not below limit, NaN included; undefined when a is not in linear memory. */
 export function beyondInMemory(a: Float64Array, n: number, limit: number): boolean | undefined {
   return inMemory(a) ? k.beyond(a.byteOffset, n, limit) === 1 : undefined;
+}
+
+/** binaryInto for an int64 (signed) / uint64 result with the store check of check64InMemory in the same pass: true when some value needs the exact path. */
+export function binaryCheckedInto(op: number, a: Float64Array, b: Float64Array, o: Float64Array, n: number, signed: boolean): boolean {
+  const pa = source(a, n, 0);
+  const bad = k.binaryChecked(op, pa, op === W_SQUARE ? pa : b === a ? pa : source(b, n, 2), target(o, 1), n, signed ? 1 : 0);
+  finish(o, n, 1);
+  return bad === 1;
 }
 
 /**
