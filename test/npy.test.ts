@@ -79,8 +79,9 @@ json.dump(out, open('want.json', 'w'))
     await expect(ta.fromNpy(join(dir, 'missing.npy'))).rejects.toThrow(ta.NotFoundError);
     writeFileSync(join(dir, 'junk.npy'), 'not numpy at all');
     await expect(ta.fromNpy(join(dir, 'junk.npy'))).rejects.toThrow(/junk\.npy: not a \.npy file/);
-    py("import numpy as np; np.save('c16.npy', np.ones(3, dtype=np.complex64)); np.save('rec.npy', np.zeros(2, dtype=[('a', 'i4'), ('b', 'f8')]))");
+    py("import numpy as np; np.save('c16.npy', np.ones(3, dtype=np.complex64)); np.save('f2.npy', np.ones(3, dtype=np.float16)); np.save('rec.npy', np.zeros(2, dtype=[('a', 'i4'), ('b', 'f8')]))");
     await expect(ta.fromNpy(join(dir, 'c16.npy'))).rejects.toThrow(/dtype '<c8' has no Tessera dtype/);
+    await expect(ta.fromNpy(join(dir, 'f2.npy'))).rejects.toThrow(/dtype '<f2' is float16, which Tessera lacks .*cast it to float32/);
     await expect(ta.fromNpy(join(dir, 'rec.npy'))).rejects.toThrow(ta.FileFormatError);
     py("import numpy as np; np.save('cut.npy', np.arange(100.0)); d = open('cut.npy','rb').read(); open('cut.npy','wb').write(d[:-8])");
     await expect(ta.fromNpy(join(dir, 'cut.npy'))).rejects.toThrow(/need 800 bytes, the file has 792/);

@@ -183,5 +183,8 @@ export function castScalar(dtype: Dtype, v: number): number {
   }
 }
 
+/** What a reader says of float16 data, which has no dtype here (Node 20 has no Float16Array). */
+export const NO_FLOAT16 = 'float16, which Tessera lacks (Node 20 has no Float16Array): cast it to float32 first';
+
 /** Any JS number a value may hold, NaN and ±Infinity included (zod's number() refuses NaN). */
 export const ScalarValue = z.custom<number>((v) => typeof v === 'number', { message: 'Expected a number' });

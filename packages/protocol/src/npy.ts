@@ -1,4 +1,4 @@
-import { type ChunkData, type Dtype, itemsize, typedArrayCtor } from './dtype.js';
+import { type ChunkData, type Dtype, NO_FLOAT16, itemsize, typedArrayCtor } from './dtype.js';
 import { FileFormatError } from './errors.js';
 
 /**
@@ -43,6 +43,7 @@ export function parseNpyHeader(bytes: Uint8Array, what = 'npy data'): NpyHeader 
   const shape = /'shape'\s*:\s*\(([^)]*)\)/.exec(text);
   if (!descr || !fortran || !shape) throw new FileFormatError(`${what}: header ${JSON.stringify(text.trim())} lacks descr, fortran_order or shape (structured dtypes are not arrays here)`);
   const dtype = BY_DESCR.get(descr[2]!);
+  if (!dtype && descr[2] === 'f2') throw new FileFormatError(`${what}: dtype '${descr[1]}f2' is ${NO_FLOAT16}`);
   if (!dtype) throw new FileFormatError(`${what}: dtype '${descr[1]}${descr[2]}' has no Tessera dtype (${[...BY_DESCR.keys()].join(', ')})`);
   const dims = shape[1]!.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   if (!dims.every((s) => /^\d+L?$/.test(s))) throw new FileFormatError(`${what}: shape (${shape[1]}) is not a tuple of integers`);

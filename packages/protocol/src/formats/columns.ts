@@ -1,5 +1,5 @@
 import * as arrow from 'apache-arrow';
-import type { ChunkData, Dtype } from '../dtype.js';
+import { NO_FLOAT16, type ChunkData, type Dtype } from '../dtype.js';
 import { FileFormatError } from '../errors.js';
 
 /**
@@ -12,7 +12,7 @@ export function arrowDtype(t: arrow.DataType): Dtype | string {
   if (arrow.DataType.isFloat(t)) {
     if (t.precision === arrow.Precision.DOUBLE) return 'float64';
     if (t.precision === arrow.Precision.SINGLE) return 'float32';
-    return 'float16 (Tessera has no float16)';
+    return NO_FLOAT16;
   }
   if (arrow.DataType.isInt(t)) return `${t.isSigned ? 'int' : 'uint'}${t.bitWidth}` as Dtype;
   if (arrow.DataType.isBool(t)) return 'bool';

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import type { Dtype } from '../dtype.js';
+import { NO_FLOAT16, type Dtype } from '../dtype.js';
 import { FileFormatError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { isDtypeName } from './columns.js';
 
@@ -93,7 +93,7 @@ export function hdf5Dtype(meta: { type: number; size: number; signed: boolean; e
     if (bits === 8 || bits === 16 || bits === 32 || bits === 64) return `${meta.signed ? 'int' : 'uint'}${bits}` as Dtype;
   }
   if (meta.type === 1 && (meta.size === 4 || meta.size === 8)) return meta.size === 4 ? 'float32' : 'float64';
-  if (meta.type === 1 && meta.size === 2) return 'float16 (Tessera has no float16; cast the dataset to float32)';
+  if (meta.type === 1 && meta.size === 2) return NO_FLOAT16;
   const members = meta.enum_type?.members;
   if (meta.type === 8 && meta.size === 1 && members && Object.keys(members).length === 2 && members.FALSE === 0 && members.TRUE === 1) return 'bool';
   const classes: Record<number, string> = { 2: 'time', 3: 'string', 4: 'bitfield', 5: 'opaque', 6: 'compound', 7: 'reference', 8: 'enum', 9: 'variable length', 10: 'array' };

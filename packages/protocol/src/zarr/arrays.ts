@@ -1,5 +1,5 @@
 import * as zarr from 'zarrita';
-import { DTYPES, itemsize, type Dtype } from '../dtype.js';
+import { DTYPES, NO_FLOAT16, itemsize, type Dtype } from '../dtype.js';
 import { FileFormatError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { NUMPY_TYPE_CHARS } from '../npy.js';
 import type { ZarrStore } from './stores.js';
@@ -78,7 +78,8 @@ export async function openArray(store: ZarrStore, meta: Pick<ZarrArrayInfo, 'for
   try {
     return meta.format === 2 ? await zarr.open.v2(loc, { kind: 'array', attrs: false }) : await zarr.open.v3(loc, { kind: 'array' });
   } catch (e) {
-    throw new FileFormatError(`${what}: ${store.url}${storePath(meta.path)} is not a Zarr v${meta.format} array Tessera can open: ${(e as Error).message}`);
+    const why = (e as Error).message;
+    throw new FileFormatError(`${what}: ${store.url}${storePath(meta.path)} is not a Zarr v${meta.format} array Tessera can open: ${why}${/float16/.test(why) ? ` (${NO_FLOAT16})` : ''}`);
   }
 }
 
