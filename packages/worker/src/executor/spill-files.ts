@@ -10,14 +10,30 @@ import { allocChunk, type Chunk, type Dtype } from '@tessera/protocol';
 export class SpillFiles {
   private next = 0;
   private made: Promise<void> | undefined;
+  private exists = false;
 
   constructor(readonly dir: string) {}
 
   async write(chunk: Chunk): Promise<string> {
-    await (this.made ??= mkdir(this.dir, { recursive: true }).then(() => undefined));
+    // A folder that could not be made is tried again at the next write (the disk may have room by then).
+    await (this.made ??= mkdir(this.dir, { recursive: true }).then(
+      () => {
+        this.exists = true;
+      },
+      (e: unknown) => {
+        this.made = undefined;
+        throw e;
+      },
+    ));
     const path = join(this.dir, `${this.next++}.chunk`);
     const d = chunk.data;
-    await writeFile(path, new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    try {
+      await writeFile(path, new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    } catch (e) {
+      // A full disk leaves a partial file: it goes, so the space it took is free again.
+      await unlink(path).catch(() => undefined);
+      throw e;
+    }
     return path;
   }
 
@@ -35,6 +51,6 @@ export class SpillFiles {
   }
 
   async close(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+    if (this.exists) await rm(this.dir, { recursive: true, force: true });
   }
 }

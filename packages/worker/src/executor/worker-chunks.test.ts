@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -165,6 +166,56 @@ describe('WorkerChunks spilling to disk', () => {
       expect(chunks.onDiskBytes).toBe(0);
       await files.close();
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('on a full disk keeps the chunk in memory, removes the partial file, reports once per retry window and spills again when there is room', async () => {
+    // A real full disk: a 64 KiB tmpfs (as root, which CI is); elsewhere a folder that cannot be
+    // made (its parent is a file), so the writes fail all the same.
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-spill-full-'));
+    const tiny = join(dir, 'tiny');
+    mkdirSync(tiny);
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', tiny]).status === 0;
+    writeFileSync(join(dir, 'file'), '');
+    const spillDir = mounted ? join(tiny, 'w') : join(dir, 'file', 'w');
+    try {
+      const files = new SpillFiles(spillDir);
+      const failures: Error[] = [];
+      // 24,000-byte chunks: two fit on the 64 KiB disk, the third does not.
+      const big = (i: number): Chunk => ({ dtype: 'float64', shape: [3000], data: new Float64Array(3000).fill(i) });
+      const chunks = new WorkerChunks(new ChunkStore(), () => undefined, () => 0, {
+        files, high: 1, low: 0, resident: 'cluster', onFailure: (e) => failures.push(e),
+      });
+      for (let i = 0; i < 3; i++) chunks.put(key(i), big(i), 'cluster');
+      await vi.waitFor(() => expect(chunks.spillFailures).toBeGreaterThan(0));
+      await vi.waitFor(() => expect(chunks.spills + chunks.spillFailures).toBe(3));
+      expect(chunks.spills).toBe(mounted ? 2 : 0);
+      // Within the retry window: no new write is tried, and the failure was reported once.
+      chunks.put(key(3), big(3), 'cluster');
+      expect(chunks.spills + chunks.spillFailures).toBe(3);
+      expect(failures).toHaveLength(1);
+      expect(failures[0]!.message).toMatch(mounted ? /ENOSPC/ : /ENOTDIR|EEXIST/);
+      // Nothing lost: the chunk that did not fit is in memory with its values.
+      const inMemory = [0, 1, 2, 3].filter((i) => chunks.get(key(i)) !== undefined);
+      expect(inMemory.length).toBe(mounted ? 2 : 4);
+      for (const i of inMemory) expect([...(chunks.get(key(i)) as Chunk).data].every((v) => v === i)).toBe(true);
+      if (mounted) {
+        // Only whole files on disk: the partial one went.
+        expect(readdirSync(spillDir).map((f) => statSync(join(spillDir, f)).size)).toEqual([24000, 24000]);
+        // Room again (the spilled chunks freed): after the window the rest go to disk.
+        const failed = [0, 1, 2].find((i) => chunks.get(key(i)) !== undefined)!;
+        for (const i of [0, 1, 2]) if (i !== failed) chunks.release(key(i), 'cluster');
+        await vi.waitFor(() => expect(readdirSync(spillDir)).toHaveLength(0));
+        await new Promise((r) => setTimeout(r, 2100));
+        chunks.put(key(4), { dtype: 'float64', shape: [1], data: new Float64Array([4]) }, 'cluster');
+        await vi.waitFor(() => expect(chunks.spills).toBe(5), { timeout: 5000 });
+        expect(chunks.host.nbytes).toBe(0);
+        expect([...(await chunks.read(key(failed)))!.data].every((v) => v === failed)).toBe(true);
+      }
+      await files.close();
+    } finally {
+      if (mounted) spawnSync('umount', [tiny]);
       rmSync(dir, { recursive: true, force: true });
     }
   });

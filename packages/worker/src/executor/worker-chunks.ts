@@ -20,7 +20,12 @@ export interface SpillOptions {
   low: number;
   /** The one long-lived holder (the cluster's): a chunk someone else holds is in use, never spilled. */
   resident: string;
+  /** A spill write failed (a full disk): the chunk stays in memory; called once per retry window. */
+  onFailure?: (error: Error) => void;
 }
+
+/** After a failed spill write, no other is tried for this long (a full disk is not hammered). */
+const SPILL_RETRY_MS = 2_000;
 
 /** A chunk held away from host memory: in device memory (a GPU result) or on disk (spilled). */
 type Away = { dtype: Dtype; shape: readonly number[]; nbytes: number; holders: Set<string>; pinned: boolean; reading?: Promise<Chunk> } & (
@@ -51,6 +56,9 @@ export class WorkerChunks {
   readbacks = 0;
   readbackBytes = 0;
   spills = 0;
+  /** Spill writes that failed; while `spillRetryAt` is ahead, none is tried. */
+  spillFailures = 0;
+  private spillRetryAt = 0;
 
   constructor(
     readonly host: ChunkStore,
@@ -266,7 +274,7 @@ export class WorkerChunks {
    */
   private spillIfOver(): void {
     const s = this.spill;
-    if (!s || this.host.nbytes <= s.high) return;
+    if (!s || this.host.nbytes <= s.high || Date.now() < this.spillRetryAt) return;
     // Writes already under way count as done: a put meanwhile must not pick more than needed.
     let need = this.host.nbytes - this.spillingBytes - s.low;
     for (const key of this.host.keys()) {
@@ -280,12 +288,21 @@ export class WorkerChunks {
       s.files
         .write(chunk)
         .then((path) => this.spilled(key, chunk, path))
-        .catch(() => undefined)
+        .catch((e: unknown) => this.spillFailed(e))
         .finally(() => {
           this.spilling.delete(key);
           this.spillingBytes -= n;
         });
     }
+  }
+
+  /** The chunk stays in host memory; the first failure of a burst is reported, and spilling waits. */
+  private spillFailed(e: unknown): void {
+    this.spillFailures++;
+    const now = Date.now();
+    if (now < this.spillRetryAt) return;
+    this.spillRetryAt = now + SPILL_RETRY_MS;
+    this.spill?.onFailure?.(e instanceof Error ? e : new Error(String(e)));
   }
 
   private spilled(key: string, chunk: Chunk, path: string): void {

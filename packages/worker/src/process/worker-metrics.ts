@@ -14,6 +14,9 @@ export interface WorkerSample {
   /** Bytes of chunks held on disk only (spilled), and how many chunks were ever spilled. */
   spilledBytes: number;
   spills: number;
+  /** Spill writes that failed (a full disk), and whether the worker takes no new tasks for memory now (1) or does (0). */
+  spillFailures: number;
+  paused: number;
 }
 
 /** The worker's GPU counters, when it has one. */
@@ -35,7 +38,7 @@ export class WorkerMetrics {
   private readonly fetched: Counter;
   private readonly served: Counter;
   private readonly fetches: Counter;
-  private readonly gauges: Record<Exclude<keyof WorkerSample, 'spills'>, Gauge>;
+  private readonly gauges: Record<Exclude<keyof WorkerSample, 'spills' | 'spillFailures'>, Gauge>;
 
   constructor(
     worker: string,
@@ -80,6 +83,7 @@ export class WorkerMetrics {
       memoryLimit: gauge('tessera_worker_memory_limit_bytes', 'Chunk memory this worker allows itself'),
       deviceBytes: gauge('tessera_worker_device_chunk_bytes', 'Bytes of the chunks this worker holds in GPU memory only'),
       spilledBytes: gauge('tessera_worker_spilled_chunk_bytes', 'Bytes of the chunks this worker holds on disk only'),
+      paused: gauge('tessera_worker_paused', '1 while chunk memory is past its pause point (80% of the limit) and the worker takes no new tasks'),
     };
     // The GPU runner and the chunk store keep their own totals: each scrape reports them as they are.
     const gpu = options.gpu ?? (() => undefined);
@@ -102,6 +106,7 @@ export class WorkerMetrics {
       () => gpu()?.readbacks,
     );
     total('tessera_worker_spills_total', 'Chunks written to disk because chunk memory passed its target', () => this.sample().spills);
+    total('tessera_worker_spill_failures_total', 'Spill writes that failed (a full disk): the chunk stayed in memory', () => this.sample().spillFailures);
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: r, prefix: 'tessera_worker_' });
   }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -424,6 +424,43 @@ describe('worker process lifecycle', () => {
 });
 
 describe('worker process over its chunk memory target', () => {
+  it('when spilling fails, keeps its chunks, counts the failures, and takes no new task past 80% of its limit until memory frees', async () => {
+    const cluster = await fakeCluster();
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-spill-fail-'));
+    // The spill folder cannot be made (its parent is a file): every spill write fails, as on a full disk.
+    writeFileSync(join(dir, 'file'), '');
+    const limit = 4_000_000;
+    const w = await startWorker({ redis: REDIS_URL, scheduler: cluster.scheduler, id: 'nospill', threads: 1, memoryLimit: limit, spillDir: join(dir, 'file') });
+    const metric = async (name: string): Promise<number> =>
+      Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(await (await fetch(`${w.address}/metrics`)).text())?.[1]);
+    try {
+      // 4 blocks of 800 kB: 3.2 MB, the pause point (80% of 4 MB); the fifth waits.
+      const g = 'g-nospill';
+      const keys = Array.from({ length: 5 }, (_, i) => `arange-${TOKEN}:${700 + i}`);
+      for (const k of keys.slice(0, 4)) {
+        await cluster.add(jobOf(g, arange(k, 100_000)), 'nospill');
+        expect((await cluster.outcome(g, k)).type).toBe('done');
+      }
+      await until('the worker pauses', async () => (await metric('tessera_worker_paused')) === 1);
+      expect(await metric('tessera_worker_spill_failures_total')).toBeGreaterThan(0);
+      expect(w.stats().bytes).toBe(3_200_000);
+      await cluster.add(jobOf(g, arange(keys[4]!, 100_000)), 'nospill');
+      await expect(cluster.outcome(g, keys[4]!, 1_000)).rejects.toThrow(/no outcome/);
+      // The chunks it kept are served as they were made.
+      const res = await fetch(`${w.address}/chunks/${encodeURIComponent(keys[0]!)}`);
+      const first = decodeChunk(new Uint8Array(await res.arrayBuffer()), { dtype: 'float64', shape: [100_000] });
+      expect([first.data[0], first.data[99_999]]).toEqual([0, 99_999]);
+      // Two freed: 1.6 MB, below the spill target (70%): it takes the waiting task.
+      await cluster.control('nospill', { type: 'free', keys: keys.slice(0, 2) });
+      expect((await cluster.outcome(g, keys[4]!)).type).toBe('done');
+      expect(await metric('tessera_worker_paused')).toBe(0);
+    } finally {
+      await w.close();
+      await cluster.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('spills chunks nobody uses to disk past 70% of its limit, and still serves and computes with them', async () => {
     const cluster = await fakeCluster();
     const dir = mkdtempSync(join(tmpdir(), 'tessera-spill-'));

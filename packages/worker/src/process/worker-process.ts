@@ -15,6 +15,7 @@ import {
 } from '@tessera/protocol';
 import { InProcessExecutor } from '../executor/executor.js';
 import { SpillFiles } from '../executor/spill-files.js';
+import { MemoryPause } from './memory-pause.js';
 import { PoolInitError } from '../pool/thread-pool.js';
 import { resolveWorkerOptions, urlHost, type WorkerConfig, type WorkerOptions } from './config.js';
 import { CancelledGraphs, ControlLoop } from './control-loop.js';
@@ -136,7 +137,13 @@ async function assemble(
     // `device: 'auto'` tasks go to whatever device the operator asked for, software adapters too.
     autoOnSoftwareGpu: true,
     // Like Dask's worker: chunks nobody uses go to disk past 70% of the limit, down to 60%.
-    spill: { files: spill, high: 0.7 * config.memoryLimit, low: 0.6 * config.memoryLimit, resident: CLUSTER_HOLDER },
+    spill: {
+      files: spill,
+      high: 0.7 * config.memoryLimit,
+      low: 0.6 * config.memoryLimit,
+      resident: CLUSTER_HOLDER,
+      onFailure: (e) => plog.warn({ error: errorMessage(e), dir: config.spillDir }, 'spill write failed: the chunks stay in memory (retried in 2 s)'),
+    },
   }).catch((e: unknown) => {
     if (e instanceof PoolInitError)
       throw new WorkerStartError(`could not load the kernel modules ${JSON.stringify(config.kernels)}: ${e.remote.message}`, { cause: e });
@@ -145,6 +152,10 @@ async function assemble(
   closers.push(() => executor.close());
   closers.push(() => spill.close());
   const { chunks } = executor;
+  const bullWorkers: BullWorker[] = [];
+  // Past 80% of the memory limit no new tasks, as Dask's workers pause (spilling starts at 70%).
+  const pause = new MemoryPause(() => chunks.nbytes, 0.8 * config.memoryLimit, 0.7 * config.memoryLimit, bullWorkers, plog);
+  closers.push(() => pause.stop());
   if (config.gpu) {
     const g = executor.gpuReadiness();
     if (executor.gpu) plog.info({ gpu: executor.gpu.info.name, fallback: executor.gpu.info.fallback }, 'GPU opened');
@@ -162,6 +173,8 @@ async function assemble(
           deviceBytes: chunks.onDeviceBytes,
           spilledBytes: chunks.onDiskBytes,
           spills: chunks.spills,
+          spillFailures: chunks.spillFailures,
+          paused: pause.paused ? 1 : 0,
         }),
         { gpu: () => executor.gpu?.stats() },
       )
@@ -257,10 +270,11 @@ async function assemble(
   control.start();
   closers.push(() => control.stop(redisGate.up));
 
-  const bullWorkers: BullWorker[] = [];
   // One closer for both queues: they stop taking jobs at once, then running jobs finish.
   let busy = 0;
   closers.push(async () => {
+    // No resume of a consumer that is closing.
+    pause.stop();
     const r = await closeBullWorkers(bullWorkers, {
       timeoutMs: config.shutdownTimeoutMs,
       gate: redisGate,
@@ -276,6 +290,7 @@ async function assemble(
   const processor = async (job: Job): Promise<void> => {
     busy++;
     try {
+      await pause.whenRunning();
       await run(job);
     } finally {
       busy--;
