@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'POOL_INIT_FAILED',
   'WORKER_START_FAILED',
   'FILE_FORMAT',
+  'REDIS_FULL',
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -166,6 +167,21 @@ export class UnavailableError extends TesseraError {
 }
 
 /**
+ * Redis is at its `maxmemory` (with `noeviction`, as the scheduler wants it) and refused a write:
+ * a new graph is not accepted until running graphs finish and free memory (HTTP 503).
+ */
+export class RedisFullError extends TesseraError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('REDIS_FULL', message, options);
+  }
+}
+
+/** Whether an error is Redis refusing a write at its maxmemory (a command's reply, or a script's). */
+export function isRedisOom(e: unknown): boolean {
+  return e instanceof Error && /\bOOM command not allowed\b/.test(e.message);
+}
+
+/**
  * Work marked `device: 'gpu'` and no GPU to run it: the engine was started without one, no
  * WebGPU adapter was found, or no worker of the cluster reported a device. The graph fails at
  * submission, before anything runs.
@@ -237,6 +253,8 @@ export function deserializeError(s: SerializedError): TesseraError {
       return new NotFoundError(s.message);
     case 'UNAVAILABLE':
       return new UnavailableError(s.message);
+    case 'REDIS_FULL':
+      return new RedisFullError(s.message);
     case 'GPU_UNAVAILABLE':
       return new NoGpuError(s.message);
     case 'GPU_TASK_FAILED':

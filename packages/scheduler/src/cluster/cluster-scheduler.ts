@@ -169,7 +169,19 @@ export class ClusterScheduler implements ClusterApi {
     const g = validateGraph(graph);
     const id = this.core.newGraphId();
     this.follow(id, g.outputs, g.tasks);
-    await this.core.submit(id, g, { persist: options.persist });
+    try {
+      await this.core.submit(id, g, { persist: options.persist });
+    } catch (e) {
+      // Not accepted (Redis full): nothing of it stays followed here either. A graph that was
+      // written (dispatch failed after) stays followed: recovery sends its jobs again.
+      const written = await this.store.getGraph(id).then((r) => r !== undefined, () => true);
+      if (!written) {
+        this.core.forget(id);
+        this.dispatcher.graphEnded(id);
+        this.dispatcher.releaseGraph(id, []);
+      }
+      throw e;
+    }
     return id;
   }
 

@@ -116,10 +116,15 @@ export class SchedulerCore implements ExecutionListener {
     if (!g) return { keep: [] };
     if (g.state === 'running') await this.cancel(id);
     await this.store.deleteGraph(id);
+    this.forget(id);
+    return { keep: g.persist ? g.outputs : [] };
+  }
+
+  /** Drop what this process keeps of a graph (its listeners; a submission that failed leaves nothing else). */
+  forget(id: string): void {
     this.listeners.delete(id);
     this.chains.delete(id);
     this.finishing.delete(id);
-    return { keep: g.persist ? g.outputs : [] };
   }
 
   tasksQueued(id: string, keys: readonly string[], worker: string, onSent?: () => void): Promise<void> {

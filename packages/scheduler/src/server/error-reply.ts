@@ -18,6 +18,8 @@ const STATUS_OF: Record<ErrorCode, number> = {
   KILLED_WORKER: 409,
   CHUNK_LOST: 409,
   UNAVAILABLE: 503,
+  // Redis at its maxmemory: no new graph until memory frees.
+  REDIS_FULL: 503,
   // A scheduler that is shutting down cannot serve the request: same as unavailable.
   ENGINE_CLOSED: 503,
   // No worker with a GPU (or its device was lost): the cluster cannot serve it now.

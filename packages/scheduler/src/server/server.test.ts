@@ -256,6 +256,7 @@ describe('errors', () => {
       KILLED_WORKER: 409,
       CHUNK_LOST: 409,
       UNAVAILABLE: 503,
+      REDIS_FULL: 503,
       ENGINE_CLOSED: 503,
       GPU_UNAVAILABLE: 503,
       PEER_FETCH_FAILED: 503,

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { graphKeys, type Graph, type TaskSpec } from '@tessera/protocol';
+import { RedisFullError, graphIndexKey, graphKeys, type Graph, type TaskSpec } from '@tessera/protocol';
 import { MemoryStore } from './memory-store.js';
 import { RedisStore } from './redis-store.js';
 import type { CompletionResult, Store } from './store.js';
@@ -231,6 +231,43 @@ describe('test Redis helper', () => {
       expect(url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
       expect(child.exitCode).toBeNull();
     } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
+
+describe('RedisStore at Redis maxmemory (noeviction)', () => {
+  it('refuses a new graph with a RedisFullError, keeps nothing of it, goes on with a running graph where Redis lets it, and accepts graphs again once memory frees', async () => {
+    const { url, child } = await startRedisServer();
+    const { Redis } = await import('ioredis');
+    const conn = new Redis(url, { maxRetriesPerRequest: 1 });
+    try {
+      const prefix = 'full-test';
+      const store = new RedisStore(conn, { prefix });
+      const running = treeGraph(40, 4);
+      const ready = (await store.createGraph('running', running, { persist: false, now: 1 })).ready;
+      // maxmemory just above what is used now: a 20,000-task graph (megabytes) does not fit.
+      const used = Number(/used_memory:(\d+)/.exec(await conn.info('memory'))![1]);
+      await conn.config('SET', 'maxmemory-policy', 'noeviction');
+      await conn.config('SET', 'maxmemory', String(used + 512 * 1024));
+      const big = treeGraph(20_000, 8);
+      const err = await store.createGraph('big', big, { persist: false, now: 2 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RedisFullError);
+      expect((err as RedisFullError).code).toBe('REDIS_FULL');
+      expect((err as Error).message).toMatch(/Redis is full .*graph big of \d+ tasks was not accepted/);
+      // Nothing of it was kept: only the running graph's keys and the index.
+      const keys = await conn.keys(`${prefix}:*`);
+      expect(keys.filter((k) => k.includes('big'))).toEqual([]);
+      expect(await conn.zrange(graphIndexKey(prefix), 0, -1)).toEqual(['running']);
+      // The running graph: completions are writes too; they go on as long as Redis has room.
+      await complete(store, 'running', ready[0]!);
+      expect((await store.getGraph('running'))?.done).toBe(1);
+      // Memory frees (here: the limit goes up): the same graph is accepted as it is.
+      await conn.config('SET', 'maxmemory', '0');
+      await store.createGraph('big', big, { persist: false, now: 3 });
+      expect((await store.getGraph('big'))?.total).toBe(big.tasks.length);
+    } finally {
+      conn.disconnect();
       child.kill('SIGTERM');
     }
   });

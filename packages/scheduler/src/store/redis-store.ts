@@ -4,7 +4,9 @@ import {
   GRAPH_KEY_PARTS,
   InvalidArgumentError,
   NotFoundError,
+  RedisFullError,
   UnavailableError,
+  isRedisOom,
   TASK_STATES,
   graphIndexKey,
   graphKeys,
@@ -84,6 +86,27 @@ export class RedisStore implements Store {
     };
     for (const s of TASK_STATES) meta[`n:${s}`] = s === 'waiting' ? String(graph.tasks.length) : '0';
 
+    try {
+      await this.stage(graph, layout, staging, meta, id);
+    } catch (e) {
+      // Nothing half-written stays behind (DEL is allowed at maxmemory: it frees memory); a
+      // graph that already existed keeps its place in the index.
+      await this.redis.del(...all(staging)).catch(() => undefined);
+      if (!(e instanceof InvalidArgumentError)) await this.redis.zrem(graphIndexKey(this.prefix), id).catch(() => undefined);
+      if (isRedisOom(e)) {
+        throw new RedisFullError(
+          `Redis is full (its maxmemory is reached): graph ${id} of ${graph.tasks.length} tasks was not accepted and nothing of it was kept; running graphs go on, and a graph submitted once they have freed memory is accepted`,
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+    return { ready: layout.ready };
+  }
+
+  /** The graph's hashes under staging keys (with a TTL), then committed to its own keys in one script. */
+  private async stage(graph: Graph, layout: ReturnType<typeof layOutGraph>, staging: GraphKeys, meta: Record<string, string>, id: string): Promise<void> {
+    const keys = graphKeys(this.prefix, id);
     let pipe = this.redis.pipeline();
     for (const [part, flat] of Object.entries(layout.hashes)) {
       const key = staging[part as keyof GraphKeys];
@@ -105,7 +128,6 @@ export class RedisStore implements Store {
     const committed = await this.run(commitGraph, [...all(keys), ...all(staging)], [graph.tasks.length]);
     if (committed === 0) throw new InvalidArgumentError(`graph ${id} already exists`);
     if (committed !== 1) throw new UnavailableError(`graph ${id} was not fully written before its staging keys expired`);
-    return { ready: layout.ready };
   }
 
   async getGraph(id: string): Promise<GraphRecord | undefined> {
