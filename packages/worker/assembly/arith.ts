@@ -40,23 +40,35 @@ export function binary(op: i32, a: usize, b: usize, o: usize, n: i32): void {
   }
 }
 
+const TWO53: f64 = 9007199254740992;
+
+/** All-ones lanes of r that are not an integer double of int64 (signed) / uint64 below 2^53 (NaN too). */
+// @ts-ignore: decorator
+@inline function badLanes(r: v128, signed: i32): v128 {
+  const lim = f64x2.splat(TWO53);
+  return v128.not(v128.and(f64x2.lt(r, lim), signed ? f64x2.gt(r, f64x2.neg(lim)) : f64x2.ge(r, f64x2.splat(0))));
+}
+
+// @ts-ignore: decorator
+@inline function badValue(x: f64, signed: i32): bool {
+  return !(x < TWO53 && (signed ? x > -TWO53 : x >= 0));
+}
+
 // @ts-ignore: decorator
 @inline function checkedLoop(op: i32, a: usize, b: usize, o: usize, n: i32, signed: i32): i32 {
-  const lim = f64x2.splat(9007199254740992);
-  const floor = f64x2.splat(signed ? -9007199254740992 : 0);
   const zero = f64x2.splat(0);
   let bad = i64x2.splat(0);
   const end = <usize>(n & ~1) << 3;
   let i: usize = 0;
   for (; i < end; i += 16) {
     const r = apply(op, v128.load(a + i), v128.load(b + i));
-    bad = v128.or(bad, v128.not(v128.and(f64x2.lt(r, lim), signed ? f64x2.gt(r, floor) : f64x2.ge(r, floor))));
+    bad = v128.or(bad, badLanes(r, signed));
     v128.store(o + i, f64x2.add(r, zero));
   }
   let tail = false;
   if (n & 1) {
     const r = f64x2.extract_lane(apply(op, f64x2.splat(load<f64>(a + i)), f64x2.splat(load<f64>(b + i))), 0);
-    tail = !(r < 9007199254740992 && (signed ? r > -9007199254740992 : r >= 0));
+    tail = badValue(r, signed);
     store<f64>(o + i, r + 0);
   }
   return tail || v128.any_true(bad) ? 1 : 0;
@@ -97,25 +109,22 @@ export function sum(p: usize, n: i32): f64 {
 /**
  * The int64 (signed) or uint64 store check over n values in place: 1 when some value is not a
  * double that holds the integer exactly (|x| >= 2^53, a negative for uint64, NaN), else 0; -0
- * becomes +0 (an integer has no -0). A value's magnitude below `limit` (2^52 for the division
- * kernels' operands, 2^53 for stores) passes.
+ * becomes +0 (an integer has no -0).
  */
-export function check64(p: usize, n: i32, signed: i32, limit: f64): i32 {
-  const lim = f64x2.splat(limit);
+export function check64(p: usize, n: i32, signed: i32): i32 {
   const zero = f64x2.splat(0);
-  const floor = f64x2.splat(signed ? -limit : 0);
   let bad = i64x2.splat(0);
   const end = <usize>(n & ~1) << 3;
   let i: usize = 0;
   for (; i < end; i += 16) {
     const x = v128.load(p + i);
-    bad = v128.or(bad, v128.not(v128.and(f64x2.lt(x, lim), signed ? f64x2.gt(x, floor) : f64x2.ge(x, floor))));
+    bad = v128.or(bad, badLanes(x, signed));
     v128.store(p + i, f64x2.add(x, zero));
   }
   let tail = false;
   if (n & 1) {
     const x = load<f64>(p + i);
-    tail = !(x < limit && (signed ? x > -limit : x >= 0));
+    tail = badValue(x, signed);
     store<f64>(p + i, x + 0);
   }
   return tail || v128.any_true(bad) ? 1 : 0;

@@ -220,7 +220,7 @@ function runMathStep(s: Step, o: Float64Array, a: Float64Array, b: Float64Array,
     // (WebAssembly SIMD, the same IEEE operations, while every dividend is below 2^52.)
     case IREM:
       if (!beyond(a, n, TWO52)) binaryInto(W_IREM, a, b, o, n);
-      else for (let i = 0; i < n; i++) { const x = a[i]!, y = b[i]!; o[i] = y === 0 ? 0 : x < TWO52 && x > -TWO52 ? x - Math.floor(x / y) * y + 0 : remainder(x, y); }
+      else remainders(a, b, o, n);
       break;
     // floor(a / b) is exact for |a| < 2^52 (the quotient's rounding error stays below 1/|b|).
     case IFLOORDIV64:
@@ -229,8 +229,9 @@ function runMathStep(s: Step, o: Float64Array, a: Float64Array, b: Float64Array,
       break;
     case IFLOORDIVC: divideInto(W_IFLOORDIV, a, s.c, o, n); break;
     case IREMC:
+      // b is the divisor's constant register, so the array loop serves past 2^52.
       if (!beyond(a, n, TWO52)) divideInto(W_IREM, a, s.c, o, n);
-      else for (let i = 0; i < n; i++) { const x = a[i]!, y = s.c; o[i] = x < TWO52 && x > -TWO52 ? x - Math.floor(x / y) * y + 0 : remainder(x, y); }
+      else remainders(a, b, o, n);
       break;
     case IFLOORDIV64C:
       if (beyond(a, n, TWO52)) inexact = true;
@@ -330,6 +331,13 @@ function check64(o: Float64Array, n: number, signed: boolean): void {
 }
 
 const TWO52 = 4503599627370496;
+/** numpy's integer remainder, any dividend: below 2^52 through floor, beyond it through fmod (exact). */
+function remainders(a: Float64Array, b: Float64Array, o: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!, y = b[i]!;
+    o[i] = y === 0 ? 0 : x < TWO52 && x > -TWO52 ? x - Math.floor(x / y) * y + 0 : remainder(x, y);
+  }
+}
 /** Whether some |a[i]| (i < n) is not below limit (NaN included). */
 function beyond(a: Float64Array, n: number, limit: number): boolean {
   const r = beyondInMemory(a, n, limit);

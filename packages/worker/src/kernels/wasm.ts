@@ -36,7 +36,7 @@ interface Kernels {
   binary(op: number, a: number, b: number, o: number, n: number): void;
   binaryChecked(op: number, a: number, b: number, o: number, n: number, signed: number): number;
   sum(p: number, n: number): number;
-  check64(p: number, n: number, signed: number, limit: number): number;
+  check64(p: number, n: number, signed: number): number;
   beyond(p: number, n: number, limit: number): number;
   divideBy(op: number, a: number, y: number, o: number, n: number): void;
   exactSum(p: number, n: number, limit: number): number;
@@ -147,9 +147,15 @@ export const W_ADD = 0, W_SUB = 1, W_MUL = 2, W_DIV = 3, W_SQUARE = 4, W_IFLOORD
 
 /** o[0..n) = a op b elementwise (W_SQUARE: a * a, b unused); o may be a or b; n <= TILE. */
 export function binaryInto(op: number, a: Float64Array, b: Float64Array, o: Float64Array, n: number): void {
-  const pa = source(a, n, 0);
-  k.binary(op, pa, op === W_SQUARE ? pa : b === a ? pa : source(b, n, 2), target(o, 1), n);
+  const [pa, pb] = operands(op, a, b, n);
+  k.binary(op, pa, pb, target(o, 1), n);
   finish(o, n, 1);
+}
+
+/** Byte offsets of a binary op's operands in linear memory (staged where they are not). */
+function operands(op: number, a: Float64Array, b: Float64Array, n: number): [number, number] {
+  const pa = source(a, n, 0);
+  return [pa, op === W_SQUARE || b === a ? pa : source(b, n, 2)];
 }
 
 /** o[0..n) = a floor-divided by y (W_IFLOORDIV) or a mod y (W_IREM), numpy's integer semantics; y a nonzero integer, |a| < 2^52. */
@@ -174,7 +180,7 @@ export function arangeInMemory(out: Float64Array, o: number, nr: number, nc: num
  * undefined when o is not in linear memory (the caller checks in JS).
  */
 export function check64InMemory(o: Float64Array, n: number, signed: boolean): boolean | undefined {
-  return inMemory(o) ? k.check64(o.byteOffset, n, signed ? 1 : 0, 9007199254740992) === 1 : undefined;
+  return inMemory(o) ? k.check64(o.byteOffset, n, signed ? 1 : 0) === 1 : undefined;
 }
 
 /**
@@ -192,8 +198,8 @@ export function beyondInMemory(a: Float64Array, n: number, limit: number): boole
 
 /** binaryInto for an int64 (signed) / uint64 result with the store check of check64InMemory in the same pass: true when some value needs the exact path. */
 export function binaryCheckedInto(op: number, a: Float64Array, b: Float64Array, o: Float64Array, n: number, signed: boolean): boolean {
-  const pa = source(a, n, 0);
-  const bad = k.binaryChecked(op, pa, op === W_SQUARE ? pa : b === a ? pa : source(b, n, 2), target(o, 1), n, signed ? 1 : 0);
+  const [pa, pb] = operands(op, a, b, n);
+  const bad = k.binaryChecked(op, pa, pb, target(o, 1), n, signed ? 1 : 0);
   finish(o, n, 1);
   return bad === 1;
 }
