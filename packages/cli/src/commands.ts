@@ -58,6 +58,34 @@ export const schedulerFlags = {
     schema: bytes(1),
     shown: '16MiB',
   },
+  rateLimit: {
+    flags: '--rate-limit <n>',
+    env: 'TESSERA_RATE_LIMIT',
+    help: 'API requests per second each client may keep up, 0 for no limit (429 with Retry-After above)',
+    schema: int(0, 1_000_000),
+    shown: '500',
+  },
+  rateBurst: {
+    flags: '--rate-burst <n>',
+    env: 'TESSERA_RATE_BURST',
+    help: 'requests a client may send at once above its rate',
+    schema: int(1, 10_000_000),
+    shown: '1000',
+  },
+  rateLimitBytes: {
+    flags: '--rate-limit-bytes <bytes>',
+    env: 'TESSERA_RATE_LIMIT_BYTES',
+    help: 'request body bytes per second each client may keep up',
+    schema: bytes(1),
+    shown: '256MiB',
+  },
+  clientInFlight: {
+    flags: '--client-in-flight <n>',
+    env: 'TESSERA_CLIENT_IN_FLIGHT',
+    help: 'requests of one client served at once (event streams aside)',
+    schema: int(1, 100_000),
+    shown: '64',
+  },
   metrics: {
     flags: '--metrics <bool>',
     env: 'TESSERA_METRICS',
@@ -74,6 +102,9 @@ export const SCHEDULER_LIMIT_NAMES = {
   maxGraphTasks: '--max-graph-tasks / TESSERA_MAX_GRAPH_TASKS',
   maxGraphBytes: '--max-graph-bytes / TESSERA_MAX_GRAPH_BYTES',
   maxBodyBytes: '--max-body-bytes / TESSERA_MAX_BODY_BYTES',
+  rateLimit: '--rate-limit / TESSERA_RATE_LIMIT',
+  rateLimitBytes: '--rate-limit-bytes / TESSERA_RATE_LIMIT_BYTES',
+  clientInFlight: '--client-in-flight / TESSERA_CLIENT_IN_FLIGHT',
 };
 
 export function schedulerOptions(c: SchedulerConfig) {
@@ -90,6 +121,10 @@ export function schedulerOptions(c: SchedulerConfig) {
       maxGraphTasks: c.maxGraphTasks,
       maxGraphBytes: c.maxGraphBytes,
       maxBodyBytes: c.maxBodyBytes,
+      rateLimit: c.rateLimit,
+      rateBurst: c.rateBurst,
+      rateLimitBytes: c.rateLimitBytes,
+      clientInFlight: c.clientInFlight,
       metrics: c.metrics,
       logLevel: c.logLevel,
     }),

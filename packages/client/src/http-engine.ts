@@ -30,7 +30,7 @@ import { HttpTransport, ProtocolError } from './http/transport.js';
 export interface HttpEngineOptions {
   /** How long `connect` waits for GET /health to say ok; default 10 s. */
   connectTimeoutMs?: number;
-  /** How long an event stream keeps reconnecting before it gives up; default 60 s. */
+  /** How long an event stream keeps reconnecting, and a request retrying a scheduler that is away or answers 429, before it gives up; default 60 s. */
   reconnectWindowMs?: number;
   /** Reconnect a stream that was silent this long (the scheduler pings every 15 s); default 45 s. */
   streamIdleMs?: number;
@@ -93,7 +93,7 @@ export class HttpEngine implements Engine {
     }
     const opts = checkOptions(numeric);
     await waitHealthy(base, opts.connectTimeoutMs);
-    return new HttpEngine(base, new HttpTransport(base, token), opts);
+    return new HttpEngine(base, new HttpTransport(base, token, opts.reconnectWindowMs), opts);
   }
 
   async submit(graph: Graph, options: SubmitOptions = {}): Promise<string> {
@@ -166,7 +166,7 @@ export class HttpEngine implements Engine {
 
   async cancel(graphId: string): Promise<void> {
     this.open();
-    await this.transport.json(OkResponse, `${graphPath(graphId)}/cancel`, { method: 'POST' });
+    await this.transport.json(OkResponse, `${graphPath(graphId)}/cancel`, { method: 'POST', idempotent: true });
   }
 
   async release(graphId: string): Promise<void> {
@@ -178,7 +178,7 @@ export class HttpEngine implements Engine {
     this.open();
     if (keys.length === 0) return;
     const body = JSON.stringify({ keys });
-    await this.transport.json(OkResponse, '/api/unpersist', { method: 'POST', body, contentType: 'application/json' });
+    await this.transport.json(OkResponse, '/api/unpersist', { method: 'POST', body, contentType: 'application/json', idempotent: true });
   }
 
   /** One graph's state and progress. */
@@ -217,7 +217,7 @@ export class HttpEngine implements Engine {
   private async gatherBatch(graphId: string, keys: string[], signal: AbortSignal): Promise<Chunk[]> {
     const path = `${graphPath(graphId)}/gather`;
     const body = JSON.stringify({ keys });
-    const res = await this.transport.request(path, { method: 'POST', body, contentType: 'application/json', signal, headers: { accept: CHUNK_FRAMES } });
+    const res = await this.transport.request(path, { method: 'POST', body, contentType: 'application/json', signal, headers: { accept: CHUNK_FRAMES }, idempotent: true });
     const type = res.headers.get('content-type')?.split(';')[0]?.trim();
     if (type !== CHUNK_FRAMES) {
       await res.body?.cancel().catch(() => undefined);

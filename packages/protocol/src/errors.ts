@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'WORKER_START_FAILED',
   'FILE_FORMAT',
   'REDIS_FULL',
+  'RATE_LIMITED',
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -176,6 +177,17 @@ export class RedisFullError extends TesseraError {
   }
 }
 
+/**
+ * One client sent more than its share of requests or bytes (HTTP 429 with Retry-After): the
+ * scheduler keeps serving everyone else. The client waits and tries again by itself while its
+ * retry window lasts; this error reaches a caller only past it.
+ */
+export class RateLimitedError extends TesseraError {
+  constructor(message: string) {
+    super('RATE_LIMITED', message);
+  }
+}
+
 /** Whether an error is Redis refusing a write at its maxmemory (a command's reply, or a script's). */
 export function isRedisOom(e: unknown): boolean {
   return e instanceof Error && /\bOOM command not allowed\b/.test(e.message);
@@ -255,6 +267,8 @@ export function deserializeError(s: SerializedError): TesseraError {
       return new UnavailableError(s.message);
     case 'REDIS_FULL':
       return new RedisFullError(s.message);
+    case 'RATE_LIMITED':
+      return new RateLimitedError(s.message);
     case 'GPU_UNAVAILABLE':
       return new NoGpuError(s.message);
     case 'GPU_TASK_FAILED':

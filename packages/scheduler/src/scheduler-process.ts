@@ -14,6 +14,7 @@ import {
 import { buildServer } from './server/build-server.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_GRAPH_TASKS } from './server/limits.js';
 import { SchedulerMetrics } from './server/metrics.js';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from './server/rate-limit.js';
 import type { ReadyState } from './server/ops-routes.js';
 import { CLOSE_REDIS_MS, ClusterScheduler } from './cluster/cluster-scheduler.js';
 
@@ -35,6 +36,13 @@ export const SchedulerOptionsSchema = z
     maxGraphTasks: z.number().int().positive().default(DEFAULT_MAX_GRAPH_TASKS),
     /** Largest body of the other routes, bytes. */
     maxBodyBytes: z.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
+    /** Requests per second each client may keep up (0: no rate limit); bursts of `rateBurst`. */
+    rateLimit: z.number().min(0).default(DEFAULT_RATE_LIMITS.requestsPerSecond),
+    rateBurst: z.number().int().min(1).default(DEFAULT_RATE_LIMITS.burst),
+    /** Body bytes per second each client may keep up. */
+    rateLimitBytes: z.number().int().positive().default(DEFAULT_RATE_LIMITS.bytesPerSecond),
+    /** Requests of one client served at once (event streams aside). */
+    clientInFlight: z.number().int().min(1).default(DEFAULT_RATE_LIMITS.inFlight),
     /** Bearer token every API route needs (and the token workers' peer servers need). */
     token: z.string().min(16, 'must be at least 16 characters').max(4096).optional(),
     /** Serve Prometheus metrics at GET /metrics. */
@@ -117,6 +125,7 @@ export async function startScheduler(options: SchedulerOptions, log?: Logger): P
     ...(o.limitNames ? { limitNames: o.limitNames } : {}),
     ...(o.token !== undefined ? { token: o.token } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(o.rateLimit > 0 ? { rateLimits: rateLimitsOf(o) } : {}),
     ready,
     loggerInstance: logger,
   });
@@ -150,6 +159,20 @@ export async function startScheduler(options: SchedulerOptions, log?: Logger): P
       else logger.warn({ undone: outcome.undone }, `shutdown incomplete (Redis unreachable): ${outcome.undone.join('; ')}`);
       return outcome;
     },
+  };
+}
+
+function rateLimitsOf(o: z.output<typeof SchedulerOptionsSchema>): RateLimits {
+  const names = o.limitNames;
+  return {
+    requestsPerSecond: o.rateLimit,
+    burst: o.rateBurst,
+    bytesPerSecond: o.rateLimitBytes,
+    bytesBurst: 2 * o.rateLimitBytes,
+    inFlight: o.clientInFlight,
+    ...(names
+      ? { names: { requestsPerSecond: names['rateLimit'] ?? 'rateLimit', bytesPerSecond: names['rateLimitBytes'] ?? 'rateLimitBytes', inFlight: names['clientInFlight'] ?? 'clientInFlight' } }
+      : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   UnavailableError,
   deserializeError,
 } from '@tessera/protocol';
+import { backoffMs, sleep } from './retry.js';
 import { type HttpTransport, ProtocolError, checkAnswer } from './transport.js';
 
 /** What carries over from one connection to the next. */
@@ -43,24 +44,7 @@ function isTerminal(ev: EngineEvent): ev is GraphEvent {
 /** Errors worth another connection: the scheduler or the network is away, or hiccuped. */
 function retryable(err: unknown): boolean {
   if (err instanceof ProtocolError) return false;
-  return !(err instanceof TesseraError) || err.code === 'UNAVAILABLE' || err.code === 'INTERNAL';
-}
-
-function backoffMs(attempt: number): number {
-  const base = Math.min(100 * 2 ** attempt, 2000);
-  return base * (0.8 + 0.4 * Math.random());
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return !(err instanceof TesseraError) || err.code === 'UNAVAILABLE' || err.code === 'INTERNAL' || err.code === 'RATE_LIMITED';
 }
 
 /**
@@ -144,7 +128,8 @@ export class GraphEventStream {
       touch();
       const headers: Record<string, string> = { accept: 'text/event-stream' };
       if (state.lastId !== undefined) headers['last-event-id'] = state.lastId;
-      const res = await this.transport.request(this.path, { headers, signal: conn.signal });
+      // One try per connection: this loop is the stream's retry, with its own window.
+      const res = await this.transport.request(this.path, { headers, signal: conn.signal, retry: false });
       state.failingSince = undefined;
       if (!res.body) throw new ProtocolError(`the scheduler at ${this.transport.base} answered ${this.path} without a body`);
       const parser = new SseParser(state.lastId);

@@ -1,4 +1,13 @@
-import { ErrorResponse, InvalidArgumentError, NotFoundError, TesseraError, UnavailableError, deserializeError } from '@tessera/protocol';
+import {
+  ErrorResponse,
+  InvalidArgumentError,
+  NotFoundError,
+  RateLimitedError,
+  TesseraError,
+  UnavailableError,
+  deserializeError,
+} from '@tessera/protocol';
+import { backoffMs, retryAfterMs, sleep } from './retry.js';
 
 /** What the client needs of a protocol schema (the client imports zod only through protocol). */
 export interface Schema<T> {
@@ -38,6 +47,19 @@ export interface RequestOptions {
   contentType?: string;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * Sending it twice does no harm (a read, a release, a gather): it is tried again after a
+   * connection lost mid-request too, not only after a refused one. GET and DELETE always are.
+   */
+  idempotent?: boolean;
+  /** false: one try, for a caller with a retry loop of its own. */
+  retry?: boolean;
+}
+
+/** A refused connection: nothing reached the scheduler, so any request may be sent again. */
+function refused(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: unknown; errors?: { code?: unknown }[] } } | undefined)?.cause;
+  return cause?.code === 'ECONNREFUSED' || (cause?.errors ?? []).some((e) => e.code === 'ECONNREFUSED');
 }
 
 /**
@@ -56,6 +78,7 @@ export async function errorOfAnswer(res: Response, where: string): Promise<Tesse
   if (parsed.success) return deserializeError(parsed.data.error);
   const message = `${where} answered ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`;
   if (res.status === 404) return new NotFoundError(message);
+  if (res.status === 429) return new RateLimitedError(message);
   if (res.status === 502 || res.status === 503 || res.status === 504) return new UnavailableError(message);
   if (res.status >= 400 && res.status < 500) return new InvalidArgumentError(message);
   return new TesseraError('INTERNAL', message);
@@ -68,27 +91,50 @@ export async function errorOfAnswer(res: Response, where: string): Promise<Tesse
 export class HttpTransport {
   private readonly auth: Record<string, string>;
 
-  /** With a token, every request carries `Authorization: Bearer <token>`. */
+  /**
+   * With a token, every request carries `Authorization: Bearer <token>`. A scheduler that is away
+   * (restarting, say) or answers 429 is tried again for up to `retryWindowMs`.
+   */
   constructor(
     readonly base: string,
     token?: string,
+    readonly retryWindowMs = 60_000,
   ) {
-    this.auth = token === undefined ? {} : { authorization: `Bearer ${token}` };
+    // One id per client: the scheduler's per-client rate limits tell clients on one address apart by it.
+    this.auth = {
+      'x-tessera-client': `c-${globalThis.crypto.randomUUID()}`,
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    };
   }
 
   async request(path: string, opts: RequestOptions = {}): Promise<Response> {
     const method = opts.method ?? 'GET';
     const headers: Record<string, string> = { ...opts.headers, ...this.auth };
     if (opts.contentType !== undefined) headers['content-type'] = opts.contentType;
-    let res: Response;
-    try {
-      res = await fetch(this.base + path, { method, headers, body: opts.body ?? null, ...(opts.signal ? { signal: opts.signal } : {}) });
-    } catch (err) {
-      if (opts.signal?.aborted) throw err;
-      throw this.unavailable(`${method} ${path}`, err);
+    const repeatable = opts.idempotent ?? (method === 'GET' || method === 'DELETE');
+    const deadline = Date.now() + (opts.retry === false ? 0 : this.retryWindowMs);
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(this.base + path, { method, headers, body: opts.body ?? null, ...(opts.signal ? { signal: opts.signal } : {}) });
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        const wait = backoffMs(attempt);
+        if (!(repeatable || refused(err)) || Date.now() + wait > deadline) throw this.unavailable(`${method} ${path}`, err);
+        await sleep(wait, opts.signal);
+        continue;
+      }
+      if (res.status === 429) {
+        const wait = retryAfterMs(res.headers.get('retry-after')) ?? backoffMs(attempt);
+        if (Date.now() + wait <= deadline) {
+          await res.body?.cancel().catch(() => undefined);
+          await sleep(wait, opts.signal);
+          continue;
+        }
+      }
+      if (!res.ok) throw await errorOfAnswer(res, `the scheduler at ${this.base} (${method} ${path})`);
+      return res;
     }
-    if (!res.ok) throw await errorOfAnswer(res, `the scheduler at ${this.base} (${method} ${path})`);
-    return res;
   }
 
   /** A JSON answer, checked against its schema. */

@@ -8,6 +8,7 @@ import {
   validateGraph,
   type ClusterInfo,
   type EngineEvent,
+  type GraphEvent,
   type GraphStructure,
   type GraphStatus,
   type HealthResponse,
@@ -197,8 +198,13 @@ export class ClusterScheduler implements ClusterApi {
   }
 
   async *events(id: string, after: string | undefined, options: { tasks: boolean; signal: AbortSignal }): AsyncIterable<EventBatch> {
-    await this.status(id);
-    for await (const b of this.eventLog.read(id, after, options.signal)) {
+    const s = await this.status(id);
+    let endOf: GraphEvent | undefined;
+    if (s.state !== 'running') {
+      endOf = { type: 'graph', graph: id, state: s.state, total: s.total, done: s.done };
+      if (s.error) endOf.error = s.error;
+    }
+    for await (const b of this.eventLog.read(id, after, options.signal, endOf)) {
       const events = options.tasks ? b.events : b.events.filter((e) => e.type === 'graph');
       if (events.length) yield { id: b.id, events };
     }

@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
-import { EngineEvent, graphSideKeys } from '@tessera/protocol';
+import { EngineEvent, graphKeys, graphSideKeys } from '@tessera/protocol';
+import { runScript } from '../store/redis-scripts/redis-script.js';
+import { appendEvents } from '../store/redis-scripts/side-write-2.js';
 import type { EventBatch } from './cluster-api.js';
 import { defaultClusterLog, type ClusterLog } from './log.js';
 
@@ -8,6 +10,9 @@ const FLUSH_MS = 20;
 const FLUSH_EVENTS = 2_000;
 /** Entries kept per graph (approximate trim): a 10^5-task graph's history is capped, not whole. */
 const MAX_ENTRIES = 2_000;
+/** A write Redis refused is tried again this much later. */
+const RETRY_MS = 250;
+const RETRY = Symbol('retry');
 
 type Live = (batch: EventBatch) => void;
 /** Sees every graph's batches as written: its stream id, the events, and their JSON (made once). */
@@ -79,9 +84,10 @@ export class EventLog {
 
   /**
    * Batches after `after` ('0' or undefined: from the start), history first, then live ones,
-   * until the graph's terminal event or `signal` aborts.
+   * until the graph's terminal event or `signal` aborts. `endOf`: the graph has ended (its
+   * terminal event, made from its record), so nothing live is waited for.
    */
-  async *read(graphId: string, after: string | undefined, signal: AbortSignal): AsyncGenerator<EventBatch> {
+  async *read(graphId: string, after: string | undefined, signal: AbortSignal, endOf?: EngineEvent): AsyncGenerator<EventBatch> {
     const queue: EventBatch[] = [];
     let wake: (() => void) | undefined;
     const onLive: Live = (b) => {
@@ -102,6 +108,12 @@ export class EventLog {
         last = id;
         yield batch;
         if (ends(batch)) return;
+      }
+      // The graph is over (`endOf`, from its record) and its end is not in the stream: a
+      // scheduler killed between ending it and writing the event. Say it, or the reader waits for ever.
+      if (endOf) {
+        yield { id: last, events: [endOf] };
+        return;
       }
       while (!signal.aborted) {
         const b = queue.shift();
@@ -141,15 +153,34 @@ export class EventLog {
 
   private async write(batches: [string, EngineEvent[]][]): Promise<void> {
     if (batches.length === 0) return;
-    const pipe = this.redis.pipeline();
     const jsons = batches.map(([, events]) => JSON.stringify(events));
-    batches.forEach(([graph], i) => {
-      pipe.xadd(graphSideKeys(this.prefix, graph).events, 'MAXLEN', '~', MAX_ENTRIES, '*', 'e', jsons[i]!);
-    });
-    const replies = (await pipe.exec()) ?? [];
+    // Sent back to back on one connection (pipelined); a graph already gone gets nothing.
+    const replies = await Promise.all(
+      batches.map(([graph], i) =>
+        runScript(
+          this.redis,
+          appendEvents,
+          [graphKeys(this.prefix, graph).meta, graphSideKeys(this.prefix, graph).events],
+          [MAX_ENTRIES, jsons[i]!],
+        ).then(
+          (id) => id,
+          () => RETRY,
+        ),
+      ),
+    );
+    // Redis refused (full, restarting): those batches go back in front of newer events and are
+    // written again shortly, so a graph's end is never lost to a client waiting on its stream.
+    let retry = false;
+    for (let i = batches.length - 1; i >= 0; i--) {
+      const [graph, events] = batches[i]!;
+      if (replies[i] !== RETRY) continue;
+      retry = true;
+      this.buffers.set(graph, [...events, ...(this.buffers.get(graph) ?? [])]);
+    }
+    if (retry) this.flushSoon(RETRY_MS);
     batches.forEach(([graph, events], i) => {
-      const [err, id] = replies[i] ?? [new Error('no reply'), null];
-      if (err || typeof id !== 'string') return;
+      const id = replies[i];
+      if (typeof id !== 'string') return;
       for (const fn of this.live.get(graph) ?? []) fn({ id, events });
       for (const fn of this.taps) fn(graph, id, events, jsons[i]!);
     });

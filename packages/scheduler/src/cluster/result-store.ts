@@ -1,6 +1,9 @@
 import type { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
-import { graphSideKeys, itemsize, viewOf, type Chunk, type Dtype } from '@tessera/protocol';
+import { graphKeys, graphSideKeys, itemsize, viewOf, type Chunk, type Dtype } from '@tessera/protocol';
+
+import { runScript } from '../store/redis-scripts/redis-script.js';
+import { putResults } from '../store/redis-scripts/side-write-2.js';
 
 const packr = new Packr({ useRecords: false });
 
@@ -10,7 +13,7 @@ const packr = new Packr({ useRecords: false });
  */
 export class ResultStore {
   private readonly byGraph = new Map<string, Map<string, Chunk>>();
-  private unwritten: [hash: string, key: string, packed: Buffer][] = [];
+  private unwritten: [graph: string, key: string, packed: Buffer][] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -26,20 +29,23 @@ export class ResultStore {
       let m = this.byGraph.get(g);
       if (!m) this.byGraph.set(g, (m = new Map()));
       m.set(key, chunk);
-      this.unwritten.push([graphSideKeys(this.prefix, g).results, key, packed]);
+      this.unwritten.push([g, key, packed]);
     }
     if (this.unwritten.length === 1) setImmediate(() => this.write());
   }
 
   /** The copies in Redis go out many per HSET: one command each would cost a write per task. */
   private write(): void {
-    const byHash = new Map<string, (string | Buffer)[]>();
-    for (const [hash, key, packed] of this.unwritten.splice(0)) {
-      const fields = byHash.get(hash) ?? [];
+    const byGraph = new Map<string, (string | Buffer)[]>();
+    for (const [graph, key, packed] of this.unwritten.splice(0)) {
+      const fields = byGraph.get(graph) ?? [];
       fields.push(key, packed);
-      byHash.set(hash, fields);
+      byGraph.set(graph, fields);
     }
-    for (const [hash, fields] of byHash) this.redis.hset(hash, ...fields).catch(() => undefined);
+    for (const [graph, fields] of byGraph) {
+      const keys = [graphKeys(this.prefix, graph).meta, graphSideKeys(this.prefix, graph).results];
+      runScript(this.redis, putResults, keys, fields).catch(() => undefined);
+    }
   }
 
   async get(graph: string, key: string): Promise<Chunk | undefined> {

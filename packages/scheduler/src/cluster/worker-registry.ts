@@ -87,7 +87,8 @@ export class WorkerRegistry {
   async remove(id: string, reason: 'died' | 'left' = 'died'): Promise<void> {
     if (!this.seen.delete(id)) return;
     const keys = clusterKeys(this.prefix);
-    const tx = this.redis.multi().hdel(keys.workers, id).hdel(keys.heartbeats, id);
+    // Its control list too: nobody reads it any more, and frees sent while it was dying would stay.
+    const tx = this.redis.multi().hdel(keys.workers, id).hdel(keys.heartbeats, id).del(keys.control(id));
     // Should it come back, it must know it was taken for dead: its chunks are recomputed elsewhere.
     if (reason === 'died') tx.set(keys.gone(id), '1', 'PX', GONE_TTL_MS);
     await tx.exec();

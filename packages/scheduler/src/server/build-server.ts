@@ -12,6 +12,7 @@ import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_GRAPH_TASKS, type RequestLimits, bo
 import type { SchedulerMetrics } from './metrics.js';
 import { opsRoutes, type ReadyState } from './ops-routes.js';
 import { parseParam } from './params.js';
+import { ClientRateLimiter, type RateLimits, enforceRateLimits } from './rate-limit.js';
 
 export interface ServerOptions {
   /** Largest msgpack graph (POST /api/graphs body) in bytes; default 256 MiB. */
@@ -22,6 +23,8 @@ export interface ServerOptions {
   maxGraphTasks?: number;
   /** How each limit is set, quoted in 413 answers (e.g. `--max-graph-tasks / TESSERA_MAX_GRAPH_TASKS`). */
   limitNames?: RequestLimits['names'];
+  /** Each client's share of the API (absent: no limit); over it, 429 with Retry-After. */
+  rateLimits?: RateLimits;
   /** When set, every route but /health and /ready needs `Authorization: Bearer <token>`. */
   token?: string;
   /** GET /metrics serves these (absent: no /metrics route). */
@@ -44,6 +47,16 @@ const ServerOptionsSchema = z.object({
   maxBodyBytes: z.number().int().positive().optional(),
   maxGraphTasks: z.number().int().positive().optional(),
   limitNames: z.record(z.string()).optional(),
+  rateLimits: z
+    .object({
+      requestsPerSecond: z.number().positive(),
+      burst: z.number().min(1),
+      bytesPerSecond: z.number().positive(),
+      bytesBurst: z.number().min(1),
+      inFlight: z.number().int().min(1),
+      names: z.record(z.string()).optional(),
+    })
+    .optional(),
   token: z.string().min(1).optional(),
   metrics: z.unknown().optional(),
   ready: z.function().optional(),
@@ -121,6 +134,11 @@ export function buildServer(api: ClusterApi, options: ServerOptions = {}): Fasti
     for (const s of streams) s.abort();
   });
 
+  // Before the token check: a flood of unauthenticated requests is a flood too.
+  if (options.rateLimits) {
+    const limiter = new ClientRateLimiter(options.rateLimits);
+    enforceRateLimits(app, limiter, () => options.metrics?.rateLimited());
+  }
   requireToken(app, options.token);
   enforceGraphLimits(app, limits);
   clusterRoutes(app, api);

@@ -20,6 +20,8 @@ const STATUS_OF: Record<ErrorCode, number> = {
   UNAVAILABLE: 503,
   // Redis at its maxmemory: no new graph until memory frees.
   REDIS_FULL: 503,
+  // One client over its rate: it waits Retry-After, the others go on.
+  RATE_LIMITED: 429,
   // A scheduler that is shutting down cannot serve the request: same as unavailable.
   ENGINE_CLOSED: 503,
   // No worker with a GPU (or its device was lost): the cluster cannot serve it now.

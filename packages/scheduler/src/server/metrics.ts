@@ -31,6 +31,7 @@ export class SchedulerMetrics {
   private readonly outputBytes: Counter;
   private readonly resultBytesTotal: Counter;
   private readonly requests: Counter;
+  private readonly limited: Counter;
 
   constructor(
     private readonly source: SchedulerMetricsSource,
@@ -61,6 +62,7 @@ export class SchedulerMetrics {
     this.outputBytes = counter('tessera_task_output_bytes_total', 'Bytes of chunks produced by completed tasks');
     this.resultBytesTotal = counter('tessera_result_bytes_total', 'Bytes of result chunks sent to clients');
     this.requests = counter('tessera_http_requests_total', 'HTTP requests answered, by route and status', ['route', 'status']);
+    this.limited = counter('tessera_http_rate_limited_total', 'Requests answered 429 because their client was over its share');
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: r, prefix: 'tessera_scheduler_' });
   }
 
@@ -79,6 +81,11 @@ export class SchedulerMetrics {
 
   request(route: string, status: number): void {
     this.requests.inc({ route, status: String(status) });
+  }
+
+  /** A request refused with a 429 (its client over its rate). */
+  rateLimited(): void {
+    this.limited.inc();
   }
 
   /** Bytes of result chunks sent to a client. */

@@ -257,6 +257,7 @@ describe('errors', () => {
       CHUNK_LOST: 409,
       UNAVAILABLE: 503,
       REDIS_FULL: 503,
+      RATE_LIMITED: 429,
       ENGINE_CLOSED: 503,
       GPU_UNAVAILABLE: 503,
       PEER_FETCH_FAILED: 503,

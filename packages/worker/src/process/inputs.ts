@@ -66,6 +66,9 @@ export class InputGatherer {
       const loc = locations.find((l) => l.key === key);
       if (!loc || loc.worker === this.self) {
         release();
+        // Fetches already under way are nobody's now: a failure of theirs must not be an
+        // unhandled rejection (it killed the worker process).
+        for (const p of inputs) if (p instanceof Promise) p.catch(() => undefined);
         throw new ChunkLostError(key);
       }
       const region = regions?.[i];

@@ -20,7 +20,7 @@ export async function runScript(
   redis: Redis,
   script: RedisScript,
   keys: readonly string[],
-  args: readonly (string | number)[],
+  args: readonly (string | number | Buffer)[],
   /** Bulk replies as Buffers (ioredis's `<name>Buffer` variant), for binary values. */
   buffers = false,
 ): Promise<unknown> {
