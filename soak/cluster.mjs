@@ -50,7 +50,10 @@ function start(cmd, args, ready, name, log, env = {}) {
   if (!ready) return Promise.resolve(child);
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in 60 s:\n${tail.join('')}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start in 200 s:\n${tail.join('')}`));
+    }, 200_000);
     child.stdout.on('data', (d) => {
       out += d;
       if (ready.test(out)) {
@@ -138,7 +141,8 @@ export class SoakCluster {
       '--threads',
       '1',
     ];
-    args.push('--memory-limit', this.o.memoryLimit, '--shutdown-timeout-ms', '3000');
+    // A worker restarted while the scheduler is away waits for it (a scheduler restart can take a while under faults).
+    args.push('--memory-limit', this.o.memoryLimit, '--shutdown-timeout-ms', '3000', '--discovery-timeout-ms', '180000');
     // Worker 0's peers reach it through the proxy (127.0.0.2 -> 127.0.0.1, same port).
     if (slot === 0) args.push('--port', String(this.workers[0].port), '--host', '127.0.0.2');
     if (slot === 1 && this.spillDir) args.push('--spill-dir', this.spillDir);

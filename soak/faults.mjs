@@ -33,7 +33,7 @@ export const FAULTS = {
       w.child.kill('SIGKILL');
       await exited(w.child);
       await sleep(rand(300, 3_000));
-      await until(`restart ${target}`, () => c.startWorker(slot));
+      await until(`restart ${target}`, () => c.startWorker(slot), 240_000);
     },
   },
   'kill -9 scheduler': {

@@ -188,6 +188,16 @@ export class RateLimitedError extends TesseraError {
   }
 }
 
+/**
+ * Whether an error is Redis being away for a moment (restarting, loading its data, a connection
+ * dropped or given up on): worth a 503 and another try, not an internal error.
+ */
+export function isRedisAway(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  if (e.name === 'MaxRetriesPerRequestError') return true;
+  return /\b(LOADING|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE)\b/.test(e.message);
+}
+
 /** Whether an error is Redis refusing a write at its maxmemory (a command's reply, or a script's). */
 export function isRedisOom(e: unknown): boolean {
   return e instanceof Error && /\bOOM command not allowed\b/.test(e.message);

@@ -82,6 +82,7 @@ export class ClusterScheduler implements ClusterApi {
   private readonly results: ResultStore;
   private readonly reports: ReportConsumer;
   private readonly history_: GraphHistory;
+  private readonly log: ClusterLog;
   /** Result chunks from the workers that hold them (bodies only passed on: no SharedArrayBuffers). */
   private readonly peers: PeerFetcher;
   private ready = false;
@@ -98,6 +99,7 @@ export class ClusterScheduler implements ClusterApi {
     this.store = new RedisStore(redis, { prefix, endedGraphTtlMs: options.endedGraphTtlMs });
     this.core = new SchedulerCore(this.store, () => Date.now());
     const log = options.log ?? defaultClusterLog;
+    this.log = log;
     this.queues = new JobQueues(redis, this.info.bullPrefix, log);
     const gone = (id: string, strikes: boolean): void =>
       void this.recovery
@@ -173,14 +175,20 @@ export class ClusterScheduler implements ClusterApi {
     try {
       await this.core.submit(id, g, { persist: options.persist });
     } catch (e) {
-      // Not accepted (Redis full): nothing of it stays followed here either. A graph that was
-      // written (dispatch failed after) stays followed: recovery sends its jobs again.
-      const written = await this.store.getGraph(id).then((r) => r !== undefined, () => true);
-      if (!written) {
-        this.core.forget(id);
-        this.dispatcher.graphEnded(id);
-        this.dispatcher.releaseGraph(id, []);
+      // Not accepted (Redis full): nothing of it stays followed here either.
+      const written = await this.store.getGraph(id).then(
+        (r) => r !== undefined,
+        () => false,
+      );
+      // Accepted all the same: its jobs go out with recovery's next pass, and the client that
+      // gets its id waits for it as for any graph (an error here would leave it running unknown).
+      if (written) {
+        this.log.warn({ graph: id, err: e }, 'graph written, its first dispatch failed: recovery sends its jobs');
+        return id;
       }
+      this.core.forget(id);
+      this.dispatcher.graphEnded(id);
+      this.dispatcher.releaseGraph(id, []);
       throw e;
     }
     return id;

@@ -1,4 +1,4 @@
-import { type ErrorCode, type ErrorResponse, TesseraError, serializeError } from '@tessera/protocol';
+import { type ErrorCode, type ErrorResponse, RedisFullError, TesseraError, UnavailableError, isRedisAway, isRedisOom, serializeError } from '@tessera/protocol';
 
 /**
  * HTTP status of each error code. A Record over every code, so adding a code to protocol without
@@ -87,6 +87,9 @@ export function errorReply(err: unknown, opts: { bodyLimit: number; tooLarge?: s
       : { code: 'INVALID_ARGUMENT' as const, name: 'InvalidArgumentError', message };
     return { status: client.status, body: { error } };
   }
+  // Redis restarting or at its maxmemory mid-request: say so (a 503 is worth another try), not "internal".
+  if (isRedisAway(err)) return errorReply(new UnavailableError('Redis is unavailable (restarting or unreachable): try again shortly'), opts);
+  if (isRedisOom(err)) return errorReply(new RedisFullError('Redis is full (its maxmemory is reached): try again once running graphs have freed memory'), opts);
   return {
     status: 500,
     body: { error: { code: 'INTERNAL', name: 'InternalError', message: 'internal scheduler error (see the scheduler log)' } },

@@ -28,7 +28,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildServer } from './build-server.js';
-import { statusOfCode } from './error-reply.js';
+import { errorReply, statusOfCode } from './error-reply.js';
 import { FakeClusterApi } from './fake-cluster-api.test-util.js';
 
 const KEY = 'add-0123456789abcdef:0,1';
@@ -242,6 +242,17 @@ describe('graph routes', () => {
 });
 
 describe('errors', () => {
+  it('Redis away or full in the middle of a request is a 503 that says so, not an internal error', () => {
+    const away = errorReply(Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' }), { bodyLimit: 1 });
+    expect([away.status, away.body.error.code]).toEqual([503, 'UNAVAILABLE']);
+    expect(errorReply(new Error('LOADING Redis is loading the dataset in memory'), { bodyLimit: 1 }).body.error.code).toBe('UNAVAILABLE');
+    expect(errorReply(new Error('Connection is closed.'), { bodyLimit: 1 }).status).toBe(503);
+    const full = errorReply(new Error("OOM command not allowed when used memory > 'maxmemory'."), { bodyLimit: 1 });
+    expect([full.status, full.body.error.code]).toEqual([503, 'REDIS_FULL']);
+    const other = errorReply(new Error('something else'), { bodyLimit: 1 });
+    expect([other.status, other.body.error.code, other.body.error.message]).toEqual([500, 'INTERNAL', 'internal scheduler error (see the scheduler log)']);
+  });
+
   it('maps every code to its status', () => {
     const want: Record<string, number> = {
       INVALID_ARGUMENT: 400,
