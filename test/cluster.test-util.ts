@@ -154,13 +154,15 @@ export async function startCluster(o: ClusterOptions): Promise<TestCluster> {
 }
 
 /** Wait until `check` holds (polling), or fail naming what was awaited. */
-export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000, c?: TestCluster): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  // With the cluster given, its processes' output goes with the error (a CI failure needs it).
+  const logs = c ? `; cluster output:\n${c.logs().slice(-6_000)}` : '';
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${logs}`);
 }
 
 /** The promise, or after `ms` an error carrying every process's output (what a failure needs). */

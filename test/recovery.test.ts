@@ -170,18 +170,18 @@ describe('recovery', () => {
     const list = async () => WorkerList.parse(await (await fetch(`${c.url}/api/workers`)).json()).workers;
     // Persisted blocks stay on the workers that made them (bigger roots are spread over both).
     await client.persist(ta.arange(0, 64_000, { chunks: 8_000 }));
-    await until('both workers hold blocks', async () => (await list()).every((w) => (w.heartbeat?.chunks ?? 0) > 0));
+    await until('both workers hold blocks', async () => (await list()).every((w) => (w.heartbeat?.chunks ?? 0) > 0), 20_000, c);
     const w = c.workers[0]!;
     w.child.kill('SIGSTOP');
     try {
-      await until('the scheduler declares it dead', async () => !(await list()).some((x) => x.info.id === w.id));
+      await until('the scheduler declares it dead', async () => !(await list()).some((x) => x.info.id === w.id), 20_000, c);
     } finally {
       w.child.kill('SIGCONT');
     }
     await until('it is back, holding nothing', async () => {
       const back = (await list()).find((x) => x.info.id === w.id);
       return back?.alive === true && back.heartbeat?.chunks === 0;
-    });
+    }, 20_000, c);
     // And it computes again like any new worker.
     expect(await within(c, client.compute(ta.arange(0, 1_000, { chunks: 100 }).sum()))).toBe(499_500);
   });

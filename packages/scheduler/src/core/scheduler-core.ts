@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   CancelledError,
   InvalidArgumentError,
@@ -38,6 +39,7 @@ export class SchedulerCore implements ExecutionListener {
   /** Completions waiting for their graph's next store update: applied as one batch. */
   private readonly finishing = new Map<string, { key: string; nbytes: number; timing: TaskTiming }[]>();
   private seq = 0;
+  private readonly tag = randomBytes(3).toString('hex');
 
   constructor(
     private readonly store: Store,
@@ -49,7 +51,9 @@ export class SchedulerCore implements ExecutionListener {
   }
 
   newGraphId(): string {
-    return `g${Date.now().toString(36)}-${(this.seq++).toString(36)}`;
+    // A per-process tag: a scheduler restarted within the same millisecond (kill -9, a supervisor
+    // restarting at once) or a second scheduler must not hand out an id the first one gave.
+    return `g${Date.now().toString(36)}-${this.tag}${(this.seq++).toString(36)}`;
   }
 
   async submit(id: string, graph: Graph, options: { persist: boolean }): Promise<void> {
