@@ -59,7 +59,7 @@ export function summarise(s) {
       ...s.faultErrors,
       ...s.clientErrors,
       ...(s.keys.end > s.keys.baseline
-        ? [`Redis has ${s.keys.end} keys, ${s.keys.baseline} before the load: ${s.keys.extra.join(', ')}`]
+        ? [`Redis has ${s.keys.end} keys, ${s.keys.baseline} before the load; besides the live workers' queues: ${s.keys.extra.join(', ')}`]
         : []),
       ...(s.healthy ? [] : ['the cluster did not have all its workers back at the end']),
       ...(ok.length === 0 ? ['no graph completed'] : []),

@@ -76,7 +76,6 @@ try {
   await cluster.start();
   // A first graph makes the queues' own keys (ids, meta, event streams), which stay: the baseline is after it.
   await warmUp(cluster.url);
-  const baselineKeys = await cluster.keys();
   const baseline = await cluster.keyCount();
   console.log(
     `soak: cluster up (Redis ${cluster.redisUrl}, scheduler ${cluster.url}, ${cluster.workers.length} workers), ${baseline} keys in Redis`,
@@ -165,7 +164,9 @@ try {
       baseline,
       end: keys,
       indexed: await cluster.indexed(),
-      extra: keys > baseline ? (await cluster.keys()).filter((k) => !baselineKeys.includes(k) && !k.endsWith(':graphs')).slice(0, 30) : [],
+      // The keys that stay, less those of the live workers' queues: what a failure must name
+      // (a dead worker's queue has a name of the baseline when it was one of the first workers).
+      extra: keys > baseline ? (await cluster.keys()).filter((k) => !k.endsWith(':graphs') && !cluster.workers.some((w) => k.includes(`worker-${w.id}:`))).slice(0, 30) : [],
     },
     healthy,
     spillFault: cluster.spillDir !== undefined,

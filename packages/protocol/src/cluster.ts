@@ -218,6 +218,7 @@ export function clusterKeys(prefix: string): {
   persisted: string;
   control: (worker: string) => string;
   gone: (worker: string) => string;
+  queues: string;
 } {
   return {
     /** hash: worker id → WorkerInfo JSON */
@@ -235,5 +236,10 @@ export function clusterKeys(prefix: string): {
      * own there is back from the dead, drops what it held, and deletes it
      */
     gone: (worker: string) => `${prefix}:gone:${WorkerId.parse(worker)}`,
+    /**
+     * set: ids of workers that joined, whose BullMQ queue and control list may exist; the
+     * scheduler removes a dead one's keys (and its id) a while after it died, restarts included
+     */
+    queues: `${prefix}:queues`,
   };
 }

@@ -110,7 +110,12 @@ export class ClusterScheduler implements ClusterApi {
       prefix,
       { heartbeatMs: options.heartbeatMs, timeoutMs: options.workerTimeoutMs },
       // A worker that deregistered itself (graceful shutdown) leaves: a death without strikes.
-      { joined: () => this.state.room(), died: (id) => gone(id, true), left: (id) => gone(id, false) },
+      {
+        joined: (info) => {
+          this.recovery.workerJoined(info.id);
+          this.state.room();
+        },
+        died: (id) => gone(id, true), left: (id) => gone(id, false) },
       log,
     );
     this.state = new ClusterState(() => this.dispatcher.schedulePump());

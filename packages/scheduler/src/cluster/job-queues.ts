@@ -69,6 +69,12 @@ export class JobQueues {
       () => void (this.unsent_ -= jobs.length),
       (e: unknown) => {
         if (this.closed) return;
+        // Its worker died meanwhile (the queue was dropped): recovery re-sends these elsewhere, and
+        // a retry would bring back the dead worker's queue keys for good.
+        if (this.queues.get(worker) !== q) {
+          this.unsent_ -= jobs.length;
+          return;
+        }
         this.log.warn({ err: e, queue: q.name, jobs: jobs.length }, 'adding jobs failed; retrying');
         setTimeout(() => this.send(worker, jobs), RETRY_MS);
       },
@@ -123,12 +129,19 @@ export class JobQueues {
     return out;
   }
 
-  /** A dead worker's queue goes, jobs and all (what it held is re-dispatched elsewhere). */
-  async drop(worker: string): Promise<void> {
+  /** A dead worker's queue goes, jobs and all (what it held is re-dispatched elsewhere). Whether it went. */
+  async drop(worker: string): Promise<boolean> {
     const q = this.queue(worker);
     this.queues.delete(worker);
-    await q.obliterate({ force: true }).catch((e: unknown) => this.log.error({ err: e, queue: q.name }, 'removing the queue failed'));
+    const ok = await q.obliterate({ force: true }).then(
+      () => true,
+      (e: unknown) => {
+        this.log.warn({ err: e, queue: q.name }, 'removing the queue failed (the dead-worker sweep tries again)');
+        return false;
+      },
+    );
     await q.close();
+    return ok;
   }
 
   async close(): Promise<void> {

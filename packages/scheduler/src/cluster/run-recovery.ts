@@ -10,12 +10,16 @@ import {
 } from '@tessera/protocol';
 import type { RedisStore } from '../store/redis-store.js';
 import type { ClusterContext, ClusterState } from './cluster-state.js';
+import { DeadWorkerSweep } from './dead-worker-sweep.js';
 import type { Carrier } from './job-queues.js';
 import { SHARED } from './placement.js';
 import type { InFlight } from './run-table.js';
 
 /** What a worker's death cost, by graph: chunks lost, runs dropped, and which of those it had started. */
 export type WorkerLosses = Map<string, { lost: string[]; dropped: string[]; running: string[] }>;
+
+/** How often dead workers' leftover keys are looked for. */
+const DEAD_SWEEP_MS = 5_000;
 
 /** A task running on this many workers when they died is taken to be what kills them. */
 const KILLED_WORKER_LIMIT = 3;
@@ -46,11 +50,20 @@ export class RunRecovery {
   private specs: ((graph: string, key: string) => TaskSpec | undefined) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping = false;
+  private readonly deadSweep: DeadWorkerSweep;
+  private deadSweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly state: ClusterState,
     private readonly ctx: ClusterContext,
-  ) {}
+  ) {
+    this.deadSweep = new DeadWorkerSweep(ctx.redis, ctx.prefix, ctx.queues, ctx.log);
+  }
+
+  /** A worker joined: once it is gone for good, its leftover keys are removed. */
+  workerJoined(id: string): void {
+    this.deadSweep.note(id);
+  }
 
   /**
    * A worker died (`strikes`), or deregistered itself in a graceful shutdown (no strikes): its
@@ -192,10 +205,20 @@ export class RunRecovery {
         .catch((err: unknown) => this.ctx.log.error({ err }, 'sweep failed'))
         .finally(() => (this.sweeping = false));
     }, every);
+    let deadSweeping = false;
+    this.deadSweeper = setInterval(() => {
+      if (deadSweeping) return;
+      deadSweeping = true;
+      this.deadSweep
+        .sweep((w) => this.ctx.workers.isAlive(w))
+        .catch((err: unknown) => this.ctx.log.warn({ err }, 'sweeping dead workers\' keys failed'))
+        .finally(() => (deadSweeping = false));
+    }, DEAD_SWEEP_MS);
   }
 
   stop(): void {
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.deadSweeper) clearInterval(this.deadSweeper);
   }
 
   /** While resuming: how to find the spec of a task a report names. */
