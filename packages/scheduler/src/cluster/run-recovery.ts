@@ -1,6 +1,7 @@
 import {
   KilledWorkerError,
   clusterKeys,
+  graphKeys,
   graphSideKeys,
   jobIdOf,
   serializeError,
@@ -9,6 +10,8 @@ import {
   type TaskSpec,
 } from '@tessera/protocol';
 import type { RedisStore } from '../store/redis-store.js';
+import { runScript } from '../store/redis-scripts/redis-script.js';
+import { bumpSuspect } from '../store/redis-scripts/side-write-2.js';
 import type { ClusterContext, ClusterState } from './cluster-state.js';
 import { DeadWorkerSweep } from './dead-worker-sweep.js';
 import type { Carrier } from './job-queues.js';
@@ -97,7 +100,10 @@ export class RunRecovery {
           retry.push(key);
           continue;
         }
-        const strikes = await this.ctx.redis.hincrby(graphSideKeys(this.ctx.prefix, g).suspects, key, 1);
+        // Counted only while the graph is there (with its TTL): a late HINCRBY would keep a key for ever.
+        const counted = await runScript(this.ctx.redis, bumpSuspect, [graphKeys(this.ctx.prefix, g).meta, graphSideKeys(this.ctx.prefix, g).suspects], [key]);
+        if (counted === null) continue;
+        const strikes = Number(counted);
         if (strikes >= KILLED_WORKER_LIMIT)
           this.ctx.core.taskFailed(g, key, serializeError(new KilledWorkerError(key, strikes)), { worker: id, start: now, stop: now });
         else retry.push(key);

@@ -3,9 +3,12 @@ import {
   CancelledError,
   InvalidArgumentError,
   NotFoundError,
+  RedisFullError,
   deserializeError,
+  isRedisOom,
   keyGroup,
   keyOp,
+  serializeError,
   type EngineEvent,
   type Graph,
   type SerializedError,
@@ -244,7 +247,10 @@ export class SchedulerCore implements ExecutionListener {
 
   private internalError(id: string, e: unknown): void {
     const err = e instanceof Error ? e : new Error(String(e));
-    const s: SerializedError = { code: 'INTERNAL', name: err.name, message: `scheduler error: ${err.message}` };
+    // Redis at its maxmemory refused an update of this graph: a typed REDIS_FULL, not "internal".
+    const s: SerializedError = isRedisOom(err)
+      ? serializeError(new RedisFullError(`Redis is full (its maxmemory is reached): an update of graph ${id} was refused, so the graph cannot go on; submit it again once memory frees`))
+      : { code: 'INTERNAL', name: err.name, message: `scheduler error: ${err.message}` };
     void this.store.failTask(id, undefined, s, this.now()).catch(() => undefined);
     this.settle(id, deserializeError(s));
   }

@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisFullError, graphIndexKey, graphKeys, type Graph, type TaskSpec } from '@tessera/protocol';
+import { RedisFullError, graphIndexKey, graphKeys, graphSideKeys, type Graph, type TaskSpec } from '@tessera/protocol';
+import { runScript } from './redis-scripts/redis-script.js';
+import { bumpSuspect } from './redis-scripts/side-write-2.js';
 import { MemoryStore } from './memory-store.js';
 import { RedisStore } from './redis-store.js';
 import type { CompletionResult, Store } from './store.js';
@@ -210,6 +212,34 @@ describe('RedisStore', () => {
     await s.deleteGraph('running');
     // The ended graphs' ids stay in the index until the staging window passes; nothing else is left.
     expect(await redis.keyCount(prefix)).toBe(1);
+  });
+
+  it("gives a graph's side keys its TTL in the script that ends it (finished, failed, cancelled); a strike for a graph that is gone writes nothing", async () => {
+    const prefix = newPrefix();
+    const s = new RedisStore(shared, { prefix, endedGraphTtlMs: 60_000 });
+    const graph = ladderGraph(2);
+    const ids = ['done', 'failed', 'cancelled'];
+    for (const id of ids) {
+      await s.createGraph(id, graph, { persist: false, now: 1 });
+      // Written while running (no TTL yet), as the event log, results and strikes are.
+      const side = graphSideKeys(prefix, id);
+      await shared.multi().xadd(side.events, '*', 'e', '[]').hset(side.results, 'k', 'v').hset(side.suspects, 'k', '1').exec();
+    }
+    let queue = graph.tasks.filter((t) => t.deps.length === 0).map((t) => t.key);
+    while (queue.length) queue = (await Promise.all(queue.map((k) => complete(s, 'done', k)))).flatMap((r) => r.ready);
+    expect(await s.failTask('failed', undefined, { code: 'INTERNAL', name: 'Error', message: 'x' }, 2)).toBe(true);
+    expect(await s.cancelGraph('cancelled', 2)).toBe(true);
+    for (const id of ids) {
+      const side = graphSideKeys(prefix, id);
+      for (const k of [side.events, side.results, side.suspects]) expect(await shared.pttl(k), `${id} ${k}`).toBeGreaterThan(0);
+    }
+    await s.deleteGraph('done');
+    const side = graphSideKeys(prefix, 'done');
+    expect(await runScript(shared, bumpSuspect, [graphKeys(prefix, 'done').meta, side.suspects], ['k'])).toBeNull();
+    expect(await shared.exists(side.suspects)).toBe(0);
+    const live = graphSideKeys(prefix, 'failed');
+    expect(await runScript(shared, bumpSuspect, [graphKeys(prefix, 'failed').meta, live.suspects], ['k'])).toBe(2);
+    for (const id of ['failed', 'cancelled']) await s.deleteGraph(id);
   });
 
   it('runs its scripts again after Redis forgot them (SCRIPT FLUSH, as after a restart)', async () => {

@@ -21,10 +21,10 @@ import {
   type TaskState,
 } from '@tessera/protocol';
 import { layOutGraph } from './redis-graph-layout.js';
-import { cancelGraph } from './redis-scripts/cancel-graph-8.js';
+import { cancelGraph } from './redis-scripts/cancel-graph-11.js';
 import { commitGraph } from './redis-scripts/commit-graph-16.js';
-import { completeTasks } from './redis-scripts/complete-tasks-8.js';
-import { failTask } from './redis-scripts/fail-task-8.js';
+import { completeTasks } from './redis-scripts/complete-tasks-11.js';
+import { failTask } from './redis-scripts/fail-task-11.js';
 import { moveTasks } from './redis-scripts/move-tasks-4.js';
 import { recoverTasks } from './redis-scripts/recover-tasks-8.js';
 import { runScript, type RedisScript } from './redis-scripts/redis-script.js';
@@ -194,7 +194,7 @@ export class RedisStore implements Store {
   }
 
   async completeTasks(id: string, completions: readonly Completion[], now: number): Promise<CompletionResult> {
-    const keys = all(graphKeys(this.prefix, id));
+    const keys = this.endingKeys(id);
     const out: CompletionResult = { applied: [], ready: [], readySpecs: [], releasable: [], freed: [], finished: false };
     const str = (bs: Buffer[]): string[] => bs.map((b) => b.toString());
     for (let i = 0; i < completions.length; i += CHUNK) {
@@ -210,7 +210,6 @@ export class RedisStore implements Store {
       out.freed.push(...r[4]);
       if (r[0] === 1) out.finished = true;
     }
-    if (out.finished) await this.expireSideKeys(id);
     return out;
   }
 
@@ -238,17 +237,11 @@ export class RedisStore implements Store {
   }
 
   async failTask(id: string, key: string | undefined, error: SerializedError, now: number): Promise<boolean> {
-    const keys = graphKeys(this.prefix, id);
-    const failed = (await this.run(failTask, all(keys), [key ?? '', JSON.stringify(error), String(now), this.endedTtl])) === 1;
-    if (failed) await this.expireSideKeys(id);
-    return failed;
+    return (await this.run(failTask, this.endingKeys(id), [key ?? '', JSON.stringify(error), String(now), this.endedTtl])) === 1;
   }
 
   async cancelGraph(id: string, now: number): Promise<boolean> {
-    const keys = graphKeys(this.prefix, id);
-    const cancelled = (await this.run(cancelGraph, all(keys), [String(now), this.endedTtl])) === 1;
-    if (cancelled) await this.expireSideKeys(id);
-    return cancelled;
+    return (await this.run(cancelGraph, this.endingKeys(id), [String(now), this.endedTtl])) === 1;
   }
 
   async deleteGraph(id: string): Promise<void> {
@@ -258,16 +251,10 @@ export class RedisStore implements Store {
     await this.redis.zrem(graphIndexKey(this.prefix), id);
   }
 
-  /** The graph's scripts expire its hashes when it ends; its side keys follow (PEXPIRE on a missing key is a no-op). */
-  private async expireSideKeys(id: string): Promise<void> {
-    if (this.endedTtl <= 0) return;
+  /** The keys of the scripts that may end a graph: its hashes, then its side keys (expired with them). */
+  private endingKeys(id: string): string[] {
     const side = graphSideKeys(this.prefix, id);
-    await this.redis
-      .multi()
-      .pexpire(side.events, this.endedTtl)
-      .pexpire(side.results, this.endedTtl)
-      .pexpire(side.suspects, this.endedTtl)
-      .exec();
+    return [...all(graphKeys(this.prefix, id)), side.events, side.results, side.suspects];
   }
 
   private async move(id: string, keys: readonly string[], from: TaskState, to: TaskState, worker: string): Promise<void> {

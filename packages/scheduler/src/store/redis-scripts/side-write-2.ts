@@ -35,3 +35,14 @@ ${sameTtl}
 return 1
 `,
 };
+
+/** HINCRBY a task's strikes (runs on workers that died). KEYS: meta, suspects. ARGV: task key. Returns the count, or nil (graph gone). */
+export const bumpSuspect: RedisScript = {
+  name: 'tesseraBumpSuspect',
+  numberOfKeys: 2,
+  lua: `${onlyWhileTheGraphIs}
+local n = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+${sameTtl}
+return n
+`,
+};

@@ -3,10 +3,12 @@ import type { RedisScript } from './redis-script.js';
 /** running → cancelled, once. */
 export const cancelGraph: RedisScript = {
   name: 'tesseraCancelGraph',
-  numberOfKeys: 8,
+  numberOfKeys: 11,
   lua: `
 --[[ cancelGraph
   KEYS[1..8] the graph's keys: meta, spec, state, pending, waiters, deps, dependents, worker
+  KEYS[9..11] its side keys: events, results, suspects (expired with it, in this script: a
+    scheduler killed right after it must not leave them without a TTL)
   ARGV[1] now (ms, as text)   ARGV[2] TTL in ms for the graph's keys now that it has ended (0: keep)
   Returns 1 when the graph was running and is now cancelled, else 0.
 ]]

@@ -3,10 +3,12 @@ import type { RedisScript } from './redis-script.js';
 /** A task failed: it errs and so does its graph; the first error wins. */
 export const failTask: RedisScript = {
   name: 'tesseraFailTask',
-  numberOfKeys: 8,
+  numberOfKeys: 11,
   lua: `
 --[[ failTask
   KEYS[1..8] the graph's keys: meta, spec, state, pending, waiters, deps, dependents, worker
+  KEYS[9..11] its side keys: events, results, suspects (expired with it, in this script: a
+    scheduler killed right after it must not leave them without a TTL)
   ARGV[1] task key, or '' when the graph failed outside any task
   ARGV[2] serialised error (JSON)   ARGV[3] now (ms, as text)
   ARGV[4] TTL in ms for the graph's keys now that it has ended (0: keep them)

@@ -3,10 +3,12 @@ import type { RedisScript } from './redis-script.js';
 /** Tasks' chunks are in memory: count them done, find newly ready and newly releasable tasks. */
 export const completeTasks: RedisScript = {
   name: 'tesseraCompleteTasks',
-  numberOfKeys: 8,
+  numberOfKeys: 11,
   lua: `
 --[[ completeTasks
   KEYS[1..8] the graph's keys: meta, spec, state, pending, waiters, deps, dependents, worker
+  KEYS[9..11] its side keys: events, results, suspects (expired with it, in this script: a
+    scheduler killed right after it must not leave them without a TTL)
   ARGV[1] now (ms, as text)   ARGV[2] TTL in ms for the graph's keys once it finishes (0: keep)
   ARGV[3], ARGV[4], ... pairs of (task key, worker id), applied in order
   Returns {finished (0|1), {applied keys}, {ready keys}, {releasable keys}, {count of releasable
