@@ -4,7 +4,7 @@
 // each role's peak memory (VmHWM from /proc, the highest over restarts) and the output of every
 // process for the report.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,12 +37,16 @@ function peakKiB(pid) {
 }
 
 /** Spawn and resolve once stdout matches `ready` (or reject with the output so far). */
-function start(cmd, args, ready, name, log, env = {}) {
-  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+function start(cmd, args, ready, name, log, dir) {
+  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail = [];
+  // With a log folder, all of it too (one file per role, appended over restarts).
+  const file = dir ? createWriteStream(join(dir, `${name.replace(/ /g, '-')}.log`), { flags: 'a' }) : undefined;
+  if (file) child.once('exit', () => file.end());
   const keep = (s) => {
     tail.push(s);
     if (tail.length > 200) tail.shift();
+    file?.write(s);
   };
   child.stdout.on('data', (d) => keep(`[${name}] ${d}`));
   child.stderr.on('data', (d) => keep(`[${name} err] ${d}`));
@@ -110,7 +114,7 @@ export class SoakCluster {
   async startRedis() {
     const args = ['--port', String(this.redisPort), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes'];
     args.push('--appendfsync', 'always', '--maxmemory-policy', 'noeviction', '--protected-mode', 'no');
-    this.redisChild = await start('redis-server', args, /Ready to accept connections/, 'redis', this.logs);
+    this.redisChild = await start('redis-server', args, /Ready to accept connections/, 'redis', this.logs, this.o.logDir);
   }
 
   async startScheduler() {
@@ -124,7 +128,7 @@ export class SoakCluster {
       '--ended-graph-ttl-ms',
       String(o.endedTtlMs),
     );
-    this.scheduler = await start(process.execPath, args, /listening on/, 'scheduler', this.logs);
+    this.scheduler = await start(process.execPath, args, /listening on/, 'scheduler', this.logs, this.o.logDir);
   }
 
   async startWorker(slot) {
@@ -146,7 +150,7 @@ export class SoakCluster {
     // Worker 0's peers reach it through the proxy (127.0.0.2 -> 127.0.0.1, same port).
     if (slot === 0) args.push('--port', String(this.workers[0].port), '--host', '127.0.0.2');
     if (slot === 1 && this.spillDir) args.push('--spill-dir', this.spillDir);
-    const child = await start(process.execPath, args, /serving chunks at/, `worker ${slot}`, this.logs);
+    const child = await start(process.execPath, args, /serving chunks at/, `worker ${slot}`, this.logs, this.o.logDir);
     this.workers[slot] = { ...this.workers[slot], id, child };
     return this.workers[slot];
   }

@@ -4,11 +4,11 @@
 // answer was wrong, any graph was lost (no answer within its deadline), any error was untyped,
 // a fault could not be undone, or Redis did not come back to its key count before the load.
 //
-//   npm run soak -- [--minutes 2] [--clients 3] [--concurrency 2] [--no-faults] [--json FILE]
+//   npm run soak -- [--minutes 2] [--clients 3] [--concurrency 2] [--no-faults] [--json FILE] [--log-dir DIR]
 //
 // Linux only (it reads /proc for peak memory); the disk-full fault needs root (a tmpfs mount).
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,12 +44,12 @@ function flag(name, dflt) {
   }
   return v;
 }
-const known = new Set(['--minutes', '--clients', '--concurrency', '--no-faults', '--json']);
+const known = new Set(['--minutes', '--clients', '--concurrency', '--no-faults', '--json', '--log-dir']);
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (!known.has(a)) {
     console.error(
-      `soak: unknown argument ${a}; usage: npm run soak -- [--minutes N] [--clients N] [--concurrency N] [--no-faults] [--json FILE]`,
+      `soak: unknown argument ${a}; usage: npm run soak -- [--minutes N] [--clients N] [--concurrency N] [--no-faults] [--json FILE] [--log-dir DIR]`,
     );
     process.exit(2);
   }
@@ -60,12 +60,15 @@ const clients = flag('clients', 3);
 const concurrency = flag('concurrency', 2);
 const faults = !process.argv.includes('--no-faults');
 const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : undefined;
+// Every process's whole output (appended over restarts) and the faults' timeline, to read a stall against.
+const logDir = process.argv.includes('--log-dir') ? process.argv[process.argv.indexOf('--log-dir') + 1] : undefined;
+if (logDir) mkdirSync(logDir, { recursive: true });
 if (spawnSync('redis-server', ['--version']).status !== 0) {
   console.error('soak: redis-server not found (apt-get install redis-server)');
   process.exit(2);
 }
 
-const cluster = new SoakCluster({ dir: join(os.tmpdir(), `tessera-soak-${process.pid}`) });
+const cluster = new SoakCluster({ dir: join(os.tmpdir(), `tessera-soak-${process.pid}`), logDir });
 const children = [];
 process.once('exit', () => {
   for (const c of children) c.kill('SIGKILL');
@@ -152,6 +155,7 @@ try {
     keys = await cluster.keyCount();
   }
   cluster.sample();
+  if (logDir) writeFileSync(join(logDir, 'faults.json'), JSON.stringify(injector.timeline, null, 1));
   const summary = summarise({
     minutes,
     records,

@@ -8,7 +8,7 @@ import { errorReply } from './error-reply.js';
 import { feedRoutes } from './feed-routes.js';
 import { gatherRoute } from './gather-route.js';
 import { graphRoutes } from './graph-routes.js';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_GRAPH_TASKS, type RequestLimits, bodyTooLargeMessage, enforceGraphLimits, isGraphSubmit } from './limits.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_GRAPH_TASKS, type RequestLimits, bodyTooLargeMessage, enforceGraphLimits, isGraphSubmit, keepOpenToDrain } from './limits.js';
 import type { SchedulerMetrics } from './metrics.js';
 import { opsRoutes, type ReadyState } from './ops-routes.js';
 import { parseParam } from './params.js';
@@ -116,6 +116,7 @@ export function buildServer(api: ClusterApi, options: ServerOptions = {}): Fasti
       tooLarge: bodyTooLargeMessage(limits, isGraph),
     });
     if (status >= 500) request.log.error({ err }, 'request failed');
+    if (status === 413) keepOpenToDrain(request, reply);
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, formatBytes } from './error-reply.js';
 
 /**
@@ -49,4 +49,18 @@ export function enforceGraphLimits(app: FastifyInstance, limits: RequestLimits):
       );
     }
   });
+}
+
+/** The most of a refused body read (and dropped) so that its sender gets the 413, bytes. */
+const MAX_DRAIN_BYTES = 256 * 2 ** 20;
+
+/**
+ * Fastify answers a body over its limit with `connection: close`, so the socket closes with the
+ * rest of the body unread: the sender, still writing, often sees a reset (EPIPE) instead of the
+ * 413 and its message. A body of a known, bounded length is read to its end and dropped instead
+ * (Node discards what the answer left unread), and the connection stays open.
+ */
+export function keepOpenToDrain(request: FastifyRequest, reply: FastifyReply): void {
+  const length = Number(request.headers['content-length']);
+  if (Number.isFinite(length) && length <= MAX_DRAIN_BYTES) reply.removeHeader('connection');
 }

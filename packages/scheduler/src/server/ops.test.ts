@@ -63,6 +63,19 @@ describe('limits', () => {
     expect((await post(3)).statusCode).toBe(201);
   });
 
+  it('a body over the graph limit is a 413 its sender reads, over a real socket, time after time', async () => {
+    app = buildServer(new FakeClusterApi(), { bodyLimit: 64 * 1024, limitNames: { maxGraphBytes: '--max-graph-bytes' } });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const body = new Uint8Array(8 * 2 ** 20);
+    for (let i = 0; i < 8; i++) {
+      const res = await fetch(`${base}/api/graphs`, { method: 'POST', headers: { 'content-type': MSGPACK }, body });
+      expect(res.status).toBe(413);
+      // Closing would reset a sender still writing (EPIPE): the rest of the body is read and dropped.
+      expect(res.headers.get('connection')).not.toBe('close');
+      expect(ErrorResponse.parse(await res.json()).error.message).toMatch(/limit of .* for a submitted graph \(--max-graph-bytes\)/);
+    }
+  });
+
   it('other routes have their own, smaller body limit', async () => {
     app = buildServer(new FakeClusterApi(), { maxBodyBytes: 100 });
     const res = await app.inject({
