@@ -83,6 +83,25 @@ export class SoakCluster {
     this.peaks = new Map(); // role -> KiB
     this.workers = []; // slot -> { id, child, port }
     this.restarts = 0;
+    /** Processes that exited with no fault or stop() ending them: each a failure of the run. */
+    this.crashes = [];
+  }
+
+  /** End a process on purpose (a fault, or stop()): its exit is not a crash. */
+  end(child, signal) {
+    child.soakEnded = true;
+    child.kill(signal);
+  }
+
+  /** Note a process's exit that nothing here asked for, with its last output (the stack, where it threw). */
+  watch(name, child) {
+    child.once('exit', (code, signal) => {
+      if (child.soakEnded || this.stopping) return;
+      const last = this.tail(name, 30).split('\n').filter((l) => !l.includes('"level":30')).slice(-15).join('\n    ');
+      this.crashes.push(`${name} exited on its own (${code ?? signal}) at ${new Date().toISOString()}:\n    ${last}`);
+      console.log(`soak: ${name} exited on its own (${code ?? signal})`);
+    });
+    return child;
   }
 
   get redisUrl() {
@@ -114,7 +133,7 @@ export class SoakCluster {
   async startRedis() {
     const args = ['--port', String(this.redisPort), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes'];
     args.push('--appendfsync', 'always', '--maxmemory-policy', 'noeviction', '--protected-mode', 'no');
-    this.redisChild = await start('redis-server', args, /Ready to accept connections/, 'redis', this.logs, this.o.logDir);
+    this.redisChild = this.watch('redis', await start('redis-server', args, /Ready to accept connections/, 'redis', this.logs, this.o.logDir));
   }
 
   async startScheduler() {
@@ -128,7 +147,7 @@ export class SoakCluster {
       '--ended-graph-ttl-ms',
       String(o.endedTtlMs),
     );
-    this.scheduler = await start(process.execPath, args, /listening on/, 'scheduler', this.logs, this.o.logDir);
+    this.scheduler = this.watch('scheduler', await start(process.execPath, args, /listening on/, 'scheduler', this.logs, this.o.logDir));
   }
 
   async startWorker(slot) {
@@ -150,7 +169,7 @@ export class SoakCluster {
     // Worker 0's peers reach it through the proxy (127.0.0.2 -> 127.0.0.1, same port).
     if (slot === 0) args.push('--port', String(this.workers[0].port), '--host', '127.0.0.2');
     if (slot === 1 && this.spillDir) args.push('--spill-dir', this.spillDir);
-    const child = await start(process.execPath, args, /serving chunks at/, `worker ${slot}`, this.logs, this.o.logDir);
+    const child = this.watch(`worker ${slot}`, await start(process.execPath, args, /serving chunks at/, `worker ${slot}`, this.logs, this.o.logDir));
     this.workers[slot] = { ...this.workers[slot], id, child };
     return this.workers[slot];
   }
@@ -252,6 +271,7 @@ export class SoakCluster {
   }
 
   async stop() {
+    this.stopping = true;
     clearInterval(this.sampler);
     this.sample();
     const children = [this.scheduler, ...this.workers.map((w) => w.child)].filter(Boolean);

@@ -30,7 +30,7 @@ export const FAULTS = {
     async run(c, target) {
       const slot = Number(target.split(' ')[1]);
       const w = c.workers[slot];
-      w.child.kill('SIGKILL');
+      c.end(w.child, 'SIGKILL');
       await exited(w.child);
       await sleep(rand(300, 3_000));
       await until(`restart ${target}`, () => c.startWorker(slot), 240_000);
@@ -39,7 +39,7 @@ export const FAULTS = {
   'kill -9 scheduler': {
     target: () => 'scheduler',
     async run(c) {
-      c.scheduler.kill('SIGKILL');
+      c.end(c.scheduler, 'SIGKILL');
       await exited(c.scheduler);
       await sleep(rand(200, 2_000));
       await until('restart the scheduler', () => c.startScheduler());
@@ -58,7 +58,7 @@ export const FAULTS = {
     target: () => 'redis',
     async run(c) {
       // Half the time kill -9: with appendfsync always the AOF has every acknowledged write.
-      c.redisChild.kill(Math.random() < 0.5 ? 'SIGKILL' : 'SIGTERM');
+      c.end(c.redisChild, Math.random() < 0.5 ? 'SIGKILL' : 'SIGTERM');
       await exited(c.redisChild);
       await sleep(rand(300, 2_000));
       await until('restart Redis', () => c.startRedis());

@@ -58,6 +58,7 @@ export function summarise(s) {
       ...by('untyped').map((r) => `untyped error (${r.kind}): ${r.detail}`),
       ...s.faultErrors,
       ...s.clientErrors,
+      ...(s.crashes ?? []),
       ...(s.keys.end > s.keys.baseline
         ? [`Redis has ${s.keys.end} keys, ${s.keys.baseline} before the load; besides the live workers' queues: ${s.keys.extra.join(', ')}`]
         : []),

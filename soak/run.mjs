@@ -163,6 +163,7 @@ try {
     timeline: injector.timeline,
     faultErrors: injector.errors,
     clientErrors,
+    crashes: cluster.crashes,
     taskRuns: [...runs.values()].reduce((a, b) => a + b, 0),
     peaksKiB: Object.fromEntries(cluster.peaks),
     keys: {

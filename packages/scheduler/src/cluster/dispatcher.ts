@@ -1,7 +1,6 @@
 import {
   ChunkLostError,
   NoGpuError,
-  clusterKeys,
   jobIdOf,
   serializeError,
   type InputLocation,
@@ -13,6 +12,7 @@ import type { Executor } from '../core/executor.js';
 import { ReadyQueue } from '../core/ready-queue.js';
 import type { ClusterContext, ClusterState } from './cluster-state.js';
 import { bundleJobs } from './bundles.js';
+import { forgetPersisted, recordPersisted } from './persisted-records.js';
 import { ChainIndex } from './chains.js';
 import { queuedJobId, type QueuedJob } from './job-queues.js';
 import { SHARED, placeTask } from './placement.js';
@@ -100,18 +100,13 @@ export class Dispatcher implements Executor {
     this.ctx.jobs.dropOutputs(graphId);
     for (const k of keep) {
       const e = this.state.directory.get(k);
-      if (e)
-        void this.ctx.redis.hset(
-          clusterKeys(this.ctx.prefix).persisted,
-          k,
-          JSON.stringify({ worker: e.worker, nbytes: e.nbytes, dtype: e.dtype, shape: e.shape }),
-        );
+      if (e) recordPersisted(this.ctx, k, e);
     }
     for (const [k, e] of this.state.directory.dropGraph(graphId, new Set(keep))) this.ctx.frees.send(e.worker, k);
   }
 
   unpersist(keys: readonly string[]): void {
-    if (keys.length) void this.ctx.redis.hdel(clusterKeys(this.ctx.prefix).persisted, ...keys);
+    forgetPersisted(this.ctx, keys);
     for (const k of keys) {
       const freed = this.state.directory.unpin(k);
       if (freed) this.ctx.frees.send(freed.worker, k);

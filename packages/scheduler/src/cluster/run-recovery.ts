@@ -14,6 +14,7 @@ import { runScript } from '../store/redis-scripts/redis-script.js';
 import { bumpSuspect } from '../store/redis-scripts/side-write-2.js';
 import type { ClusterContext, ClusterState } from './cluster-state.js';
 import { DeadWorkerSweep } from './dead-worker-sweep.js';
+import { forgetPersisted } from './persisted-records.js';
 import type { Carrier } from './job-queues.js';
 import { SHARED } from './placement.js';
 import type { InFlight } from './run-table.js';
@@ -123,10 +124,12 @@ export class RunRecovery {
       if (!e) byGraph.set(g, (e = { lost: [], dropped: [], running: [] }));
       return e;
     };
+    const unpinned: string[] = [];
     for (const [key, e] of this.state.directory.loseWorker(worker)) {
       for (const g of e.graphs) entry(g).lost.push(key);
-      if (e.pinned) void this.ctx.redis.hdel(clusterKeys(this.ctx.prefix).persisted, key);
+      if (e.pinned) unpinned.push(key);
     }
+    forgetPersisted(this.ctx, unpinned);
     for (const [key, f] of [...this.state.inflight]) {
       if (f.worker !== worker && !(f.worker === SHARED && took.has(key))) continue;
       this.state.inflight.settle(key, f);
