@@ -35,4 +35,15 @@ def array_expression(name, p):
     if name == 'sin-cos':
         y = da.random.RandomState(1).uniform(0, 1, size=p['n'], chunks=p['c'])
         return (da.sin(y) ** 2 + da.cos(y) ** 2).sum()
+    if name == 'sort-rows':
+        import numpy as np
+
+        x = da.random.RandomState(1).uniform(0, 1, size=(p['n'], p['m']), chunks=(p['c'], p['c']))
+        return (x.rechunk({1: -1}).map_blocks(np.sort, axis=1) * da.arange(p['m'])).sum()
+    if name == 'topk':
+        y = da.random.RandomState(1).uniform(0, 1, size=p['n'], chunks=p['c'])
+        return da.topk(y, p['m']).sum()
+    if name == 'histogram':
+        y = da.random.RandomState(1).uniform(0, 1, size=p['n'], chunks=p['c'])
+        return da.histogram(y, bins=100, range=(0, 1))[0].sum()
     return None

@@ -39,6 +39,9 @@ export function arrayExpressions(ta) {
       const x = ta.arange(0, p.n, { chunks: p.c });
       return x.mul(x).mod(7919).add(x.floorDivide(3)).sum();
     },
+    'sort-rows': (p) => ta.sort(ta.random.uniform([p.n, p.m], { chunks: [p.c, p.c], seed: 1 }), { axis: 1 }).mul(ta.arange(0, p.m)).sum(),
+    topk: (p) => ta.topk(ta.random.uniform([p.n], { chunks: [p.c], seed: 1 }), p.m).sum(),
+    histogram: (p) => ta.histogram(ta.random.uniform([p.n], { chunks: [p.c], seed: 1 }), { bins: 100, range: [0, 1] })[0].sum(),
     'sin-cos': (p) => {
       const y = ta.random.uniform([p.n], { chunks: [p.c], seed: 1 });
       return ta.sum(ta.sin(y).pow(2).add(ta.cos(y).pow(2)));

@@ -102,6 +102,31 @@ export const WORKLOADS = {
     inputBytes: (p) => p.n * 8,
     expect: (p) => ({ value: p.n, tol: 1e-6 * p.n, why: 'sin² + cos² = 1, to 1e-6 relative' }),
   },
+  // Sorting and selection (the array API, part 2): Dask has no sort, so its side sorts each row
+  // of the rechunked array with map_blocks(np.sort), what a Dask user writes.
+  'sort-rows': {
+    title: 'sum(sort(x, axis=1) * arange(m)), x uniform n×m float64 (rows gathered whole)',
+    full: { n: 4000, m: 4000, c: 1000 },
+    quick: { n: 1000, m: 1000, c: 250 },
+    inputBytes: (p) => p.n * p.m * 8,
+    // E[j-th smallest of m uniforms] = (j + 1)/(m + 1): a row gives Σ j (j + 1)/(m + 1) = (m - 1) m / 3.
+    expect: (p) => ({ value: (p.n * (p.m - 1) * p.m) / 3, tol: (1e-3 * p.n * (p.m - 1) * p.m) / 3, why: 'Σ_j j·E[x_(j)] = (m - 1)m/3 per row, to 1e-3' }),
+  },
+  topk: {
+    title: 'sum(topk(y, 100)), y uniform, n elements (a tree over the blocks)',
+    full: { n: 16_000_000, c: 1_000_000, m: 100 },
+    quick: { n: 2_000_000, c: 250_000, m: 100 },
+    inputBytes: (p) => p.n * 8,
+    // E[i-th largest of n uniforms] = 1 - i/(n + 1).
+    expect: (p) => ({ value: p.m - (p.m * (p.m + 1)) / (2 * (p.n + 1)), tol: (1e-4 * p.m * p.m) / p.n + 1e-9 * p.m, why: 'Σ_i (1 - i/(n + 1)) over the k largest' }),
+  },
+  histogram: {
+    title: 'sum(histogram(y, bins=100, range=(0, 1))[0]), y uniform, n elements',
+    full: { n: 16_000_000, c: 1_000_000 },
+    quick: { n: 2_000_000, c: 250_000 },
+    inputBytes: (p) => p.n * 8,
+    expect: (p) => ({ value: p.n, tol: 0, exact: true, why: 'every value of [0, 1) is counted once' }),
+  },
 };
 
 export const NAMES = Object.keys(WORKLOADS);

@@ -14,6 +14,7 @@ import * as mk from './masking.js';
 import * as st from './structure.js';
 import * as sl from './slicing.js';
 import * as la from './linalg.js';
+import * as sr from './sorting.js';
 import { mapBlocks, type MapBlocksOptions } from './map-blocks.js';
 import { hasUnknownChunks, unknownChunksError } from './deferred.js';
 
@@ -225,6 +226,12 @@ export class ChunkedArray {
   repeat(repeats: number, opts?: { axis?: number }): ChunkedArray { return so.repeat(this, repeats, opts); }
   dot(o: ChunkedArray): ChunkedArray { return lm.dot(this, o); }
   cumsum(opts?: { axis?: number }): ChunkedArray { return cu.cumsum(this, opts); }
+  /** numpy's sort, returning a new array (numpy's ndarray.sort sorts in place). */
+  sort(opts?: sr.SortOptions): ChunkedArray { return sr.sort(this, opts); }
+  argsort(opts?: sr.SortOptions): ChunkedArray { return sr.argsort(this, opts); }
+  topk(k: number, opts?: sr.TopkOptions): ChunkedArray { return sr.topk(this, k, opts); }
+  argtopk(k: number, opts?: sr.TopkOptions): ChunkedArray { return sr.argtopk(this, k, opts); }
+  searchsorted(v: ChunkedArray | number, opts?: sr.SearchsortedOptions): ChunkedArray { return sr.searchsorted(this, v, opts); }
   /** numpy's take / `x[idx]` along one axis: indices in any order, repeats allowed. */
   take(indices: readonly number[] | ArrayLike<number>, opts?: { axis?: number }): ChunkedArray { return tk.take(this, indices, opts); }
   /** numpy's x[cond]: the elements (or leading-axis slices) where the bool array is true; unknown size until computed. */

@@ -176,6 +176,20 @@ export { fromArrowIpc, fromParquet, toParquet, type Columns, type ToParquetOptio
 export { createZarr, fromZarr, openZarr, toZarr, type ToZarrOptions, type ZarrArrayRef } from './zarr.js';
 export { registerZarrStore, type ZarrCompressor, type ZarrFormat, type ZarrStore, type ZarrStoreFactory } from '@tessera/protocol/zarr';
 export { quantile, percentile, median, nanquantile, nanpercentile, nanmedian, type QuantileOptions } from './quantiles.js';
+export {
+  sort,
+  argsort,
+  topk,
+  argtopk,
+  searchsorted,
+  digitize,
+  histogram,
+  type SortOptions,
+  type TopkOptions,
+  type SearchsortedOptions,
+  type DigitizeOptions,
+  type HistogramOptions,
+} from './sorting.js';
 export { pad, block, type PadMode, type PadWidth, type Blocks } from './pad.js';
 export { sum, prod, mean, min, max, var_ as var, std, argmin, argmax, type Reducer } from './reductions.js';
 export { transpose, reshape, concatenate, stack } from './structure.js';

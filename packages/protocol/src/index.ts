@@ -9,6 +9,7 @@ export * from './engine.js';
 export * from './ops/elementwise.js';
 export * from './ops/reduction.js';
 export * from './ops/catalogue.js';
+export * from './ops/selection.js';
 export * from './codec.js';
 export * from './codec-stream.js';
 export * from './redis-keys.js';

@@ -14,6 +14,7 @@ import {
 import { arityOf, elementwiseDtypeError, elementwiseResultDtype, InputView, Instruction, type Operand } from './elementwise.js';
 import { partialComponents, ReduceFinal, ReducePartialSpec } from './reduction.js';
 import { FAST_PARAMS } from './fast-params.js';
+import { checkHistogram, checkSearchCount, checkSort, checkTopk, HistogramParams, SearchCountParams, SortParams, TopkParams } from './selection.js';
 
 /**
  * The op catalogue: every op a task may name, its parameter schema, and the rule that checks a
@@ -449,6 +450,10 @@ export const OPS = {
       expect(deps.length === 1 && deps[0]!.dtype === 'bool' && deps[0]!.shape.length === 1, () => 'takes one 1-D bool input') ??
       expect(shapeEquals(out.shape, [1]) && out.dtype === 'int64', () => `gives int64[1], declared ${out.dtype}${fmtShape(out.shape)}`),
   }),
+  sort: def({ params: SortParams, check: checkSort }),
+  topk: def({ params: TopkParams, check: checkTopk }),
+  'search-count': def({ params: SearchCountParams, check: checkSearchCount }),
+  histogram: def({ params: HistogramParams, check: checkHistogram }),
   'map-blocks': def({ params: MapBlocksParams, check: () => undefined }),
 } as const;
 

@@ -1,0 +1,258 @@
+import { fmtShape, InvalidArgumentError, promoteTypes, promoteWithScalar, ShapeError, type Dtype } from '@tessera/protocol';
+import { type ChunkedArray, makeArray } from './array.js';
+import { boundaries, chunksEqual, gridIndices } from './chunks.js';
+import { fromArray, full } from './creation.js';
+import { requireKnown } from './deferred.js';
+import { add, astype, div, sub } from './elementwise.js';
+import { normalizeAxis, sum } from './reductions.js';
+import { ravel } from './shape-ops.js';
+import { rechunk } from './slicing.js';
+
+/**
+ * Sorting and selection, numpy's order throughout (NaN after every number): sort and argsort
+ * along an axis one chunk holds whole, topk / argtopk as a tree over the blocks (Dask's), and
+ * searchsorted, digitize and histogram as per-block counts summed.
+ */
+
+export interface SortOptions {
+  /** The axis to sort along (default -1, the last); null sorts the flattened array (numpy's None). */
+  axis?: number | null;
+}
+
+/** The array with `axis` in one chunk (the other axes keep their chunks): a block holds whole lanes. */
+function wholeAlong(x: ChunkedArray, axis: number): ChunkedArray {
+  return x.chunks[axis]!.length === 1 ? x : rechunk(x, x.chunks.map((c, i) => (i === axis ? [x.shape[axis]!] : [...c])));
+}
+
+function sorted(fn: string, x: ChunkedArray, arg: boolean, opts: SortOptions): ChunkedArray {
+  requireKnown(fn, x);
+  if (opts.axis === null) return sorted(fn, ravel(x), arg, { axis: 0 });
+  const axis = normalizeAxis(fn, opts.axis ?? -1, x.ndim);
+  const whole = wholeAlong(x, axis);
+  const params = { axis, arg };
+  return makeArray({
+    label: fn,
+    op: 'sort',
+    shape: x.shape,
+    dtype: arg ? 'int64' : x.dtype,
+    chunks: whole.chunks,
+    inputs: [whole],
+    token: params,
+    block: (index) => ({ params, deps: [whole.key(index)] }),
+  });
+}
+
+/**
+ * numpy.sort: each lane along `axis` sorted, NaN last. The axis is gathered into one chunk per
+ * block of the other axes (a block then holds the whole axis: chunk the other axes finer for a
+ * long one). The sort is stable (numpy's kind='stable'), so -0 and 0 keep their input order.
+ */
+export const sort = (x: ChunkedArray, opts: SortOptions = {}): ChunkedArray => sorted('sort', x, false, opts);
+/** numpy.argsort (kind='stable'): the int64 indices that sort each lane, ties in index order. */
+export const argsort = (x: ChunkedArray, opts: SortOptions = {}): ChunkedArray => sorted('argsort', x, true, opts);
+
+export interface TopkOptions {
+  /** The axis to select along (default -1). */
+  axis?: number;
+  /** Blocks merged per task of the tree (default 8). */
+  splitEvery?: number;
+}
+
+function groupsOf(n: number, size: number): number[][] {
+  return Array.from({ length: Math.ceil(n / size) }, (_, g) => Array.from({ length: Math.min(size, n - g * size) }, (_, j) => g * size + j));
+}
+
+function selected(fn: 'topk' | 'argtopk', x: ChunkedArray, k: number, opts: TopkOptions): ChunkedArray {
+  requireKnown(fn, x);
+  if (!Number.isInteger(k) || k === 0) throw new InvalidArgumentError(`${fn}: k must be a non-zero integer, got ${k}`);
+  const axis = normalizeAxis(fn, opts.axis ?? -1, x.ndim);
+  const splitEvery = opts.splitEvery ?? 8;
+  if (!Number.isInteger(splitEvery) || splitEvery < 2) throw new InvalidArgumentError(`${fn}: splitEvery must be an integer >= 2, got ${splitEvery}`);
+  if (x.shape[axis] === 0) throw new ShapeError(`${fn}: cannot select from an empty axis ${axis} of shape ${fmtShape(x.shape)}`);
+  const arg = fn === 'argtopk';
+  const starts = boundaries(x.chunks[axis]!);
+  let values = x;
+  let indices: ChunkedArray | undefined;
+  for (let level = 0; level === 0 || values.chunks[axis]!.length > 1; level++) {
+    const groups = groupsOf(values.chunks[axis]!.length, splitEvery);
+    const along = groups.map((g) => Math.min(Math.abs(k), g.reduce((s, b) => s + values.chunks[axis]![b]!, 0)));
+    const chunks = values.chunks.map((c, i) => (i === axis ? along : [...c]));
+    const shape = x.shape.map((d, i) => (i === axis ? along.reduce((a, b) => a + b, 0) : d));
+    const [vals, idx] = [values, indices];
+    const last = groups.length === 1;
+    const level_ = level;
+    const build = (wantArg: boolean): ChunkedArray =>
+      makeArray({
+        label: wantArg ? 'argtopk' : 'topk',
+        op: 'topk',
+        shape,
+        dtype: wantArg ? 'int64' : x.dtype,
+        chunks,
+        inputs: wantArg && idx ? [vals, idx] : [vals],
+        token: { k, axis, splitEvery, level: level_ },
+        block: (index) => {
+          const g = groups[index[axis]!]!;
+          const at = (b: number) => index.map((v, i) => (i === axis ? b : v));
+          const keys = g.map((b) => vals.key(at(b)));
+          if (!wantArg) return { params: { axis, k, arg: false }, deps: keys };
+          if (!idx) return { params: { axis, k, arg: true, offsets: g.map((b) => starts[b]!) }, deps: keys };
+          return { params: { axis, k, arg: true }, deps: [...keys, ...g.map((b) => idx.key(at(b)))] };
+        },
+      });
+    // The values go on to the next level; the indices, where asked for, follow them.
+    if (!(arg && last)) values = build(false);
+    if (arg) indices = build(true);
+    if (last) break;
+  }
+  return arg ? indices! : values;
+}
+
+/**
+ * dask.array.topk: the k largest values along `axis`, largest first (k < 0: the |k| smallest,
+ * smallest first; NaN counts as the largest), as a tree over the blocks along the axis: any
+ * chunking, no block bigger than `splitEvery` blocks' worth of k. k past the axis gives it all.
+ */
+export const topk = (x: ChunkedArray, k: number, opts: TopkOptions = {}): ChunkedArray => selected('topk', x, k, opts);
+/** dask.array.argtopk: the int64 indices of topk's values along the axis (ties: the lower index first). */
+export const argtopk = (x: ChunkedArray, k: number, opts: TopkOptions = {}): ChunkedArray => selected('argtopk', x, k, opts);
+
+/** Parts of one shape summed in a tree of `add`s (integers stay exact). */
+function sumParts(parts: readonly ChunkedArray[]): ChunkedArray {
+  let level = [...parts];
+  while (level.length > 1) {
+    const next: ChunkedArray[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? add(level[i]!, level[i + 1]!) : level[i]!);
+    level = next;
+  }
+  return level[0]!;
+}
+
+export interface SearchsortedOptions {
+  /** 'left' (default): the first place v could go; 'right': the last. */
+  side?: 'left' | 'right';
+}
+
+/**
+ * numpy.searchsorted: where each value of v would go in the sorted 1-d array a to keep it sorted.
+ * Each block of a counts the elements before v (a binary search), and the counts are summed, so
+ * a may have any chunking; the result (int64) has v's shape and chunks.
+ */
+export function searchsorted(a: ChunkedArray, v: ChunkedArray | number, opts: SearchsortedOptions = {}): ChunkedArray {
+  const side = opts.side ?? 'left';
+  if (side !== 'left' && side !== 'right') throw new InvalidArgumentError(`searchsorted: side must be 'left' or 'right', got ${JSON.stringify(side)}`);
+  if (a.ndim !== 1) throw new ShapeError(`searchsorted: a must be 1-d, got shape ${fmtShape(a.shape)}`);
+  const values = typeof v === 'number' ? full([], v, { dtype: promoteWithScalar(a.dtype, v) }) : v;
+  requireKnown('searchsorted', a, values);
+  // numpy compares in the common dtype.
+  const dtype = typeof v === 'number' ? values.dtype : promoteTypes(a.dtype, values.dtype);
+  const sortedA = a.dtype === dtype ? a : astype(a, dtype);
+  const vs = values.dtype === dtype ? values : astype(values, dtype);
+  if (a.shape[0] === 0) return full(vs.shape, 0, { dtype: 'int64', chunks: vs.chunks.map((c) => [...c]) });
+  const parts = sortedA.chunks[0]!.map((_, c) =>
+    makeArray({
+      label: 'search-count',
+      op: 'search-count',
+      shape: vs.shape,
+      dtype: 'int64',
+      chunks: vs.chunks,
+      inputs: [sortedA, vs],
+      token: { side, block: c },
+      block: (index) => ({ params: { side }, deps: [sortedA.key([c]), vs.key(index)] }),
+    }),
+  );
+  return sumParts(parts);
+}
+
+export interface DigitizeOptions {
+  /** Whether a bin holds its right edge instead of its left (default false). */
+  right?: boolean;
+}
+
+/** numpy.digitize: the index of the bin of each value, bins (edges, in memory) increasing or decreasing. */
+export function digitize(x: ChunkedArray, bins: readonly number[], opts: DigitizeOptions = {}): ChunkedArray {
+  if (!Array.isArray(bins) || bins.length === 0 || !bins.every((b) => typeof b === 'number')) {
+    throw new InvalidArgumentError('digitize: bins must be a non-empty array of numbers');
+  }
+  const up = bins.every((b, i) => i === 0 || b >= bins[i - 1]!);
+  const down = bins.every((b, i) => i === 0 || b <= bins[i - 1]!);
+  if (!up && !down) throw new InvalidArgumentError('digitize: bins must be monotonically increasing or decreasing');
+  // numpy's: the arguments are swapped, so the side is too; decreasing bins are reversed and the result inverted.
+  const side = opts.right ? 'left' : 'right';
+  if (up) return searchsorted(fromArray([...bins]), x, { side });
+  return sub(bins.length, searchsorted(fromArray([...bins].reverse()), x, { side }));
+}
+
+export interface HistogramOptions {
+  /** The number of equal bins over `range` (default 10), or the bin edges, increasing. */
+  bins?: number | readonly number[];
+  /** The lower and upper edge of equal bins: needed with a number of bins (Dask's rule: no pass over the data to find them). */
+  range?: readonly [number, number];
+  /** A weight per value (x's shape): the bins sum them. */
+  weights?: ChunkedArray;
+  /** Give the density (counts / total / bin width, float64) instead of the counts. */
+  density?: boolean;
+}
+
+/** numpy's edges of equal bins: linspace in float64, in the dtype the values are binned in. */
+function equalEdges(bins: number, range: readonly [number, number] | undefined, dtype: Dtype): number[] {
+  if (!Number.isInteger(bins) || bins < 1) throw new InvalidArgumentError(`histogram: bins must be a positive integer or a list of edges, got ${bins}`);
+  if (!range) throw new InvalidArgumentError('histogram: give range: [lower, upper] with a number of bins (finding them would take a pass over the data first, as in Dask)');
+  let [lo, hi] = range;
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new InvalidArgumentError(`histogram: range [${lo}, ${hi}] must be finite`);
+  if (lo > hi) throw new InvalidArgumentError(`histogram: max must be larger than min in range [${lo}, ${hi}]`);
+  if (lo === hi) [lo, hi] = [lo - 0.5, hi + 0.5];
+  const step = (hi - lo) / bins;
+  const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? hi : i * step + lo));
+  return dtype === 'float32' ? edges.map(Math.fround) : edges;
+}
+
+/**
+ * numpy.histogram: [counts, binEdges]. Each block counts its values (a binary search over the
+ * edges; NaN and values outside them are left out), and the counts are summed; counts are int64,
+ * sums of weights the weights' dtype, a density float64. Bools count as 0 and 1 (numpy's uint8).
+ */
+export function histogram(x: ChunkedArray, opts: HistogramOptions = {}): [ChunkedArray, ChunkedArray] {
+  requireKnown('histogram', x);
+  const bins = opts.bins ?? 10;
+  // numpy bins float32 values against float32 edges of equal bins, everything else in float64.
+  const edgeType: Dtype = x.dtype === 'float32' && typeof bins === 'number' ? 'float32' : 'float64';
+  let edges: number[];
+  if (typeof bins === 'number') edges = equalEdges(bins, opts.range, edgeType);
+  else {
+    edges = [...bins];
+    if (edges.length < 2 || !edges.every((e) => typeof e === 'number' && !Number.isNaN(e))) throw new InvalidArgumentError('histogram: bin edges must be at least 2 numbers');
+    if (!edges.every((e, i) => i === 0 || e >= edges[i - 1]!)) throw new InvalidArgumentError('histogram: bins must increase monotonically');
+  }
+  let w: ChunkedArray | undefined;
+  if (opts.weights) {
+    w = opts.weights;
+    if (w.shape.length !== x.shape.length || w.shape.some((d, i) => d !== x.shape[i])) {
+      throw new ShapeError(`histogram: weights of shape ${fmtShape(w.shape)} differ from the values' ${fmtShape(x.shape)}`);
+    }
+    requireKnown('histogram', w);
+    if (!chunksEqual(w.chunks, x.chunks)) w = rechunk(w, x.chunks);
+  }
+  const weights = w;
+  const nbins = edges.length - 1;
+  const params = { edges };
+  // One count per block of x, whatever its shape.
+  const parts = [...gridIndices(x.numblocks)].map((index) =>
+    makeArray({
+      label: 'histogram',
+      op: 'histogram',
+      shape: [nbins],
+      dtype: weights ? 'float64' : 'int64',
+      chunks: [[nbins]],
+      inputs: weights ? [x, weights] : [x],
+      token: { edges, block: index },
+      block: () => ({ params, deps: weights ? [x.key(index), weights.key(index)] : [x.key(index)] }),
+    }),
+  );
+  let counts = parts.length === 0 ? full([nbins], 0, { dtype: weights ? 'float64' : 'int64' }) : sumParts(parts);
+  if (weights && weights.dtype !== 'float64') counts = astype(counts, weights.dtype);
+  const binEdges = fromArray(edgeType === 'float32' ? Float32Array.from(edges) : Float64Array.from(edges));
+  if (!opts.density) return [counts, binEdges];
+  const width = (e: number, i: number) => (edgeType === 'float32' ? Math.fround(e - edges[i]!) : e - edges[i]!);
+  const widths = fromArray(Float64Array.from(edges.slice(1), width));
+  return [div(div(counts, widths), sum(counts)), binEdges];
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { OPS, type Chunk } from '@tessera/protocol';
+import { executeTask } from './index.js';
+
+const task = (op: string, params: Record<string, unknown>, shape: number[], dtype: Chunk['dtype']) => ({ key: `${op}-00000000000000ff:0`, op, params, shape, dtype });
+const f64 = (shape: number[], v: number[]): Chunk => ({ dtype: 'float64', shape, data: Float64Array.from(v) });
+const i64 = (shape: number[], v: number[]): Chunk => ({ dtype: 'int64', shape, data: BigInt64Array.from(v.map(BigInt)) });
+
+describe('sort, topk, search-count and histogram kernels', () => {
+  it('sort lanes along an inner axis, and argsort them stably', () => {
+    const x = f64([2, 3], [3, NaN, 1, 2, 2, -Infinity]);
+    expect([...executeTask(task('sort', { axis: 1, arg: false }, [2, 3], 'float64'), [x]).data]).toEqual([1, 3, NaN, -Infinity, 2, 2]);
+    expect([...executeTask(task('sort', { axis: 0, arg: true }, [2, 3], 'int64'), [x]).data]).toEqual([1n, 1n, 1n, 0n, 0n, 0n]);
+    expect([...executeTask(task('sort', { axis: 1, arg: true }, [2, 3], 'int64'), [x]).data]).toEqual([2n, 0n, 1n, 2n, 0n, 1n]);
+  });
+
+  it('topk merges earlier results by their indices, ties to the lower index', () => {
+    // Two blocks of an axis of 6: values and, for argtopk's merge, the indices they came from.
+    const a = f64([3], [5, 1, 5]);
+    const b = f64([3], [7, 5, 0]);
+    expect([...executeTask(task('topk', { axis: 0, k: 3, arg: true, offsets: [0, 3] }, [3], 'int64'), [a, b]).data]).toEqual([3n, 0n, 2n]);
+    expect([...executeTask(task('topk', { axis: 0, k: -2, arg: false }, [2], 'float64'), [a, b]).data]).toEqual([0, 1]);
+    const merged = executeTask(task('topk', { axis: 0, k: 2, arg: true }, [2], 'int64'), [f64([2], [5, 5]), f64([1], [5]), i64([2], [9, 4]), i64([1], [2])]);
+    expect([...merged.data]).toEqual([2n, 4n]);
+  });
+
+  it('search-count counts before each value by side; histogram bins with the last bin closed', () => {
+    const sorted = f64([5], [1, 2, 2, 3, NaN]);
+    const v = f64([4], [2, 0, 9, NaN]);
+    expect([...executeTask(task('search-count', { side: 'left' }, [4], 'int64'), [sorted, v]).data]).toEqual([1n, 0n, 4n, 4n]);
+    expect([...executeTask(task('search-count', { side: 'right' }, [4], 'int64'), [sorted, v]).data]).toEqual([3n, 0n, 4n, 5n]);
+    const x = f64([7], [0, 1, 1.5, 2, NaN, -1, 3]);
+    expect([...executeTask(task('histogram', { edges: [0, 1, 2] }, [2], 'int64'), [x]).data]).toEqual([1n, 3n]);
+    const w = f64([7], [1, 2, 3, 4, 5, 6, 7]);
+    expect([...executeTask(task('histogram', { edges: [0, 1, 2] }, [2], 'float64'), [x, w]).data]).toEqual([1, 9]);
+  });
+
+  it('the validator refuses declarations the params do not give', () => {
+    const x = { shape: [4, 5], dtype: 'float32' as const };
+    expect(OPS.sort.check({ axis: 1, arg: true }, [x], { shape: [4, 5], dtype: 'int64' })).toBeUndefined();
+    expect(OPS.sort.check({ axis: 1, arg: false }, [x], { shape: [4, 5], dtype: 'int64' })).toMatch(/gives float32\(4, 5\)/);
+    expect(OPS.sort.check({ axis: 2, arg: false }, [x], x)).toMatch(/axis 2 of a 2-D input/);
+    expect(OPS.topk.check({ axis: 1, k: -3, arg: false }, [x, { shape: [4, 2], dtype: 'float32' }], { shape: [4, 3], dtype: 'float32' })).toBeUndefined();
+    expect(OPS.topk.check({ axis: 1, k: 9, arg: false }, [x], { shape: [4, 9], dtype: 'float32' })).toMatch(/gives float32\(4, 5\)/);
+    expect(OPS.topk.check({ axis: 1, k: 2, arg: true, offsets: [0] }, [x, x], { shape: [4, 2], dtype: 'int64' })).toMatch(/1 offsets for 2 blocks/);
+    expect(OPS.topk.check({ axis: 1, k: 2, arg: true }, [x, x], { shape: [4, 2], dtype: 'int64' })).toMatch(/index block 0 is float32/);
+    expect(OPS.topk.check({ axis: 0, k: 2, arg: false }, [x, { shape: [4, 4], dtype: 'float32' }], { shape: [2, 5], dtype: 'float32' })).toMatch(/block 1 .* not like block 0/);
+    expect(OPS.topk.params.safeParse({ axis: 0, k: 0, arg: false }).success).toBe(false);
+    expect(OPS['search-count'].check({ side: 'left' }, [x, x], { shape: [4, 5], dtype: 'int64' })).toMatch(/must be 1-d/);
+    expect(OPS['search-count'].check({ side: 'left' }, [{ shape: [3], dtype: 'int32' }, x], { shape: [4, 5], dtype: 'int64' })).toMatch(/must be of one dtype/);
+    expect(OPS.histogram.params.safeParse({ edges: [0, 2, 1] }).success).toBe(false);
+    expect(OPS.histogram.check({ edges: [0, 1, 2] }, [x], { shape: [2], dtype: 'float64' })).toMatch(/gives int64\(2,\)/);
+    expect(OPS.histogram.check({ edges: [0, 1, 2] }, [x, { shape: [5, 4], dtype: 'float64' }], { shape: [2], dtype: 'float64' })).toMatch(/weights \(5, 4\) differ/);
+  });
+});

@@ -1,0 +1,221 @@
+import {
+  allocChunk,
+  isWideData,
+  sizeOf,
+  topkTakesIndices,
+  type Chunk,
+  type ChunkData,
+  type Dtype,
+  type HistogramParams,
+  type SearchCountParams,
+  type SortParams,
+  type TopkParams,
+} from '@tessera/protocol';
+
+/** An element as a chunk holds it: a number, or a bigint for int64 / uint64. */
+type V = number | bigint;
+type Elements = { [i: number]: V; length: number };
+
+/** numpy's sort order: NaN after every number, -0 equal to 0. */
+function order(a: V, b: V): number {
+  if (a < b) return -1;
+  if (a > b) return 1;
+  // Equal, or at least one NaN (a bigint is never NaN).
+  const an = a !== a;
+  const bn = b !== b;
+  return an === bn ? 0 : an ? 1 : -1;
+}
+
+/** A chunk as lanes along `axis`: lane (o, i)'s element k sits at (o n + k) inner + i. */
+function lanes(shape: readonly number[], axis: number): { outer: number; n: number; inner: number } {
+  return { outer: sizeOf(shape.slice(0, axis)), n: shape[axis]!, inner: sizeOf(shape.slice(axis + 1)) };
+}
+
+function newLike(d: ChunkData, n: number): ChunkData {
+  return new (d.constructor as new (n: number) => ChunkData)(n);
+}
+
+/**
+ * The default typed-array sort puts -0 before 0; numpy's stable sort keeps them in input order.
+ * The sorted lane's run of zeros gets the input's zeros, in order.
+ */
+function keepZerosInOrder(sorted: Float64Array | Float32Array, input: Elements, at: (k: number) => number): void {
+  let z = 0;
+  while (z < sorted.length && sorted[z]! < 0) z++;
+  for (let k = 0; k < sorted.length && z < sorted.length && sorted[z] === 0; k++) {
+    const v = input[at(k)] as number;
+    if (v === 0) sorted[z++] = v;
+  }
+}
+
+/** numpy.sort / argsort (kind='stable') of each lane along the axis the block holds whole. */
+export function sort(p: SortParams, inputs: readonly Chunk[], shape: readonly number[], dtype: Dtype): Chunk {
+  const x = inputs[0];
+  if (inputs.length !== 1 || !x) throw new Error(`sort: takes 1 input, got ${inputs.length}`);
+  const out = allocChunk(dtype, shape);
+  const { outer, n, inner } = lanes(x.shape, p.axis);
+  const src = x.data as Elements;
+  const lane = newLike(x.data, n);
+  const float = lane instanceof Float64Array || lane instanceof Float32Array;
+  const idx = p.arg ? new Uint32Array(n) : undefined;
+  const dst = out.data as Elements;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const at = (k: number) => (o * n + k) * inner + i;
+      for (let k = 0; k < n; k++) (lane as Elements)[k] = src[at(k)]!;
+      if (idx) {
+        for (let k = 0; k < n; k++) idx[k] = k;
+        const l = lane as Elements;
+        idx.sort((a, b) => order(l[a]!, l[b]!) || a - b);
+        for (let k = 0; k < n; k++) dst[at(k)] = BigInt(idx[k]!);
+      } else {
+        lane.sort();
+        if (float) keepZerosInOrder(lane, src, at);
+        for (let k = 0; k < n; k++) dst[at(k)] = (lane as Elements)[k]!;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The |k| first of each lane in topk's order (largest first for k > 0, smallest first for k < 0,
+ * ties by the lower index), over the value blocks concatenated along the axis: a heap of the
+ * kept ones, whose root is the one that would come last.
+ */
+export function topk(p: TopkParams, inputs: readonly Chunk[], shape: readonly number[], dtype: Dtype): Chunk {
+  const merged = topkTakesIndices(p);
+  const m = merged ? inputs.length / 2 : inputs.length;
+  const values = inputs.slice(0, m);
+  const indices = merged ? inputs.slice(m) : undefined;
+  const first = values[0];
+  if (!first || !Number.isInteger(m)) throw new Error(`topk: bad inputs (${inputs.length})`);
+  const { outer, inner } = lanes(first.shape, p.axis);
+  const want = shape[p.axis]!;
+  const largest = p.k > 0;
+  const before = (a: V, ia: number, b: V, ib: number): boolean => {
+    const c = order(a, b);
+    return c !== 0 ? (largest ? c > 0 : c < 0) : ia < ib;
+  };
+  const hv: V[] = new Array<V>(want);
+  const hi = new Float64Array(want);
+  const swap = (a: number, b: number) => {
+    const v = hv[a]!;
+    hv[a] = hv[b]!;
+    hv[b] = v;
+    const t = hi[a]!;
+    hi[a] = hi[b]!;
+    hi[b] = t;
+  };
+  // Heap order: a parent comes after its children in the result.
+  const later = (a: number, b: number) => before(hv[b]!, hi[b]!, hv[a]!, hi[a]!);
+  const out = allocChunk(dtype, shape);
+  const dst = out.data as Elements;
+  const order2 = Array.from({ length: want }, (_, r) => r);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let size = 0;
+      // Without indices, ties go by the position in the blocks' concatenation: blocks come in axis
+      // order, each with its equal values in index order, so that is the index order too.
+      let pos = 0;
+      values.forEach((block, j) => {
+        const n = block.shape[p.axis]!;
+        const src = block.data as Elements;
+        const ix = indices?.[j]?.data as BigInt64Array | undefined;
+        for (let k = 0; k < n; k++) {
+          const at = (o * n + k) * inner + i;
+          const v = src[at]!;
+          const index = ix ? Number(ix[at]) : p.offsets ? p.offsets[j]! + k : pos + k;
+          if (size < want) {
+            hv[size] = v;
+            hi[size] = index;
+            for (let c = size++; c > 0; ) {
+              const parent = (c - 1) >> 1;
+              if (!later(c, parent)) break;
+              swap(c, parent);
+              c = parent;
+            }
+          } else if (before(v, index, hv[0]!, hi[0]!)) {
+            hv[0] = v;
+            hi[0] = index;
+            for (let c = 0; ; ) {
+              const l = 2 * c + 1;
+              if (l >= size) break;
+              const r = l + 1;
+              const worst = r < size && later(r, l) ? r : l;
+              if (!later(worst, c)) break;
+              swap(c, worst);
+              c = worst;
+            }
+          }
+        }
+        pos += n;
+      });
+      order2.sort((a, b) => (before(hv[a]!, hi[a]!, hv[b]!, hi[b]!) ? -1 : 1));
+      for (let r = 0; r < want; r++) {
+        const at = (o * want + r) * inner + i;
+        const s = order2[r]!;
+        dst[at] = p.arg ? BigInt(hi[s]!) : hv[s]!;
+      }
+    }
+  }
+  return out;
+}
+
+/** For each value, how many elements of the sorted 1-d block come before it (numpy.searchsorted's side). */
+export function searchCount(p: SearchCountParams, inputs: readonly Chunk[], shape: readonly number[]): Chunk {
+  const [a, v] = inputs;
+  if (inputs.length !== 2 || !a || !v) throw new Error(`search-count: takes 2 inputs, got ${inputs.length}`);
+  const out = allocChunk('int64', shape);
+  const sorted = a.data as Elements;
+  const xs = v.data as Elements;
+  const dst = out.data as BigInt64Array;
+  const left = p.side === 'left';
+  for (let q = 0; q < xs.length; q++) {
+    const x = xs[q]!;
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = order(sorted[mid]!, x);
+      if (c < 0 || (!left && c === 0)) lo = mid + 1;
+      else hi = mid;
+    }
+    dst[q] = BigInt(lo);
+  }
+  return out;
+}
+
+/** Counts (or sums of weights) of a block's values in the bins between the edges, numpy.histogram's. */
+export function histogram(p: HistogramParams, inputs: readonly Chunk[], shape: readonly number[], dtype: Dtype): Chunk {
+  const [x, w] = inputs;
+  if (!x || inputs.length > 2) throw new Error(`histogram: takes 1 or 2 inputs, got ${inputs.length}`);
+  const edges = p.edges;
+  const bins = edges.length - 1;
+  const lo = edges[0]!;
+  const hi = edges[bins]!;
+  const acc = new Float64Array(bins);
+  const xs = x.data;
+  const wide = isWideData(xs);
+  const ws = w?.data;
+  const wideW = ws !== undefined && isWideData(ws);
+  for (let q = 0; q < xs.length; q++) {
+    const v = wide ? Number(xs[q]) : (xs[q] as number);
+    if (!(v >= lo && v <= hi)) continue;
+    // The last edge not above v: bin [e_b, e_b+1), the last bin closed.
+    let a = 0;
+    let b = bins + 1;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (edges[mid]! <= v) a = mid + 1;
+      else b = mid;
+    }
+    const bin = Math.min(a - 1, bins - 1);
+    acc[bin] = acc[bin]! + (ws === undefined ? 1 : wideW ? Number(ws[q]) : (ws[q] as number));
+  }
+  const out = allocChunk(dtype, shape);
+  const dst = out.data as Elements;
+  const wideOut = isWideData(out.data);
+  acc.forEach((c, b) => (dst[b] = wideOut ? BigInt(c) : c));
+  return out;
+}
