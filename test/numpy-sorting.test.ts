@@ -1,6 +1,6 @@
 // numpy is the oracle for sorting and selection: sort and argsort (numpy's kind='stable'), topk and
 // argtopk (Dask's: the k largest first, or the |k| smallest; their numpy answer is a stable sort),
-// searchsorted, digitize and histogram, on every dtype, odd shapes and chunkings (several blocks
+// searchsorted, isin, digitize and histogram, on every dtype, odd shapes and chunkings (several blocks
 // along the sorted axis, trees of several levels), NaN and infinities among the values, on the
 // local engine and a cluster.
 import { describe, expect, it } from 'vitest';
@@ -42,6 +42,8 @@ function cases(): Case[] {
       const z = [0, -0, 1, -0, NaN, 0, -1, -0];
       const zs = { ours: ta.fromArray(typedFrom(dtype, z), { chunks: [3], dtype }), theirs: wireArray(dtype, z, [z.length]) };
       out.push({ label: `sort(${dtype} signed zeros)`, np: { fn: 'sort', args: [zs.theirs], kwargs: { kind: 'stable' } }, build: () => ta.sort(zs.ours) });
+      const nz = { ours: ta.fromArray(typedFrom(dtype, [NaN, 0]), { dtype }), theirs: wireArray(dtype, [NaN, 0], [2]) };
+      out.push({ label: `isin(${dtype} NaN and zeros)`, np: { fn: 'isin', args: [zs.theirs, nz.theirs] }, build: () => ta.isin(zs.ours, nz.ours) });
       out.push({ label: `topk(${dtype} signed zeros, -5)`, np: { fn: 'topk', args: [zs.theirs, -5] }, build: () => ta.topk(zs.ours, -5, { splitEvery: 2 }) });
     }
     out.push({ label: `sort(${dtype} 3-d, axis 1)`, np: { fn: 'sort', args: [t.theirs], kwargs: { axis: 1, kind: 'stable' } }, build: () => t.ours.sort({ axis: 1 }) });
@@ -76,6 +78,13 @@ function cases(): Case[] {
       const f = input('float64', [7, 5], [4, 4], 4);
       out.push({ label: `searchsorted(${dtype}, float64 values)`, np: { fn: 'searchsorted', args: [a.theirs, f.theirs] }, build: () => ta.searchsorted(a.ours, f.ours) });
     }
+
+    // isin: test elements of this dtype in blocks of 5 (NaN among them for floats: never a match).
+    const te = input(dtype, [3, 4], [2, 3], 5);
+    for (const invert of [false, true]) {
+      out.push({ label: `isin(${dtype}, invert ${invert})`, np: { fn: 'isin', args: [x.theirs, te.theirs], kwargs: { invert } }, build: () => ta.isin(x.ours, te.ours, { invert }) });
+    }
+    out.push({ label: `isin(${dtype}, a list)`, np: { fn: 'isin', args: [t.theirs, [0, 1, 7, 3, 100]] }, build: () => ta.isin(t.ours, [0, 1, 7, 3, 100]) });
 
     const up = [-5, 0, 0, 2.5, 10, 200];
     for (const right of [false, true]) {

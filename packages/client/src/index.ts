@@ -182,11 +182,13 @@ export {
   topk,
   argtopk,
   searchsorted,
+  isin,
   digitize,
   histogram,
   type SortOptions,
   type TopkOptions,
   type SearchsortedOptions,
+  type IsinOptions,
   type DigitizeOptions,
   type HistogramOptions,
 } from './sorting.js';

@@ -3,7 +3,8 @@ import { type ChunkedArray, makeArray } from './array.js';
 import { boundaries, chunksEqual, gridIndices } from './chunks.js';
 import { fromArray, full } from './creation.js';
 import { requireKnown } from './deferred.js';
-import { add, astype, div, sub } from './elementwise.js';
+import { add, astype, div, gt, sub } from './elementwise.js';
+import { isnan, logicalAnd, logicalNot } from './ufuncs.js';
 import { normalizeAxis, sum } from './reductions.js';
 import { ravel } from './shape-ops.js';
 import { rechunk } from './slicing.js';
@@ -11,7 +12,7 @@ import { rechunk } from './slicing.js';
 /**
  * Sorting and selection, numpy's order throughout (NaN after every number): sort and argsort
  * along an axis one chunk holds whole, topk / argtopk as a tree over the blocks (Dask's), and
- * searchsorted, digitize and histogram as per-block counts summed.
+ * searchsorted, isin, digitize and histogram as per-block counts summed.
  */
 
 export interface SortOptions {
@@ -133,6 +134,33 @@ export interface SearchsortedOptions {
 }
 
 /**
+ * How many elements of each block of `blocks` (1-d, each block sorted on its own) come before
+ * each value of v, summed over the blocks: v's shape, int64. Both are cast to their common dtype.
+ */
+function countsBefore(fn: string, blocks: ChunkedArray, v: ChunkedArray | number, side: 'left' | 'right'): ChunkedArray {
+  const values = typeof v === 'number' ? full([], v, { dtype: promoteWithScalar(blocks.dtype, v) }) : v;
+  requireKnown(fn, blocks, values);
+  // numpy compares in the common dtype.
+  const dtype = typeof v === 'number' ? values.dtype : promoteTypes(blocks.dtype, values.dtype);
+  const a = blocks.dtype === dtype ? blocks : astype(blocks, dtype);
+  const vs = values.dtype === dtype ? values : astype(values, dtype);
+  if (a.shape[0] === 0) return full(vs.shape, 0, { dtype: 'int64', chunks: vs.chunks.map((c) => [...c]) });
+  const parts = a.chunks[0]!.map((_, c) =>
+    makeArray({
+      label: 'search-count',
+      op: 'search-count',
+      shape: vs.shape,
+      dtype: 'int64',
+      chunks: vs.chunks,
+      inputs: [a, vs],
+      token: { side, block: c },
+      block: (index) => ({ params: { side }, deps: [a.key([c]), vs.key(index)] }),
+    }),
+  );
+  return sumParts(parts);
+}
+
+/**
  * numpy.searchsorted: where each value of v would go in the sorted 1-d array a to keep it sorted.
  * Each block of a counts the elements before v (a binary search), and the counts are summed, so
  * a may have any chunking; the result (int64) has v's shape and chunks.
@@ -141,26 +169,38 @@ export function searchsorted(a: ChunkedArray, v: ChunkedArray | number, opts: Se
   const side = opts.side ?? 'left';
   if (side !== 'left' && side !== 'right') throw new InvalidArgumentError(`searchsorted: side must be 'left' or 'right', got ${JSON.stringify(side)}`);
   if (a.ndim !== 1) throw new ShapeError(`searchsorted: a must be 1-d, got shape ${fmtShape(a.shape)}`);
-  const values = typeof v === 'number' ? full([], v, { dtype: promoteWithScalar(a.dtype, v) }) : v;
-  requireKnown('searchsorted', a, values);
-  // numpy compares in the common dtype.
-  const dtype = typeof v === 'number' ? values.dtype : promoteTypes(a.dtype, values.dtype);
-  const sortedA = a.dtype === dtype ? a : astype(a, dtype);
-  const vs = values.dtype === dtype ? values : astype(values, dtype);
-  if (a.shape[0] === 0) return full(vs.shape, 0, { dtype: 'int64', chunks: vs.chunks.map((c) => [...c]) });
-  const parts = sortedA.chunks[0]!.map((_, c) =>
-    makeArray({
-      label: 'search-count',
-      op: 'search-count',
-      shape: vs.shape,
-      dtype: 'int64',
-      chunks: vs.chunks,
-      inputs: [sortedA, vs],
-      token: { side, block: c },
-      block: (index) => ({ params: { side }, deps: [sortedA.key([c]), vs.key(index)] }),
-    }),
-  );
-  return sumParts(parts);
+  return countsBefore('searchsorted', a, v, side);
+}
+
+export interface IsinOptions {
+  /** Give the opposite: true where the element is not among the test elements. */
+  invert?: boolean;
+}
+
+/**
+ * numpy.isin: whether each element is among `testElements` (any shape and chunking). Each block
+ * of the flattened test elements is sorted on its own, and an element's count of equals in it is
+ * the difference of its two binary searches, summed over the blocks: nothing is gathered. NaN is
+ * never among them (NaN equals nothing, as in numpy); -0 equals 0.
+ */
+export function isin(element: ChunkedArray, testElements: ChunkedArray | readonly number[], opts: IsinOptions = {}): ChunkedArray {
+  const t = Array.isArray(testElements) ? fromArray([...testElements]) : ravel(testElements as ChunkedArray);
+  requireKnown('isin', element, t);
+  const params = { axis: 0, arg: false };
+  const blockSorted = makeArray({
+    label: 'sort-blocks',
+    op: 'sort',
+    shape: t.shape,
+    dtype: t.dtype,
+    chunks: t.chunks,
+    inputs: [t],
+    token: params,
+    block: (index) => ({ params, deps: [t.key(index)] }),
+  });
+  const equals = sub(countsBefore('isin', blockSorted, element, 'right'), countsBefore('isin', blockSorted, element, 'left'));
+  let found = gt(equals, 0);
+  if (element.dtype === 'float64' || element.dtype === 'float32') found = logicalAnd(found, logicalNot(isnan(element)));
+  return opts.invert ? logicalNot(found) : found;
 }
 
 export interface DigitizeOptions {
