@@ -1,6 +1,6 @@
 // numpy is the oracle for sorting and selection: sort and argsort (numpy's kind='stable'), topk and
 // argtopk (Dask's: the k largest first, or the |k| smallest; their numpy answer is a stable sort),
-// searchsorted, isin, digitize and histogram, on every dtype, odd shapes and chunkings (several blocks
+// searchsorted, isin, digitize, histogram and bincount, on every dtype, odd shapes and chunkings (several blocks
 // along the sorted axis, trees of several levels), NaN and infinities among the values, on the
 // local engine and a cluster.
 import { describe, expect, it } from 'vitest';
@@ -86,6 +86,16 @@ function cases(): Case[] {
     }
     out.push({ label: `isin(${dtype}, a list)`, np: { fn: 'isin', args: [t.theirs, [0, 1, 7, 3, 100]] }, build: () => ta.isin(t.ours, [0, 1, 7, 3, 100]) });
 
+    if (dtype !== 'float64' && dtype !== 'float32' && dtype !== 'uint64') {
+      // bincount: small non-negative integers, in blocks of 6; without minlength the length is found first.
+      const counted = values(dtype, 6).map((v) => Math.abs(v) % 23);
+      const bx = { ours: ta.fromArray(typedFrom(dtype, counted), { chunks: [6], dtype }), theirs: wireArray(dtype, counted, [counted.length]) };
+      const bw = input('float32', [counted.length], [10], 7);
+      out.push({ label: `bincount(${dtype})`, np: { fn: 'bincount', args: [bx.theirs] }, build: () => ta.bincount(bx.ours) });
+      out.push({ label: `bincount(${dtype}, minlength 30)`, np: { fn: 'bincount', args: [bx.theirs], kwargs: { minlength: 30 } }, build: () => ta.bincount(bx.ours, { minlength: 30 }) });
+      out.push({ label: `bincount(${dtype}, float32 weights)`, np: { fn: 'bincount', args: [bx.theirs], kwargs: { weights: bw.theirs } }, build: () => ta.bincount(bx.ours, { weights: bw.ours }), rel: 1e-12 });
+    }
+
     const up = [-5, 0, 0, 2.5, 10, 200];
     for (const right of [false, true]) {
       out.push({ label: `digitize(${dtype}, increasing, right ${right})`, np: { fn: 'digitize', args: [x.theirs, up], kwargs: { right } }, build: () => ta.digitize(x.ours, up, { right }) });
@@ -144,5 +154,22 @@ describe('sorting and selection refuse what numpy and Dask refuse', () => {
     expect(() => ta.histogram(x, { bins: [0, 2, 1] })).toThrow(/increase monotonically/);
     expect(() => ta.histogram(x, { bins: 3, range: [1, 0] })).toThrow(/max must be larger than min/);
     expect(() => ta.histogram(x, { bins: 3, range: [0, 1], weights: ta.ones([3, 4]) })).toThrow(/weights of shape \(3, 4\)/);
+    expect(() => ta.bincount(ta.ones([3]))).toThrow(ta.DtypeError);
+    expect(() => ta.bincount(ta.arange(0, 3, { dtype: 'uint64' }))).toThrow(/cannot cast uint64 to int64 safely/);
+    expect(() => ta.bincount(ta.arange(0, 6).reshape([2, 3]))).toThrow(/x must be 1-d/);
+    expect(() => ta.bincount(ta.arange(0, 3), { minlength: -1 })).toThrow(/minlength must be a non-negative integer/);
+  });
+
+  it('bincount of a negative value, or of one past minlength, fails its task with a message naming it', async () => {
+    const client = await ta.Client.connect({ threads: 1 });
+    try {
+      await expect(client.compute(ta.bincount(ta.fromArray(Int32Array.from([1, -2, 3]))))).rejects.toThrow(/must not be negative, got -2/);
+      await expect(client.compute(ta.bincount(ta.arange(0, 9, { chunks: [4] }), { minlength: 5 }))).rejects.toThrow(/value [5-8] is not below the result's length 5/);
+      const unknown = ta.bincount(ta.fromArray(Int32Array.from([0, 4, 4]), { chunks: [2] }));
+      expect(unknown.shape[0]).toBeNaN();
+      expect((await client.computeChunkSizes(unknown)).shape).toEqual([5]);
+    } finally {
+      await client.close();
+    }
   });
 });

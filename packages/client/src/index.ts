@@ -184,14 +184,13 @@ export {
   searchsorted,
   isin,
   digitize,
-  histogram,
   type SortOptions,
   type TopkOptions,
   type SearchsortedOptions,
   type IsinOptions,
   type DigitizeOptions,
-  type HistogramOptions,
 } from './sorting.js';
+export { histogram, bincount, type HistogramOptions, type BincountOptions } from './counting.js';
 export { pad, block, type PadMode, type PadWidth, type Blocks } from './pad.js';
 export { sum, prod, mean, min, max, var_ as var, std, argmin, argmax, type Reducer } from './reductions.js';
 export { transpose, reshape, concatenate, stack } from './structure.js';

@@ -1,18 +1,18 @@
-import { fmtShape, InvalidArgumentError, promoteTypes, promoteWithScalar, ShapeError, type Dtype } from '@tessera/protocol';
+import { fmtShape, InvalidArgumentError, promoteTypes, promoteWithScalar, ShapeError } from '@tessera/protocol';
 import { type ChunkedArray, makeArray } from './array.js';
-import { boundaries, chunksEqual, gridIndices } from './chunks.js';
+import { boundaries } from './chunks.js';
 import { fromArray, full } from './creation.js';
 import { requireKnown } from './deferred.js';
-import { add, astype, div, gt, sub } from './elementwise.js';
+import { add, astype, gt, sub } from './elementwise.js';
 import { isnan, logicalAnd, logicalNot } from './ufuncs.js';
-import { normalizeAxis, sum } from './reductions.js';
+import { normalizeAxis } from './reductions.js';
 import { ravel } from './shape-ops.js';
 import { rechunk } from './slicing.js';
 
 /**
  * Sorting and selection, numpy's order throughout (NaN after every number): sort and argsort
  * along an axis one chunk holds whole, topk / argtopk as a tree over the blocks (Dask's), and
- * searchsorted, isin, digitize and histogram as per-block counts summed.
+ * searchsorted, isin and digitize as per-block counts summed (histogram and bincount: counting.ts).
  */
 
 export interface SortOptions {
@@ -118,7 +118,7 @@ export const topk = (x: ChunkedArray, k: number, opts: TopkOptions = {}): Chunke
 export const argtopk = (x: ChunkedArray, k: number, opts: TopkOptions = {}): ChunkedArray => selected('argtopk', x, k, opts);
 
 /** Parts of one shape summed in a tree of `add`s (integers stay exact). */
-function sumParts(parts: readonly ChunkedArray[]): ChunkedArray {
+export function sumParts(parts: readonly ChunkedArray[]): ChunkedArray {
   let level = [...parts];
   while (level.length > 1) {
     const next: ChunkedArray[] = [];
@@ -220,79 +220,4 @@ export function digitize(x: ChunkedArray, bins: readonly number[], opts: Digitiz
   const side = opts.right ? 'left' : 'right';
   if (up) return searchsorted(fromArray([...bins]), x, { side });
   return sub(bins.length, searchsorted(fromArray([...bins].reverse()), x, { side }));
-}
-
-export interface HistogramOptions {
-  /** The number of equal bins over `range` (default 10), or the bin edges, increasing. */
-  bins?: number | readonly number[];
-  /** The lower and upper edge of equal bins: needed with a number of bins (Dask's rule: no pass over the data to find them). */
-  range?: readonly [number, number];
-  /** A weight per value (x's shape): the bins sum them. */
-  weights?: ChunkedArray;
-  /** Give the density (counts / total / bin width, float64) instead of the counts. */
-  density?: boolean;
-}
-
-/** numpy's edges of equal bins: linspace in float64, in the dtype the values are binned in. */
-function equalEdges(bins: number, range: readonly [number, number] | undefined, dtype: Dtype): number[] {
-  if (!Number.isInteger(bins) || bins < 1) throw new InvalidArgumentError(`histogram: bins must be a positive integer or a list of edges, got ${bins}`);
-  if (!range) throw new InvalidArgumentError('histogram: give range: [lower, upper] with a number of bins (finding them would take a pass over the data first, as in Dask)');
-  let [lo, hi] = range;
-  if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new InvalidArgumentError(`histogram: range [${lo}, ${hi}] must be finite`);
-  if (lo > hi) throw new InvalidArgumentError(`histogram: max must be larger than min in range [${lo}, ${hi}]`);
-  if (lo === hi) [lo, hi] = [lo - 0.5, hi + 0.5];
-  const step = (hi - lo) / bins;
-  const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? hi : i * step + lo));
-  return dtype === 'float32' ? edges.map(Math.fround) : edges;
-}
-
-/**
- * numpy.histogram: [counts, binEdges]. Each block counts its values (a binary search over the
- * edges; NaN and values outside them are left out), and the counts are summed; counts are int64,
- * sums of weights the weights' dtype, a density float64. Bools count as 0 and 1 (numpy's uint8).
- */
-export function histogram(x: ChunkedArray, opts: HistogramOptions = {}): [ChunkedArray, ChunkedArray] {
-  requireKnown('histogram', x);
-  const bins = opts.bins ?? 10;
-  // numpy bins float32 values against float32 edges of equal bins, everything else in float64.
-  const edgeType: Dtype = x.dtype === 'float32' && typeof bins === 'number' ? 'float32' : 'float64';
-  let edges: number[];
-  if (typeof bins === 'number') edges = equalEdges(bins, opts.range, edgeType);
-  else {
-    edges = [...bins];
-    if (edges.length < 2 || !edges.every((e) => typeof e === 'number' && !Number.isNaN(e))) throw new InvalidArgumentError('histogram: bin edges must be at least 2 numbers');
-    if (!edges.every((e, i) => i === 0 || e >= edges[i - 1]!)) throw new InvalidArgumentError('histogram: bins must increase monotonically');
-  }
-  let w: ChunkedArray | undefined;
-  if (opts.weights) {
-    w = opts.weights;
-    if (w.shape.length !== x.shape.length || w.shape.some((d, i) => d !== x.shape[i])) {
-      throw new ShapeError(`histogram: weights of shape ${fmtShape(w.shape)} differ from the values' ${fmtShape(x.shape)}`);
-    }
-    requireKnown('histogram', w);
-    if (!chunksEqual(w.chunks, x.chunks)) w = rechunk(w, x.chunks);
-  }
-  const weights = w;
-  const nbins = edges.length - 1;
-  const params = { edges };
-  // One count per block of x, whatever its shape.
-  const parts = [...gridIndices(x.numblocks)].map((index) =>
-    makeArray({
-      label: 'histogram',
-      op: 'histogram',
-      shape: [nbins],
-      dtype: weights ? 'float64' : 'int64',
-      chunks: [[nbins]],
-      inputs: weights ? [x, weights] : [x],
-      token: { edges, block: index },
-      block: () => ({ params, deps: weights ? [x.key(index), weights.key(index)] : [x.key(index)] }),
-    }),
-  );
-  let counts = parts.length === 0 ? full([nbins], 0, { dtype: weights ? 'float64' : 'int64' }) : sumParts(parts);
-  if (weights && weights.dtype !== 'float64') counts = astype(counts, weights.dtype);
-  const binEdges = fromArray(edgeType === 'float32' ? Float32Array.from(edges) : Float64Array.from(edges));
-  if (!opts.density) return [counts, binEdges];
-  const width = (e: number, i: number) => (edgeType === 'float32' ? Math.fround(e - edges[i]!) : e - edges[i]!);
-  const widths = fromArray(Float64Array.from(edges.slice(1), width));
-  return [div(div(counts, widths), sum(counts)), binEdges];
 }

@@ -14,7 +14,18 @@ import {
 import { arityOf, elementwiseDtypeError, elementwiseResultDtype, InputView, Instruction, type Operand } from './elementwise.js';
 import { partialComponents, ReduceFinal, ReducePartialSpec } from './reduction.js';
 import { FAST_PARAMS } from './fast-params.js';
-import { checkHistogram, checkSearchCount, checkSort, checkTopk, HistogramParams, SearchCountParams, SortParams, TopkParams } from './selection.js';
+import {
+  BincountParams,
+  checkBincount,
+  checkHistogram,
+  checkSearchCount,
+  checkSort,
+  checkTopk,
+  HistogramParams,
+  SearchCountParams,
+  SortParams,
+  TopkParams,
+} from './selection.js';
 
 /**
  * The op catalogue: every op a task may name, its parameter schema, and the rule that checks a
@@ -454,6 +465,7 @@ export const OPS = {
   topk: def({ params: TopkParams, check: checkTopk }),
   'search-count': def({ params: SearchCountParams, check: checkSearchCount }),
   histogram: def({ params: HistogramParams, check: checkHistogram }),
+  bincount: def({ params: BincountParams, check: checkBincount }),
   'map-blocks': def({ params: MapBlocksParams, check: () => undefined }),
 } as const;
 

@@ -56,6 +56,14 @@ export const HistogramParams = z
   .refine((p) => p.edges.every((e, i) => i === 0 || e >= p.edges[i - 1]!), 'edges must increase monotonically');
 export type HistogramParams = z.infer<typeof HistogramParams>;
 
+/**
+ * Counts of each value 0 .. length - 1 of a 1-d integer block (input 0), or the sums of the
+ * weights (input 1, same shape) there: int64, or float64 with weights. A negative value, or one
+ * not below `length`, fails the task with a message that says so.
+ */
+export const BincountParams = z.object({ length: nonneg }).strict();
+export type BincountParams = z.infer<typeof BincountParams>;
+
 /** Whether a topk task's inputs end with index blocks: indices asked for, and no offsets to make them from. */
 export function topkTakesIndices(p: TopkParams): boolean {
   return p.arg && !p.offsets;
@@ -109,4 +117,13 @@ export function checkHistogram(p: HistogramParams, deps: readonly Meta[], out: M
   const dtype = w ? 'float64' : 'int64';
   const want = [p.edges.length - 1];
   return expect(shapeEquals(out.shape, want) && out.dtype === dtype, () => `gives ${dtype}${fmtShape(want)}, declared ${out.dtype}${fmtShape(out.shape)}`);
+}
+
+export function checkBincount(p: BincountParams, deps: readonly Meta[], out: Meta): string | undefined {
+  const [x, w] = deps;
+  if (!x || deps.length > 2) return `takes the values and optionally their weights, got ${deps.length} inputs`;
+  if (x.shape.length !== 1 || x.dtype.startsWith('float') || x.dtype === 'uint64') return `counts a 1-d block of integers (not uint64), got ${x.dtype}${fmtShape(x.shape)}`;
+  if (w && !shapeEquals(w.shape, x.shape)) return `weights ${fmtShape(w.shape)} differ in shape from the values ${fmtShape(x.shape)}`;
+  const dtype = w ? 'float64' : 'int64';
+  return expect(shapeEquals(out.shape, [p.length]) && out.dtype === dtype, () => `gives ${dtype}${fmtShape([p.length])}, declared ${out.dtype}${fmtShape(out.shape)}`);
 }

@@ -8,7 +8,7 @@ import { reduceMerge } from './reduce.js';
 import { assemble, reshape, transpose } from './structure.js';
 import { cumulate } from './cumulate.js';
 import { quantile } from './quantile.js';
-import { histogram, searchCount, sort, topk } from './sort.js';
+import { bincount, histogram, searchCount, sort, topk } from './sort.js';
 import { compress, countNonzero } from './compress.js';
 import { readNpy, writeNpy } from './files.js';
 import { readColumnPart, readHdf5, writeParquet } from './formats.js';
@@ -122,6 +122,7 @@ function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): 
     case 'topk': return topk(p('topk'), inputs, t.shape, t.dtype);
     case 'search-count': return searchCount(p('search-count'), inputs, t.shape);
     case 'histogram': return histogram(p('histogram'), inputs, t.shape, t.dtype);
+    case 'bincount': return bincount(p('bincount'), inputs, t.shape, t.dtype);
     case 'map-blocks': return mapBlocks(p('map-blocks'), inputs, t.key, t.shape, t.dtype);
   }
 }

@@ -6,7 +6,7 @@ const task = (op: string, params: Record<string, unknown>, shape: number[], dtyp
 const f64 = (shape: number[], v: number[]): Chunk => ({ dtype: 'float64', shape, data: Float64Array.from(v) });
 const i64 = (shape: number[], v: number[]): Chunk => ({ dtype: 'int64', shape, data: BigInt64Array.from(v.map(BigInt)) });
 
-describe('sort, topk, search-count and histogram kernels', () => {
+describe('sort, topk, search-count, histogram and bincount kernels', () => {
   it('sort lanes along an inner axis, and argsort them stably', () => {
     const x = f64([2, 3], [3, NaN, 1, 2, 2, -Infinity]);
     expect([...executeTask(task('sort', { axis: 1, arg: false }, [2, 3], 'float64'), [x]).data]).toEqual([1, 3, NaN, -Infinity, 2, 2]);
@@ -33,6 +33,15 @@ describe('sort, topk, search-count and histogram kernels', () => {
     expect([...executeTask(task('histogram', { edges: [0, 1, 2] }, [2], 'int64'), [x]).data]).toEqual([1n, 3n]);
     const w = f64([7], [1, 2, 3, 4, 5, 6, 7]);
     expect([...executeTask(task('histogram', { edges: [0, 1, 2] }, [2], 'float64'), [x, w]).data]).toEqual([1, 9]);
+  });
+
+  it('bincount counts each value below the length, or sums its weights', () => {
+    const x: Chunk = { dtype: 'int16', shape: [5], data: Int16Array.from([0, 3, 3, 1, 3]) };
+    expect([...executeTask(task('bincount', { length: 5 }, [5], 'int64'), [x]).data]).toEqual([1n, 1n, 0n, 3n, 0n]);
+    expect([...executeTask(task('bincount', { length: 4 }, [4], 'float64'), [x, f64([5], [1, 2, 3, 4, 5])]).data]).toEqual([1, 4, 0, 10]);
+    expect(() => executeTask(task('bincount', { length: 3 }, [3], 'int64'), [x])).toThrow(/value 3 is not below the result's length 3/);
+    expect(OPS.bincount.check({ length: 4 }, [{ shape: [5], dtype: 'float64' }], { shape: [4], dtype: 'int64' })).toMatch(/1-d block of integers/);
+    expect(OPS.bincount.check({ length: 4 }, [{ shape: [5], dtype: 'int8' }], { shape: [5], dtype: 'int64' })).toMatch(/gives int64\(4,\)/);
   });
 
   it('the validator refuses declarations the params do not give', () => {

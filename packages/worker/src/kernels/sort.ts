@@ -6,6 +6,7 @@ import {
   type Chunk,
   type ChunkData,
   type Dtype,
+  type BincountParams,
   type HistogramParams,
   type SearchCountParams,
   type SortParams,
@@ -217,5 +218,25 @@ export function histogram(p: HistogramParams, inputs: readonly Chunk[], shape: r
   const dst = out.data as Elements;
   const wideOut = isWideData(out.data);
   acc.forEach((c, b) => (dst[b] = wideOut ? BigInt(c) : c));
+  return out;
+}
+
+/** numpy.bincount's counts (or sums of weights) of one block's values, over 0 .. length - 1. */
+export function bincount(p: BincountParams, inputs: readonly Chunk[], shape: readonly number[], dtype: Dtype): Chunk {
+  const [x, w] = inputs;
+  if (!x || inputs.length > 2) throw new Error(`bincount: takes 1 or 2 inputs, got ${inputs.length}`);
+  const acc = new Float64Array(p.length);
+  const xs = x.data as Elements;
+  const ws = w?.data as Elements | undefined;
+  for (let q = 0; q < xs.length; q++) {
+    const v = Number(xs[q]);
+    if (v < 0) throw new Error(`bincount: the values must not be negative, got ${v}`);
+    if (v >= p.length) throw new Error(`bincount: value ${v} is not below the result's length ${p.length} (minlength): give a larger minlength, or none`);
+    acc[v] = acc[v]! + (ws ? Number(ws[q]) : 1);
+  }
+  const out = allocChunk(dtype, shape);
+  const dst = out.data as Elements;
+  const wide = isWideData(out.data);
+  acc.forEach((c, b) => (dst[b] = wide ? BigInt(c) : c));
   return out;
 }
