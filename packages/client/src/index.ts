@@ -26,6 +26,7 @@ export {
 export { type ChunksSpec, type AxisChunks, type Chunks, AUTO_CHUNK_BYTES } from './chunks.js';
 export { fromArray, full, zeros, ones, arange, type CreationOptions } from './creation.js';
 export * as random from './random.js';
+export * as linalg from './linalg-api.js';
 export type { UniformOptions, NormalOptions, ExponentialOptions, RandintOptions, ChoiceOptions } from './random.js';
 export {
   add,

@@ -26,6 +26,22 @@ import {
   SortParams,
   TopkParams,
 } from './selection.js';
+import {
+  checkCholesky,
+  checkDet,
+  checkLu,
+  checkQr,
+  checkSolve,
+  checkSvd,
+  checkTriangularSolve,
+  CholeskyParams,
+  DetParams,
+  LuParams,
+  QrParams,
+  SolveParams,
+  SvdParams,
+  TriangularSolveParams,
+} from './linalg.js';
 
 /**
  * The op catalogue: every op a task may name, its parameter schema, and the rule that checks a
@@ -466,6 +482,13 @@ export const OPS = {
   'search-count': def({ params: SearchCountParams, check: checkSearchCount }),
   histogram: def({ params: HistogramParams, check: checkHistogram }),
   bincount: def({ params: BincountParams, check: checkBincount }),
+  qr: def({ params: QrParams, check: checkQr }),
+  svd: def({ params: SvdParams, check: checkSvd }),
+  cholesky: def({ params: CholeskyParams, check: checkCholesky }),
+  'triangular-solve': def({ params: TriangularSolveParams, check: checkTriangularSolve }),
+  solve: def({ params: SolveParams, check: checkSolve }),
+  lu: def({ params: LuParams, check: checkLu }),
+  det: def({ params: DetParams, check: checkDet }),
   'map-blocks': def({ params: MapBlocksParams, check: () => undefined }),
 } as const;
 

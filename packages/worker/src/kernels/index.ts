@@ -9,6 +9,7 @@ import { assemble, reshape, transpose } from './structure.js';
 import { cumulate } from './cumulate.js';
 import { quantile } from './quantile.js';
 import { bincount, histogram, searchCount, sort, topk } from './sort.js';
+import { cholesky, det, lu, qr, solve, svd, triangularSolve } from './linalg.js';
 import { compress, countNonzero } from './compress.js';
 import { readNpy, writeNpy } from './files.js';
 import { readColumnPart, readHdf5, writeParquet } from './formats.js';
@@ -123,6 +124,13 @@ function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): 
     case 'search-count': return searchCount(p('search-count'), inputs, t.shape);
     case 'histogram': return histogram(p('histogram'), inputs, t.shape, t.dtype);
     case 'bincount': return bincount(p('bincount'), inputs, t.shape, t.dtype);
+    case 'qr': return qr(inputs, t.shape, t.dtype);
+    case 'svd': return svd(inputs, t.shape, t.dtype);
+    case 'cholesky': return cholesky(p('cholesky'), inputs, t.shape, t.dtype);
+    case 'triangular-solve': return triangularSolve(p('triangular-solve'), inputs, t.shape, t.dtype);
+    case 'solve': return solve(inputs, t.shape, t.dtype);
+    case 'lu': return lu(inputs, t.shape, t.dtype);
+    case 'det': return det(p('det'), inputs, t.shape, t.dtype);
     case 'map-blocks': return mapBlocks(p('map-blocks'), inputs, t.key, t.shape, t.dtype);
   }
 }
