@@ -46,4 +46,13 @@ def array_expression(name, p):
     if name == 'histogram':
         y = da.random.RandomState(1).uniform(0, 1, size=p['n'], chunks=p['c'])
         return da.histogram(y, bins=100, range=(0, 1))[0].sum()
+    if name == 'qr':
+        x = da.random.RandomState(1).uniform(0, 1, size=(p['n'], p['m']), chunks=(p['c'], p['m']))
+        q, _ = da.linalg.qr(x)
+        return (q * q).sum()
+    if name == 'cholesky':
+        x = da.random.RandomState(1).uniform(0, 1, size=(p['n'], p['n']), chunks=(p['c'], p['c']))
+        a = da.eye(p['n'], chunks=p['c']) * p['n'] + (x + x.T) / 2
+        lo = da.linalg.cholesky(a, lower=True)
+        return (lo * lo).sum()
     return None

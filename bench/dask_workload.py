@@ -43,7 +43,8 @@ def main():
     import numpy as np
 
     dask.config.set(scheduler='threads')
-    known = ('tiny-tasks', 'sum-xxt', 'std-mean', 'matmul', 'sum-aat', 'sum-aat-4000', 'matmul-1chunk', 'take', 'int64', 'sin-cos')
+    known = ('tiny-tasks', 'sum-xxt', 'std-mean', 'matmul', 'sum-aat', 'sum-aat-4000', 'matmul-1chunk', 'take', 'int64', 'sin-cos',
+             'sort-rows', 'topk', 'histogram', 'qr', 'cholesky')
     if name not in known:
         print(json.dumps({'name': name, 'engine': 'dask', 'error': f'unknown workload {name}; known: {", ".join(known)}'}))
         sys.exit(2)

@@ -41,6 +41,15 @@ export function arrayExpressions(ta) {
     },
     'sort-rows': (p) => ta.sort(ta.random.uniform([p.n, p.m], { chunks: [p.c, p.c], seed: 1 }), { axis: 1 }).mul(ta.arange(0, p.m)).sum(),
     topk: (p) => ta.topk(ta.random.uniform([p.n], { chunks: [p.c], seed: 1 }), p.m).sum(),
+    qr: (p) => {
+      const [q] = ta.linalg.qr(ta.random.uniform([p.n, p.m], { chunks: [p.c, p.m], seed: 1 }));
+      return q.mul(q).sum();
+    },
+    cholesky: (p) => {
+      const x = ta.random.uniform([p.n, p.n], { chunks: [p.c, p.c], seed: 1 });
+      const l = ta.linalg.cholesky(ta.eye(p.n, p.n, { chunks: [p.c, p.c] }).mul(p.n).add(x.add(x.T).div(2)));
+      return l.mul(l).sum();
+    },
     histogram: (p) => ta.histogram(ta.random.uniform([p.n], { chunks: [p.c], seed: 1 }), { bins: 100, range: [0, 1] })[0].sum(),
     'sin-cos': (p) => {
       const y = ta.random.uniform([p.n], { chunks: [p.c], seed: 1 });

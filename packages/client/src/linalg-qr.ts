@@ -71,17 +71,28 @@ function tsqr(a: ChunkedArray): { q: ChunkedArray; r: ChunkedArray } {
     token: {},
     block: ([i]) => ({ params: {}, deps: [a.key([i!, 0])] }),
   });
-  // The R_i stacked (K x n) and factored again: Q2 (K x k) above R.
-  const stackParams = { pieces: rows.map((r, i) => piece(i, r, ks[i]!, 0, n, at[i]!, 0)) };
+  // Each R_i cut out on its own (so that a block's stack is freed once its parts are taken), then
+  // stacked (K x n) and factored again: Q2 (K x k) above R.
+  const ri = makeArray({
+    label: 'qr-ri',
+    op: 'assemble',
+    shape: [K, n],
+    dtype: a.dtype,
+    chunks: [ks, [n]],
+    inputs: [blocks],
+    token: {},
+    block: ([i]) => ({ params: { pieces: [piece(0, rows[i!]!, ks[i!]!, 0, n)] }, deps: [blocks.key([i!, 0])] }),
+  });
+  const stackParams = { pieces: ks.map((kk, i) => piece(i, 0, kk, 0, n, at[i]!, 0)) };
   const rs = makeArray({
     label: 'qr-rstack',
     op: 'assemble',
     shape: [K, n],
     dtype: a.dtype,
     chunks: [[K], [n]],
-    inputs: [blocks],
+    inputs: [ri],
     token: stackParams,
-    block: () => ({ params: stackParams, deps: rows.map((_, i) => blocks.key([i, 0])) }),
+    block: () => ({ params: stackParams, deps: ks.map((_, i) => ri.key([i, 0])) }),
   });
   const top = factored('qr-merge', 'qr', rs, [K + k, n]);
   const r = cut('qr-r', top, K, k, 0, n);
@@ -135,7 +146,9 @@ const columns = (x: ChunkedArray, c0: number, n: number): ChunkedArray => slice(
  * (k x n), k = min(m, n). Tall-and-skinny arrays (one block of columns) go through TSQR: every
  * row block factored where it is, then the stacked small R factors, then each Q block
  * multiplied back where it is. Short-and-fat ones (one block of rows) factor their first block
- * of columns (made at least m wide) and give R's other columns as Q^T A. Signs are LAPACK's per
+ * of columns (made at least m wide) and give R's other columns as Q^T A. Memory: R alone (and
+ * the singular values) holds a few blocks per thread and the small factors; Q's blocks wait for
+ * the merged R, so computing Q holds Q's size. Signs are LAPACK's per
  * block, so Q and R may differ from numpy's by the signs of columns of Q and rows of R.
  */
 export function qr(a0: ChunkedArray): [ChunkedArray, ChunkedArray] {

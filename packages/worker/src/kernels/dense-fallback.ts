@@ -323,14 +323,15 @@ export const fallbackDense: Dense = {
     return store(b, x);
   },
 
-  subtractProduct(m, n, k, a, b, c) {
-    // Each row of A B summed in float64, then taken from C once.
+  subtractProduct(m, n, k, a, b, c, bTransposed = false) {
+    // Each row of A B summed in float64, then taken from C once; B^T read through strides.
+    const [rs, cs] = bTransposed ? [1, k] : [n, 1];
     const row = new Float64Array(n);
     for (let i = 0; i < m; i++) {
       row.fill(0);
       for (let p = 0; p < k; p++) {
         const aip = a[i * k + p]!;
-        for (let j = 0; j < n; j++) row[j]! += aip * b[p * n + j]!;
+        for (let j = 0; j < n; j++) row[j]! += aip * b[p * rs + j * cs]!;
       }
       for (let j = 0; j < n; j++) c[i * n + j] = c[i * n + j]! - row[j]!;
     }

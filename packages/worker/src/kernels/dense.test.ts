@@ -262,6 +262,11 @@ describe.each(IMPLEMENTATIONS.map((d) => [d.name, d] as const))('%s dense kernel
         untouched(a, () => untouched(b, () => d.subtractProduct(m, n, k, a, b, c)));
         expect(c).toBeInstanceOf(typeOf(dtype));
         expect(maxDiff(c, want)).toBeLessThanOrEqual(tol(dtype, k, frob(a) * frob(b) + frob(want)));
+        // The same with B given transposed (n x k).
+        const bt = cast(dtype, Float64Array.from({ length: n * k }, (_, t) => b[(t % k) * n + Math.floor(t / k)]!));
+        const c2 = cast(dtype, random(m, n, 900 + k));
+        untouched(a, () => untouched(bt, () => d.subtractProduct(m, n, k, a, bt, c2, true)));
+        expect(maxDiff(c2, want)).toBeLessThanOrEqual(tol(dtype, k, frob(a) * frob(b) + frob(want)));
       }
     });
   });

@@ -22,8 +22,8 @@ export interface Dense {
   trsm(left: boolean, lower: boolean, transpose: boolean, unitDiagonal: boolean, m: number, n: number, a: FloatMatrix, b: FloatMatrix): void;
   /** X = A^-1 B, A n x n, B n x nrhs; undefined where A is singular. */
   solve(n: number, nrhs: number, a: FloatMatrix, b: FloatMatrix): FloatMatrix | undefined;
-  /** C (m x n) -= A B, A m x k, B k x n (all of C's type). */
-  subtractProduct(m: number, n: number, k: number, a: FloatMatrix, b: FloatMatrix, c: FloatMatrix): void;
+  /** C (m x n) -= A B, A m x k, B k x n, or (bTransposed) C -= A B^T with B n x k (all of C's type). */
+  subtractProduct(m: number, n: number, k: number, a: FloatMatrix, b: FloatMatrix, c: FloatMatrix, bTransposed?: boolean): void;
 }
 
 const like = (a: FloatMatrix, n: number): FloatMatrix => (a instanceof Float32Array ? new Float32Array(n) : new Float64Array(n));
@@ -87,10 +87,12 @@ function lapackDense(b: BlasKernels): Dense {
       const info = check('gesv', b.gesv(n, nrhs, copy(a), new Int32Array(n), x));
       return info > 0 ? undefined : x;
     },
-    subtractProduct(m, n, k, a, bm, c) {
+    subtractProduct(m, n, k, a, bm, c, bTransposed = false) {
       if (m === 0 || n === 0 || k === 0) return;
-      const neg = a.map((v) => -v);
-      b.gemm(m, n, k, neg, 0, k, 1, bm, 0, n, 1, c, 0, n);
+      // gemm only adds: C = -(-C + A B), two passes over C rather than a copy of A; B^T as strides.
+      for (let i = 0; i < c.length; i++) c[i] = -c[i]!;
+      b.gemm(m, n, k, a, 0, k, 1, bm, 0, bTransposed ? 1 : n, bTransposed ? k : 1, c, 0, n);
+      for (let i = 0; i < c.length; i++) c[i] = -c[i]!;
     },
   };
 }

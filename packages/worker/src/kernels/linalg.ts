@@ -52,15 +52,7 @@ export function svd(inputs: readonly Chunk[], shape: readonly number[], dtype: D
 /** A_ij minus the sum of L_jk L_ik^T over the terms (the update of the blocked Cholesky). */
 function updated(a: FloatMatrix, rows: number, cols: number, left: readonly Chunk[], right: readonly Chunk[]): FloatMatrix {
   const s = a.slice();
-  left.forEach((lj, k) => {
-    const li = right[k]!;
-    const w = lj.shape[1]!;
-    // L_ik^T as a w x cols row-major matrix.
-    const t = li.data instanceof Float32Array ? new Float32Array(w * cols) : new Float64Array(w * cols);
-    const l = li.data as FloatMatrix;
-    for (let i = 0; i < cols; i++) for (let q = 0; q < w; q++) t[q * cols + i] = l[i * w + q]!;
-    dense().subtractProduct(rows, cols, w, lj.data as FloatMatrix, t, s);
-  });
+  left.forEach((lj, k) => dense().subtractProduct(rows, cols, lj.shape[1]!, lj.data as FloatMatrix, right[k]!.data as FloatMatrix, s, true));
   return s;
 }
 
