@@ -31,67 +31,82 @@ export interface CholeskyOptions {
 
 /**
  * numpy.linalg.cholesky: the lower factor L of a = L L^T, from a's lower triangle, by the
- * blocked right-looking algorithm: diagonal block i is the Cholesky factor of
- * A_ii - sum_k L_ik L_ik^T, the blocks below it (A_ji - sum_k L_jk L_ik^T) L_ii^-T. A matrix that
- * is not positive definite fails the task that finds it.
+ * right-looking blocked algorithm: once block column k is known (L_kk the factor of its updated
+ * diagonal block, L_jk = S_jk L_kk^-T below it) every block jl of the trailing lower triangle is
+ * updated on its own, S_jl - L_jk L_lk^T (a syrk on the diagonal, half the work). Updates of different blocks run in parallel and the
+ * next diagonal block waits only for its own chain, not for a sum over all earlier columns. A
+ * matrix that is not positive definite fails the task that finds it.
  */
 export function cholesky(a0: ChunkedArray, opts: CholeskyOptions = {}): ChunkedArray {
   const a = squareBlocks('linalg.cholesky', a0);
   const sizes = a.chunks[0]!;
   const nb = sizes.length;
-  const diag: ChunkedArray[] = [];
-  const panels: (ChunkedArray | undefined)[] = [];
-  // Panel k's block for block row j (> k).
-  const below = (k: number, j: number): string => panels[k]!.key([j - k - 1, 0]);
-  for (let i = 0; i < nb; i++) {
-    const c = sizes[i]!;
-    const before = panels.slice(0, i) as ChunkedArray[];
-    const ks = before.map((_, k) => k);
+  // The key of block jl (j >= l) as it stands, updated by the block columns done so far.
+  let current = (j: number, l: number): string => a.key([j, l]);
+  const inputs: ChunkedArray[] = [a];
+  const factors: string[][] = Array.from({ length: nb }, () => []);
+  for (let k = 0; k < nb; k++) {
+    const c = sizes[k]!;
+    const at = current;
     const d = makeArray({
       label: 'cholesky-diag',
       op: 'cholesky',
       shape: [c, c],
       dtype: a.dtype,
       chunks: [[c], [c]],
-      inputs: [a, ...before],
-      token: { i },
-      block: () => ({ params: { panel: false, terms: i }, deps: [a.key([i, i]), ...ks.map((k) => below(k, i))] }),
+      inputs: [...inputs],
+      token: { k },
+      block: () => ({ params: { kind: 'diagonal' }, deps: [at(k, k)] }),
     });
-    diag.push(d);
-    const rest = sizes.slice(i + 1);
-    panels.push(
-      rest.length === 0
-        ? undefined
-        : makeArray({
-            label: 'cholesky-panel',
-            op: 'cholesky',
-            shape: [rest.reduce((s, v) => s + v, 0), c],
-            dtype: a.dtype,
-            chunks: [rest, [c]],
-            inputs: [a, d, ...before],
-            token: { i },
-            block: ([jj]) => {
-              const j = i + 1 + jj!;
-              return { params: { panel: true, terms: i }, deps: [a.key([j, i]), d.key([0, 0]), ...ks.map((k) => below(k, j)), ...ks.map((k) => below(k, i))] };
-            },
-          }),
-    );
+    factors[k]![k] = d.key([0, 0]);
+    inputs.push(d);
+    const rest = sizes.slice(k + 1);
+    if (rest.length === 0) break;
+    const panel = makeArray({
+      label: 'cholesky-panel',
+      op: 'cholesky',
+      shape: [rest.reduce((s, v) => s + v, 0), c],
+      dtype: a.dtype,
+      chunks: [rest, [c]],
+      inputs: [...inputs],
+      token: { k },
+      block: ([jj]) => ({ params: { kind: 'panel' }, deps: [at(k + 1 + jj!, k), d.key([0, 0])] }),
+    });
+    inputs.push(panel);
+    for (let j = k + 1; j < nb; j++) factors[j]![k] = panel.key([j - k - 1, 0]);
+    const below = (j: number): string => panel.key([j - k - 1, 0]);
+    // The trailing matrix after column k; only its lower blocks are ever asked for (the graph is
+    // built back from the outputs), the upper ones are a's to keep every block a valid task.
+    const trailing = makeArray({
+      label: 'cholesky-update',
+      op: 'cholesky',
+      shape: [rest.reduce((s, v) => s + v, 0), rest.reduce((s, v) => s + v, 0)],
+      dtype: a.dtype,
+      chunks: [rest, rest],
+      inputs: [...inputs],
+      token: { k },
+      block: ([jj, ll]) => {
+        const [j, l] = [k + 1 + jj!, k + 1 + ll!];
+        if (l > j) return { params: { kind: 'update' }, deps: [a.key([j, l]), a.key([j, k]), a.key([l, k])] };
+        if (l === j) return { params: { kind: 'gram' }, deps: [at(j, j), below(j)] };
+        return { params: { kind: 'update' }, deps: [at(j, l), below(j), below(l)] };
+      },
+    });
+    inputs.push(trailing);
+    current = (j, l) => trailing.key([j - k - 1, l - k - 1]);
   }
-  const parts = [...diag, ...(panels.filter(Boolean) as ChunkedArray[])];
   const l = makeArray({
     label: 'cholesky',
     op: 'assemble',
     shape: a.shape,
     dtype: a.dtype,
     chunks: [sizes, sizes],
-    inputs: parts,
+    inputs,
     token: {},
     block: ([j, i]) => {
       const [r, c] = [sizes[j!]!, sizes[i!]!];
-      const whole = { pieces: [{ input: 0, src: [{ start: 0, step: 1, count: r }, { start: 0, step: 1, count: c }], dst: [0, 0] }] };
-      if (j === i) return { params: whole, deps: [diag[i!]!.key([0, 0])] };
-      if (j! > i!) return { params: whole, deps: [below(i!, j!)] };
-      return { params: { pieces: [] }, deps: [] };
+      if (j! < i!) return { params: { pieces: [] }, deps: [] };
+      return { params: { pieces: [{ input: 0, src: [{ start: 0, step: 1, count: r }, { start: 0, step: 1, count: c }], dst: [0, 0] }] }, deps: [factors[j!]![i!]!] };
     },
   });
   return opts.upper ? transpose(l) : l;

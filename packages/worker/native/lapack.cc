@@ -181,6 +181,19 @@ napi_value Trsm(napi_env env, napi_callback_info info) {
   return a.result(0);
 }
 
+// syrk(n, k, A, C): C's lower triangle (n x n) becomes C - A A^T (A n x k); the upper is not touched.
+napi_value Syrk(napi_env env, napi_callback_info info) {
+  Args a(env, info, "syrk", 4);
+  const int n = a.dim(0), k = a.dim(1);
+  void *A = a.floats(2, int64_t{n} * k), *C = a.floats(3, int64_t{n} * n);
+  if (!a.ok()) return nullptr;
+  if (n == 0 || k == 0) return a.result(0);
+  const tessera::BlasCall call;
+  if (a.f64()) cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, n, k, -1.0, D(A), std::max(1, k), 1.0, D(C), std::max(1, n));
+  else cblas_ssyrk(CblasRowMajor, CblasLower, CblasNoTrans, n, k, -1.0f, S(A), std::max(1, k), 1.0f, S(C), std::max(1, n));
+  return a.result(0);
+}
+
 // gesv(n, nrhs, A, ipiv, B): solves A X = B (B n x nrhs becomes X); A becomes its LU factors.
 napi_value Gesv(napi_env env, napi_callback_info info) {
   Args a(env, info, "gesv", 5);
@@ -203,7 +216,7 @@ void registerLapack(napi_env env, napi_value exports) {
   const struct {
     const char *name;
     napi_callback fn;
-  } fns[] = {{"geqrf", Geqrf}, {"orgqr", Orgqr}, {"gesdd", Gesdd}, {"getrf", Getrf}, {"potrf", Potrf}, {"trsm", Trsm}, {"gesv", Gesv}};
+  } fns[] = {{"geqrf", Geqrf}, {"orgqr", Orgqr}, {"gesdd", Gesdd}, {"getrf", Getrf}, {"potrf", Potrf}, {"trsm", Trsm}, {"syrk", Syrk}, {"gesv", Gesv}};
   for (const auto &f : fns) {
     napi_value v;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v);

@@ -33,13 +33,14 @@ export const SvdParams = z.object({}).strict();
 export type SvdParams = z.infer<typeof SvdParams>;
 
 /**
- * A block of the lower Cholesky factor L of a matrix in square blocks (the right-looking blocked
- * algorithm, as Dask's). Diagonal block (panel false): inputs A_ii then L_i0 .. L_i,t-1, the result
- * the Cholesky factor of A_ii - sum_k L_ik L_ik^T. Panel block (panel true, j > i): inputs A_ji,
- * L_ii, then L_j0 .. L_j,t-1 and L_i0 .. L_i,t-1, the result (A_ji - sum_k L_jk L_ik^T) L_ii^-T.
- * `terms` is t, the number of block columns before i.
+ * One task of the right-looking blocked Cholesky factorisation L L^T = A (A in square blocks).
+ * `diagonal`: input S_ii (block ii after every earlier update), the result its Cholesky factor
+ * L_ii. `panel`: inputs S_ji and L_ii (j > i), the result L_ji = S_ji L_ii^-T. `update`: inputs
+ * S_jl, L_jk and L_lk (j > l), the result S_jl - L_jk L_lk^T (block jl after block column k is
+ * known). `gram`: inputs S_jj and L_jk, the result's lower triangle S_jj - L_jk L_jk^T (half the
+ * work; only the lower triangle of a diagonal block is ever read).
  */
-export const CholeskyParams = z.object({ panel: z.boolean(), terms: nonneg }).strict();
+export const CholeskyParams = z.object({ kind: z.enum(['diagonal', 'panel', 'update', 'gram']) }).strict();
 export type CholeskyParams = z.infer<typeof CholeskyParams>;
 
 /**
@@ -103,17 +104,15 @@ export function checkSvd(_p: SvdParams, deps: readonly Meta[], out: Meta): strin
 }
 
 export function checkCholesky(p: CholeskyParams, deps: readonly Meta[], out: Meta): string | undefined {
-  const bad = floatMatrices(deps, out, p.panel ? 2 + 2 * p.terms : 1 + p.terms);
+  const bad = floatMatrices(deps, out, { diagonal: 1, panel: 2, update: 3, gram: 2 }[p.kind]);
   if (bad) return bad;
   const [r, c] = dims(deps[0]!);
-  if (!p.panel && r !== c) return `a diagonal block must be square, got ${fmtShape(deps[0]!.shape)}`;
-  if (p.panel && !shapeEquals(deps[1]!.shape, [c, c])) return `the panel's diagonal factor must be ${fmtShape([c, c])}, got ${fmtShape(deps[1]!.shape)}`;
-  const first = p.panel ? 2 : 1;
-  for (let k = 0; k < p.terms; k++) {
-    const lj = deps[first + k]!;
-    const li = p.panel ? deps[first + p.terms + k]! : lj;
-    if (lj.shape[0] !== r || li.shape[0] !== c || lj.shape[1] !== li.shape[1]) {
-      return `term ${k}: blocks ${fmtShape(lj.shape)} and ${fmtShape(li.shape)} do not fit a ${fmtShape([r, c])} block`;
+  if ((p.kind === 'diagonal' || p.kind === 'gram') && r !== c) return `a diagonal block must be square, got ${fmtShape(deps[0]!.shape)}`;
+  if (p.kind === 'panel' && !shapeEquals(deps[1]!.shape, [c, c])) return `the panel's diagonal factor must be ${fmtShape([c, c])}, got ${fmtShape(deps[1]!.shape)}`;
+  if (p.kind === 'update' || p.kind === 'gram') {
+    const [lj, ll] = [deps[1]!, deps[p.kind === 'gram' ? 1 : 2]!];
+    if (lj.shape[0] !== r || ll.shape[0] !== c || lj.shape[1] !== ll.shape[1]) {
+      return `blocks ${fmtShape(lj.shape)} and ${fmtShape(ll.shape)} do not update a ${fmtShape([r, c])} block`;
     }
   }
   return declared(out, [r, c]);

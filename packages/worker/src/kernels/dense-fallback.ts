@@ -336,4 +336,15 @@ export const fallbackDense: Dense = {
       for (let j = 0; j < n; j++) c[i * n + j] = c[i * n + j]! - row[j]!;
     }
   },
+
+  subtractGram(n, k, a, c) {
+    // Row i of the lower triangle: columns 0..i of A_i A^T, summed in float64.
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j <= i; j++) {
+        let t = 0;
+        for (let p = 0; p < k; p++) t += a[i * k + p]! * a[j * k + p]!;
+        c[i * n + j] = c[i * n + j]! - t;
+      }
+    }
+  },
 };

@@ -269,6 +269,22 @@ describe.each(IMPLEMENTATIONS.map((d) => [d.name, d] as const))('%s dense kernel
         expect(maxDiff(c2, want)).toBeLessThanOrEqual(tol(dtype, k, frob(a) * frob(b) + frob(want)));
       }
     });
+
+    it('subtractGram: the lower triangle of C - A A^T, the upper left alone', () => {
+      for (const [n, k] of [[1, 1], [7, 3], [13, 50], [40, 40], [3, 0], [0, 4]] as const) {
+        const a = cast(dtype, random(n, k, 1000 + n));
+        const c = cast(dtype, random(n, n, 1100 + k));
+        const before = Float64Array.from(c);
+        const gram = matmul(a, transpose(a, n, k), n, k, n);
+        untouched(a, () => d.subtractGram(n, k, a, c));
+        expect(c).toBeInstanceOf(typeOf(dtype));
+        const lower = (x: ArrayLike<number>) => Array.from(x).filter((_, t) => t % n <= Math.floor(t / n));
+        const upper = (x: ArrayLike<number>) => Array.from(x).filter((_, t) => t % n > Math.floor(t / n));
+        const want = before.map((v, t) => v - gram[t]!);
+        expect(maxDiff(lower(c), lower(want))).toBeLessThanOrEqual(tol(dtype, k, frob(a) ** 2 + frob(want)));
+        expect(upper(c)).toEqual(upper(before));
+      }
+    });
   });
 });
 

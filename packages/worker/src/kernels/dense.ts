@@ -24,6 +24,8 @@ export interface Dense {
   solve(n: number, nrhs: number, a: FloatMatrix, b: FloatMatrix): FloatMatrix | undefined;
   /** C (m x n) -= A B, A m x k, B k x n, or (bTransposed) C -= A B^T with B n x k (all of C's type). */
   subtractProduct(m: number, n: number, k: number, a: FloatMatrix, b: FloatMatrix, c: FloatMatrix, bTransposed?: boolean): void;
+  /** C - A A^T (C n x n, A n x k) in C's lower triangle, in place; C's upper triangle is left as it was. */
+  subtractGram(n: number, k: number, a: FloatMatrix, c: FloatMatrix): void;
 }
 
 const like = (a: FloatMatrix, n: number): FloatMatrix => (a instanceof Float32Array ? new Float32Array(n) : new Float64Array(n));
@@ -93,6 +95,9 @@ function lapackDense(b: BlasKernels): Dense {
       for (let i = 0; i < c.length; i++) c[i] = -c[i]!;
       b.gemm(m, n, k, a, 0, k, 1, bm, 0, bTransposed ? 1 : n, bTransposed ? k : 1, c, 0, n);
       for (let i = 0; i < c.length; i++) c[i] = -c[i]!;
+    },
+    subtractGram(n, k, a, c) {
+      check('syrk', b.syrk(n, k, a, c));
     },
   };
 }

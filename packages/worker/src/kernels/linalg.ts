@@ -49,28 +49,29 @@ export function svd(inputs: readonly Chunk[], shape: readonly number[], dtype: D
   return out;
 }
 
-/** A_ij minus the sum of L_jk L_ik^T over the terms (the update of the blocked Cholesky). */
-function updated(a: FloatMatrix, rows: number, cols: number, left: readonly Chunk[], right: readonly Chunk[]): FloatMatrix {
-  const s = a.slice();
-  left.forEach((lj, k) => dense().subtractProduct(rows, cols, lj.shape[1]!, lj.data as FloatMatrix, right[k]!.data as FloatMatrix, s, true));
-  return s;
-}
-
 export function cholesky(p: CholeskyParams, inputs: readonly Chunk[], shape: readonly number[], dtype: Dtype): Chunk {
   const { m, n, a } = matrix('cholesky', inputs[0]);
   const out = allocChunk(dtype, shape);
-  if (!p.panel) {
-    const terms = inputs.slice(1, 1 + p.terms);
-    const l = dense().cholesky(n, updated(a, n, n, terms, terms));
+  const data = out.data as FloatMatrix;
+  if (p.kind === 'diagonal') {
+    const l = dense().cholesky(n, a);
     if (typeof l === 'number') throw new Error(`cholesky: the matrix is not positive definite (leading minor ${l} of a diagonal block fails)`);
-    (out.data as FloatMatrix).set(l);
+    data.set(l);
     return out;
   }
-  const lii = matrix('cholesky', inputs[1]).a;
-  const s = updated(a, m, n, inputs.slice(2, 2 + p.terms), inputs.slice(2 + p.terms, 2 + 2 * p.terms));
+  data.set(a);
+  if (p.kind === 'update') {
+    const lj = matrix('cholesky', inputs[1]);
+    dense().subtractProduct(m, n, lj.n, lj.a, matrix('cholesky', inputs[2]).a, data, true);
+    return out;
+  }
+  if (p.kind === 'gram') {
+    const lj = matrix('cholesky', inputs[1]);
+    dense().subtractGram(n, lj.n, lj.a, data);
+    return out;
+  }
   // X L_ii^T = S: a right-side solve with the lower factor transposed.
-  dense().trsm(false, true, true, false, m, n, lii, s);
-  (out.data as FloatMatrix).set(s);
+  dense().trsm(false, true, true, false, m, n, matrix('cholesky', inputs[1]).a, data);
   return out;
 }
 

@@ -51,6 +51,8 @@ export interface BlasKernels {
   gesdd(m: number, n: number, A: FloatMatrix, S: FloatMatrix, U: FloatMatrix, VT: FloatMatrix, vectors: boolean): number;
   getrf(m: number, n: number, A: FloatMatrix, ipiv: Int32Array): number;
   potrf(lower: boolean, n: number, A: FloatMatrix): number;
+  /** C's lower triangle (n x n) minus A A^T (A n x k), in place; C's upper triangle untouched. */
+  syrk(n: number, k: number, A: FloatMatrix, C: FloatMatrix): number;
   trsm(left: boolean, lower: boolean, transpose: boolean, unitDiagonal: boolean, m: number, n: number, alpha: number, A: FloatMatrix, B: FloatMatrix): number;
   gesv(n: number, nrhs: number, A: FloatMatrix, ipiv: Int32Array, B: FloatMatrix): number;
 }
