@@ -198,6 +198,8 @@ export { transpose, reshape, concatenate, stack } from './structure.js';
 export { slice, rechunk } from './slicing.js';
 export { matmul, tensordot, type TensordotOptions } from './linalg.js';
 export { mapBlocks, type MapBlocksOptions } from './map-blocks.js';
+export { mapOverlap, overlap, trimInternal, type Boundary, type Depth, type MapOverlapOptions, type OverlapOptions, type PerAxis } from './overlap.js';
+export { convolve, correlate, diff, gradient, type CorrelateMode, type DiffOptions, type GradientOptions, type Spacing } from './differences.js';
 export { buildGraph } from './graph/build.js';
 export { cull } from './graph/cull.js';
 export { fuse } from './graph/fuse.js';

@@ -10,6 +10,7 @@ export * from './ops/elementwise.js';
 export * from './ops/reduction.js';
 export * from './ops/catalogue.js';
 export * from './ops/selection.js';
+export * from './ops/stencil.js';
 export * from './ops/linalg.js';
 export * from './codec.js';
 export * from './codec-stream.js';

@@ -42,6 +42,7 @@ import {
   SvdParams,
   TriangularSolveParams,
 } from './linalg.js';
+import { checkCorrelate, checkGradient, CorrelateParams, GradientParams } from './stencil.js';
 
 /**
  * The op catalogue: every op a task may name, its parameter schema, and the rule that checks a
@@ -489,6 +490,8 @@ export const OPS = {
   solve: def({ params: SolveParams, check: checkSolve }),
   lu: def({ params: LuParams, check: checkLu }),
   det: def({ params: DetParams, check: checkDet }),
+  gradient: def({ params: GradientParams, check: checkGradient }),
+  correlate: def({ params: CorrelateParams, check: checkCorrelate }),
   'map-blocks': def({ params: MapBlocksParams, check: () => undefined }),
 } as const;
 

@@ -8,6 +8,7 @@ import { reduceMerge } from './reduce.js';
 import { assemble, reshape, transpose } from './structure.js';
 import { cumulate } from './cumulate.js';
 import { quantile } from './quantile.js';
+import { correlate, gradient } from './stencil.js';
 import { bincount, histogram, searchCount, sort, topk } from './sort.js';
 import { cholesky, det, lu, qr, solve, svd, triangularSolve } from './linalg.js';
 import { compress, countNonzero } from './compress.js';
@@ -131,6 +132,8 @@ function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): 
     case 'solve': return solve(inputs, t.shape, t.dtype);
     case 'lu': return lu(inputs, t.shape, t.dtype);
     case 'det': return det(p('det'), inputs, t.shape, t.dtype);
+    case 'gradient': return gradient(p('gradient'), inputs, t.shape, t.dtype);
+    case 'correlate': return correlate(p('correlate'), inputs, t.shape, t.dtype);
     case 'map-blocks': return mapBlocks(p('map-blocks'), inputs, t.key, t.shape, t.dtype);
   }
 }
