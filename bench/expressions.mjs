@@ -50,6 +50,10 @@ export function arrayExpressions(ta) {
       const l = ta.linalg.cholesky(ta.eye(p.n, p.n, { chunks: [p.c, p.c] }).mul(p.n).add(x.add(x.T).div(2)));
       return l.mul(l).sum();
     },
+    'map-overlap': (p) => {
+      const l = ta.mapOverlap('laplace7', ta.random.uniform([p.n, p.n, p.n], { chunks: [p.c, p.c, p.c], seed: 1 }), { depth: 1, boundary: 'periodic' });
+      return l.mul(l).sum();
+    },
     histogram: (p) => ta.histogram(ta.random.uniform([p.n], { chunks: [p.c], seed: 1 }), { bins: 100, range: [0, 1] })[0].sum(),
     'sin-cos': (p) => {
       const y = ta.random.uniform([p.n], { chunks: [p.c], seed: 1 });

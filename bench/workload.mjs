@@ -53,7 +53,9 @@ const BUILD = {
 const build = BUILD[name];
 if (!build) fail(`unknown workload ${name}; known: ${Object.keys(BUILD).join(', ')}`);
 
-const client = await ta.Client.connect(threadsArg ? { threads: Number(threadsArg) } : undefined);
+// The bench's user kernels (mapOverlap's stencil) are loaded by every pool thread.
+const kernels = [new URL('./kernels.mjs', import.meta.url).pathname];
+const client = await ta.Client.connect({ kernels, ...(threadsArg && { threads: Number(threadsArg) }) });
 try {
   // Tasks in the executed graph: what the engine says it ran, else the size of the optimised graph.
   const stats = () => (typeof client.engine.stats === 'function' ? client.engine.stats() : undefined);

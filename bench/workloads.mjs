@@ -144,6 +144,16 @@ export const WORKLOADS = {
     // trace(L Lᵀ) = trace(A) = n² + Σ x_ii, whose mean is n/2 and standard deviation √(n/12).
     expect: (p) => ({ value: p.n * p.n + p.n / 2, tol: 6 * Math.sqrt(p.n / 12) + 1e-9 * p.n * p.n, why: 'trace(L Lᵀ) = trace(A) = n² + Σ x_ii, to 6σ' }),
   },
+  // Neighbourhoods: a 3-d stencil through mapOverlap (halo exchange between neighbouring blocks).
+  'map-overlap': {
+    title: 'sum(L * L), L the periodic 7-point Laplacian of x by mapOverlap (depth 1), x uniform n³ float64 in c³ blocks',
+    full: { n: 384, c: 128 },
+    quick: { n: 128, c: 64 },
+    inputBytes: (p) => p.n ** 3 * 8,
+    // L = the 6 neighbours - 6x: mean 0, variance 42/12 = 3.5, so E[L²] = 3.5; L² of points up to
+    // 2 apart are correlated (13 of them), which the tolerance allows for.
+    expect: (p) => ({ value: 3.5 * p.n ** 3, tol: 6 * Math.sqrt(p.n ** 3 * 24.5 * 13), why: 'E[L²] = 6/12 + 36/12 = 3.5 per point, to 6σ' }),
+  },
 };
 
 export const NAMES = Object.keys(WORKLOADS);

@@ -3,6 +3,7 @@
 // never the array: each block is generated, factored and freed once its small R is cut out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
+import { heldPeak } from './memory.test-util.js';
 
 const BLOCK = 100_000 * 50 * 8;
 
@@ -13,13 +14,7 @@ describe('TSQR memory on the local engine', () => {
   });
   afterAll(() => client.close());
 
-  /** The most bytes the engine held while computing x, sampled at every task event. */
-  async function peak(x: ta.ChunkedArray): Promise<{ peak: number; value: ta.NDArray | number }> {
-    const engine = client.engine as unknown as { stats(): { bytesHeld: number } };
-    let most = 0;
-    const value = (await client.compute(x, { onEvent: () => (most = Math.max(most, engine.stats().bytesHeld)) })) as ta.NDArray | number;
-    return { peak: most, value };
-  }
+  const peak = (x: ta.ChunkedArray) => heldPeak(client, x);
 
   it('qr(x)[1] and svd(x)[1] of 2,000,000 x 50 in 100,000-row blocks hold at most 5 blocks per thread (the array is 20)', { timeout: 240_000 }, async () => {
     const x = ta.random.uniform([2_000_000, 50], { chunks: [100_000, 50], seed: 5 });

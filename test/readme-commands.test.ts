@@ -3,7 +3,7 @@
 // repository (or from a folder holding the README's file), and long-running ones are stopped as
 // a terminal does it (SIGINT to the whole process group for Ctrl-C). Only the environment keeps
 // runs apart (a Redis key prefix of their own); nothing is added to a command line.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -125,6 +125,8 @@ describe('README commands, run as written', { timeout: 180_000 }, () => {
       'clip.ts': readmeFile('clip.ts'),
       'cluster.ts': readmeFile('cluster.ts'),
       'job.ts': readmeFile('job.ts'),
+      'blur.mjs': readmeFile('blur.mjs'),
+      'blur.ts': readmeFile('blur.ts'),
     });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -139,6 +141,22 @@ describe('README commands, run as written', { timeout: 180_000 }, () => {
     expect(README).toContain('`npx tessera submit --local <file>`');
     expect(clip.code, clip.out).toBe(0);
     expect(clip.stdout.trim()).toBe('true true');
+  });
+
+  it('the Gaussian blur by mapOverlap gives scipy.ndimage.gaussian_filter at the corners and a block junction', async () => {
+    const blur = await run('npx tessera submit --local blur.ts', dir);
+    expect(blur.code, blur.out).toBe(0);
+    const ours = blur.stdout.trim().split(/\s+/).map(Number);
+    const scipy = spawnSync(process.env['TESSERA_NUMPY_PYTHON'] ?? '/usr/bin/python3', ['-c', [
+      'import numpy as np, scipy.ndimage as nd',
+      'i = np.arange(2000)[:, None]; j = np.arange(3000)',
+      'b = nd.gaussian_filter(((i * 7 + j * 13) % 17).astype("f8"), 2)',
+      'print(b[0, 0], b[1000, 1500], b[1999, 2999])',
+    ].join('\n')], { encoding: 'utf8' });
+    expect(scipy.status, scipy.stderr).toBe(0);
+    const want = scipy.stdout.trim().split(/\s+/).map(Number);
+    expect(ours).toHaveLength(3);
+    ours.forEach((v, k) => expect(Math.abs(v - want[k]!)).toBeLessThan(1e-12));
   });
 
   it('cluster mode: a scheduler and two workers, the cluster program, status and the dashboard', async () => {
