@@ -1,6 +1,6 @@
 // numpy is the oracle for sorting and selection: sort and argsort (numpy's kind='stable'), topk and
 // argtopk (Dask's: the k largest first, or the |k| smallest; their numpy answer is a stable sort),
-// searchsorted, isin, digitize, histogram and bincount, on every dtype, odd shapes and chunkings (several blocks
+// searchsorted, isin, digitize, histogram, histogramdd, histogram2d, bincount and partition, on every dtype, odd shapes and chunkings (several blocks
 // along the sorted axis, trees of several levels), NaN and infinities among the values, on the
 // local engine and a cluster.
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ interface Case {
   rel?: number;
 }
 
-function input(dtype: Dtype, shape: number[], chunks: number[], salt = 0) {
+function input(dtype: Dtype, shape: number[], chunks: number[] | number[][], salt = 0) {
   const n = shape.reduce((a, b) => a * b, 1);
   const base = values(dtype, salt);
   // Repeats (ties) and the specials, in an order that is not sorted.
@@ -115,6 +115,33 @@ function cases(): Case[] {
       out.push({ label: `histogram(${dtype}, float32 weights)`, np: { fn: 'histogram', args: [t.theirs], kwargs: { bins: 5, range, weights: w32.theirs } }, build: () => ta.histogram(t.ours, { bins: 5, range, weights: w32.ours }), rel: 1e-6 });
       out.push({ label: `histogram(${dtype}, density)`, np: { fn: 'histogram', args: [t.theirs], kwargs: { bins: edges, density: true } }, build: () => ta.histogram(t.ours, { bins: edges, density: true }), rel: 1e-12 });
     }
+
+    {
+      // histogramdd of an (N, 3) sample in blocks of rows and columns, and of three 1-d arrays in other chunks.
+      const s = input(dtype, [23, 3], [[5, 9, 9], [2, 1]], 7);
+      const range = [[-10, 150], [-10, 150], [0, 100]] as const;
+      const bins = [4, [-100, -1, 0, 0.5, 3, 3, 100, 1e6], 3];
+      out.push({ label: `histogramdd(${dtype} (N, D))`, np: { fn: 'histogramdd', args: [s.theirs], kwargs: { bins, range } }, build: () => { const [h, es] = ta.histogramdd(s.ours, { bins, range }); return [h, ...es]; } });
+      const cols = [0, 1, 2].map((k) => input(dtype, [23], [[[4, 10, 9]], [[23]], [[11, 12]]][k]!, 8 + k));
+      const w = input('float64', [23], [7], 11);
+      out.push({
+        label: `histogramdd(${dtype} arrays, weights, density)`,
+        np: { fn: 'histogramdd', args: [cols.map((c) => c.theirs)], kwargs: { bins: 3, range, weights: w.theirs, density: true } },
+        build: () => { const [h, es] = ta.histogramdd(cols.map((c) => c.ours), { bins: 3, range, weights: w.ours, density: true }); return [h, ...es]; },
+        rel: 1e-12,
+      });
+      const [cx, cy] = [cols[0]!, cols[2]!];
+      out.push({ label: `histogram2d(${dtype})`, np: { fn: 'histogram2d', args: [cx.theirs, cy.theirs], kwargs: { bins: [5, 2], range: [range[0], range[2]] } }, build: () => ta.histogram2d(cx.ours, cy.ours, { bins: [5, 2], range: [range[0], range[2]] }) });
+      const e3 = [-5, 0, 2.5, 7, 64]; // float edges: ours are float64 (a JS list cannot say int64)
+      out.push({ label: `histogram2d(${dtype}, the same edges for both)`, np: { fn: 'histogram2d', args: [cx.theirs, cy.theirs], kwargs: { bins: e3 } }, build: () => ta.histogram2d(cx.ours, cy.ours, { bins: e3 }) });
+    }
+
+    // partition: numpy leaves the order inside each side open; ours is the sorted lane, a valid one.
+    for (const [kth, axis] of [[3, 0], [[0, -1], 1], [-2, null]] as const) {
+      const kw = { axis, kind: 'stable' };
+      out.push({ label: `partition(${dtype}, kth ${JSON.stringify(kth)}, axis ${axis})`, np: { fn: 'sort', args: [x.theirs], kwargs: kw }, build: () => ta.partition(x.ours, kth, { axis }) });
+      out.push({ label: `argpartition(${dtype}, kth ${JSON.stringify(kth)}, axis ${axis})`, np: { fn: 'argsort', args: [x.theirs], kwargs: kw }, build: () => ta.argpartition(x.ours, kth, { axis }) });
+    }
   }
   return out;
 }
@@ -151,6 +178,12 @@ describe('sorting and selection refuse what numpy and Dask refuse', () => {
     expect(() => ta.searchsorted(ta.ones([3]), 1, { side: 'middle' as 'left' })).toThrow(/side must be 'left' or 'right'/);
     expect(() => ta.digitize(x, [1, 0, 2])).toThrow(/monotonically increasing or decreasing/);
     expect(() => ta.histogram(x, { bins: 4 })).toThrow(/give range/);
+    expect(() => ta.partition(x, 3)).toThrow(/partition: kth\(=3\) out of bounds \(3\)/);
+    expect(() => ta.argpartition(x, [0, -5], { axis: 0 })).toThrow(/kth\(=-5\) out of bounds \(4\)/);
+    expect(() => ta.histogramdd(x, { bins: 3 })).toThrow(/histogramdd: give range for dimension 0/);
+    expect(() => ta.histogramdd(x, { bins: [2, 2] })).toThrow(/bins for 2 dimensions, the sample has 3/);
+    expect(() => ta.histogramdd([ta.ones([3]), ta.ones([4])], { bins: [[0, 1], [0, 1]] })).toThrow(/coordinate arrays differ in shape/);
+    expect(() => ta.histogram2d(ta.ones([3]), ta.ones([3]), { bins: [[0, 2, 1], [0, 1]] })).toThrow(/increase monotonically, in dimension 0/);
     expect(() => ta.histogram(x, { bins: [0, 2, 1] })).toThrow(/increase monotonically/);
     expect(() => ta.histogram(x, { bins: 3, range: [1, 0] })).toThrow(/max must be larger than min/);
     expect(() => ta.histogram(x, { bins: 3, range: [0, 1], weights: ta.ones([3, 4]) })).toThrow(/weights of shape \(3, 4\)/);

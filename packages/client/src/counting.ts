@@ -26,9 +26,9 @@ export interface HistogramOptions {
 }
 
 /** numpy's edges of equal bins: linspace in float64, in the dtype the values are binned in. */
-function equalEdges(bins: number, range: readonly [number, number] | undefined, dtype: Dtype): number[] {
-  if (!Number.isInteger(bins) || bins < 1) throw new InvalidArgumentError(`histogram: bins must be a positive integer or a list of edges, got ${bins}`);
-  if (!range) throw new InvalidArgumentError('histogram: give range: [lower, upper] with a number of bins (finding them would take a pass over the data first, as in Dask)');
+export function equalEdges(bins: number, range: readonly [number, number] | undefined, dtype: Dtype, fn = 'histogram'): number[] {
+  if (!Number.isInteger(bins) || bins < 1) throw new InvalidArgumentError(`${fn}: bins must be a positive integer or a list of edges, got ${bins}`);
+  if (!range) throw new InvalidArgumentError(`${fn}: give range: [lower, upper] with a number of bins (finding them would take a pass over the data first, as in Dask)`);
   let [lo, hi] = range;
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new InvalidArgumentError(`histogram: range [${lo}, ${hi}] must be finite`);
   if (lo > hi) throw new InvalidArgumentError(`histogram: max must be larger than min in range [${lo}, ${hi}]`);

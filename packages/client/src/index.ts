@@ -180,6 +180,8 @@ export { quantile, percentile, median, nanquantile, nanpercentile, nanmedian, ty
 export {
   sort,
   argsort,
+  partition,
+  argpartition,
   topk,
   argtopk,
   searchsorted,
@@ -192,6 +194,7 @@ export {
   type DigitizeOptions,
 } from './sorting.js';
 export { histogram, bincount, type HistogramOptions, type BincountOptions } from './counting.js';
+export { histogramdd, histogram2d, type BinsDd, type HistogramddOptions, type Histogram2dOptions } from './histogramdd.js';
 export { pad, block, type PadMode, type PadWidth, type Blocks } from './pad.js';
 export { sum, prod, mean, min, max, var_ as var, std, argmin, argmax, type Reducer } from './reductions.js';
 export { transpose, reshape, concatenate, stack } from './structure.js';

@@ -52,6 +52,31 @@ export const sort = (x: ChunkedArray, opts: SortOptions = {}): ChunkedArray => s
 /** numpy.argsort (kind='stable'): the int64 indices that sort each lane, ties in index order. */
 export const argsort = (x: ChunkedArray, opts: SortOptions = {}): ChunkedArray => sorted('argsort', x, true, opts);
 
+/** The kth positions (one or several, negative from the end) checked against the axis, as numpy's. */
+function checkKth(fn: string, x: ChunkedArray, kth: number | readonly number[], axis: number | null | undefined): void {
+  const n = axis === null ? x.size : x.shape[normalizeAxis(fn, axis ?? -1, x.ndim)]!;
+  for (const k of typeof kth === 'number' ? [kth] : kth) {
+    if (!Number.isInteger(k)) throw new InvalidArgumentError(`${fn}: kth must be integers, got ${k}`);
+    if (k >= n || k < -n) throw new InvalidArgumentError(`${fn}: kth(=${k}) out of bounds (${n})`);
+  }
+}
+
+/**
+ * numpy.partition: each lane along `axis` with its kth element where a sort puts it, smaller ones
+ * before and larger after, in an order numpy leaves unspecified. Here the lanes are sorted
+ * (stable), which is such an order (introselect would do less work; the gathered axis is the
+ * same). Dask has no partition.
+ */
+export function partition(x: ChunkedArray, kth: number | readonly number[], opts: SortOptions = {}): ChunkedArray {
+  checkKth('partition', x, kth, opts.axis);
+  return sorted('partition', x, false, opts);
+}
+/** numpy.argpartition: the int64 indices that partition each lane (here: that sort it, stable). */
+export function argpartition(x: ChunkedArray, kth: number | readonly number[], opts: SortOptions = {}): ChunkedArray {
+  checkKth('argpartition', x, kth, opts.axis);
+  return sorted('argpartition', x, true, opts);
+}
+
 export interface TopkOptions {
   /** The axis to select along (default -1). */
   axis?: number;

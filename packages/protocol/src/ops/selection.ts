@@ -57,6 +57,17 @@ export const HistogramParams = z
 export type HistogramParams = z.infer<typeof HistogramParams>;
 
 /**
+ * numpy.histogramdd's counts of one block: inputs the D coordinate blocks (one shape), then the
+ * weights (`weighted`); edges per dimension, each increasing; a point falls in [e_b, e_b+1) along
+ * each (the last bin closed), NaN and points outside left out. float64 [bins_1, .., bins_D].
+ */
+export const HistogramddParams = z
+  .object({ edges: z.array(z.array(z.number()).min(2)).min(1), weighted: z.boolean() })
+  .strict()
+  .refine((p) => p.edges.every((e) => e.every((v, i) => i === 0 || v >= e[i - 1]!)), 'edges must increase monotonically');
+export type HistogramddParams = z.infer<typeof HistogramddParams>;
+
+/**
  * Counts of each value 0 .. length - 1 of a 1-d integer block (input 0), or the sums of the
  * weights (input 1, same shape) there: int64, or float64 with weights. A negative value, or one
  * not below `length`, fails the task with a message that says so.
@@ -117,6 +128,16 @@ export function checkHistogram(p: HistogramParams, deps: readonly Meta[], out: M
   const dtype = w ? 'float64' : 'int64';
   const want = [p.edges.length - 1];
   return expect(shapeEquals(out.shape, want) && out.dtype === dtype, () => `gives ${dtype}${fmtShape(want)}, declared ${out.dtype}${fmtShape(out.shape)}`);
+}
+
+export function checkHistogramdd(p: HistogramddParams, deps: readonly Meta[], out: Meta): string | undefined {
+  const d = p.edges.length;
+  if (deps.length !== d + (p.weighted ? 1 : 0)) return `takes ${d} coordinate blocks${p.weighted ? ' and the weights' : ''}, got ${deps.length} inputs`;
+  const x = deps[0]!;
+  const other = deps.find((m) => !shapeEquals(m.shape, x.shape));
+  if (other) return `inputs ${fmtShape(x.shape)} and ${fmtShape(other.shape)} differ in shape`;
+  const want = p.edges.map((e) => e.length - 1);
+  return expect(shapeEquals(out.shape, want) && out.dtype === 'float64', () => `gives float64${fmtShape(want)}, declared ${out.dtype}${fmtShape(out.shape)}`);
 }
 
 export function checkBincount(p: BincountParams, deps: readonly Meta[], out: Meta): string | undefined {

@@ -9,7 +9,7 @@ import { assemble, reshape, transpose } from './structure.js';
 import { cumulate } from './cumulate.js';
 import { quantile } from './quantile.js';
 import { correlate, gradient } from './stencil.js';
-import { bincount, histogram, searchCount, sort, topk } from './sort.js';
+import { bincount, histogram, histogramdd, searchCount, sort, topk } from './sort.js';
 import { cholesky, det, lu, qr, solve, svd, triangularSolve } from './linalg.js';
 import { compress, countNonzero } from './compress.js';
 import { readNpy, writeNpy } from './files.js';
@@ -124,6 +124,7 @@ function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): 
     case 'topk': return topk(p('topk'), inputs, t.shape, t.dtype);
     case 'search-count': return searchCount(p('search-count'), inputs, t.shape);
     case 'histogram': return histogram(p('histogram'), inputs, t.shape, t.dtype);
+    case 'histogramdd': return histogramdd(p('histogramdd'), inputs, t.shape);
     case 'bincount': return bincount(p('bincount'), inputs, t.shape, t.dtype);
     case 'qr': return qr(inputs, t.shape, t.dtype);
     case 'svd': return svd(inputs, t.shape, t.dtype);

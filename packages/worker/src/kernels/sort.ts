@@ -8,6 +8,7 @@ import {
   type Dtype,
   type BincountParams,
   type HistogramParams,
+  type HistogramddParams,
   type SearchCountParams,
   type SortParams,
   type TopkParams,
@@ -188,36 +189,58 @@ export function searchCount(p: SearchCountParams, inputs: readonly Chunk[], shap
 }
 
 /** Counts (or sums of weights) of a block's values in the bins between the edges, numpy.histogram's. */
+/** The bin of v among edges: [e_b, e_b+1), the last bin closed; -1 outside them (NaN too). */
+function binOf(edges: readonly number[], v: number): number {
+  const bins = edges.length - 1;
+  if (!(v >= edges[0]! && v <= edges[bins]!)) return -1;
+  // The last edge not above v (numpy's searchsorted side='right', less one).
+  let a = 0;
+  let b = bins + 1;
+  while (a < b) {
+    const mid = (a + b) >>> 1;
+    if (edges[mid]! <= v) a = mid + 1;
+    else b = mid;
+  }
+  return Math.min(a - 1, bins - 1);
+}
+
+const numberAt = (xs: Chunk['data'], q: number): number => (isWideData(xs) ? Number(xs[q]) : (xs[q] as number));
+
+/** numpy.histogram's counts (or sums of weights) of one block's values. */
 export function histogram(p: HistogramParams, inputs: readonly Chunk[], shape: readonly number[], dtype: Dtype): Chunk {
   const [x, w] = inputs;
   if (!x || inputs.length > 2) throw new Error(`histogram: takes 1 or 2 inputs, got ${inputs.length}`);
-  const edges = p.edges;
-  const bins = edges.length - 1;
-  const lo = edges[0]!;
-  const hi = edges[bins]!;
-  const acc = new Float64Array(bins);
-  const xs = x.data;
-  const wide = isWideData(xs);
-  const ws = w?.data;
-  const wideW = ws !== undefined && isWideData(ws);
-  for (let q = 0; q < xs.length; q++) {
-    const v = wide ? Number(xs[q]) : (xs[q] as number);
-    if (!(v >= lo && v <= hi)) continue;
-    // The last edge not above v: bin [e_b, e_b+1), the last bin closed.
-    let a = 0;
-    let b = bins + 1;
-    while (a < b) {
-      const mid = (a + b) >>> 1;
-      if (edges[mid]! <= v) a = mid + 1;
-      else b = mid;
-    }
-    const bin = Math.min(a - 1, bins - 1);
-    acc[bin] = acc[bin]! + (ws === undefined ? 1 : wideW ? Number(ws[q]) : (ws[q] as number));
+  const acc = new Float64Array(p.edges.length - 1);
+  for (let q = 0; q < x.data.length; q++) {
+    const bin = binOf(p.edges, numberAt(x.data, q));
+    if (bin >= 0) acc[bin] = acc[bin]! + (w === undefined ? 1 : numberAt(w.data, q));
   }
   const out = allocChunk(dtype, shape);
   const dst = out.data as Elements;
   const wideOut = isWideData(out.data);
   acc.forEach((c, b) => (dst[b] = wideOut ? BigInt(c) : c));
+  return out;
+}
+
+/** numpy.histogramdd's counts (or sums of weights) of one block of D coordinate arrays, float64. */
+export function histogramdd(p: HistogramddParams, inputs: readonly Chunk[], shape: readonly number[]): Chunk {
+  const d = p.edges.length;
+  if (inputs.length !== d + (p.weighted ? 1 : 0)) throw new Error(`histogramdd: takes ${d} coordinate blocks${p.weighted ? ' and weights' : ''}, got ${inputs.length}`);
+  const w = p.weighted ? inputs[d]! : undefined;
+  const out = allocChunk('float64', shape);
+  const acc = out.data as Float64Array;
+  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const n = inputs[0]!.data.length;
+  for (let q = 0; q < n; q++) {
+    let at = 0;
+    let k = 0;
+    for (; k < d; k++) {
+      const bin = binOf(p.edges[k]!, numberAt(inputs[k]!.data, q));
+      if (bin < 0) break;
+      at += bin * strides[k]!;
+    }
+    if (k === d) acc[at] = acc[at]! + (w === undefined ? 1 : numberAt(w.data, q));
+  }
   return out;
 }
 
