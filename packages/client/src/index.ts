@@ -202,6 +202,8 @@ export { slice, rechunk } from './slicing.js';
 export { matmul, tensordot, type TensordotOptions } from './linalg.js';
 export { mapBlocks, type MapBlocksOptions } from './map-blocks.js';
 export { mapOverlap, overlap, trimInternal, type Boundary, type Depth, type MapOverlapOptions, type OverlapOptions, type PerAxis } from './overlap.js';
+export { blockwise, type BlockwiseOptions } from './blockwise-index.js';
+export { reduction, applyOverAxes, applyAlongAxis, type ReductionOptions, type ApplyAlongAxisOptions } from './reduction-custom.js';
 export { convolve, correlate, diff, gradient, type CorrelateMode, type DiffOptions, type GradientOptions, type Spacing } from './differences.js';
 export { buildGraph } from './graph/build.js';
 export { cull } from './graph/cull.js';

@@ -156,6 +156,11 @@ export const MapBlocksParams = z
     kernel: z.string().min(1).max(200),
     params: z.record(z.string(), z.unknown()),
     blockIndex: z.array(nonneg),
+    /**
+     * applyAlongAxis: the kernel runs once per 1-d lane along `axis` of the one input (which holds
+     * the axis whole); each result, of shape `out` ([] for a scalar), takes the axis's place.
+     */
+    along: z.object({ axis: nonneg, out: z.array(nonneg) }).strict().optional(),
   })
   .strict();
 

@@ -56,6 +56,7 @@ export function unregisterKernel(name: string): boolean {
 
 /** Run a user kernel and hold its result to the task's declared dtype and shape. */
 export function mapBlocks(p: MapBlocksParams, inputs: Chunk[], key: string, shape: number[], dtype: Dtype): Chunk {
+  if (p.along) return alongAxis(p, p.along, inputs, key, shape, dtype);
   const fn = getKernel(p.kernel);
   const ret = fn(inputs, p.params, { key, blockIndex: [...p.blockIndex], shape: [...shape], dtype });
   const chunk: unknown = ArrayBuffer.isView(ret) ? { dtype, shape: [...shape], data: ret } : ret;
@@ -71,5 +72,37 @@ export function mapBlocks(p: MapBlocksParams, inputs: Chunk[], key: string, shap
   if (own && !inputs.some((i) => i.data.buffer === c.data.buffer)) return c;
   const out = allocChunk(dtype, shape);
   new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength).set(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength));
+  return out;
+}
+
+/**
+ * numpy.apply_along_axis within one block: the kernel on every 1-d lane along the axis (a copy of
+ * it, as numpy hands func a 1-d array), its result checked and written where the axis was.
+ */
+function alongAxis(p: MapBlocksParams, along: { axis: number; out: number[] }, inputs: Chunk[], key: string, shape: number[], dtype: Dtype): Chunk {
+  const fn = getKernel(p.kernel);
+  const x = inputs[0];
+  if (inputs.length !== 1 || !x) throw new Error(`applyAlongAxis: kernel "${p.kernel}" takes one input per task, got ${inputs.length}`);
+  const { axis, out: laneShape } = along;
+  const n = x.shape[axis]!;
+  const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const m = laneShape.reduce((a, b) => a * b, 1);
+  const out = allocChunk(dtype, shape);
+  const Lane = x.data.constructor as new (n: number) => ChunkData;
+  const lane = new Lane(n);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      for (let k = 0; k < n; k++) (lane as Float64Array)[k] = (x.data as Float64Array)[base + k * inner]!;
+      const ret = fn([{ dtype: x.dtype, shape: [n], data: lane.slice() as ChunkData }], p.params, { key, blockIndex: [...p.blockIndex], shape: [...laneShape], dtype });
+      const data = ArrayBuffer.isView(ret) ? ret : (ret as Chunk).data;
+      if (!dtypeOfData(data) || dtypeOfData(data) !== dtype || data.length !== m) {
+        throw new Error(`kernel "${p.kernel}" returned ${dtypeOfData(data) ?? 'no typed array'}[${(data as ChunkData).length}] for a lane of ${key}; expected ${dtype} data of shape [${laneShape.join(', ')}]`);
+      }
+      // The lane's result takes the axis's place: element j at (o, j, i) of outer x m x inner.
+      for (let j = 0; j < m; j++) (out.data as Float64Array)[(o * m + j) * inner + i] = (data as Float64Array)[j]!;
+    }
+  }
   return out;
 }
