@@ -1,5 +1,6 @@
-import { ChunkError, InvalidArgumentError, ShapeError, fmtShape, keySafe, type Dtype } from '@tessera/protocol';
-import { ChunkedArray, makeArray } from './array.js';
+import { ChunkError, InvalidArgumentError, ShapeError, fmtShape, type Dtype } from '@tessera/protocol';
+import { ChunkedArray } from './array.js';
+import { checkKernel, kernelArray } from './map-blocks.js';
 import { type Chunks, fmtChunks, gridIndices, unifyAxis } from './chunks.js';
 import { checkDtype } from './elementwise.js';
 import { rechunk } from './slicing.js';
@@ -39,7 +40,7 @@ function checkIndex(fn: string, what: string, ix: unknown): string {
  */
 export function blockwise(kernel: string, outIndex: string, ...args: (ChunkedArray | string | BlockwiseOptions)[]): ChunkedArray {
   const fn = `blockwise(${String(kernel)})`;
-  if (typeof kernel !== 'string' || kernel.length === 0 || kernel.length > 200) throw new InvalidArgumentError(`blockwise: kernel must be a registered kernel's name, got ${JSON.stringify(kernel)}`);
+  checkKernel('blockwise', kernel);
   const out = checkIndex(fn, 'the output index', outIndex);
   const last = args[args.length - 1];
   const opts: BlockwiseOptions = last !== undefined && !(last instanceof ChunkedArray) && typeof last === 'object' ? last : {};
@@ -85,15 +86,14 @@ export function blockwise(kernel: string, outIndex: string, ...args: (ChunkedArr
   const grid = (ls: string): number[] => [...ls].map((l) => common.get(l)!.length);
   const contractedBlocks = [...gridIndices(grid(contracted.join('')))];
   const dtype = checkDtype(fn, opts.dtype ?? arrays[0]!.dtype);
-  const params = opts.params ?? {};
-  return makeArray({
-    label: keySafe(kernel),
-    op: 'map-blocks',
-    shape: chunks.map((c) => c.reduce((a, b) => a + b, 0)),
-    dtype,
+  const { params } = checkKernel(fn, kernel, opts.params ?? {});
+  return kernelArray({
+    kernel,
+    params,
     chunks,
+    dtype,
     inputs: arrays,
-    token: { kernel, params, out, ix: inputs.map((i) => i.ix), concatenate },
+    token: { out, ix: inputs.map((i) => i.ix), concatenate },
     block: (index) => {
       const at = new Map([...out].map((l, k) => [l, index[k]!]));
       // Of each input, every block along its contracted indices (one when concatenated), in C order.
@@ -101,7 +101,7 @@ export function blockwise(kernel: string, outIndex: string, ...args: (ChunkedArr
         const ix = [...inputs[k]!.ix];
         return [...new Set(contractedBlocks.map((cb) => a.key(ix.map((l) => at.get(l) ?? cb[contracted.indexOf(l)]!))))];
       });
-      return { params: { kernel, params, blockIndex: [...index] }, deps };
+      return { deps };
     },
   });
 }

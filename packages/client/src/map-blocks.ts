@@ -22,15 +22,48 @@ function checkExplicit(chunks: unknown): Chunks {
   return chunks.map((c: number[]) => [...c]);
 }
 
+/** A user kernel's name and params, checked as every op that runs one checks them. */
+export function checkKernel(fn: string, kernel: unknown, params: unknown = {}): { kernel: string; params: Record<string, unknown> } {
+  if (typeof kernel !== 'string' || kernel.length === 0 || kernel.length > 200) {
+    throw new InvalidArgumentError(`${fn}: kernel must be a registered kernel's name (1-200 characters), got ${JSON.stringify(kernel)}`);
+  }
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new InvalidArgumentError(`${fn}: params must be an object`);
+  return { kernel, params: params as Record<string, unknown> };
+}
+
+/** The `map-blocks` array of a user kernel: one task per output block, its deps and extra params given per block. */
+export function kernelArray(init: {
+  kernel: string;
+  params: Record<string, unknown>;
+  chunks: Chunks;
+  dtype: Dtype;
+  inputs: readonly ChunkedArray[];
+  token: unknown;
+  block: (index: readonly number[]) => { deps: string[]; blockIndex?: number[]; along?: { axis: number; out: number[] } };
+}): ChunkedArray {
+  const { kernel, params } = init;
+  return makeArray({
+    label: keySafe(kernel),
+    op: 'map-blocks',
+    shape: init.chunks.map((c) => c.reduce((a, b) => a + b, 0)),
+    dtype: init.dtype,
+    chunks: init.chunks,
+    inputs: [...init.inputs],
+    token: init.token === null ? { kernel, params } : { kernel, params, more: init.token },
+    block: (index) => {
+      const b = init.block(index);
+      return { params: { kernel, params, blockIndex: b.blockIndex ?? [...index], ...(b.along && { along: b.along }) }, deps: b.deps };
+    },
+  });
+}
+
 /**
  * Run a user kernel (registered by name on the workers) on every block: op `map-blocks`, one
  * task per block of the inputs' common grid (broadcast and unified like an elementwise op).
  * Only the kernel's name and JSON params travel; no code is shipped.
  */
 export function mapBlocks(kernel: string, ...args: [...ChunkedArray[], MapBlocksOptions] | ChunkedArray[]): ChunkedArray {
-  if (typeof kernel !== 'string' || kernel.length === 0 || kernel.length > 200) {
-    throw new InvalidArgumentError(`mapBlocks: kernel must be a registered kernel's name (1-200 characters), got ${JSON.stringify(kernel)}`);
-  }
+  checkKernel('mapBlocks', kernel);
   const last = args[args.length - 1];
   const opts: MapBlocksOptions = last !== undefined && !(last instanceof ChunkedArray) ? (last as MapBlocksOptions) : {};
   const arrays = (last === opts ? args.slice(0, -1) : args) as ChunkedArray[];
@@ -57,20 +90,15 @@ export function mapBlocks(kernel: string, ...args: [...ChunkedArray[], MapBlocks
     throw new ChunkError(`mapBlocks(${kernel}): chunks ${fmtChunks(chunks)} do not add up to shape ${fmtShape(opts.shape)}`);
   }
   const dtype = checkDtype(`mapBlocks(${kernel})`, opts.dtype ?? arrays[0]?.dtype ?? 'float64');
-  const params = opts.params ?? {};
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new InvalidArgumentError('mapBlocks: params must be an object');
-  return makeArray({
-    label: keySafe(kernel),
-    op: 'map-blocks',
-    shape: chunks.map((c) => c.reduce((a, b) => a + b, 0)),
-    dtype,
+  const { params } = checkKernel('mapBlocks', kernel, opts.params ?? {});
+  return kernelArray({
+    kernel,
+    params,
     chunks,
+    dtype,
     inputs: al?.arrays ?? [],
-    token: { kernel, params },
-    block: (index) => ({
-      params: { kernel, params, blockIndex: [...index] },
-      // With `shape` the output rank may differ from the inputs': then they are single blocks.
-      deps: al ? al.arrays.map((a, k) => a.key(chunks.length === al.chunks.length ? al.blockOf(k, index) : a.shape.map(() => 0))) : [],
-    }),
+    token: null,
+    // With `shape` the output rank may differ from the inputs': then they are single blocks.
+    block: (index) => ({ deps: al ? al.arrays.map((a, k) => a.key(chunks.length === al.chunks.length ? al.blockOf(k, index) : a.shape.map(() => 0))) : [] }),
   });
 }

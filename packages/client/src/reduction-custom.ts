@@ -1,7 +1,7 @@
-import { InvalidArgumentError, ShapeError, fmtShape, keySafe, type Dtype } from '@tessera/protocol';
-import { ChunkedArray, makeArray } from './array.js';
+import { InvalidArgumentError, ShapeError, fmtShape, type Dtype } from '@tessera/protocol';
+import { ChunkedArray } from './array.js';
 import { checkDtype } from './elementwise.js';
-import { mapBlocks } from './map-blocks.js';
+import { checkKernel, kernelArray, mapBlocks } from './map-blocks.js';
 import { normalizeAxes, normalizeAxis } from './reductions.js';
 import { rechunk } from './slicing.js';
 import { reshape } from './structure.js';
@@ -92,26 +92,24 @@ export interface ApplyAlongAxisOptions {
  */
 export function applyAlongAxis(kernel: string, axis: number, x: ChunkedArray, opts: ApplyAlongAxisOptions = {}): ChunkedArray {
   const fn = `applyAlongAxis(${String(kernel)})`;
-  if (typeof kernel !== 'string' || kernel.length === 0 || kernel.length > 200) throw new InvalidArgumentError(`applyAlongAxis: kernel must be a registered kernel's name, got ${JSON.stringify(kernel)}`);
+  const { params } = checkKernel('applyAlongAxis', kernel, opts.params ?? {});
   const ax = normalizeAxis(fn, axis, x.ndim);
   const lane = [...(opts.shape ?? [x.shape[ax]!])];
   if (!lane.every((d) => Number.isInteger(d) && d >= 0)) throw new InvalidArgumentError(`${fn}: shape must list non-negative integers, got ${JSON.stringify(opts.shape)}`);
   const whole = x.chunks[ax]!.length === 1 ? x : rechunk(x, x.chunks.map((c, i) => (i === ax ? [x.shape[ax]!] : [...c])));
   const chunks = [...whole.chunks.slice(0, ax).map((c) => [...c]), ...lane.map((d) => [d]), ...whole.chunks.slice(ax + 1).map((c) => [...c])];
   const dtype = checkDtype(fn, opts.dtype ?? x.dtype);
-  const params = opts.params ?? {};
   const along = { axis: ax, out: lane };
-  return makeArray({
-    label: keySafe(kernel),
-    op: 'map-blocks',
-    shape: chunks.map((c) => c.reduce((a, b) => a + b, 0)),
-    dtype,
+  return kernelArray({
+    kernel,
+    params,
     chunks,
+    dtype,
     inputs: [whole],
-    token: { kernel, params, along },
+    token: along,
     block: (index) => {
       const at = [...index.slice(0, ax), 0, ...index.slice(ax + lane.length)];
-      return { params: { kernel, params, blockIndex: at, along }, deps: [whole.key(at)] };
+      return { deps: [whole.key(at)], blockIndex: at, along };
     },
   });
 }
