@@ -10,10 +10,10 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # A C++ toolchain for the worker's native kernels (node-gyp), and OpenBLAS and LAPACKE to link the
-# BLAS addon against and libzstd the zstd one (found by pkg-config); the runtime image gets the
-# built addons and the libraries.
+# BLAS addon against, libzstd the zstd one and FFTW the FFT one (found by pkg-config); the runtime
+# image gets the built addons and the libraries.
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends g++ make python3 pkg-config libopenblas-dev liblapacke-dev libzstd-dev \
+  && apt-get install -y --no-install-recommends g++ make python3 pkg-config libopenblas-dev liblapacke-dev libzstd-dev libfftw3-dev \
   && rm -rf /var/lib/apt/lists/*
 # Manifests first: the dependency layer is reused until a package.json or the lock changes.
 COPY package.json package-lock.json ./
@@ -34,7 +34,7 @@ FROM node:20-bookworm-slim AS base
 ENV NODE_ENV=production
 WORKDIR /app
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends libopenblas0-pthread liblapacke libzstd1 \
+  && apt-get install -y --no-install-recommends libopenblas0-pthread liblapacke libzstd1 libfftw3-double3 libfftw3-single3 \
   && rm -rf /var/lib/apt/lists/*
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
@@ -43,7 +43,7 @@ COPY --from=build /app/packages/protocol/dist packages/protocol/dist
 COPY --from=build /app/packages/worker/package.json packages/worker/
 COPY --from=build /app/packages/worker/dist packages/worker/dist
 COPY --from=build /app/packages/worker/wasm packages/worker/wasm
-COPY --from=build /app/packages/worker/build/Release/tessera_native.node /app/packages/worker/build/Release/tessera_blas.node /app/packages/worker/build/Release/tessera_zstd.node packages/worker/build/Release/
+COPY --from=build /app/packages/worker/build/Release/tessera_native.node /app/packages/worker/build/Release/tessera_blas.node /app/packages/worker/build/Release/tessera_zstd.node /app/packages/worker/build/Release/tessera_fftw.node packages/worker/build/Release/
 COPY --from=build /app/packages/scheduler/package.json packages/scheduler/
 COPY --from=build /app/packages/scheduler/dist packages/scheduler/dist
 COPY --from=build /app/packages/local/package.json packages/local/

@@ -55,6 +55,14 @@ def array_expression(name, p):
         a = da.eye(p['n'], chunks=p['c']) * p['n'] + (x + x.T) / 2
         lo = da.linalg.cholesky(a, lower=True)
         return (lo * lo).sum()
+    if name == 'svd-compressed':
+        x = da.random.RandomState(1).uniform(0, 1, size=(p['n'], p['m']), chunks=(p['c'], p['m']))
+        _, s, _ = da.linalg.svd_compressed(x, 10, seed=2)
+        return s.max()
+    if name == 'fft2':
+        x = da.random.RandomState(1).uniform(0, 1, size=(p['n'], p['n']), chunks=(p['c'], p['n']))
+        # dask.array.fft needs every transformed axis in one chunk: the user rechunks to one block.
+        return (abs(da.fft.fft2(x.rechunk((p['n'], p['n'])))) ** 2).sum()
     if name == 'map-overlap':
         x = da.random.RandomState(1).uniform(0, 1, size=(p['n'],) * 3, chunks=(p['c'],) * 3)
         lap = da.map_overlap(laplace7, x, depth=1, boundary='periodic', dtype='f8')

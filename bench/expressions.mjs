@@ -50,6 +50,8 @@ export function arrayExpressions(ta) {
       const l = ta.linalg.cholesky(ta.eye(p.n, p.n, { chunks: [p.c, p.c] }).mul(p.n).add(x.add(x.T).div(2)));
       return l.mul(l).sum();
     },
+    'svd-compressed': (p) => ta.linalg.svdCompressed(ta.random.uniform([p.n, p.m], { chunks: [p.c, p.m], seed: 1 }), 10, { seed: 2 })[1].max(),
+    fft2: (p) => ta.abs(ta.fft.fft2(ta.random.uniform([p.n, p.n], { chunks: [p.c, p.n], seed: 1 }))).pow(2).sum(),
     'map-overlap': (p) => {
       const l = ta.mapOverlap('laplace7', ta.random.uniform([p.n, p.n, p.n], { chunks: [p.c, p.c, p.c], seed: 1 }), { depth: 1, boundary: 'periodic' });
       return l.mul(l).sum();

@@ -144,6 +144,25 @@ export const WORKLOADS = {
     // trace(L Lᵀ) = trace(A) = n² + Σ x_ii, whose mean is n/2 and standard deviation √(n/12).
     expect: (p) => ({ value: p.n * p.n + p.n / 2, tol: 6 * Math.sqrt(p.n / 12) + 1e-9 * p.n * p.n, why: 'trace(L Lᵀ) = trace(A) = n² + Σ x_ii, to 6σ' }),
   },
+  // Randomised SVD (Halko et al.): the k leading singular values of a tall-and-skinny array.
+  'svd-compressed': {
+    title: 'max(s) of svdCompressed(x, k=10), x uniform n×m float64 in c-row blocks',
+    full: { n: 2_000_000, m: 100, c: 100_000 },
+    quick: { n: 200_000, m: 100, c: 20_000 },
+    inputBytes: (p) => p.n * p.m * 8,
+    // x = J/2 + E (E of variance 1/12): the top singular value² ≈ nm/4 + (n + m)/12, within the
+    // spread of E's own top singular value, (√n + √m)/√12.
+    expect: (p) => ({ value: Math.sqrt((p.n * p.m) / 4 + (p.n + p.m) / 12), tol: 6 * (Math.sqrt(p.n) + Math.sqrt(p.m)) / Math.sqrt(12), why: "s₀ ≈ √(nm/4 + (n+m)/12), within E's top singular value" }),
+  },
+  // FFT: a 2-d transform of an array in row blocks (Dask needs it in one block; Tessera goes axis by axis).
+  fft2: {
+    title: 'sum(|fft2(x)|²), x uniform n×n float64 in c-row blocks',
+    full: { n: 4096, c: 512 },
+    quick: { n: 1024, c: 256 },
+    inputBytes: (p) => p.n * p.n * 8,
+    // Parseval: Σ|X|² = n² Σx², and Σx² over n² uniforms ~ (n²/3, n²·4/45).
+    expect: (p) => ({ value: p.n ** 4 / 3, tol: 6 * p.n ** 2 * p.n * Math.sqrt(4 / 45), why: 'Parseval: n²·Σx² ~ n²·(n²/3, n²·4/45), to 6σ' }),
+  },
   // Neighbourhoods: a 3-d stencil through mapOverlap (halo exchange between neighbouring blocks).
   'map-overlap': {
     title: 'sum(L * L), L the periodic 7-point Laplacian of x by mapOverlap (depth 1), x uniform n³ float64 in c³ blocks',

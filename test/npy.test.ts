@@ -75,12 +75,33 @@ json.dump(out, open('want.json', 'w'))
     expect(py("import numpy as np; print(np.load('nd.npy').tolist())").trim()).toBe('[[1.0, 2.0], [3.0, 4.5]]');
   });
 
+  it('complex128 and complex64 both ways: numpy.save to fromNpy (C, Fortran, big-endian) and toNpy to numpy.load', async () => {
+    py(`
+import numpy as np
+for name in ('complex128', 'complex64'):
+    a = (np.arange(30) * 0.5 - 3 + 1j * (np.arange(30) % 7 - 2.25)).astype(name).reshape(5, 3, 2)
+    np.save(name + '-c.npy', a); np.save(name + '-f.npy', np.asfortranarray(a)); np.save(name + '-be.npy', a.astype(a.dtype.newbyteorder('>')))
+`);
+    for (const dtype of ['complex128', 'complex64'] as const) {
+      const want = JSON.parse(py(`import numpy as np, json; a = np.load('${dtype}-c.npy'); print(json.dumps(a.ravel().view(a.real.dtype).tolist()))`)) as number[];
+      for (const kind of ['c', 'f', 'be']) {
+        const x = await ta.fromNpy(join(dir, `${dtype}-${kind}.npy`), { chunks: [2, 2, 1] });
+        expect([kind, x.dtype, x.shape]).toEqual([kind, dtype, [5, 3, 2]]);
+        expect([kind, asList(await client.compute(x))]).toEqual([kind, want]);
+      }
+      const y = ta.fft.fft(ta.arange(0, 12, 1, { chunks: 5 }).astype(dtype === 'complex64' ? 'float32' : 'float64').reshape([3, 4]));
+      await ta.toNpy(join(dir, `out-${dtype}.npy`), y, { client });
+      const back = py(`import numpy as np; a = np.load('out-${dtype}.npy'); b = np.fft.fft(np.arange(12.0).reshape(3, 4)); print(a.dtype, a.shape, np.allclose(a, b, rtol=1e-6, atol=1e-5))`).trim();
+      expect(back).toBe(`${dtype} (3, 4) True`);
+    }
+  });
+
   it('bad files and calls get typed errors that name the file', async () => {
     await expect(ta.fromNpy(join(dir, 'missing.npy'))).rejects.toThrow(ta.NotFoundError);
     writeFileSync(join(dir, 'junk.npy'), 'not numpy at all');
     await expect(ta.fromNpy(join(dir, 'junk.npy'))).rejects.toThrow(/junk\.npy: not a \.npy file/);
-    py("import numpy as np; np.save('c16.npy', np.ones(3, dtype=np.complex64)); np.save('f2.npy', np.ones(3, dtype=np.float16)); np.save('rec.npy', np.zeros(2, dtype=[('a', 'i4'), ('b', 'f8')]))");
-    await expect(ta.fromNpy(join(dir, 'c16.npy'))).rejects.toThrow(/dtype '<c8' has no Tessera dtype/);
+    py("import numpy as np; np.save('c16.npy', np.ones(3, dtype=np.clongdouble)); np.save('f2.npy', np.ones(3, dtype=np.float16)); np.save('rec.npy', np.zeros(2, dtype=[('a', 'i4'), ('b', 'f8')]))");
+    await expect(ta.fromNpy(join(dir, 'c16.npy'))).rejects.toThrow(/dtype '<c32' has no Tessera dtype/);
     await expect(ta.fromNpy(join(dir, 'f2.npy'))).rejects.toThrow(/dtype '<f2' is float16, which Tessera lacks .*cast it to float32/);
     await expect(ta.fromNpy(join(dir, 'rec.npy'))).rejects.toThrow(ta.FileFormatError);
     py("import numpy as np; np.save('cut.npy', np.arange(100.0)); d = open('cut.npy','rb').read(); open('cut.npy','wb').write(d[:-8])");

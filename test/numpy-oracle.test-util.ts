@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, expect } from 'vitest';
 import type * as ta from '@tessera/client';
-import { isWideData, typedArrayCtor, type ChunkData, type Dtype } from '@tessera/protocol';
+import { isWideData, typedArrayCtor, type ChunkData, type Dtype, type RealDtype } from '@tessera/protocol';
 
 const PYTHON = process.env['TESSERA_NUMPY_PYTHON'] ?? '/usr/bin/python3';
 const ORACLE = fileURLToPath(new URL('./fixtures/numpy_oracle.py', import.meta.url));
@@ -48,10 +48,11 @@ export function askNumpy(calls: readonly NumpyCall[]): Answer[] {
 
 // ---- inputs: specials first, then a deterministic spread ----------------------------------------
 export function values(dtype: Dtype, salt: number): number[] {
+  if (dtype === 'complex128' || dtype === 'complex64') throw new Error(`values: ${dtype} inputs are pairs the test makes itself`);
   const n = SHAPE[0]! * SHAPE[1]!;
   // The ends of each range and values whose products wrap; int64 / uint64 ones past 2^53 (doubles
   // that hold them exactly) send tiles through the exact BigInt path.
-  const specials: Record<Dtype, number[]> = {
+  const specials: Record<RealDtype, number[]> = {
     float64: [0, -0, 0.5, -0.5, 1.5, 2.5, -2.5, 1, -1, NaN, Infinity, -Infinity, 1e-10, -3.7, 100.25, 0.999, 2, -7, 1e300],
     float32: [0, -0, 0.5, -0.5, 1.5, 2.5, -2.5, 1, -1, NaN, Infinity, -Infinity, 1e-10, -3.7, 100.25, 0.999, 2, -7, 3e38],
     int64: [0, 1, -1, 2, -2, 7, -7, 2 ** 62, -(2 ** 63), 2 ** 53 + 2, -(2 ** 53) - 2, 3037000500, 2147483648, 100, -100, 3, 31, 33, 63, 64, 1000],

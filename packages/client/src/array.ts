@@ -1,4 +1,4 @@
-import { type Dtype, type OpName, fmtShape, itemsize, sizeOf, taskKey, tokenize } from '@tessera/protocol';
+import { type Dtype, DtypeError, type OpName, complexRefusal, fmtShape, itemsize, sizeOf, taskKey, tokenize } from '@tessera/protocol';
 import { type Chunks, type ChunksSpec, fmtChunks, gridIndices } from './chunks.js';
 // The method bodies below call these at call time only, so the import cycle with the modules
 // that construct arrays never touches an uninitialised binding at load time.
@@ -15,6 +15,7 @@ import * as st from './structure.js';
 import * as sl from './slicing.js';
 import * as la from './linalg.js';
 import * as sr from './sorting.js';
+import * as cx from './complex.js';
 import { mapBlocks, type MapBlocksOptions } from './map-blocks.js';
 import { hasUnknownChunks, unknownChunksError } from './deferred.js';
 
@@ -173,6 +174,12 @@ export class ChunkedArray {
   /** `cond.where(a, b)`: a where this is non-zero, else b. */
   where(a: Operand, b: Operand): ChunkedArray { return ew.where(this, a, b); }
   astype(dtype: Dtype): ChunkedArray { return ew.astype(this, dtype); }
+  /** The real part (numpy's `x.real`); a real array's own values. */
+  get real(): ChunkedArray { return cx.real(this); }
+  /** The imaginary part (numpy's `x.imag`); zeros for a real array. */
+  get imag(): ChunkedArray { return cx.imag(this); }
+  conj(): ChunkedArray { return cx.conj(this); }
+  conjugate(): ChunkedArray { return cx.conj(this); }
   floor(): ChunkedArray { return uf.floor(this); }
   ceil(): ChunkedArray { return uf.ceil(this); }
   trunc(): ChunkedArray { return uf.trunc(this); }
@@ -317,6 +324,8 @@ export function makeArray(init: ArrayInit): ChunkedArray {
   // Only deferred arrays build on unknown chunk sizes; every other op needs them (Dask's rule).
   const unknown = init.unknownChunks ? undefined : init.inputs.find(hasUnknownChunks);
   if (unknown) throw unknownChunksError(init.label, unknown);
+  const refused = complexRefusal(init.op, init.inputs, init);
+  if (refused) throw new DtypeError(`${init.label}: ${refused}`);
   const name =
     init.name ??
     `${init.label}-${tokenize(init.label, init.op, init.token, init.inputs.map((a) => a.name), init.shape, init.dtype, init.chunks)}`;

@@ -82,7 +82,7 @@ describe('creation', () => {
   it('validates shapes and dtypes', () => {
     expect(() => ta.zeros([2, -1])).toThrow(InvalidArgumentError);
     expect(() => ta.zeros([2, 1.5])).toThrow(/zeros: shape must be a list of non-negative integers/);
-    expect(() => ta.ones([2], { dtype: 'complex128' as 'int32' })).toThrow(/ones: unknown dtype "complex128"/);
+    expect(() => ta.ones([2], { dtype: 'complex256' as 'int32' })).toThrow(/ones: unknown dtype "complex256"/);
     expect(() => ta.ones([4], { chunks: [[1, 2]] })).toThrow(/chunks \(1, 2\) for axis 0 sum to 3/);
   });
 

@@ -9,7 +9,10 @@ import {
   dtypeOf,
   fmtShape,
   isFloat,
+  isComplex,
   isWide,
+  lanes,
+  realPart,
   sizeOf,
   tokenize,
   typedArrayCtor,
@@ -54,8 +57,10 @@ export function fromArray(
     );
   }
   const shape = checkShape('fromArray', opts.shape ?? [src.length]);
-  if (sizeOf(shape) !== src.length) throw new ShapeError(`fromArray: ${src.length} elements cannot have shape ${fmtShape(shape)}`);
-  const dtype = bools ? 'bool' : dtypeOf(src);
+  // Interleaved (re, im) pairs: a complex dtype, a shape, and a float array of twice its size.
+  const pairs = want !== undefined && isComplex(want) && opts.shape !== undefined && src.length === 2 * sizeOf(shape) && dtypeOf(src) === realPart(want);
+  if (sizeOf(shape) * (pairs ? 2 : 1) !== src.length) throw new ShapeError(`fromArray: ${src.length} elements cannot have shape ${fmtShape(shape)}`);
+  const dtype = pairs ? want : bools ? 'bool' : dtypeOf(src);
   // numpy.asarray(data, dtype): the data as it is stored, then cast (bool: non-zero is true).
   if (want !== undefined && want !== dtype) return astype(fromArray(src, { shape, ...(opts.chunks !== undefined ? { chunks: opts.chunks } : {}) }), want);
   const chunks = normalizeChunks('fromArray', shape, opts.chunks, dtype);
@@ -71,8 +76,9 @@ export function fromArray(
     token: tokenize(src),
     block: (index) => {
       const bshape = index.map((b, ax) => chunks[ax]![b]!);
-      const out = new Ctor(sizeOf(bshape));
-      copyBox(src, shape, index.map((b, ax) => starts[ax]![b]!), out, bshape, bshape.map(() => 0), bshape);
+      const out = new Ctor(sizeOf(bshape) * lanes(dtype));
+      const [s, b] = pairs ? [[...shape, 2], [...bshape, 2]] : [shape, bshape];
+      copyBox(src, s, [...index.map((i, ax) => starts[ax]![i]!), ...(pairs ? [0] : [])], out, b, b.map(() => 0), b);
       return { params: { bytes: new Uint8Array(out.buffer, out.byteOffset, out.byteLength) }, deps: [] };
     },
   });

@@ -8,9 +8,11 @@ import {
   type Operand as ProgramOperand,
   elementwiseDtypeError,
   elementwiseResultDtype,
+  isComplex,
   promoteTypes,
   promoteWithScalar,
 } from '@tessera/protocol';
+import { complexElementwise } from './complex.js';
 import { ChunkedArray, makeArray, type Operand } from './array.js';
 import { align } from './blockwise.js';
 import { deferCall, hasUnknownChunks } from './deferred.js';
@@ -47,6 +49,7 @@ export function elementwise(op: ElementwiseOp, operands: readonly Operand[], cas
     }
   }
   if (arrays.length === 0) throw new InvalidArgumentError(`${op}: needs at least one array operand, got only numbers`);
+  if (arrays.some((a) => isComplex(a.dtype)) || (castTo !== undefined && isComplex(castTo))) return complexElementwise(op, operands, castTo);
   const al = align(op, arrays);
   // For `where` the condition does not take part in the value's dtype.
   const valueOperands = op === 'where' ? operands.slice(1) : operands;

@@ -27,6 +27,8 @@ export { type ChunksSpec, type AxisChunks, type Chunks, AUTO_CHUNK_BYTES } from 
 export { fromArray, full, zeros, ones, arange, type CreationOptions } from './creation.js';
 export * as random from './random.js';
 export * as linalg from './linalg-api.js';
+export * as fft from './fft.js';
+export { real, imag, conj, conjugate, angle, complex, iscomplexobj } from './complex.js';
 export type { UniformOptions, NormalOptions, ExponentialOptions, RandintOptions, ChoiceOptions } from './random.js';
 export {
   add,
@@ -194,6 +196,7 @@ export {
   type DigitizeOptions,
 } from './sorting.js';
 export { histogram, bincount, type HistogramOptions, type BincountOptions } from './counting.js';
+export { unique, type UniqueOptions } from './unique.js';
 export { histogramdd, histogram2d, type BinsDd, type HistogramddOptions, type Histogram2dOptions } from './histogramdd.js';
 export { pad, block, type PadMode, type PadWidth, type Blocks } from './pad.js';
 export { sum, prod, mean, min, max, var_ as var, std, argmin, argmax, type Reducer } from './reductions.js';

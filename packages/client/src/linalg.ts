@@ -1,7 +1,8 @@
-import { InvalidArgumentError, ShapeError, fmtShape, promoteTypes } from '@tessera/protocol';
+import { InvalidArgumentError, ShapeError, fmtShape, isComplex, promoteTypes } from '@tessera/protocol';
 import { type ChunkedArray, makeArray } from './array.js';
 import { type Chunks, chunksEqual, gridIndices, unifyAxis } from './chunks.js';
-import { astype } from './elementwise.js';
+import { add, astype, sub } from './elementwise.js';
+import * as cx from './complex.js';
 import { normalizeAxis } from './reductions.js';
 import { rechunk } from './slicing.js';
 import { requireKnown } from './deferred.js';
@@ -32,7 +33,18 @@ function contractedAxes(a: ChunkedArray, b: ChunkedArray, spec: TensordotOptions
  * Contract `axA` of a with `axB` of b. After unifying the chunks of each contracted pair, every
  * output block is one `tensordot` task taking all the A blocks and B blocks along the contraction.
  */
+/** A complex product from four real ones (three where an operand is real): (ar + i ai)(br + i bi). */
+function complexContract(label: string, a: ChunkedArray, b: ChunkedArray, axA: number[], axB: number[]): ChunkedArray {
+  const prod = (x: ChunkedArray, y: ChunkedArray): ChunkedArray => contract(label, x, y, axA, axB);
+  const [ar, br] = [cx.real(a), cx.real(b)];
+  if (!isComplex(b.dtype)) return cx.complexOp('make', [prod(ar, br), prod(cx.imag(a), br)]);
+  if (!isComplex(a.dtype)) return cx.complexOp('make', [prod(ar, br), prod(ar, cx.imag(b))]);
+  const [ai, bi] = [cx.imag(a), cx.imag(b)];
+  return cx.complexOp('make', [sub(prod(ar, br), prod(ai, bi)), add(prod(ar, bi), prod(ai, br))]);
+}
+
 function contract(label: string, a0: ChunkedArray, b0: ChunkedArray, axA: number[], axB: number[]): ChunkedArray {
+  if (isComplex(a0.dtype) || isComplex(b0.dtype)) return complexContract(label, a0, b0, axA, axB);
   axA.forEach((x, i) => {
     const y = axB[i]!;
     if (a0.shape[x] !== b0.shape[y]) {

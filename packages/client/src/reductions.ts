@@ -1,5 +1,7 @@
 import {
+  DtypeError,
   InvalidArgumentError,
+  isComplex,
   type ReductionKind,
   ShapeError,
   fmtShape,
@@ -22,6 +24,8 @@ import {
 } from './array.js';
 import { type Chunks, boundaries, product } from './chunks.js';
 import { deferCall, hasUnknownChunks } from './deferred.js';
+import * as cx from './complex.js';
+import { add, sqrt } from './elementwise.js';
 
 /** Normalise `axis` (negative allowed) to ascending unique axes; undefined means all. */
 export function normalizeAxes(fn: string, axis: number | readonly number[] | undefined, ndim: number): number[] {
@@ -198,8 +202,23 @@ export interface Reducer<O, F> {
 
 const reducer = <O extends object, F>(kind: ReductionKind) =>
   ((x: ChunkedArray, opts?: O) => {
+    if (isComplex(x.dtype)) return complexReduction(kind, x, opts as ReduceCall);
     return reduction(kind, x, opts as ReduceCall);
   }) as Reducer<O, F>;
+
+/**
+ * sum and mean of a complex array are those of its parts, put together; var and std are
+ * numpy's (real: the variance of the real part plus that of the imaginary part). Others refuse.
+ */
+function complexReduction(kind: ReductionKind, x: ChunkedArray, opts: ReduceCall | undefined): ChunkedArray {
+  const re = cx.real(x), im = cx.imag(x);
+  if (kind === 'sum' || kind === 'mean') return cx.complexOp('make', [reduction(kind, re, opts), reduction(kind, im, opts)]);
+  if (kind === 'var' || kind === 'std') {
+    const v = add(reduction('var', re, opts), reduction('var', im, opts));
+    return kind === 'var' ? v : sqrt(v);
+  }
+  throw new DtypeError(`${kind} does not take ${x.dtype} (complex arrays have sum, mean, var and std)`);
+}
 
 export const sum = reducer<ReduceOptions, FullReduceOptions>('sum');
 export const prod = reducer<ReduceOptions, FullReduceOptions>('prod');

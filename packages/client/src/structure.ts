@@ -1,5 +1,6 @@
 import {
   InvalidArgumentError,
+  isComplex,
   ShapeError,
   fmtShape,
   isPermutation,
@@ -184,9 +185,11 @@ export function concatenate(arrays: readonly ChunkedArray[], opts: { axis?: numb
   const chunks: Chunks = parts[0]!.chunks.map((c, ax) => (ax === axis ? parts.flatMap((p) => p.chunks[axis]!) : c));
   const dtype = parts[0]!.dtype;
   const program = [{ op: 'astype' as const, args: [{ input: 0 }], dtype }];
+  // Complex blocks are copied by the complex kernel (no fusion with real programs there).
+  const pairs = isComplex(dtype);
   return makeArray({
     label: 'concatenate',
-    op: 'elementwise',
+    op: pairs ? 'complex' : 'elementwise',
     shape: chunks.map((c) => c.reduce((a, b) => a + b, 0)),
     dtype,
     chunks,
@@ -195,7 +198,8 @@ export function concatenate(arrays: readonly ChunkedArray[], opts: { axis?: numb
     block: (index) => {
       const { part, block } = owner[index[axis]!]!;
       const src = index.map((b, ax) => (ax === axis ? block : b));
-      return { params: { program, inputs: [{}], domain: index.map((b, ax) => chunks[ax]![b]!) }, deps: [parts[part]!.key(src)] };
+      const domain = index.map((b, ax) => chunks[ax]![b]!);
+      return { params: pairs ? { kind: 'astype', domain } : { program, inputs: [{}], domain }, deps: [parts[part]!.key(src)] };
     },
   });
 }

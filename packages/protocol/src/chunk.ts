@@ -1,7 +1,7 @@
-import { type ChunkData, type Dtype, dtypeOfData, itemsize, typedArrayCtor } from './dtype.js';
+import { type ChunkData, DTYPES, type Dtype, dtypeOfData, itemsize, lanes, realPart, typedArrayCtor } from './dtype.js';
 import { fmtShape, sizeOf } from './shape.js';
 
-/** One block of an array: C-order data of `dtype` with `shape`. */
+/** One block of an array: C-order data of `dtype` with `shape` (complex: interleaved re, im pairs, see `lanes`). */
 export interface Chunk {
   dtype: Dtype;
   shape: number[];
@@ -66,16 +66,22 @@ export function checkChunk(c: unknown, want?: { dtype: Dtype; shape: readonly nu
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) return 'shape is not a list of non-negative integers';
   const actual = dtypeOfData(data);
   if (!actual) return `unsupported typed array ${(data as object).constructor.name}`;
-  if (!(typeof dtype === 'string' && (dtype === actual || (dtype === 'bool' && actual === 'uint8')))) return `dtype ${String(dtype)} does not match its data (${actual})`;
-  if (data.length !== sizeOf(shape)) return `data holds ${data.length} elements, shape ${fmtShape(shape)} needs ${sizeOf(shape)}`;
+  const known = typeof dtype === 'string' && (DTYPES as readonly string[]).includes(dtype);
+  if (!(known && (dtype === actual || (dtype === 'bool' && actual === 'uint8') || realPart(dtype) === actual))) return `dtype ${String(dtype)} does not match its data (${actual})`;
+  const slots = sizeOf(shape) * lanes(dtype);
+  if (data.length !== slots) {
+    return lanes(dtype) === 1
+      ? `data holds ${data.length} elements, shape ${fmtShape(shape)} needs ${slots}`
+      : `data holds ${data.length} values, ${dtype}${fmtShape(shape)} needs ${slots} (a pair per element)`;
+  }
   if (want && (want.dtype !== dtype || want.shape.length !== shape.length || want.shape.some((d, i) => d !== shape[i]))) {
     return `expected ${want.dtype}${fmtShape(want.shape)}, got ${dtype}${fmtShape(shape)}`;
   }
   return undefined;
 }
 
-/** A typed array of `dtype` over any buffer (shared or not), without copying. */
+/** A typed array of `dtype` over any buffer (shared or not), without copying: `length` elements (2 slots each for complex). */
 export function viewOf(dtype: Dtype, buffer: ArrayBufferLike, byteOffset: number, length: number): ChunkData {
   const Ctor = typedArrayCtor(dtype) as unknown as new (b: ArrayBufferLike, o: number, l: number) => ChunkData;
-  return new Ctor(buffer, byteOffset, length);
+  return new Ctor(buffer, byteOffset, length * lanes(dtype));
 }

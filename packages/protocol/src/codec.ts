@@ -48,7 +48,7 @@ import {
   makeData,
 } from 'apache-arrow';
 import { type Chunk, checkChunk } from './chunk.js';
-import { type ChunkData, DTYPES, type Dtype, isUnsigned, storesDtype } from './dtype.js';
+import { type ChunkData, DTYPES, type Dtype, isComplex, isUnsigned, lanes, realPart, storesDtype } from './dtype.js';
 import { CodecError, InvalidArgumentError } from './errors.js';
 import { fmtShape, shapeEquals, sizeOf } from './shape.js';
 
@@ -66,8 +66,10 @@ export type ChunkArrowType = FixedSizeList<ArrowValueType>;
 function arrowValueType(dtype: Dtype): ArrowValueType {
   switch (dtype) {
     case 'float64':
+    case 'complex128': // (re, im) pairs: a float64 tensor with a last axis of 2 (Arrow has no complex type)
       return new Float64();
     case 'float32':
+    case 'complex64':
       return new Float32();
     case 'int64':
       return new Int64();
@@ -105,12 +107,17 @@ function dtypeOfArrow(t: DataType): { dtype: Dtype } | { unsupported: string } {
 function tensorField(dtype: Dtype, shape: readonly number[]): Field<ChunkArrowType> {
   // Child field as pyarrow names it (`item`, nullable), so the storage type is exactly
   // pyarrow's `fixed_shape_tensor(value_type, shape).storage_type`.
-  const type = new FixedSizeList(sizeOf(shape), new Field('item', arrowValueType(dtype), true));
+  const type = new FixedSizeList(sizeOf(shape) * lanes(dtype), new Field('item', arrowValueType(dtype), true));
   const metadata = new Map([
     [META_EXTENSION_NAME, TENSOR_EXTENSION_NAME],
-    [META_EXTENSION_METADATA, JSON.stringify({ shape })],
+    [META_EXTENSION_METADATA, JSON.stringify({ shape: tensorShapeOf(dtype, shape) })],
   ]);
   return new Field(CHUNK_COLUMN, type, false, metadata);
+}
+
+/** The shape of the Arrow tensor that holds a chunk: a complex chunk's pairs are a last axis of 2. */
+function tensorShapeOf(dtype: Dtype, shape: readonly number[]): readonly number[] {
+  return isComplex(dtype) ? [...shape, 2] : shape;
 }
 
 /** The schema of a chunk of `dtype` and `shape` on the wire. */
@@ -178,11 +185,12 @@ function chunkFromListData(col: Data<FixedSizeList>, shape: readonly number[], m
   if ('unsupported' in found) {
     throw new CodecError(`unsupported element type ${found.unsupported} (supported: ${DTYPES.join(', ')})`);
   }
-  const dtype = metaDtype === 'bool' && found.dtype === 'uint8' ? 'bool' : found.dtype;
+  const named = metaDtype !== undefined && ((metaDtype === 'bool' && found.dtype === 'uint8') || (isComplex(metaDtype) && realPart(metaDtype) === found.dtype));
+  const dtype = named ? metaDtype : found.dtype;
   if (metaDtype !== undefined && metaDtype !== dtype) {
     throw new CodecError(`metadata says dtype ${metaDtype} but the column holds ${dtype} (${String(type.valueType)})`);
   }
-  const n = sizeOf(shape);
+  const n = sizeOf(shape) * lanes(dtype);
   if (type.listSize !== n) {
     throw new CodecError(`column is FixedSizeList[${type.listSize}] but shape ${fmtShape(shape)} needs ${n} elements`);
   }
@@ -273,10 +281,11 @@ export function chunkFromBatch(schema: Schema, batches: RecordBatch[], shapeHint
     throw new CodecError(`${TENSOR_EXTENSION_NAME} column has no ${META_EXTENSION_METADATA}`);
   const metaShape = shapeText !== undefined ? parseShapeJson(shapeText, META_SHAPE) : undefined;
   const tensorShape = extName !== undefined && extMeta !== undefined ? parseTensorMetadata(extMeta) : undefined;
-  if (metaShape && tensorShape && !shapeEquals(metaShape, tensorShape)) {
+  if (metaShape && tensorShape && !shapeEquals(tensorShapeOf(metaDtype ?? 'float64', metaShape), tensorShape)) {
     throw new CodecError(`${META_SHAPE} ${fmtShape(metaShape)} disagrees with the tensor extension shape ${fmtShape(tensorShape)}`);
   }
-  const shape = metaShape ?? tensorShape ?? (shapeHint ? [...shapeHint] : undefined);
+  const complexTensor = tensorShape && metaDtype && isComplex(metaDtype) ? tensorShape.slice(0, -1) : tensorShape;
+  const shape = metaShape ?? complexTensor ?? (shapeHint ? [...shapeHint] : undefined);
   if (!shape) throw new CodecError(`no shape: neither ${META_SHAPE} nor ${TENSOR_EXTENSION_NAME} metadata is present`);
   if (shapeHint && !shapeEquals(shapeHint, shape)) {
     throw new CodecError(`expected shape ${fmtShape(shapeHint)}, the metadata says ${fmtShape(shape)}`);

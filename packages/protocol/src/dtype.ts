@@ -5,10 +5,15 @@ import { z } from 'zod';
  * (0 or 1) in a Uint8Array, as numpy stores it.
  * int64 / uint64 are stored in BigInt64Array / BigUint64Array; kernels read them as float64
  * where that is exact and fall back to exact BigInt arithmetic where it is not.
+ * complex128 / complex64 are interleaved (re, im) pairs in a Float64Array / Float32Array of twice
+ * the element count, numpy's memory layout: `lanes(dtype)` is 2 for them, 1 for the rest.
  */
-export const DTYPES = ['float64', 'float32', 'int64', 'int32', 'int16', 'int8', 'uint64', 'uint32', 'uint16', 'uint8', 'bool'] as const;
+export const DTYPES = ['float64', 'float32', 'int64', 'int32', 'int16', 'int8', 'uint64', 'uint32', 'uint16', 'uint8', 'bool', 'complex128', 'complex64'] as const;
 export const Dtype = z.enum(DTYPES);
 export type Dtype = z.infer<typeof Dtype>;
+export type RealDtype = Exclude<Dtype, 'complex128' | 'complex64'>;
+/** Every dtype but the complex ones: what the real kernels (elementwise programs, reductions, GEMM...) take. */
+export const REAL_DTYPES = DTYPES.filter((d): d is RealDtype => d !== 'complex128' && d !== 'complex64');
 
 /** Typed arrays whose elements are JS numbers (every dtype but int64 / uint64). */
 export type NumericArray = Float64Array | Float32Array | Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array | Uint8Array;
@@ -39,12 +44,37 @@ const CTORS: Record<Dtype, ChunkDataCtor> = {
   uint16: Uint16Array,
   uint8: Uint8Array,
   bool: Uint8Array,
+  complex128: Float64Array,
+  complex64: Float32Array,
 };
 
-const SIZES: Record<Dtype, number> = { float64: 8, float32: 4, int64: 8, int32: 4, int16: 2, int8: 1, uint64: 8, uint32: 4, uint16: 2, uint8: 1, bool: 1 };
+const SIZES: Record<Dtype, number> = {
+  float64: 8, float32: 4, int64: 8, int32: 4, int16: 2, int8: 1, uint64: 8, uint32: 4, uint16: 2, uint8: 1, bool: 1, complex128: 16, complex64: 8,
+};
 
+/** Bytes per element (16 for complex128: both halves). */
 export function itemsize(dtype: Dtype): number {
   return SIZES[dtype];
+}
+
+export function isComplex(dtype: Dtype): dtype is 'complex128' | 'complex64' {
+  return dtype === 'complex128' || dtype === 'complex64';
+}
+
+/** Typed-array slots per element: 2 for the complex dtypes (re, im), else 1. */
+export function lanes(dtype: Dtype): 1 | 2 {
+  return isComplex(dtype) ? 2 : 1;
+}
+
+/** The real dtype of a complex one's halves (float64 for complex128); a real dtype is its own. */
+export function realPart(dtype: Dtype): Dtype {
+  return dtype === 'complex128' ? 'float64' : dtype === 'complex64' ? 'float32' : dtype;
+}
+
+/** The complex dtype a value of `dtype` becomes (numpy's result_type with complex64): complex64 for float32 and integers up to 16 bits. */
+export function complexOf(dtype: Dtype): 'complex128' | 'complex64' {
+  if (isComplex(dtype)) return dtype;
+  return dtype === 'float32' || (!isFloat(dtype) && bits(dtype) <= 16) ? 'complex64' : 'complex128';
 }
 
 export function typedArrayCtor(dtype: Dtype): ChunkDataCtor {
@@ -74,7 +104,7 @@ export function isFloat(dtype: Dtype): boolean {
 
 /** Integers and bool: every value is exact in a float64 register (int64 / uint64 where below 2^53). */
 export function isInteger(dtype: Dtype): boolean {
-  return !isFloat(dtype);
+  return !isFloat(dtype) && !isComplex(dtype);
 }
 
 export function isBool(dtype: Dtype): dtype is 'bool' {
@@ -110,6 +140,11 @@ function intOf(signed: boolean, b: number): Dtype {
 export function promoteTypes(a: Dtype, b: Dtype): Dtype {
   if (a === b || b === 'bool') return a;
   if (a === 'bool') return b;
+  if (isComplex(a) || isComplex(b)) {
+    // complex64 holds float32 halves: it stays only beside types float32 holds exactly.
+    const [c, o] = isComplex(a) ? [a, b] : [b, a];
+    return c === 'complex64' && complexOf(o) === 'complex64' ? 'complex64' : 'complex128';
+  }
   if (a === 'float64' || b === 'float64') return 'float64';
   if (isFloat(a) || isFloat(b)) {
     const i = isFloat(a) ? b : a;
@@ -128,20 +163,20 @@ export function promoteTypes(a: Dtype, b: Dtype): Dtype {
  * array with an integer gives numpy's default integer, int64.
  */
 export function promoteWithScalar(dtype: Dtype, value: number): Dtype {
-  if (isFloat(dtype)) return dtype;
+  if (isFloat(dtype) || isComplex(dtype)) return dtype;
   if (Number.isInteger(value)) return dtype === 'bool' ? 'int64' : dtype;
   return 'float64';
 }
 
 /** numpy's result type for a transcendental function of an integer input (float32 for 8 and 16 bits: no float16 here). */
 export function floatResultType(dtype: Dtype): Dtype {
-  if (isFloat(dtype)) return dtype;
+  if (isFloat(dtype) || isComplex(dtype)) return dtype;
   return bits(dtype) <= 16 ? 'float32' : 'float64';
 }
 
 /** numpy's accumulator type for sum / prod / cumsum of an integer: the platform long (int64), uint64 for unsigned. */
 export function accumulatorType(dtype: Dtype): Dtype {
-  if (isFloat(dtype)) return dtype;
+  if (isFloat(dtype) || isComplex(dtype)) return dtype;
   return isUnsigned(dtype) ? 'uint64' : 'int64';
 }
 
@@ -155,8 +190,10 @@ const TWO64 = 18446744073709551616;
 export function castScalar(dtype: Dtype, v: number): number {
   switch (dtype) {
     case 'float64':
+    case 'complex128': // the real half; the imaginary half is 0
       return v;
     case 'float32':
+    case 'complex64':
       return Math.fround(v);
     case 'int32':
       return v | 0;

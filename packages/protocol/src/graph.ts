@@ -4,7 +4,7 @@ import { TaskDevice } from './device.js';
 import { Dtype, itemsize } from './dtype.js';
 import { GraphValidationError, type GraphIssue } from './errors.js';
 import { KEY_PATTERN } from './keys.js';
-import { OPS, isOpName, type ArrayMeta } from './ops/catalogue.js';
+import { OPS, complexRefusal, isOpName, type ArrayMeta } from './ops/catalogue.js';
 import { FAST_PARAMS } from './ops/fast-params.js';
 import { Shape, sizeOf } from './shape.js';
 
@@ -88,7 +88,7 @@ export function validateGraph(input: unknown): Graph {
       params = p.data;
     }
     const deps: ArrayMeta[] = t.deps.map((d) => byKey.get(d)!);
-    const bad = (op.check as (p: unknown, d: readonly ArrayMeta[], o: ArrayMeta) => string | undefined)(params, deps, t);
+    const bad = complexRefusal(t.op, deps, t) ?? (op.check as (p: unknown, d: readonly ArrayMeta[], o: ArrayMeta) => string | undefined)(params, deps, t);
     if (bad) issues.push({ key: t.key, message: `${t.op}: ${bad}` });
   }
   for (const o of g.outputs) if (!byKey.has(o)) issues.push({ key: o, message: 'output is not a task of the graph' });

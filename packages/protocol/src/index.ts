@@ -11,6 +11,7 @@ export * from './ops/reduction.js';
 export * from './ops/catalogue.js';
 export * from './ops/selection.js';
 export * from './ops/stencil.js';
+export * from './ops/spectral.js';
 export * from './ops/linalg.js';
 export * from './codec.js';
 export * from './codec-stream.js';

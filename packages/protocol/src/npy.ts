@@ -1,4 +1,4 @@
-import { type ChunkData, type Dtype, NO_FLOAT16, itemsize, typedArrayCtor } from './dtype.js';
+import { type ChunkData, type Dtype, NO_FLOAT16, itemsize, lanes, typedArrayCtor } from './dtype.js';
 import { FileFormatError } from './errors.js';
 
 /**
@@ -13,7 +13,7 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 /** numpy's type characters by dtype (the byte-order mark apart): 'f8', 'b1', ... */
 export const NUMPY_TYPE_CHARS: Record<Dtype, string> = {
   float64: 'f8', float32: 'f4', int64: 'i8', int32: 'i4', int16: 'i2', int8: 'i1',
-  uint64: 'u8', uint32: 'u4', uint16: 'u2', uint8: 'u1', bool: 'b1',
+  uint64: 'u8', uint32: 'u4', uint16: 'u2', uint8: 'u1', bool: 'b1', complex128: 'c16', complex64: 'c8',
 };
 const BY_DESCR = new Map(Object.entries(NUMPY_TYPE_CHARS).map(([d, c]) => [c, d as Dtype]));
 
@@ -68,11 +68,13 @@ export function decodeNpy(bytes: Uint8Array, what = 'npy data'): NpyArray {
   if (have < n * size) throw new FileFormatError(`${what}: ${n} ${h.dtype} elements of shape (${h.shape.join(', ')}) need ${n * size} bytes, the file has ${have}`);
   // A copy (a Buffer's slice would be a view of its pool): aligned, and ours to swap.
   const raw = new Uint8Array(bytes.subarray(h.dataOffset, h.dataOffset + n * size));
-  if (h.bigEndian && size > 1) {
-    for (let i = 0; i < raw.length; i += size) raw.subarray(i, i + size).reverse();
+  // A complex element's halves are swapped each on its own.
+  const word = size / lanes(h.dtype);
+  if (h.bigEndian && word > 1) {
+    for (let i = 0; i < raw.length; i += word) raw.subarray(i, i + word).reverse();
   }
   const Ctor = typedArrayCtor(h.dtype);
-  const data = new Ctor(raw.buffer, 0, n) as ChunkData;
+  const data = new Ctor(raw.buffer, 0, n * lanes(h.dtype)) as ChunkData;
   if (h.dtype === 'bool') {
     const b = data as Uint8Array;
     for (let i = 0; i < n; i++) if (b[i]! > 1) b[i] = 1;

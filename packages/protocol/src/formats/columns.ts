@@ -77,7 +77,7 @@ function packBits(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-const ARROW_TYPES: Record<Dtype, () => arrow.DataType> = {
+const ARROW_TYPES: Record<Exclude<Dtype, 'complex128' | 'complex64'>, () => arrow.DataType> = {
   float64: () => new arrow.Float64(),
   float32: () => new arrow.Float32(),
   int64: () => new arrow.Int64(),
@@ -95,8 +95,10 @@ const ARROW_TYPES: Record<Dtype, () => arrow.DataType> = {
 export function tableOfColumns(columns: readonly { name: string; dtype: Dtype; data: ChunkData }[]): arrow.Table {
   const vectors: Record<string, arrow.Vector> = {};
   for (const c of columns) {
-    const data = c.dtype === 'bool' ? packBits(c.data as Uint8Array) : c.data;
-    vectors[c.name] = arrow.makeVector(arrow.makeData({ type: ARROW_TYPES[c.dtype](), length: c.data.length, data } as never));
+    const { dtype } = c;
+    if (dtype === 'complex128' || dtype === 'complex64') throw new FileFormatError(`column ${c.name}: Parquet and Arrow have no ${dtype} column type; write the real and imaginary parts as two columns`);
+    const data = dtype === 'bool' ? packBits(c.data as Uint8Array) : c.data;
+    vectors[c.name] = arrow.makeVector(arrow.makeData({ type: ARROW_TYPES[dtype](), length: c.data.length, data } as never));
   }
   return new arrow.Table(vectors);
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
-import { accumulatorType, Dtype, isFloat, itemsize, ScalarValue } from '../dtype.js';
+import { accumulatorType, Dtype, isComplex, isFloat, itemsize, ScalarValue } from '../dtype.js';
 import {
   broadcastShapes,
   fmtShape,
@@ -22,11 +22,13 @@ import {
   checkSearchCount,
   checkSort,
   checkTopk,
+  checkUnique,
   HistogramParams,
   HistogramddParams,
   SearchCountParams,
   SortParams,
   TopkParams,
+  UniqueParams,
 } from './selection.js';
 import {
   checkCholesky,
@@ -45,6 +47,9 @@ import {
   TriangularSolveParams,
 } from './linalg.js';
 import { checkCorrelate, checkGradient, CorrelateParams, GradientParams } from './stencil.js';
+import { checkComplex, checkFft, ComplexParams, FftParams } from './spectral.js';
+import { Piece } from './pieces.js';
+export { AxisSlice, Piece } from './pieces.js';
 
 /**
  * The op catalogue: every op a task may name, its parameter schema, and the rule that checks a
@@ -52,7 +57,6 @@ import { checkCorrelate, checkGradient, CorrelateParams, GradientParams } from '
  * exactly these semantics; the client emits only these.
  */
 
-const int = z.number().int();
 const nonneg = z.number().int().nonnegative();
 
 export const FullParams = z.object({ value: ScalarValue }).strict();
@@ -98,11 +102,6 @@ export const ReshapeParams = z.object({ shape: Shape }).strict();
 export const QuantileParams = z
   .object({ axis: nonneg, q: z.array(z.number().min(0).max(1)).min(1), skipNan: z.boolean() })
   .strict();
-export const AxisSlice = z.object({ start: nonneg, step: int.refine((s) => s !== 0, 'step must not be 0'), count: nonneg }).strict();
-export const Piece = z
-  .object({ input: nonneg, src: z.array(AxisSlice), dst: z.array(nonneg) })
-  .strict();
-export type Piece = z.infer<typeof Piece>;
 /** Copy strided regions of inputs into a new chunk: slicing, rechunking, concatenation. */
 export const AssembleParams = z.object({ pieces: z.array(Piece) }).strict();
 /** out = sum over k of tensordot(deps[k], deps[pairs + k], axes). */
@@ -293,6 +292,26 @@ function checkPartialOut(r: ReducePartialParams, domain: readonly number[], out:
   return expect(out.dtype === 'float64', () => `partials are float64, declared ${out.dtype}`);
 }
 
+/** The pieces of an assemble (or a gather) each read inside their input and land inside the output. */
+function checkPieces(pieces: readonly Piece[], deps: readonly ArrayMeta[], out: ArrayMeta): string | undefined {
+  for (const [i, pc] of pieces.entries()) {
+    const d = deps[pc.input];
+    if (!d) return `piece ${i} reads input ${pc.input}, but the task has ${deps.length}`;
+    if (d.dtype !== out.dtype) return `piece ${i}: input dtype ${d.dtype} differs from output ${out.dtype}`;
+    if (pc.src.length !== d.shape.length || pc.dst.length !== out.shape.length || d.shape.length !== out.shape.length) {
+      return `piece ${i}: rank mismatch between input ${fmtShape(d.shape)} and output ${fmtShape(out.shape)}`;
+    }
+    for (let ax = 0; ax < pc.src.length; ax++) {
+      const s = pc.src[ax]!;
+      const last = s.start + (s.count - 1) * s.step;
+      const dim = d.shape[ax]!;
+      if (s.count > 0 && (s.start >= dim || last < 0 || last >= dim)) return `piece ${i} axis ${ax}: source range out of bounds for ${fmtShape(d.shape)}`;
+      if (pc.dst[ax]! + s.count > out.shape[ax]!) return `piece ${i} axis ${ax}: destination range out of bounds for ${fmtShape(out.shape)}`;
+    }
+  }
+  return undefined;
+}
+
 export const OPS = {
   full: def({ params: FullParams, check: (_p, deps) => noDeps(deps) }),
   arange: def({
@@ -419,27 +438,7 @@ export const OPS = {
       );
     },
   }),
-  assemble: def({
-    params: AssembleParams,
-    check: (p, deps, out) => {
-      for (const [i, pc] of p.pieces.entries()) {
-        const d = deps[pc.input];
-        if (!d) return `piece ${i} reads input ${pc.input}, but the task has ${deps.length}`;
-        if (d.dtype !== out.dtype) return `piece ${i}: input dtype ${d.dtype} differs from output ${out.dtype}`;
-        if (pc.src.length !== d.shape.length || pc.dst.length !== out.shape.length || d.shape.length !== out.shape.length) {
-          return `piece ${i}: rank mismatch between input ${fmtShape(d.shape)} and output ${fmtShape(out.shape)}`;
-        }
-        for (let ax = 0; ax < pc.src.length; ax++) {
-          const s = pc.src[ax]!;
-          const last = s.start + (s.count - 1) * s.step;
-          const dim = d.shape[ax]!;
-          if (s.count > 0 && (s.start >= dim || last < 0 || last >= dim)) return `piece ${i} axis ${ax}: source range out of bounds for ${fmtShape(d.shape)}`;
-          if (pc.dst[ax]! + s.count > out.shape[ax]!) return `piece ${i} axis ${ax}: destination range out of bounds for ${fmtShape(out.shape)}`;
-        }
-      }
-      return undefined;
-    },
-  }),
+  assemble: def({ params: AssembleParams, check: (p, deps, out) => checkPieces(p.pieces, deps, out) }),
   tensordot: def({
     params: TensordotParams,
     check: (p, deps, out) => {
@@ -491,6 +490,7 @@ export const OPS = {
   histogram: def({ params: HistogramParams, check: checkHistogram }),
   histogramdd: def({ params: HistogramddParams, check: checkHistogramdd }),
   bincount: def({ params: BincountParams, check: checkBincount }),
+  unique: def({ params: UniqueParams, check: checkUnique }),
   qr: def({ params: QrParams, check: checkQr }),
   svd: def({ params: SvdParams, check: checkSvd }),
   cholesky: def({ params: CholeskyParams, check: checkCholesky }),
@@ -500,12 +500,37 @@ export const OPS = {
   det: def({ params: DetParams, check: checkDet }),
   gradient: def({ params: GradientParams, check: checkGradient }),
   correlate: def({ params: CorrelateParams, check: checkCorrelate }),
+  fft: def({
+    params: FftParams,
+    check: (p, deps, out) => {
+      if (!p.gather) return checkFft(p, deps, out);
+      const block = { shape: p.gather.shape, dtype: deps[0]?.dtype ?? out.dtype };
+      return checkPieces(p.gather.pieces, deps, block) ?? checkFft(p, [block], out);
+    },
+  }),
+  complex: def({ params: ComplexParams, check: checkComplex }),
   'map-blocks': def({ params: MapBlocksParams, check: () => undefined }),
 } as const;
 
 export type OpName = keyof typeof OPS;
 export const OP_NAMES = Object.keys(OPS) as OpName[];
 export type OpParams<N extends OpName> = z.infer<(typeof OPS)[N]['params']>;
+
+/**
+ * The ops whose kernels take or give complex chunks (interleaved pairs): those that only move
+ * elements, the complex ones, files that store complex, and user kernels (which see the pairs).
+ * Every other op refuses a complex input or output when the graph is built or submitted.
+ */
+export const COMPLEX_OPS: ReadonlySet<string> = new Set<OpName>([
+  'full', 'from-bytes', 'persisted', 'read-npy', 'write-npy', 'transpose', 'reshape', 'assemble', 'fft', 'complex', 'map-blocks',
+]);
+
+/** The message for an op that does not take complex dtypes, or undefined where it does or none is there. */
+export function complexRefusal(op: string, deps: readonly ArrayMeta[], out: ArrayMeta): string | undefined {
+  if (COMPLEX_OPS.has(op)) return undefined;
+  const c = [out, ...deps].find((m) => isComplex(m.dtype));
+  return c ? `${op} does not take ${c.dtype} (complex arrays have fft, real, imag, conj, abs, angle, arithmetic, slicing, rechunk, transpose, reshape, .npy files)` : undefined;
+}
 
 /** Ops whose kernels wait on a store or a file library: they run asynchronously on a pool thread. */
 export const ASYNC_OPS: ReadonlySet<string> = new Set<OpName>(['read-zarr', 'write-zarr', 'read-hdf5', 'read-parquet', 'read-arrow', 'write-parquet']);

@@ -148,3 +148,53 @@ export function checkBincount(p: BincountParams, deps: readonly Meta[], out: Met
   const dtype = w ? 'float64' : 'int64';
   return expect(shapeEquals(out.shape, [p.length]) && out.dtype === dtype, () => `gives ${dtype}${fmtShape([p.length])}, declared ${out.dtype}${fmtShape(out.shape)}`);
 }
+
+/**
+ * numpy.unique's pieces (sorted distinct values, NaN one value after every number, -0 equal to 0).
+ * Not `merge`: the inputs are raw blocks (any shapes, each C order, consecutive in flat order when
+ * several); `offset` is the flat index of the first one's first element (needed for `index`).
+ * `merge`: the inputs are m sorted distinct 1-d blocks of one dtype
+ * (consecutive nodes of a lower level of the tree, in flat order), followed for `index` / `counts`
+ * by m int64 blocks of the same lengths (their first indices / counts). `out` picks what the task
+ * gives: the distinct values (the input's dtype, a zero's sign that of the first one), the first
+ * flat index of each (int64), the number of times each occurs (int64), or their number (`size`,
+ * int64[1]). The declared length is data-dependent (the client counted it with `size` first):
+ * the kernel fails the task when the data disagree.
+ */
+export const UniqueParams = z
+  .object({ out: z.enum(['values', 'index', 'counts', 'size']), merge: z.boolean(), offset: nonneg.optional() })
+  .strict()
+  .refine((p) => p.merge || p.out !== 'index' || p.offset !== undefined, 'the index of a raw block needs its offset');
+export type UniqueParams = z.infer<typeof UniqueParams>;
+
+/** Whether a unique task's inputs end with int64 index or count blocks (a merge giving index or counts). */
+export function uniqueTakesAux(p: UniqueParams): boolean {
+  return p.merge && (p.out === 'index' || p.out === 'counts');
+}
+
+export function checkUnique(p: UniqueParams, deps: readonly Meta[], out: Meta): string | undefined {
+  const aux = uniqueTakesAux(p);
+  const m = aux ? deps.length / 2 : deps.length;
+  if (m < 1 || !Number.isInteger(m)) return aux ? `takes value blocks and as many int64 blocks, got ${deps.length} inputs` : 'takes at least 1 input';
+  const first = deps[0]!;
+  let total = 0;
+  let longest = 0;
+  for (let j = 0; j < m; j++) {
+    const v = deps[j]!;
+    if (v.dtype !== first.dtype) return `block ${j} is ${v.dtype}, block 0 ${first.dtype}`;
+    if (p.merge && v.shape.length !== 1) return `merges 1-d blocks of distinct values, block ${j} is ${fmtShape(v.shape)}`;
+    const n = v.shape.reduce((a, b) => a * b, 1);
+    const a = aux ? deps[m + j]! : undefined;
+    if (a && (a.dtype !== 'int64' || !shapeEquals(a.shape, v.shape))) return `${p.out} block ${j} is ${a.dtype}${fmtShape(a.shape)}, expected int64${fmtShape(v.shape)}`;
+    total += n;
+    longest = Math.max(longest, p.merge ? n : Math.min(n, 1));
+  }
+  const dtype = p.out === 'values' ? first.dtype : 'int64';
+  if (out.dtype !== dtype) return `gives ${dtype}, declared ${out.dtype}`;
+  if (p.out === 'size') return expect(shapeEquals(out.shape, [1]), () => `gives int64[1], declared ${fmtShape(out.shape)}`);
+  const len = out.shape[0]!;
+  return expect(
+    out.shape.length === 1 && len <= total && len >= longest,
+    () => `gives a 1-d array of between ${longest} and ${total} distinct values, declared ${fmtShape(out.shape)}`,
+  );
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DTYPES, itemsize, type Chunk, type Dtype } from '@tessera/protocol';
+import { REAL_DTYPES, itemsize, type Chunk, type Dtype } from '@tessera/protocol';
 import { executeTask, uniformAt } from './index.js';
 import { fromNumbers } from './reference.test-util.js';
 
@@ -7,7 +7,17 @@ let n = 0;
 const task = (op: string, params: Record<string, unknown>, shape: number[], dtype: Dtype) => ({ key: `${op}-0123456789abcdef:${n++}`, op, params, shape, dtype });
 
 describe('full, arange, from-bytes', () => {
-  for (const dt of DTYPES) {
+  for (const [dt, Ctor] of [['complex128', Float64Array], ['complex64', Float32Array]] as const) {
+    it(`full and from-bytes ${dt}: (re, im) pairs, the imaginary halves 0 for a real value`, () => {
+      const out = executeTask(task('full', { value: 2.5 }, [2, 2], dt), []);
+      expect(out.data).toEqual(Ctor.from([2.5, 0, 2.5, 0, 2.5, 0, 2.5, 0]));
+      const src = Ctor.from([1, -1, 2, 0.5, 3, 7]);
+      const back = executeTask(task('from-bytes', { bytes: new Uint8Array(src.buffer.slice(0)) }, [3], dt), []);
+      expect(back.data).toEqual(src);
+      expect(() => executeTask(task('from-bytes', { bytes: new Uint8Array(src.buffer.slice(8)) }, [3], dt), [])).toThrow(/bytes/);
+    });
+  }
+  for (const dt of REAL_DTYPES) {
     it(`full ${dt}`, () => {
       for (const value of [0, 2.7, -1, 300, NaN]) {
         for (const shape of [[7, 5], [1], [], [0, 4]]) {

@@ -1,4 +1,4 @@
-import { allocChunk, castScalar, isWideData, itemsize, type ArangeParams, type Chunk, type ChunkData, type Dtype, type FromBytesParams, type FullParams } from '@tessera/protocol';
+import { allocChunk, castScalar, isWideData, itemsize, lanes, type ArangeParams, type Chunk, type ChunkData, type Dtype, type FromBytesParams, type FullParams } from '@tessera/protocol';
 import { storeWide } from './wide.js';
 
 /** Kernels that make chunks from nothing but their parameters. */
@@ -16,7 +16,11 @@ export function full(p: FullParams, shape: number[], dtype: Dtype, into?: ChunkD
     return out;
   }
   const v = castScalar(dtype, p.value);
-  if (into || v !== 0 || Object.is(v, -0)) d.fill(v);
+  if (lanes(dtype) === 2) {
+    // A real value: the imaginary halves stay 0.
+    if (into) d.fill(0);
+    if (v !== 0 || Object.is(v, -0)) for (let i = 0; i < d.length; i += 2) d[i] = v;
+  } else if (into || v !== 0 || Object.is(v, -0)) d.fill(v);
   return out;
 }
 
@@ -40,7 +44,7 @@ export function arange(p: ArangeParams, shape: number[], dtype: Dtype, into?: Ch
 
 export function fromBytes(p: FromBytesParams, shape: number[], dtype: Dtype): Chunk {
   const out = allocChunk(dtype, shape);
-  const want = out.data.length * itemsize(dtype);
+  const want = out.data.byteLength;
   if (p.bytes.byteLength !== want) throw new Error(`from-bytes: ${p.bytes.byteLength} bytes cannot hold ${dtype}[${shape.join(', ')}] (${want} bytes)`);
   // Chunks are little-endian on the wire; every platform Node runs on here is too.
   if (!LITTLE_ENDIAN && itemsize(dtype) > 1) throw new Error('from-bytes: big-endian hosts are not supported');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DTYPES,
+  REAL_DTYPES,
   isFloat,
   isWide,
   itemsize,
@@ -34,7 +34,7 @@ function store(dtype: Dtype, v: number | bigint): number {
 
 const isInt = (d: Dtype): boolean => !isFloat(d);
 /** The dtypes of number elements (int64 / uint64 have their own tests: wide.test.ts). */
-const NUMBER_DTYPES = DTYPES.filter((d) => !isWide(d));
+const NUMBER_DTYPES = REAL_DTYPES.filter((d) => !isWide(d));
 
 function refOp(op: ElementwiseOp, args: number[], dtype: Dtype): number {
   const [a = 0, b = 0, c = 0] = args;

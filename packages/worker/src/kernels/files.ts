@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { allocChunk, itemsize, npyHeaderBytes, type Chunk, type Dtype, type ReadNpyParams, type WriteNpyParams } from '@tessera/protocol';
+import { allocChunk, itemsize, lanes, npyHeaderBytes, type Chunk, type Dtype, type ReadNpyParams, type WriteNpyParams } from '@tessera/protocol';
 
 /**
  * A chunk read from a file on this worker's filesystem: the bytes go from the file into the chunk
@@ -7,8 +7,8 @@ import { allocChunk, itemsize, npyHeaderBytes, type Chunk, type Dtype, type Read
  */
 export function readNpy(p: ReadNpyParams, shape: number[], dtype: Dtype): Chunk {
   const out = allocChunk(dtype, shape);
-  const size = itemsize(dtype);
-  const want = out.data.length * size;
+  const size = itemsize(dtype) / lanes(dtype); // a complex element's halves are swapped each on its own
+  const want = out.data.byteLength;
   const bytes = new Uint8Array(out.data.buffer, out.data.byteOffset, want);
   let fd: number;
   try {

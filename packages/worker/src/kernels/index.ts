@@ -9,9 +9,12 @@ import { assemble, reshape, transpose } from './structure.js';
 import { cumulate } from './cumulate.js';
 import { quantile } from './quantile.js';
 import { correlate, gradient } from './stencil.js';
+import { fft } from './spectral.js';
+import { complexElementwise } from './complex.js';
 import { bincount, histogram, histogramdd, searchCount, sort, topk } from './sort.js';
 import { cholesky, det, lu, qr, solve, svd, triangularSolve } from './linalg.js';
 import { compress, countNonzero } from './compress.js';
+import { unique } from './unique.js';
 import { readNpy, writeNpy } from './files.js';
 import { readColumnPart, readHdf5, writeParquet } from './formats.js';
 import { readZarr, writeZarr } from './zarr.js';
@@ -126,6 +129,7 @@ function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): 
     case 'histogram': return histogram(p('histogram'), inputs, t.shape, t.dtype);
     case 'histogramdd': return histogramdd(p('histogramdd'), inputs, t.shape);
     case 'bincount': return bincount(p('bincount'), inputs, t.shape, t.dtype);
+    case 'unique': return unique(p('unique'), inputs, t.shape, t.dtype);
     case 'qr': return qr(inputs, t.shape, t.dtype);
     case 'svd': return svd(inputs, t.shape, t.dtype);
     case 'cholesky': return cholesky(p('cholesky'), inputs, t.shape, t.dtype);
@@ -135,6 +139,8 @@ function dispatch(op: OpName, params: unknown, inputs: Chunk[], t: KernelTask): 
     case 'det': return det(p('det'), inputs, t.shape, t.dtype);
     case 'gradient': return gradient(p('gradient'), inputs, t.shape, t.dtype);
     case 'correlate': return correlate(p('correlate'), inputs, t.shape, t.dtype);
+    case 'fft': return fft(p('fft'), inputs, t.shape, t.dtype);
+    case 'complex': return complexElementwise(p('complex'), inputs, t.shape, t.dtype);
     case 'map-blocks': return mapBlocks(p('map-blocks'), inputs, t.key, t.shape, t.dtype);
   }
 }

@@ -68,6 +68,20 @@ export interface ZstdKernels {
   version: string;
 }
 
+/**
+ * FFTW 3 (tessera_fftw): see native/fftw.cc. The contract of fft-core.ts (interleaved complex,
+ * the middle axis of [outer, n, inner], unnormalised); Float64Array arrays run fftw_*, Float32Array
+ * ones fftwf_* (float32 arithmetic); the arrays of one call share one type and must not overlap.
+ */
+export interface FftwKernels {
+  fftAxis(data: FloatMatrix, outer: number, n: number, inner: number, inverse: boolean): void;
+  rfftAxis(input: FloatMatrix, output: FloatMatrix, outer: number, n: number, inner: number): void;
+  /** Reads the input without changing it. */
+  irfftAxis(input: FloatMatrix, output: FloatMatrix, outer: number, n: number, inner: number): void;
+  /** fftw_version, e.g. fftw-3.3.10-sse2-avx. */
+  readonly version: string;
+}
+
 interface Loaded<T> {
   kernels?: T;
   why?: string;
@@ -128,4 +142,16 @@ export function zstdKernels(): ZstdKernels | undefined {
 /** Why zstdKernels() is undefined, or undefined when it is loaded. */
 export function zstdUnavailable(): string | undefined {
   return load<ZstdKernels>('tessera_zstd', zstdOff()).why;
+}
+
+const fftwOff = (): string | undefined => nativeOff() ?? (process.env.TESSERA_FFTW === '0' ? 'TESSERA_FFTW=0' : undefined);
+
+/** FFTW, or undefined where it was not found at build time or is turned off (TESSERA_FFTW=0): then fft-core.ts runs. */
+export function fftwKernels(): FftwKernels | undefined {
+  return load<FftwKernels>('tessera_fftw', fftwOff()).kernels;
+}
+
+/** Why fftwKernels() is undefined, or undefined when it is loaded. */
+export function fftwUnavailable(): string | undefined {
+  return load<FftwKernels>('tessera_fftw', fftwOff()).why;
 }

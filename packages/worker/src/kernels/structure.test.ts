@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { DTYPES, typedArrayCtor, type Chunk, type Dtype, type Piece } from '@tessera/protocol';
+import { DTYPES, lanes, typedArrayCtor, type Chunk, type Dtype, type Piece } from '@tessera/protocol';
 import { executeTask } from './index.js';
 import { flat, forEachIndex, setNumber } from './reference.test-util.js';
 
 function iota(dtype: Dtype, shape: number[]): Chunk {
-  const data = new (typedArrayCtor(dtype))(shape.reduce((a, b) => a * b, 1));
+  const data = new (typedArrayCtor(dtype))(shape.reduce((a, b) => a * b, 1) * lanes(dtype));
   for (let i = 0; i < data.length; i++) setNumber(data, i, dtype === 'uint8' ? (i * 7 + 3) & 255 : i * 1.5 - 40);
   return { dtype, shape, data };
+}
+
+/** Copy element `s` of src to element `d` of dst: both halves of a complex one. */
+function copyElement(dtype: Dtype, dst: Chunk['data'], d: number, src: Chunk['data'], s: number): void {
+  const l = lanes(dtype);
+  for (let k = 0; k < l; k++) dst[d * l + k] = src[s * l + k]!;
 }
 
 let n = 0;
@@ -35,7 +41,7 @@ describe('transpose', () => {
         forEachIndex(outShape, (o) => {
           const src = new Array<number>(c.shape.length);
           c.axes.forEach((a, i) => (src[a] = o[i]!));
-          want[flat(outShape, o)] = x.data[flat(c.shape, src)]!;
+          copyElement(dt, want, flat(outShape, o), x.data, flat(c.shape, src));
         });
         expect(out.data).toEqual(want);
       }
@@ -58,11 +64,11 @@ describe('reshape', () => {
 describe('assemble', () => {
   /** The reference: loops over each piece's region. */
   function ref(pieces: Piece[], inputs: Chunk[], shape: number[], dtype: Dtype): Chunk {
-    const data = new (typedArrayCtor(dtype))(shape.reduce((a, b) => a * b, 1));
+    const data = new (typedArrayCtor(dtype))(shape.reduce((a, b) => a * b, 1) * lanes(dtype));
     for (const p of pieces) {
       const x = inputs[p.input]!;
       forEachIndex(p.src.map((s) => s.count), (i) => {
-        data[flat(shape, i.map((v, k) => v + p.dst[k]!))] = x.data[flat(x.shape, i.map((v, k) => p.src[k]!.start + v * p.src[k]!.step))]!;
+        copyElement(dtype, data, flat(shape, i.map((v, k) => v + p.dst[k]!)), x.data, flat(x.shape, i.map((v, k) => p.src[k]!.start + v * p.src[k]!.step)));
       });
     }
     return { dtype, shape, data };

@@ -3,6 +3,7 @@ import {
   type AssembleParams,
   type Chunk,
   type Dtype,
+  lanes,
   type NumericArray,
   type ReshapeParams,
   type TransposeParams,
@@ -18,7 +19,9 @@ export function transpose(p: TransposeParams, inputs: readonly Chunk[], shape: n
   const x = one('transpose', inputs);
   if (x.dtype !== dtype) throw new Error(`transpose: input is ${x.dtype}, declared ${dtype}`);
   const out = allocChunk(dtype, shape);
-  permuteInto(moveView(x.data), x.shape, p.axes, moveView(out.data));
+  // A complex element's pair is a last axis of 2 that stays last.
+  if (lanes(dtype) === 2) permuteInto(x.data as NumericArray, [...x.shape, 2], [...p.axes, p.axes.length], out.data as NumericArray);
+  else permuteInto(moveView(x.data), x.shape, p.axes, moveView(out.data));
   return out;
 }
 
@@ -74,7 +77,7 @@ export function reshape(p: ReshapeParams, inputs: readonly Chunk[]): Chunk {
   const x = one('reshape', inputs);
   let n = 1;
   for (const d of p.shape) n *= d;
-  if (n !== x.data.length) throw new Error(`reshape: cannot reshape ${x.data.length} elements to [${p.shape.join(', ')}]`);
+  if (n * lanes(x.dtype) !== x.data.length) throw new Error(`reshape: cannot reshape ${x.data.length / lanes(x.dtype)} elements to [${p.shape.join(', ')}]`);
   return { dtype: x.dtype, shape: [...p.shape], data: x.data };
 }
 
@@ -83,15 +86,22 @@ export function reshape(p: ReshapeParams, inputs: readonly Chunk[]): Chunk {
  * count; step may be negative) to offset `dst`. Contiguous last-axis runs use TypedArray.set.
  */
 export function assemble(p: AssembleParams, inputs: readonly Chunk[], shape: number[], dtype: Dtype): Chunk {
-  const out = allocChunk(dtype, shape);
-  const os = cStrides(shape);
+  return assembleInto(p.pieces, inputs, allocChunk(dtype, shape));
+}
+
+/** assemble's copies into a zeroed chunk of the caller's (the fft op's gather). */
+export function assembleInto(pieces: readonly AssembleParams['pieces'][number][], inputs: readonly Chunk[], out: Chunk): Chunk {
+  const { shape, dtype } = out;
+  // Complex: strides of the typed array's slots, and each element's pair copied as a last axis of 2.
+  const pair = lanes(dtype) === 2;
+  const os = cStrides(pair ? [...shape, 2] : shape);
   const r = shape.length;
-  for (const [pi, pc] of p.pieces.entries()) {
+  for (const [pi, pc] of pieces.entries()) {
     const x = inputs[pc.input];
     if (!x) throw new Error(`assemble: piece ${pi} reads input ${pc.input}, but the task has ${inputs.length}`);
     if (x.dtype !== dtype) throw new Error(`assemble: piece ${pi}: input is ${x.dtype}, output ${dtype}`);
     if (x.shape.length !== r || pc.src.length !== r || pc.dst.length !== r) throw new Error(`assemble: piece ${pi}: rank mismatch`);
-    const xs = cStrides(x.shape);
+    const xs = cStrides(pair ? [...x.shape, 2] : x.shape);
     const counts = pc.src.map((s) => s.count);
     if (counts.some((c) => c === 0)) continue;
     let sb = 0, db = 0;
@@ -104,7 +114,9 @@ export function assemble(p: AssembleParams, inputs: readonly Chunk[], shape: num
       sb += s.start * xs[a]!;
       db += pc.dst[a]! * os[a]!;
     }
-    copyRegion(moveView(x.data), sb, pc.src.map((s, a) => s.step * xs[a]!), moveView(out.data), db, os, counts);
+    const srcStrides = pc.src.map((s, a) => s.step * xs[a]!);
+    if (pair) copyRegion(x.data as NumericArray, sb, [...srcStrides, 1], out.data as NumericArray, db, os, [...counts, 2]);
+    else copyRegion(moveView(x.data), sb, srcStrides, moveView(out.data), db, os, counts);
   }
   return out;
 }

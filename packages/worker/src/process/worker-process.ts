@@ -32,6 +32,7 @@ import { Reporter } from './reporter.js';
 import { closeBullWorkers, reportsRead } from './shutdown.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { gemmChoice } from '../kernels/index.js';
+import { fftwKernels, fftwUnavailable } from '../kernels/native.js';
 
 /** close() waits this long for Redis (reports, deregistration) before it lets go. */
 const CLOSE_REDIS_MS = 2_000;
@@ -316,8 +317,16 @@ async function assemble(
     await w.waitUntilReady();
   }
   const gemm = gemmChoice();
+  const fftw = fftwKernels();
   plog.info(
-    { address, threads: executor.threads, scheduler: config.scheduler, auth: config.token !== undefined, gemm: `${gemm.engine} (${gemm.why})` },
+    {
+      address,
+      threads: executor.threads,
+      scheduler: config.scheduler,
+      auth: config.token !== undefined,
+      gemm: `${gemm.engine} (${gemm.why})`,
+      fft: fftw ? `fftw (${fftw.version})` : `typescript (FFTW ${fftwUnavailable() ?? 'unavailable'})`,
+    },
     'worker ready',
   );
 
