@@ -1,4 +1,4 @@
-import { cumulateDtype, isFloat } from '@tessera/protocol';
+import { cumulateDtype, isComplex, isFloat } from '@tessera/protocol';
 import { type ChunkedArray, makeArray } from './array.js';
 import { boundaries } from './chunks.js';
 import { add, mul, where } from './elementwise.js';
@@ -8,6 +8,7 @@ import { slice } from './slicing.js';
 import { concatenate } from './structure.js';
 import { isnan } from './ufuncs.js';
 import { requireKnown } from './deferred.js';
+import * as cx from './complex.js';
 
 /**
  * Running sums and products along an axis, across chunks, as Dask computes them: a `cumulate`
@@ -50,7 +51,9 @@ function cumulative(kind: 'sum' | 'prod', fn: string, x: ChunkedArray, opts: { a
   return concatenate(parts, { axis });
 }
 
-export const cumsum = (x: ChunkedArray, opts?: { axis?: number }): ChunkedArray => cumulative('sum', 'cumsum', x, opts);
+export const cumsum = (x: ChunkedArray, opts?: { axis?: number }): ChunkedArray =>
+  // A complex running sum is those of its parts.
+  isComplex(x.dtype) ? cx.complexOp('make', [cumsum(cx.real(x), opts), cumsum(cx.imag(x), opts)]) : cumulative('sum', 'cumsum', x, opts);
 export const cumprod = (x: ChunkedArray, opts?: { axis?: number }): ChunkedArray => cumulative('prod', 'cumprod', x, opts);
 /** cumsum with NaN counted as 0 (numpy.nancumsum). */
 export const nancumsum = (x: ChunkedArray, opts?: { axis?: number }): ChunkedArray =>

@@ -12,7 +12,7 @@ import {
   promoteTypes,
   promoteWithScalar,
 } from '@tessera/protocol';
-import { complexElementwise } from './complex.js';
+import { complexElementwise, complexOp, imag, real } from './complex.js';
 import { ChunkedArray, makeArray, type Operand } from './array.js';
 import { align } from './blockwise.js';
 import { deferCall, hasUnknownChunks } from './deferred.js';
@@ -111,7 +111,13 @@ export function where(cond: ChunkedArray): ChunkedArray[];
 export function where(cond: Operand, ...ab: Operand[]): ChunkedArray | ChunkedArray[] {
   if (ab.length === 0 && cond instanceof ChunkedArray) return nonzero(cond);
   if (ab.length !== 2) throw new InvalidArgumentError(`where: takes a condition alone or with both a and b, got ${ab.length + 1} arguments`);
-  return elementwise('where', [cond, ab[0]!, ab[1]!]);
+  const [a, b] = [ab[0]!, ab[1]!];
+  if ([a, b].some((o) => o instanceof ChunkedArray && isComplex(o.dtype))) {
+    // Complex values: the choice made for each part.
+    const part = (f: (x: ChunkedArray) => ChunkedArray, o: Operand): Operand => (o instanceof ChunkedArray ? f(o) : f === imag ? 0 : o);
+    return complexOp('make', [elementwise('where', [cond, part(real, a), part(real, b)]), elementwise('where', [cond, part(imag, a), part(imag, b)])]);
+  }
+  return elementwise('where', [cond, a, b]);
 }
 
 export function checkDtype(fn: string, dtype: unknown): Dtype {
