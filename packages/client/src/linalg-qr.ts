@@ -3,7 +3,7 @@ import { type ChunkedArray, makeArray } from './array.js';
 import { boundaries, type Chunks } from './chunks.js';
 import { requireKnown } from './deferred.js';
 import { astype } from './elementwise.js';
-import { matmul } from './linalg.js';
+import { matmul, tensordot } from './linalg.js';
 import { normal } from './random.js';
 import { rechunk, slice } from './slicing.js';
 import { concatenate, transpose } from './structure.js';
@@ -165,7 +165,7 @@ export function qr(a0: ChunkedArray): [ChunkedArray, ChunkedArray] {
   const b = first >= k ? a : rechunk(a, [[m], [w, ...Array.from({ length: Math.ceil((n - w) / w) }, (_, i) => Math.min(w, n - w - i * w))].filter((c) => c > 0)]);
   const { q, r: r0 } = tsqr(columns(b, 0, w));
   if (w === n) return [q, r0];
-  return [q, concatenate([r0, matmul(transpose(q), columns(b, w, n - w))], { axis: 1 })];
+  return [q, concatenate([r0, tensordot(q, columns(b, w, n - w), { axes: [[0], [0]] })], { axis: 1 })];
 }
 
 export interface SvdOptions {
@@ -227,11 +227,11 @@ export function svdCompressed(a0: ChunkedArray, k: number, opts: SvdCompressedOp
   const inColumn = (x: ChunkedArray): ChunkedArray => (x.chunks[1]!.length === 1 ? x : rechunk(x, [[...x.chunks[0]!], [x.shape[1]!]]));
   let q = tsqr(inColumn(matmul(a, omega))).q;
   for (let i = 0; i < iters; i++) {
-    const z = tsqr(inColumn(matmul(transpose(a), q))).q;
+    const z = tsqr(inColumn(tensordot(a, q, { axes: [[0], [0]] }))).q;
     q = tsqr(inColumn(matmul(a, z))).q;
   }
   // B = Q^T A (l x n, in a's column blocks); its SVD through TSQR of B^T.
-  const bt = inColumn(matmul(transpose(a), q));
+  const bt = inColumn(tensordot(a, q, { axes: [[0], [0]] }));
   const [v, s, ut] = tallSvd(bt);
   const u = matmul(q, transpose(ut));
   return [columns(u, 0, k), slice(s, { start: 0, stop: k }), slice(transpose(v), { start: 0, stop: k })];

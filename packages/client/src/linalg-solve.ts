@@ -3,7 +3,7 @@ import { type ChunkedArray, type ChunkedScalar, makeArray } from './array.js';
 import { chunksEqual } from './chunks.js';
 import { eye } from './creation-grid.js';
 import { astype, gt, mul, sub } from './elementwise.js';
-import { matmul } from './linalg.js';
+import { matmul, tensordot } from './linalg.js';
 import { cut, factored, floatMatrix, gathered, qr, svd } from './linalg-qr.js';
 import { max, sum } from './reductions.js';
 import { rechunk, slice } from './slicing.js';
@@ -253,7 +253,7 @@ export function lstsq(a0: ChunkedArray, b0: ChunkedArray, opts: LstsqOptions = {
   if (a.chunks[1]!.length !== 1) a = rechunk(a, [[...a.chunks[0]!], [n]]);
   const [q, r] = qr(a);
   const { b, back } = rhs(fn, a, b0);
-  const x = solveTriangular(r, matmul(transpose(q), b), { lower: false });
+  const x = solveTriangular(r, tensordot(q, b, { axes: [[0], [0]] }), { lower: false });
   const resid = sum(square(sub(matmul(a, x), b)), { axis: 0 });
   const [, s] = svd(r);
   const eps = a.dtype === 'float32' ? 2 ** -23 : 2 ** -52;

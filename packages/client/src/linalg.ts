@@ -68,10 +68,34 @@ function contract(label: string, a0: ChunkedArray, b0: ChunkedArray, axA: number
   const freeA = a.shape.flatMap((_, i) => (axA.includes(i) ? [] : [i]));
   const freeB = b.shape.flatMap((_, i) => (axB.includes(i) ? [] : [i]));
   const chunks: Chunks = [...freeA.map((i) => a.chunks[i]!), ...freeB.map((i) => b.chunks[i]!)];
-  const combos = [...gridIndices(axA.map((x) => a.chunks[x]!.length))];
+  const all = [...gridIndices(axA.map((x) => a.chunks[x]!.length))];
+  // A long contraction is summed in groups of PAIRS_PER_TASK block products, then the partial
+  // results added (Dask's sum over the contracted index): no task holds every block of a row.
+  const groups = Array.from({ length: Math.ceil(all.length / PAIRS_PER_TASK) }, (_, g) => all.slice(g * PAIRS_PER_TASK, (g + 1) * PAIRS_PER_TASK));
+  const parts = groups.map((combos, g) => products(label, a, b, axA, axB, freeA, freeB, chunks, dtype, combos, groups.length > 1 ? g : undefined));
+  let level = parts;
+  while (level.length > 1) level = Array.from({ length: Math.ceil(level.length / 2) }, (_, i) => (level[2 * i + 1] ? add(level[2 * i]!, level[2 * i + 1]!) : level[2 * i]!));
+  return level[0]!;
+}
+
+const PAIRS_PER_TASK = 8;
+
+/** One tensordot layer: each output block the sum of the block products of `combos` (indices along the contracted axes). */
+function products(
+  label: string,
+  ta: ChunkedArray,
+  tb: ChunkedArray,
+  axA: number[],
+  axB: number[],
+  freeA: number[],
+  freeB: number[],
+  chunks: Chunks,
+  dtype: ChunkedArray['dtype'],
+  combos: readonly number[][],
+  group: number | undefined,
+): ChunkedArray {
   const params = { axesA: axA, axesB: axB, pairs: combos.length };
-  const ta = a;
-  const tb = b;
+  const [a, b] = [ta, tb];
   return makeArray({
     label,
     op: 'tensordot',
@@ -79,7 +103,7 @@ function contract(label: string, a0: ChunkedArray, b0: ChunkedArray, axA: number
     dtype,
     chunks,
     inputs: [ta, tb],
-    token: params,
+    token: group === undefined ? params : { params, combos },
     block: (index) => {
       const ia = a.shape.map(() => 0);
       const ib = b.shape.map(() => 0);
