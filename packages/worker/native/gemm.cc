@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "gemm-args.h"
+#include "sort.h"
 
 namespace {
 
@@ -217,6 +218,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "gemm", fn);
   napi_create_function(env, "adviseHugePages", NAPI_AUTO_LENGTH, AdviseHugePages, nullptr, &fn);
   napi_set_named_property(env, exports, "adviseHugePages", fn);
+  napi_create_function(env, "sortLanes", NAPI_AUTO_LENGTH, tessera::SortLanes, nullptr, &fn);
+  napi_set_named_property(env, exports, "sortLanes", fn);
   napi_create_string_utf8(env, isa.name, NAPI_AUTO_LENGTH, &name);
   napi_set_named_property(env, exports, "isa", name);
   return exports;

@@ -27,6 +27,8 @@ export interface NativeKernels {
   readonly isa: string;
   /** madvise(MADV_HUGEPAGE) under a buffer not yet touched; false where the kernel refuses. */
   adviseHugePages(view: Uint8Array): boolean;
+  /** Sorts each run of n elements in place, NaN last (native/sort.cc); the order of -0 and 0 is the caller's to fix. */
+  sortLanes(data: Float64Array | Float32Array, n: number): void;
 }
 
 /** Float matrices LAPACK works on in place (row-major, contiguous). */

@@ -14,6 +14,22 @@ describe('sort, topk, search-count, histogram and bincount kernels', () => {
     expect([...executeTask(task('sort', { axis: 1, arg: true }, [2, 3], 'int64'), [x]).data]).toEqual([2n, 0n, 1n, 2n, 0n, 1n]);
   });
 
+  it('sorts contiguous float lanes natively (NaN last, -0 and 0 in input order) as the TypeScript path sorts strided ones', () => {
+    // The same 40 lanes of 97 as rows (contiguous: the native introsort where built) and as columns (strided: TypeScript).
+    const rows = 40, n = 97;
+    const v = Array.from({ length: rows * n }, (_, i) => [NaN, 0, -0, Infinity, -Infinity][i % 11] ?? Math.round(Math.sin(i) * 50) / 4);
+    for (const [dtype, Ctor] of [['float64', Float64Array], ['float32', Float32Array]] as const) {
+      const x: Chunk = { dtype, shape: [rows, n], data: Ctor.from(v) };
+      const t: Chunk = { dtype, shape: [n, rows], data: Ctor.from({ length: rows * n }, (_, k) => v[(k % rows) * n + Math.floor(k / rows)]!) };
+      const a = executeTask(task('sort', { axis: 1, arg: false }, [rows, n], dtype), [x]).data;
+      const b = executeTask(task('sort', { axis: 0, arg: false }, [n, rows], dtype), [t]).data;
+      for (let r = 0; r < rows; r++) {
+        for (let k = 0; k < n; k++) expect(Object.is(a[r * n + k], b[k * rows + r]), `${dtype} lane ${r} element ${k}`).toBe(true);
+        for (let k = 1; k < n; k++) expect((a[r * n + k - 1] as number) <= (a[r * n + k] as number) || Number.isNaN(a[r * n + k])).toBe(true);
+      }
+    }
+  });
+
   it('topk merges earlier results by their indices, ties to the lower index', () => {
     // Two blocks of an axis of 6: values and, for argtopk's merge, the indices they came from.
     const a = f64([3], [5, 1, 5]);

@@ -1,3 +1,4 @@
+import { nativeKernels } from './native.js';
 import {
   allocChunk,
   isWideData,
@@ -57,6 +58,16 @@ export function sort(p: SortParams, inputs: readonly Chunk[], shape: readonly nu
   const out = allocChunk(dtype, shape);
   const { outer, n, inner } = lanes(x.shape, p.axis);
   const src = x.data as Elements;
+  const native = nativeKernels();
+  if (native && !p.arg && inner === 1 && n > 0 && (src instanceof Float64Array || src instanceof Float32Array)) {
+    // Contiguous float lanes: sorted in place in the output by the native introsort, then the
+    // zeros of each lane put back in their input order (numpy's stable sort keeps -0 and 0 so).
+    const d = out.data as Float64Array | Float32Array;
+    d.set(src);
+    native.sortLanes(d, n);
+    for (let o = 0; o < outer; o++) keepZerosInOrder(d.subarray(o * n, (o + 1) * n), src, (k) => o * n + k);
+    return out;
+  }
   const lane = newLike(x.data, n);
   const float = lane instanceof Float64Array || lane instanceof Float32Array;
   const idx = p.arg ? new Uint32Array(n) : undefined;
