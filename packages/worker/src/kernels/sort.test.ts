@@ -20,7 +20,7 @@ describe('sort, topk, search-count, histogram and bincount kernels', () => {
     const v = Array.from({ length: rows * n }, (_, i) => [NaN, 0, -0, Infinity, -Infinity][i % 11] ?? Math.round(Math.sin(i) * 50) / 4);
     for (const [dtype, Ctor] of [['float64', Float64Array], ['float32', Float32Array]] as const) {
       const x: Chunk = { dtype, shape: [rows, n], data: Ctor.from(v) };
-      const t: Chunk = { dtype, shape: [n, rows], data: Ctor.from({ length: rows * n }, (_, k) => v[(k % rows) * n + Math.floor(k / rows)]!) };
+      const t: Chunk = { dtype, shape: [n, rows], data: Ctor.from(Array.from({ length: rows * n }, (_, k) => v[(k % rows) * n + Math.floor(k / rows)]!)) };
       const a = executeTask(task('sort', { axis: 1, arg: false }, [rows, n], dtype), [x]).data;
       const b = executeTask(task('sort', { axis: 0, arg: false }, [n, rows], dtype), [t]).data;
       for (let r = 0; r < rows; r++) {
