@@ -6,6 +6,7 @@ import {
   InvalidArgumentError,
   complexResultDtype,
   isComplex,
+  isDtypeName,
   realPart,
 } from '@tessera/protocol';
 import { ChunkedArray, makeArray, type Operand } from './array.js';
@@ -61,12 +62,12 @@ export function complexOp(kind: ComplexKind, operands: readonly Operand[], castT
   // A JS number is weak (NEP 50): it takes the precision of the array it meets.
   if (scalar !== undefined) dtypes.push(realPart(dtypes[0]!) === 'float32' || dtypes[0] === 'complex64' ? 'float32' : 'float64');
   const dtype = complexResultDtype(kind, dtypes, castTo);
-  if (!(dtype === 'bool' || dtype.startsWith('complex') || dtype.startsWith('float'))) throw new DtypeError(`${kind}: ${dtype}`);
+  if (!isDtypeName(dtype)) throw new DtypeError(`${kind}: ${dtype}`);
   return makeArray({
     label: kind === 'astype' ? 'astype' : kind,
     op: 'complex',
     shape: al.shape,
-    dtype: dtype as Dtype,
+    dtype,
     chunks: al.chunks,
     inputs: al.arrays,
     token: { kind, scalar, scalarFirst },
@@ -110,7 +111,7 @@ export function angle(x: ChunkedArray, opts: { deg?: boolean } = {}): ChunkedArr
 /** re + i·im of two real arrays (broadcast): numpy's `re + 1j * im`. */
 export function complex(re: ChunkedArray, im: ChunkedArray | number): ChunkedArray {
   if (isComplex(re.dtype) || (im instanceof ChunkedArray && isComplex(im.dtype))) throw new DtypeError('complex: takes real and imaginary parts that are real');
-  return complexOp('make', typeof im === 'number' ? [re, im] : [re, im]);
+  return complexOp('make', [re, im]);
 }
 
 /** Whether the dtype is complex (numpy.iscomplexobj of an array). */

@@ -1,4 +1,4 @@
-import { type FftNorm, type FftStep, InvalidArgumentError, fftStepDtype, fftStepLength } from '@tessera/protocol';
+import { type FftNorm, type FftStep, InvalidArgumentError, fftStepDtype, fftStepLength, isDtypeName } from '@tessera/protocol';
 import { type ChunkedArray, makeArray } from './array.js';
 import { AUTO_CHUNK_BYTES, type ChunksSpec } from './chunks.js';
 import { arange } from './creation.js';
@@ -101,8 +101,8 @@ function manyAxes(fn: string, a: ChunkedArray, opts: FftnOptions, kind: FftStep[
 function transform(fn: string, a: ChunkedArray, steps: readonly FftStep[]): ChunkedArray {
   const axes = [...new Set(steps.map((s) => s.axis))];
   for (const s of steps) {
-    const bad = fftStepDtype(s.kind, a.dtype);
-    if (!bad.startsWith('complex') && !bad.startsWith('float')) throw new InvalidArgumentError(`${fn}: ${bad}`);
+    const d = fftStepDtype(s.kind, a.dtype);
+    if (!isDtypeName(d)) throw new InvalidArgumentError(`${fn}: ${d}`);
   }
   const span = axes.reduce((p, ax) => p * Math.max(a.shape[ax]!, ...steps.filter((s) => s.axis === ax).map((s) => s.n)), 1) * 16;
   if (axes.every((ax) => a.chunks[ax]!.length === 1) || span <= AUTO_CHUNK_BYTES / 4) return layer(fn, a, axes, steps);

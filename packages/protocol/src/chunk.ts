@@ -1,4 +1,4 @@
-import { type ChunkData, DTYPES, type Dtype, dtypeOfData, itemsize, lanes, realPart, typedArrayCtor } from './dtype.js';
+import { type ChunkData, type Dtype, dtypeOfData, isDtypeName, itemsize, lanes, realPart, typedArrayCtor } from './dtype.js';
 import { fmtShape, sizeOf } from './shape.js';
 
 /** One block of an array: C-order data of `dtype` with `shape` (complex: interleaved re, im pairs, see `lanes`). */
@@ -66,8 +66,7 @@ export function checkChunk(c: unknown, want?: { dtype: Dtype; shape: readonly nu
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) return 'shape is not a list of non-negative integers';
   const actual = dtypeOfData(data);
   if (!actual) return `unsupported typed array ${(data as object).constructor.name}`;
-  const known = typeof dtype === 'string' && (DTYPES as readonly string[]).includes(dtype);
-  if (!(known && (dtype === actual || (dtype === 'bool' && actual === 'uint8') || realPart(dtype) === actual))) return `dtype ${String(dtype)} does not match its data (${actual})`;
+  if (!(isDtypeName(dtype) && (dtype === actual || (dtype === 'bool' && actual === 'uint8') || realPart(dtype) === actual))) return `dtype ${String(dtype)} does not match its data (${actual})`;
   const slots = sizeOf(shape) * lanes(dtype);
   if (data.length !== slots) {
     return lanes(dtype) === 1

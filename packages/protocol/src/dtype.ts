@@ -12,6 +12,11 @@ export const DTYPES = ['float64', 'float32', 'int64', 'int32', 'int16', 'int8', 
 export const Dtype = z.enum(DTYPES);
 export type Dtype = z.infer<typeof Dtype>;
 export type RealDtype = Exclude<Dtype, 'complex128' | 'complex64'>;
+const NAMES: ReadonlySet<string> = new Set(DTYPES);
+/** Whether a string names a dtype (the dtype rules answer a dtype or a message saying why not). */
+export function isDtypeName(s: unknown): s is Dtype {
+  return typeof s === 'string' && NAMES.has(s);
+}
 /** Every dtype but the complex ones: what the real kernels (elementwise programs, reductions, GEMM...) take. */
 export const REAL_DTYPES = DTYPES.filter((d): d is RealDtype => d !== 'complex128' && d !== 'complex64');
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Dtype, complexOf, isComplex, promoteTypes, realPart } from '../dtype.js';
+import { type Dtype, complexOf, isComplex, isDtypeName, promoteTypes, realPart } from '../dtype.js';
 import { fmtShape, shapeEquals } from '../shape.js';
 import { Piece } from './pieces.js';
 
@@ -74,8 +74,8 @@ export function checkFft(p: FftParams, deps: readonly Meta[], out: Meta): string
   for (const [i, s] of p.steps.entries()) {
     if (s.axis >= shape.length) return `step ${i}: axis ${s.axis} is out of range for ${fmtShape(shape)}`;
     const d = fftStepDtype(s.kind, dtype);
-    if (d.startsWith('complex') || d.startsWith('float')) dtype = d as Dtype;
-    else return `step ${i}: ${d}`;
+    if (!isDtypeName(d)) return `step ${i}: ${d}`;
+    dtype = d;
     shape[s.axis] = fftStepLength(s);
   }
   return shapeEquals(out.shape, shape) && out.dtype === dtype ? undefined : `gives ${dtype}${fmtShape(shape)}, declared ${out.dtype}${fmtShape(out.shape)}`;
@@ -123,7 +123,7 @@ export function checkComplex(p: ComplexParams, deps: readonly Meta[], out: Meta)
   const dtypes = deps.map((d) => d.dtype);
   if (p.scalar !== undefined) dtypes.push(complexOf(dtypes[0] ?? 'float64') === 'complex64' ? 'float32' : 'float64');
   const want = complexResultDtype(p.kind, dtypes, out.dtype);
-  if (!(want === out.dtype)) return want.startsWith('complex') || want.startsWith('float') || want === 'bool' ? `${p.kind} of ${dtypes.join(', ')} gives ${want}, declared ${out.dtype}` : want;
+  if (want !== out.dtype) return isDtypeName(want) ? `${p.kind} of ${dtypes.join(', ')} gives ${want}, declared ${out.dtype}` : want;
   for (const [i, d] of deps.entries()) {
     const off = p.domain.length - d.shape.length;
     if (off < 0 || d.shape.some((e, a) => e !== 1 && e !== p.domain[off + a])) return `input ${i} ${fmtShape(d.shape)} does not broadcast to ${fmtShape(p.domain)}`;
