@@ -42,14 +42,25 @@ export function newSharedBuffer(bytes: number): SharedArrayBuffer {
 }
 
 /**
- * Allocate a zeroed chunk on a SharedArrayBuffer, so threads of a pool can read and write it
- * without copying.
+ * Zero a buffer. On shared memory V8 fills element by element, so 8-byte elements are ~8× faster
+ * than bytes (16 MiB: 1.5 ms against 11 ms here).
  */
-export function allocChunk(dtype: Dtype, shape: readonly number[]): Chunk {
+export function zeroBuffer(b: SharedArrayBuffer | ArrayBuffer): void {
+  const words = Math.floor(b.byteLength / 8);
+  new BigInt64Array(b, 0, words).fill(0n);
+  new Uint8Array(b, words * 8).fill(0);
+}
+
+/**
+ * Allocate a zeroed chunk on a SharedArrayBuffer, so threads of a pool can read and write it
+ * without copying. `overwrite`: the caller writes every element before anyone reads the chunk, so
+ * a recycled buffer is handed over as it is (its old bytes never leave the caller).
+ */
+export function allocChunk(dtype: Dtype, shape: readonly number[], opts?: { overwrite?: boolean }): Chunk {
   const n = sizeOf(shape);
   const bytes = n * itemsize(dtype);
   const reused = bytes > 0 ? bufferSource?.(bytes) : undefined;
-  if (reused) new Uint8Array(reused).fill(0);
+  if (reused && !opts?.overwrite) zeroBuffer(reused);
   const data = viewOf(dtype, reused ?? newSharedBuffer(bytes), 0, n);
   return { dtype, shape: [...shape], data };
 }

@@ -97,7 +97,7 @@ function run(
       vecs.push(gv.strides);
     }
   } else {
-    out = allocChunk(dtype, D);
+    out = allocChunk(dtype, D, { overwrite: true });
   }
   if (shape.length !== out.shape.length || shape.some((d, i) => d !== out.shape[i])) {
     throw new Error(`elementwise: declared shape [${shape.join(', ')}] but the program gives [${out.shape.join(', ')}]`);

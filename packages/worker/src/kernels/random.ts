@@ -67,7 +67,7 @@ export function random(p: RandomParams, shape: number[], dtype: Dtype): Chunk {
   if (dtype !== 'float64' && dtype !== 'float32') throw new Error(`random: values are float, declared ${dtype}`);
   const r = shape.length;
   const { base, strides: gs } = globalLayout(p, shape);
-  const out = allocChunk(dtype, shape);
+  const out = allocChunk(dtype, shape, { overwrite: true });
   const d = out.data;
   if (d.length === 0) return out;
   const L = r === 0 ? 1 : shape[r - 1]!;

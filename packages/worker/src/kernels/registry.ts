@@ -17,6 +17,12 @@ export interface UserKernelContext {
   blockIndex: number[];
   shape: number[];
   dtype: Dtype;
+  /**
+   * A zeroed buffer of the declared dtype and shape on memory the engine recycles (a chunk freed
+   * earlier): return it, or a chunk on it, and the result is kept without a copy. Cheaper than a
+   * new typed array of one's own, whose first touch pays a page fault every 4 KiB.
+   */
+  alloc(): ChunkData;
 }
 
 export type UserKernel = (inputs: Chunk[], params: Record<string, unknown>, ctx: UserKernelContext) => Chunk | ChunkData;
@@ -58,7 +64,7 @@ export function unregisterKernel(name: string): boolean {
 export function mapBlocks(p: MapBlocksParams, inputs: Chunk[], key: string, shape: number[], dtype: Dtype): Chunk {
   if (p.along) return alongAxis(p, p.along, inputs, key, shape, dtype);
   const fn = getKernel(p.kernel);
-  const ret = fn(inputs, p.params, { key, blockIndex: [...p.blockIndex], shape: [...shape], dtype });
+  const ret = fn(inputs, p.params, { key, blockIndex: [...p.blockIndex], shape: [...shape], dtype, alloc: () => allocChunk(dtype, shape).data });
   const chunk: unknown = ArrayBuffer.isView(ret) ? { dtype, shape: [...shape], data: ret } : ret;
   if (ArrayBuffer.isView(ret) && !dtypeOfData(ret)) {
     throw new Error(`kernel "${p.kernel}" returned a ${(ret as object).constructor.name}; expected ${dtype} data of shape [${shape.join(', ')}]`);
@@ -70,7 +76,7 @@ export function mapBlocks(p: MapBlocksParams, inputs: Chunk[], key: string, shap
   // input's buffer: that memory belongs to the input's chunk, so the result gets a copy.
   const own = c.data.buffer instanceof SharedArrayBuffer && c.data.byteOffset === 0 && c.data.byteLength === c.data.buffer.byteLength;
   if (own && !inputs.some((i) => i.data.buffer === c.data.buffer)) return c;
-  const out = allocChunk(dtype, shape);
+  const out = allocChunk(dtype, shape, { overwrite: true });
   new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength).set(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength));
   return out;
 }
@@ -95,7 +101,13 @@ function alongAxis(p: MapBlocksParams, along: { axis: number; out: number[] }, i
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
       for (let k = 0; k < n; k++) (lane as Float64Array)[k] = (x.data as Float64Array)[base + k * inner]!;
-      const ret = fn([{ dtype: x.dtype, shape: [n], data: lane.slice() as ChunkData }], p.params, { key, blockIndex: [...p.blockIndex], shape: [...laneShape], dtype });
+      const ret = fn([{ dtype: x.dtype, shape: [n], data: lane.slice() as ChunkData }], p.params, {
+        key,
+        blockIndex: [...p.blockIndex],
+        shape: [...laneShape],
+        dtype,
+        alloc: () => allocChunk(dtype, laneShape).data,
+      });
       const data = ArrayBuffer.isView(ret) ? ret : (ret as Chunk).data;
       if (!dtypeOfData(data) || dtypeOfData(data) !== dtype || data.length !== m) {
         throw new Error(`kernel "${p.kernel}" returned ${dtypeOfData(data) ?? 'no typed array'}[${(data as ChunkData).length}] for a lane of ${key}; expected ${dtype} data of shape [${laneShape.join(', ')}]`);

@@ -18,7 +18,7 @@ const TB = 32; // transpose tile edge: 32x32 float64 = 8 KiB per side, stays in 
 export function transpose(p: TransposeParams, inputs: readonly Chunk[], shape: number[], dtype: Dtype): Chunk {
   const x = one('transpose', inputs);
   if (x.dtype !== dtype) throw new Error(`transpose: input is ${x.dtype}, declared ${dtype}`);
-  const out = allocChunk(dtype, shape);
+  const out = allocChunk(dtype, shape, { overwrite: true });
   // A complex element's pair is a last axis of 2 that stays last.
   if (lanes(dtype) === 2) permuteInto(x.data as NumericArray, [...x.shape, 2], [...p.axes, p.axes.length], out.data as NumericArray);
   else permuteInto(moveView(x.data), x.shape, p.axes, moveView(out.data));
