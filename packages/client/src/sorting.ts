@@ -100,7 +100,9 @@ function selected(fn: 'topk' | 'argtopk', x: ChunkedArray, k: number, opts: Topk
   let values = x;
   let indices: ChunkedArray | undefined;
   for (let level = 0; level === 0 || values.chunks[axis]!.length > 1; level++) {
-    const groups = groupsOf(values.chunks[axis]!.length, splitEvery);
+    // Each block first on its own (the bulk of the work, spread over every thread), then the
+    // k-sized partials merged splitEvery at a time, as Dask's chunk and aggregate steps.
+    const groups = groupsOf(values.chunks[axis]!.length, level === 0 && values.chunks[axis]!.length > 1 ? 1 : splitEvery);
     const along = groups.map((g) => Math.min(Math.abs(k), g.reduce((s, b) => s + values.chunks[axis]![b]!, 0)));
     const chunks = values.chunks.map((c, i) => (i === axis ? along : [...c]));
     const shape = x.shape.map((d, i) => (i === axis ? along.reduce((a, b) => a + b, 0) : d));

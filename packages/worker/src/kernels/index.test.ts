@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KernelNotFoundError, type Chunk } from '@tessera/protocol';
+import { KernelNotFoundError, setBufferSource, type Chunk } from '@tessera/protocol';
 import { executeTask, getKernel, registerKernel, type UserKernel } from './index.js';
 
 let n = 0;
@@ -24,6 +24,30 @@ describe('user kernels (map-blocks)', () => {
     expect([...out.data]).toEqual([3, 6, 9, 12, 15, 18]);
     expect(out.data.buffer).toBeInstanceOf(SharedArrayBuffer); // copied off the private buffer
     expect(seen).toMatchObject({ blockIndex: [1, 2], shape: [2, 3], dtype: 'float64' });
+  });
+
+  it('ctx.alloc() hands the kernel the recycled output buffer, zeroed, and keeps it without a copy', () => {
+    const dirty = new SharedArrayBuffer(6 * 8);
+    new Float64Array(dirty).fill(7);
+    registerKernel('test.alloc', ([c], _p, ctx) => {
+      const out = ctx.alloc() as Float64Array;
+      expect([...out]).toEqual([0, 0, 0, 0, 0, 0]);
+      c!.data.forEach((v, i) => (out[i] = (v as number) + 1));
+      return out;
+    });
+    let handed = dirty as SharedArrayBuffer | undefined;
+    setBufferSource((bytes) => {
+      const b = handed?.byteLength === bytes ? handed : undefined;
+      if (b) handed = undefined;
+      return b;
+    });
+    try {
+      const out = executeTask(mb('test.alloc', [2, 3]), [x]);
+      expect(out.data.buffer).toBe(dirty);
+      expect([...out.data]).toEqual([2, 3, 4, 5, 6, 7]);
+    } finally {
+      setBufferSource(undefined);
+    }
   });
 
   it('rejects a wrong shape, dtype or length with a message naming the kernel', () => {

@@ -138,6 +138,9 @@ export function topk(p: TopkParams, inputs: readonly Chunk[], shape: readonly nu
         for (let k = 0; k < n; k++) {
           const at = (o * n + k) * inner + i;
           const v = src[at]!;
+          // Most values fall short of the heap's root: rejected on the value alone (a tie, a NaN
+          // or a root that is NaN take the full comparison below).
+          if (size === want && (largest ? v < hv[0]! : v > hv[0]!)) continue;
           const index = ix ? Number(ix[at]) : p.offsets ? p.offsets[j]! + k : pos + k;
           if (size < want) {
             hv[size] = v;
