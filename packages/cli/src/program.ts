@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { cacheCommand } from './cache-command.js';
 import { schedulerCommand, workerCommand } from './commands.js';
 import { dashboardCommand } from './dashboard-command.js';
 import { localCommand } from './local-command.js';
@@ -15,5 +16,6 @@ export function program(): Command {
     .addCommand(dashboardCommand())
     .addCommand(localCommand())
     .addCommand(submitCommand())
-    .addCommand(statusCommand());
+    .addCommand(statusCommand())
+    .addCommand(cacheCommand());
 }

@@ -4,9 +4,11 @@ import {
   type DeviceRequest,
   type Engine,
   type EngineEvent,
+  type Graph,
   InvalidArgumentError,
   type SubmitOptions,
   TesseraError,
+  isCacheableOp,
   planDevices,
 } from '@tessera/protocol';
 import { ChunkedArray, type ChunkedScalar, type NDArray, makeArray } from './array.js';
@@ -55,6 +57,14 @@ export interface ConnectOptions {
    * `client.dashboardLink`, printed on stderr unless `quiet`; `client.close()` stops it.
    */
   dashboard?: DashboardRequest;
+  /**
+   * A result cache across runs (joblib's Memory): the local engine keeps the outputs of pure
+   * tasks in this folder (or `{ dir, maxBytes }`, default 4 GiB, least recently used out first)
+   * and a later run, in this process or another, reads them instead of computing. With an
+   * address: true marks every compute's tasks for the workers' caches (`tessera worker
+   * --cache-dir`). compute's `cache` option overrides it per call.
+   */
+  cache?: string | { dir: string; maxBytes?: number } | boolean;
 }
 
 export interface ComputeOptions extends GraphOptions {
@@ -68,6 +78,8 @@ export interface ComputeOptions extends GraphOptions {
   /** Draw a progress bar on stderr. */
   progress?: boolean;
   onEvent?: (ev: EngineEvent) => void;
+  /** Read and store results in the engine's result cache (default: whether the client was connected with `cache`). */
+  cache?: boolean;
 }
 
 // Every option, checked complete against ConnectOptions by the compiler.
@@ -82,6 +94,7 @@ const CONNECT_OPTIONS = new Set(
     gpuF16: true,
     token: true,
     dashboard: true,
+    cache: true,
   } satisfies Record<keyof ConnectOptions, true>),
 );
 
@@ -105,7 +118,9 @@ function isEngine(v: unknown): v is Engine {
  * The embedded engine lives in @tessera/local, which the client must not depend on (it is an
  * optional peer): import it through a variable so no bundler or type check pins it.
  */
-async function loadLocalEngine(opts: Pick<ConnectOptions, 'threads' | 'kernels' | 'gpu' | 'gpuMemoryLimit' | 'gpuF16'>): Promise<Engine> {
+async function loadLocalEngine(
+  opts: Pick<ConnectOptions, 'threads' | 'kernels' | 'gpu' | 'gpuMemoryLimit' | 'gpuF16'> & { cache?: { dir: string; maxBytes?: number } },
+): Promise<Engine> {
   const create = await importOptional(
     '@tessera/local',
     'createLocalEngine',
@@ -117,9 +132,25 @@ async function loadLocalEngine(opts: Pick<ConnectOptions, 'threads' | 'kernels' 
     ...(opts.gpu !== undefined ? { gpu: opts.gpu } : {}),
     ...(opts.gpuMemoryLimit !== undefined ? { gpuMemoryLimit: opts.gpuMemoryLimit } : {}),
     ...(opts.gpuF16 !== undefined ? { gpuF16: opts.gpuF16 } : {}),
+    ...(opts.cache !== undefined ? { cache: opts.cache } : {}),
   });
   if (!isEngine(engine)) throw new TesseraError('INTERNAL', 'createLocalEngine from @tessera/local did not return an Engine');
   return engine;
+}
+
+/** The local engine's cache folder from ConnectOptions.cache. */
+function localCache(c: ConnectOptions['cache']): { dir: string; maxBytes?: number } | undefined {
+  if (c === undefined || c === false) return undefined;
+  if (c === true) throw new InvalidArgumentError('cache: the local engine needs a folder, Client.connect({ cache: dir }) or { cache: { dir, maxBytes } }');
+  if (typeof c === 'string') return { dir: c };
+  if (typeof c !== 'object' || c === null || typeof c.dir !== 'string') throw new InvalidArgumentError(`cache must be a folder or { dir, maxBytes }, got ${JSON.stringify(c)}`);
+  return c;
+}
+
+/** Tasks whose output a result cache may keep, marked so (a worker without a cache ignores the mark). */
+function markCached(graph: Graph, on: boolean): Graph {
+  if (!on) return graph;
+  return { ...graph, tasks: graph.tasks.map((t) => (isCacheableOp(t.op) ? { ...t, cache: true as const } : t)) };
 }
 
 function checkArrays(fn: string, arrays: readonly unknown[]): ChunkedArray[] {
@@ -137,13 +168,16 @@ export class Client {
 
   /** Where compute runs when its options do not say (see ComputeOptions.device). */
   readonly device: DeviceRequest;
+  /** Whether computes use the result cache when their options do not say (ConnectOptions.cache). */
+  readonly cache: boolean;
 
   /** Use an Engine directly (tests, custom engines); most code calls Client.connect(). */
   constructor(
     readonly engine: Engine,
-    opts: { device?: DeviceRequest } = {},
+    opts: { device?: DeviceRequest; cache?: boolean } = {},
   ) {
     this.device = opts.device ?? 'cpu';
+    this.cache = opts.cache ?? false;
   }
 
   /**
@@ -168,7 +202,9 @@ export class Client {
       }
       const timeout = opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {};
       const token = opts.token ?? envToken();
-      const client = new Client(await HttpEngine.connect(url, { ...timeout, ...(token !== undefined ? { token } : {}) }));
+      if (opts.cache !== undefined && typeof opts.cache !== 'boolean')
+        throw new InvalidArgumentError(`cache: a cluster's result caches are its workers' (tessera worker --cache-dir); give true or false, got ${JSON.stringify(opts.cache)}`);
+      const client = new Client(await HttpEngine.connect(url, { ...timeout, ...(token !== undefined ? { token } : {}) }), { cache: opts.cache === true });
       return client.withDashboard(opts.dashboard, { scheduler: url, token });
     }
     if (opts.token !== undefined)
@@ -177,8 +213,9 @@ export class Client {
       throw new InvalidArgumentError(`gpu must be true, false or 'auto', got ${JSON.stringify(opts.gpu)}`);
     }
     const { threads, kernels, gpu, gpuMemoryLimit, gpuF16 } = opts;
-    const engine = await loadLocalEngine({ threads, kernels, gpu, gpuMemoryLimit, gpuF16 });
-    return new Client(engine, { device: gpu === true ? 'auto' : 'cpu' }).withDashboard(opts.dashboard, { engine });
+    const cache = localCache(opts.cache);
+    const engine = await loadLocalEngine({ threads, kernels, gpu, gpuMemoryLimit, gpuF16, ...(cache ? { cache } : {}) });
+    return new Client(engine, { device: gpu === true ? 'auto' : 'cpu', cache: cache !== undefined }).withDashboard(opts.dashboard, { engine });
   }
 
   /** The dashboard's address, when the client started one (`Client.connect({ dashboard: true })`). */
@@ -295,7 +332,7 @@ export class Client {
     const device = opts.device ?? this.device;
     if (!(DEVICES as readonly string[]).includes(device))
       throw new InvalidArgumentError(`device must be one of ${DEVICES.join(', ')}, got ${JSON.stringify(device)}`);
-    const graph = planDevices(toGraph(arrays, opts), device);
+    const graph = markCached(planDevices(toGraph(arrays, opts), device), opts.cache ?? this.cache);
     const keys = outputKeys(arrays);
     const bar = opts.progress ? new ProgressBar(graph.tasks.length) : undefined;
     const done = new Set<string>();

@@ -13,6 +13,7 @@ import {
   type SubmitOptions,
 } from '@tessera/protocol';
 import { MemoryStore, SchedulerCore } from '@tessera/scheduler';
+import type { ResultCacheOptions, ResultCacheStats } from '@tessera/worker';
 import { LocalMonitor } from './local-monitor.js';
 import { LocalExecutor, type GpuExecutorStats } from './local-executor.js';
 
@@ -31,6 +32,8 @@ export interface LocalEngineOptions {
   gpuMemoryLimit?: number;
   /** Mixed precision: float32 chunks stored as float16 on the GPU, computed in float32 (shader-f16). */
   gpuF16?: boolean;
+  /** A result cache on disk: a folder, or the folder and its size limit (see @tessera/worker's ResultCache). */
+  cache?: ResultCacheOptions;
 }
 
 export interface LocalEngineStats {
@@ -42,6 +45,8 @@ export interface LocalEngineStats {
   bytesHeld: number;
   /** The GPU, once opened: adapter, tasks run there, copies each way, chunks held in device memory. */
   gpu?: GpuExecutorStats;
+  /** The result cache, when there is one: hits, misses, writes, damaged entries, evictions, size. */
+  cache?: ResultCacheStats;
 }
 
 /**
@@ -61,24 +66,30 @@ export class LocalEngine implements Engine {
 
   static async start(options: LocalEngineOptions = {}): Promise<LocalEngine> {
     const e = new LocalEngine();
-    const { gpu, gpuMemoryLimit, gpuF16, ...pool } = options;
-    await e.executor.start(pool, {
-      ...(gpu !== undefined ? { gpu } : {}),
-      ...(gpuMemoryLimit !== undefined ? { gpuMemoryLimit } : {}),
-      ...(gpuF16 !== undefined ? { gpuF16 } : {}),
-    });
+    const { gpu, gpuMemoryLimit, gpuF16, cache, ...pool } = options;
+    await e.executor.start(
+      pool,
+      {
+        ...(gpu !== undefined ? { gpu } : {}),
+        ...(gpuMemoryLimit !== undefined ? { gpuMemoryLimit } : {}),
+        ...(gpuF16 !== undefined ? { gpuF16 } : {}),
+      },
+      cache,
+    );
     return e;
   }
 
   stats(): LocalEngineStats {
     const held = this.executor.held();
     const gpu = this.executor.gpuStats();
+    const cache = this.executor.cacheStats();
     return {
       threads: this.executor.threads,
       tasksExecuted: this.executor.executed,
       chunksHeld: held.count,
       bytesHeld: held.bytes,
       ...(gpu ? { gpu } : {}),
+      ...(cache ? { cache } : {}),
     };
   }
 
@@ -153,6 +164,7 @@ const LocalEngineOptionsSchema = z
     gpu: z.union([z.boolean(), z.literal('auto')]).optional(),
     gpuMemoryLimit: z.number().int().positive().optional(),
     gpuF16: z.boolean().optional(),
+    cache: z.object({ dir: z.string().min(1), maxBytes: z.number().nonnegative().optional() }).strict().optional(),
   })
   .strict();
 

@@ -5,6 +5,8 @@ import {
   type GpuExecutorStats,
   type GpuReadiness,
   type Held,
+  type ResultCacheOptions,
+  type ResultCacheStats,
   type RunResult,
   type ThreadPoolOptions,
 } from '@tessera/worker';
@@ -50,7 +52,7 @@ export class LocalExecutor implements Executor {
 
   constructor(private readonly listener: ExecutionListener) {}
 
-  async start(options: ThreadPoolOptions, gpu: GpuExecutorOptions = {}): Promise<void> {
+  async start(options: ThreadPoolOptions, gpu: GpuExecutorOptions = {}, cache?: ResultCacheOptions): Promise<void> {
     const mode = gpu.gpu ?? 'auto';
     this.exec = await InProcessExecutor.start({
       threads: options.threads,
@@ -58,6 +60,7 @@ export class LocalExecutor implements Executor {
       gpu: mode,
       ...(gpu.gpuMemoryLimit !== undefined ? { gpuMemoryLimit: gpu.gpuMemoryLimit } : {}),
       ...(gpu.gpuF16 !== undefined ? { gpuF16: gpu.gpuF16 } : {}),
+      ...(cache ? { cache } : {}),
     });
     if (mode === true) {
       const r = this.exec.gpuReadiness();
@@ -72,6 +75,10 @@ export class LocalExecutor implements Executor {
 
   gpuStats(): GpuExecutorStats | undefined {
     return this.exec.gpuStats();
+  }
+
+  cacheStats(): ResultCacheStats | undefined {
+    return this.exec.cacheStats();
   }
 
   get executed(): number {

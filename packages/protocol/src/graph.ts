@@ -24,6 +24,8 @@ export const TaskSpec = z
     priority: z.number().int().nonnegative(),
     /** 'gpu': must run on a GPU; 'auto': on a GPU where there is one; absent: CPU (device.ts). */
     device: TaskDevice.optional(),
+    /** true: a worker with a result cache reads the output from it, or stores it there (compute's `cache`). */
+    cache: z.literal(true).optional(),
   })
   .strict();
 export type TaskSpec = z.infer<typeof TaskSpec>;

@@ -30,3 +30,4 @@ export * from './sse.js';
 export * from './dashboard-stream.js';
 export * from './ids.js';
 export * from './shutdown.js';
+export * from './cacheable.js';

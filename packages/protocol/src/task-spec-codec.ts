@@ -10,13 +10,14 @@ const packr = new Packr({ useRecords: false });
  */
 export function packTaskSpec(t: TaskSpec): Uint8Array {
   const tuple: unknown[] = [t.op, t.params, t.deps, t.shape, t.dtype, t.nbytes, t.priority];
-  // The device mark (device.ts) only where there is one: CPU tasks keep their 7-tuple.
-  if (t.device !== undefined) tuple.push(t.device);
+  // The device and cache marks only where there are some: CPU tasks keep their 7-tuple.
+  if (t.device !== undefined || t.cache) tuple.push(t.device ?? null);
+  if (t.cache) tuple.push(true);
   return packr.pack(tuple);
 }
 
 export function unpackTaskSpec(key: string, bytes: Uint8Array): TaskSpec {
-  const [op, params, deps, shape, dtype, nbytes, priority, device] = packr.unpack(bytes) as [
+  const [op, params, deps, shape, dtype, nbytes, priority, device, cache] = packr.unpack(bytes) as [
     TaskSpec['op'],
     TaskSpec['params'],
     TaskSpec['deps'],
@@ -24,9 +25,11 @@ export function unpackTaskSpec(key: string, bytes: Uint8Array): TaskSpec {
     TaskSpec['dtype'],
     number,
     number,
-    TaskSpec['device'],
+    TaskSpec['device'] | null,
+    true | undefined,
   ];
   const spec: TaskSpec = { key, op, params, deps, shape, dtype, nbytes, priority };
   if (device === 'gpu' || device === 'auto') spec.device = device;
+  if (cache === true) spec.cache = true;
   return spec;
 }

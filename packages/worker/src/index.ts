@@ -5,6 +5,7 @@ export { ChunkStore } from './executor/chunk-store.js';
 export { InProcessExecutor, type ExecutorOptions, type GpuExecutorStats, type GpuReadiness } from './executor/executor.js';
 export { isDeviceChunk, type Held, type RunOrder, type RunResult } from './executor/task-runner.js';
 export { WorkerChunks, type SpillOptions } from './executor/worker-chunks.js';
+export { ResultCache, listCache, clearCache, entryId, type ResultCacheOptions, type ResultCacheStats, type CacheEntry } from './executor/result-cache.js';
 export { BufferPool } from './buffer-pool.js';
 export { runTask } from './pool/run-task.js';
 export { startWorker, WorkerStartError, type WorkerProcess, type WorkerStats } from './process/worker-process.js';

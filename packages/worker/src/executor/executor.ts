@@ -1,10 +1,11 @@
-import type { Chunk, Dtype, GpuInfo, TaskSpec } from '@tessera/protocol';
+import { isCacheableOp, type Chunk, type Dtype, type GpuInfo, type TaskSpec } from '@tessera/protocol';
 import { totalmem } from 'node:os';
 import { BufferPool } from '../buffer-pool.js';
 import { GpuRunner } from '../gpu/runner.js';
 import { ChunkStore } from './chunk-store.js';
 import { TaskRunner, isDeviceChunk, type Held, type RunOrder, type RunResult } from './task-runner.js';
 import { WorkerChunks, type SpillOptions } from './worker-chunks.js';
+import { ResultCache, type ResultCacheOptions, type ResultCacheStats } from './result-cache.js';
 
 export interface ExecutorOptions {
   /** Pool threads; default: the machine's cores. */
@@ -24,6 +25,8 @@ export interface ExecutorOptions {
   autoOnSoftwareGpu?: boolean;
   /** Host memory past its target goes to disk (the worker process; the embedded engine keeps all in memory). */
   spill?: SpillOptions;
+  /** A result cache on disk for tasks marked `cache` (see result-cache.ts). */
+  cache?: ResultCacheOptions;
 }
 
 export interface GpuExecutorStats {
@@ -67,6 +70,7 @@ export class InProcessExecutor {
     private readonly runner: TaskRunner,
     buffers: BufferPool,
     private readonly options: ExecutorOptions,
+    private readonly cache: ResultCache | undefined,
   ) {
     runner.autoOnSoftwareGpu = options.autoOnSoftwareGpu ?? options.gpu === true;
     this.chunks = new WorkerChunks(
@@ -85,8 +89,9 @@ export class InProcessExecutor {
   /** Rejects with PoolInitError when a kernel module does not load. With `gpu: true`, see `gpuReadiness`. */
   static async start(options: ExecutorOptions): Promise<InProcessExecutor> {
     const buffers = new BufferPool(bufferPoolBytes(options.spill));
+    const cache = options.cache ? await ResultCache.open(options.cache) : undefined;
     const runner = await TaskRunner.start({ threads: options.threads, kernels: options.kernels }, buffers);
-    const e = new InProcessExecutor(runner, buffers, options);
+    const e = new InProcessExecutor(runner, buffers, options, cache);
     if (options.gpu === true) await e.ensureGpu();
     return e;
   }
@@ -152,7 +157,27 @@ export class InProcessExecutor {
    * posted to a pool thread; `order` is its place in line for a thread (default: arrival).
    */
   run(spec: TaskSpec, inputs: Held[], onStart: (thread: number, start: number) => void, order?: RunOrder): Promise<RunResult> {
-    return this.runner.run(spec, inputs, onStart, order);
+    if (!this.cache || spec.cache !== true || !isCacheableOp(spec.op)) return this.runner.run(spec, inputs, onStart, order);
+    return this.cached(this.cache, spec, () => this.runner.run(spec, inputs, onStart, order), onStart);
+  }
+
+  /** A cache hit instead of the run (reported as started on thread 0), or the run and its result stored. */
+  private async cached(cache: ResultCache, spec: TaskSpec, run: () => Promise<RunResult>, onStart: (thread: number, start: number) => void): Promise<RunResult> {
+    const start = performance.timeOrigin + performance.now();
+    const hit = await cache.get(spec);
+    if (hit) {
+      onStart(0, start);
+      return { ok: true, chunk: hit, start, stop: performance.timeOrigin + performance.now(), thread: 0 };
+    }
+    const r = await run();
+    // Device results are not stored: reading one back here would cost what the cache saves.
+    if (r.ok && !isDeviceChunk(r.chunk)) void cache.put(spec, r.chunk);
+    return r;
+  }
+
+  /** The result cache's counters, when there is one. */
+  cacheStats(): ResultCacheStats | undefined {
+    return this.cache?.stats();
   }
 
   /** Keep a task's result, in host or device memory as it came. */
@@ -200,6 +225,7 @@ export class InProcessExecutor {
 
   async close(): Promise<void> {
     await this.runner.close();
+    await this.cache?.flush();
     if (this.opening) await this.opening;
     this.runner.gpu?.close();
   }

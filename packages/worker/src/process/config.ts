@@ -46,6 +46,10 @@ export const WorkerOptionsSchema = z
      * using go to disk when chunk memory passes 70% of memoryLimit. Default: the OS temp dir.
      */
     spillDir: z.string().min(1).max(4096).optional(),
+    /** A result cache across runs: outputs of tasks marked `cache` (compute's `cache: true`) kept in this folder, which workers may share. */
+    cacheDir: z.string().min(1).max(4096).optional(),
+    /** Bytes of cache entries kept (least recently used out first); default 4 GiB. */
+    cacheMaxBytes: z.number().int().nonnegative().optional(),
     /** Modules (paths or URLs) that call registerKernel; every pool thread loads them. */
     kernels: z.array(z.string().min(1)).optional(),
     /** BullMQ jobs in flight per queue; default threads × 32 (tiny tasks are all Redis round trip; the pool still runs `threads` at once). */
@@ -81,6 +85,7 @@ export interface WorkerConfig {
   port: number;
   memoryLimit: number;
   spillDir: string;
+  cache: { dir: string; maxBytes?: number } | undefined;
   kernels: string[];
   concurrency: number;
   heartbeatMs: number | undefined;
@@ -117,6 +122,7 @@ export function resolveWorkerOptions(options: unknown): WorkerConfig {
     memoryLimit,
     // Its own folder: workers sharing a spill dir never read each other's files.
     spillDir: join(o.spillDir ?? tmpdir(), `tessera-spill-${id}`),
+    cache: o.cacheDir === undefined ? undefined : { dir: o.cacheDir, ...(o.cacheMaxBytes !== undefined ? { maxBytes: o.cacheMaxBytes } : {}) },
     kernels: o.kernels ?? [],
     // Tiny tasks are mostly Redis round trips: a few jobs per thread in flight hide that latency.
     concurrency: o.concurrency ?? threads * 32,

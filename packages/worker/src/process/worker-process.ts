@@ -137,6 +137,7 @@ async function assemble(
     gpu: config.gpu,
     // `device: 'auto'` tasks go to whatever device the operator asked for, software adapters too.
     autoOnSoftwareGpu: true,
+    ...(config.cache ? { cache: config.cache } : {}),
     // Like Dask's worker: chunks nobody uses go to disk past 70% of the limit, down to 60%.
     spill: {
       files: spill,
