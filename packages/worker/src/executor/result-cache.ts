@@ -1,13 +1,34 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, itemsize, lanes, sizeOf, typedArrayCtor, isDtypeName, type Chunk, type Dtype, type TaskSpec } from '@tessera/protocol';
 
-/** Entries written by another format or another build of the kernels are never read. */
+/**
+ * Entries written by another format or another build of the kernels are never read: the stamp
+ * is the format, the package version and a hash of the kernels' code (the compiled TypeScript,
+ * the WebAssembly and the native addons), so any change to a kernel makes a new cache.
+ */
 const FORMAT = 1;
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const STAMP = `tessera-cache-${FORMAT}/${VERSION}`;
+let stampMemo: string | undefined;
+const stamp = (): string => (stampMemo ??= kernelsStamp());
+function kernelsStamp(): string {
+  const pkg = new URL('../../', import.meta.url);
+  const h = createHash('sha256').update(readFileSync(new URL('package.json', pkg)));
+  const files = (dir: string, ext: string): string[] => {
+    try {
+      return readdirSync(fileURLToPath(new URL(dir, pkg)))
+        .filter((f) => f.endsWith(ext))
+        .sort()
+        .map((f) => fileURLToPath(new URL(dir + f, pkg)));
+    } catch {
+      return [];
+    }
+  };
+  for (const f of [...files('dist/kernels/', '.js'), ...files('wasm/', '.wasm'), ...files('build/Release/', '.node')]) h.update(f).update(readFileSync(f));
+  return `tessera-cache-${FORMAT}/${h.digest('hex').slice(0, 16)}`;
+}
 const MAGIC = Buffer.from('TSCACHE1');
 const SUFFIX = '.chunk';
 
@@ -56,7 +77,7 @@ export function entryId(spec: Pick<TaskSpec, 'key' | 'op' | 'params' | 'deps' | 
   const body = JSON.stringify([spec.key, spec.op, spec.params, spec.deps, spec.shape, spec.dtype], (_k, v: unknown) =>
     typeof v === 'bigint' ? `${v}n` : typeof v === 'number' && !Number.isFinite(v) ? `#${v}` : v,
   );
-  return createHash('sha256').update(STAMP).update('\0').update(body).digest('hex');
+  return createHash('sha256').update(stamp()).update('\0').update(body).digest('hex');
 }
 
 /**
@@ -142,7 +163,7 @@ export class ResultCache {
   put(spec: TaskSpec, chunk: Chunk): Promise<void> {
     const id = entryId(spec);
     const data = Buffer.from(new Uint8Array(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength));
-    const header: Header = { stamp: STAMP, key: spec.key, op: spec.op, dtype: chunk.dtype, shape: [...chunk.shape], bytes: data.length, sha256: hex(data) };
+    const header: Header = { stamp: stamp(), key: spec.key, op: spec.op, dtype: chunk.dtype, shape: [...chunk.shape], bytes: data.length, sha256: hex(data) };
     const head = Buffer.from(JSON.stringify(header));
     const len = Buffer.alloc(4);
     len.writeUInt32LE(head.length);
@@ -195,7 +216,7 @@ function decode(raw: Buffer, spec: TaskSpec): Chunk | undefined {
   } catch {
     return undefined;
   }
-  if (h.stamp !== STAMP || h.key !== spec.key || !isDtypeName(h.dtype) || h.dtype !== spec.dtype || !Array.isArray(h.shape)) return undefined;
+  if (h.stamp !== stamp() || h.key !== spec.key || !isDtypeName(h.dtype) || h.dtype !== spec.dtype || !Array.isArray(h.shape)) return undefined;
   if (h.shape.length !== spec.shape.length || h.shape.some((d, i) => d !== spec.shape[i])) return undefined;
   const n = sizeOf(h.shape);
   const bytes = n * itemsize(h.dtype);
