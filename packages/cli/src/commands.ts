@@ -183,6 +183,13 @@ export const workerFlags = {
     schema: text(4096),
     shown: 'the OS temp dir',
   },
+  cpus: {
+    flags: '--cpus <list>',
+    env: 'TESSERA_CPUS',
+    help: 'pin the worker to these CPUs, as taskset -c (e.g. 0-3,8); --threads defaults to their count',
+    schema: text(4096),
+    shown: 'not pinned',
+  },
   cacheDir: {
     flags: '--cache-dir <path>',
     env: 'TESSERA_CACHE_DIR',
@@ -262,6 +269,7 @@ export function workerOptions(c: WorkerConfig) {
       port: c.port,
       memoryLimit: c.memoryLimit,
       spillDir: c.spillDir,
+      cpus: c.cpus,
       cacheDir: c.cacheDir,
       cacheMaxBytes: c.cacheMaxBytes,
       concurrency: c.concurrency,

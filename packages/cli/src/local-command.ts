@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { ShutdownOutcome } from '@tessera/protocol';
 import { startScheduler } from '@tessera/scheduler';
-import { type ConfigOf, addFlags, bytes, common, int, list, parseFlags, text, url } from './flags.js';
+import { allowedCpus } from '@tessera/worker';
+import { formatCpuList } from '@tessera/protocol';
+import { type ConfigOf, ConfigError, addFlags, bool, bytes, common, int, list, parseFlags, text, url } from './flags.js';
 import { SCHEDULER_LIMIT_NAMES } from './commands.js';
 import { onSignals } from './options.js';
 import { type RedisChild, startRedisChild } from './redis-child.js';
@@ -58,6 +60,12 @@ export const localFlags = {
     schema: int(0, 3_600_000),
     shown: '30000',
   },
+  bind: {
+    flags: '--bind',
+    env: 'TESSERA_LOCAL_BIND',
+    help: 'pin each worker to CPUs of its own (--threads of them, in order), as taskset -c',
+    schema: bool(),
+  },
   logLevel: common.logLevel(),
 };
 export type LocalConfig = ConfigOf<typeof localFlags>;
@@ -74,6 +82,7 @@ export function localCommand(): Command {
     const cores = availableParallelism();
     const workers = c.workers ?? Math.min(4, cores);
     const threads = c.threads ?? Math.max(1, Math.floor(cores / workers));
+    const shares = c.bind ? cpuShares(workers, threads) : undefined;
     let redis: RedisChild | undefined;
     const redisUrl = c.redis ?? (redis = await startRedisChild(c.redisServer ?? 'redis-server')).url;
     const children: ChildProcess[] = [];
@@ -104,14 +113,25 @@ export function localCommand(): Command {
       if (c.memoryLimit !== undefined) env.TESSERA_MEMORY_LIMIT = String(c.memoryLimit);
       if (c.shutdownTimeoutMs !== undefined) env.TESSERA_SHUTDOWN_TIMEOUT_MS = String(c.shutdownTimeoutMs);
       if (c.logLevel !== undefined) env.TESSERA_LOG_LEVEL = c.logLevel;
-      await Promise.all(Array.from({ length: workers }, () => startWorkerChild(env, children)));
+      await Promise.all(Array.from({ length: workers }, (_, i) => startWorkerChild(shares ? { ...env, TESSERA_CPUS: shares[i]! } : env, children)));
     } catch (e) {
       await stopAll();
       throw e;
     }
     onSignals('local', stopAll);
-    console.log(`tessera local: scheduler listening on ${scheduler.url} with ${workers} workers of ${threads} threads (Redis ${redisUrl})`);
+    const pinned = shares ? `, pinned to CPUs ${shares.join(' ')}` : '';
+    console.log(`tessera local: scheduler listening on ${scheduler.url} with ${workers} workers of ${threads} threads${pinned} (Redis ${redisUrl})`);
   });
+}
+
+/** --bind: worker i gets CPUs i*threads .. (i+1)*threads - 1 of those this process may use. */
+function cpuShares(workers: number, threads: number): string[] {
+  const cpus = allowedCpus();
+  if (!cpus) throw new ConfigError('local: --bind needs the native addon (CPU affinity), which is not there');
+  if (workers * threads > cpus.length) {
+    throw new ConfigError(`local: --bind gives each worker CPUs of its own: ${workers} workers of ${threads} threads need ${workers * threads}, this process may use ${cpus.length} (${formatCpuList(cpus)})`);
+  }
+  return Array.from({ length: workers }, (_, i) => formatCpuList(cpus.slice(i * threads, (i + 1) * threads)));
 }
 
 /** `tessera worker` as a child, resolved once it serves chunks; its log goes to our stderr. */

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { HttpEngine } from '@tessera/client';
-import type { GraphStatus, WorkerView } from '@tessera/protocol';
+import { formatCpuList, type GraphStatus, type WorkerView } from '@tessera/protocol';
 import { type ConfigOf, addFlags, bool, common, compact, parseFlags } from './flags.js';
 
 export const statusFlags = {
@@ -46,7 +46,7 @@ export function formatStatus(r: StatusReport, now = Date.now()): string {
         w.info.id,
         w.info.address,
         w.info.device,
-        String(w.info.threads),
+        w.info.cpus ? `${w.info.threads} (CPUs ${formatCpuList(w.info.cpus)})` : String(w.info.threads),
         String(w.heartbeat?.running ?? '-'),
         String(w.heartbeat?.executed ?? '-'),
         String(w.heartbeat?.chunks ?? '-'),

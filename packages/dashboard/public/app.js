@@ -228,6 +228,18 @@ function renderProgress() {
   box.replaceChildren(...rows);
 }
 
+/** [0, 1, 2, 3, 8] as "0-3,8" (taskset's form), for a worker pinned with --cpus. */
+function cpuList(cpus) {
+  const out = [];
+  for (let i = 0; i < cpus.length; ) {
+    let j = i;
+    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j] + 1) j++;
+    out.push(j === i ? String(cpus[i]) : `${cpus[i]}-${cpus[j]}`);
+    i = j + 1;
+  }
+  return out.join(',');
+}
+
 function renderWorkers() {
   const alive = state.workers.filter((w) => w.alive).length;
   $('workers-summary').textContent = `${alive} alive${state.workers.length - alive ? `, ${state.workers.length - alive} dead` : ''}`;
@@ -249,7 +261,7 @@ function renderWorkers() {
         el('td', { class: 'mono' }, info.id),
         el('td', {}, status),
         el('td', {}, info.host),
-        el('td', { class: 'num' }, fmtInt(info.threads)),
+        el('td', { class: 'num' }, fmtInt(info.threads), info.cpus ? el('span', { class: 'muted small', 'data-cpus': '' }, ` · CPUs ${cpuList(info.cpus)}`) : ''),
         el('td', {}, info.device),
         el(
           'td',

@@ -31,6 +31,8 @@ export const WorkerInfo = z
     startedAt: z.number(),
     /** The WebGPU device the worker opened (`tessera worker --gpu`): tasks marked 'gpu' go only to such workers. */
     gpu: GpuInfo.optional(),
+    /** The CPUs the worker's threads are pinned to (`tessera worker --cpus`); absent: not pinned. */
+    cpus: z.array(z.number().int().nonnegative()).optional(),
   })
   .strict();
 export type WorkerInfo = z.infer<typeof WorkerInfo>;

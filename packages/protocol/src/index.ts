@@ -31,3 +31,4 @@ export * from './dashboard-stream.js';
 export * from './ids.js';
 export * from './shutdown.js';
 export * from './cacheable.js';
+export * from './cpu-list.js';

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "gemm-args.h"
+#include "affinity.h"
 #include "sort.h"
 
 namespace {
@@ -220,6 +221,10 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "adviseHugePages", fn);
   napi_create_function(env, "sortLanes", NAPI_AUTO_LENGTH, tessera::SortLanes, nullptr, &fn);
   napi_set_named_property(env, exports, "sortLanes", fn);
+  napi_create_function(env, "getAffinity", NAPI_AUTO_LENGTH, tessera::GetAffinity, nullptr, &fn);
+  napi_set_named_property(env, exports, "getAffinity", fn);
+  napi_create_function(env, "setAffinity", NAPI_AUTO_LENGTH, tessera::SetAffinity, nullptr, &fn);
+  napi_set_named_property(env, exports, "setAffinity", fn);
   napi_create_string_utf8(env, isa.name, NAPI_AUTO_LENGTH, &name);
   napi_set_named_property(env, exports, "isa", name);
   return exports;

@@ -12,3 +12,4 @@ export { startWorker, WorkerStartError, type WorkerProcess, type WorkerStats } f
 export { WorkerOptionsSchema, type WorkerOptions } from './process/config.js';
 export { runsInline, leastLoadedThread } from './pool/thread-choice.js';
 export * from './gpu/index.js';
+export { allowedCpus, bindProcessToCpus } from './process/cpu-binding.js';

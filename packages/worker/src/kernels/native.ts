@@ -29,6 +29,10 @@ export interface NativeKernels {
   adviseHugePages(view: Uint8Array): boolean;
   /** Sorts each run of n elements in place, NaN last (native/sort.cc); the order of -0 and 0 is the caller's to fix. */
   sortLanes(data: Float64Array | Float32Array, n: number): void;
+  /** The CPUs this process may run on (sched_getaffinity; native/affinity.cc). */
+  getAffinity(): number[];
+  /** Pin every thread of the process to these CPUs; gives how many threads it pinned. */
+  setAffinity(cpus: readonly number[]): number;
 }
 
 /** Float matrices LAPACK works on in place (row-major, contiguous). */

@@ -2,7 +2,7 @@ import { availableParallelism, hostname, networkInterfaces, tmpdir, totalmem } f
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidArgumentError, LogLevel, NOT_ID_CHAR, WorkerId } from '@tessera/protocol';
+import { InvalidArgumentError, LogLevel, NOT_ID_CHAR, WorkerId, parseCpuList } from '@tessera/protocol';
 
 const urlWithProtocol = (protocols: string[]) =>
   z
@@ -48,6 +48,8 @@ export const WorkerOptionsSchema = z
     spillDir: z.string().min(1).max(4096).optional(),
     /** A result cache across runs: outputs of tasks marked `cache` (compute's `cache: true`) kept in this folder, which workers may share. */
     cacheDir: z.string().min(1).max(4096).optional(),
+    /** Pin the worker's threads to these CPUs (a list as "0-3,8" or numbers), as taskset -c; default threads = their count. */
+    cpus: z.union([z.string().min(1).max(4096), z.array(z.number().int().nonnegative()).min(1)]).optional(),
     /** Bytes of cache entries kept (least recently used out first); default 4 GiB. */
     cacheMaxBytes: z.number().int().nonnegative().optional(),
     /** Modules (paths or URLs) that call registerKernel; every pool thread loads them. */
@@ -86,6 +88,7 @@ export interface WorkerConfig {
   memoryLimit: number;
   spillDir: string;
   cache: { dir: string; maxBytes?: number } | undefined;
+  cpus: number[] | undefined;
   kernels: string[];
   concurrency: number;
   heartbeatMs: number | undefined;
@@ -108,7 +111,8 @@ export function resolveWorkerOptions(options: unknown): WorkerConfig {
     throw new InvalidArgumentError(`worker option ${i.path.join('.') || '(options)'}: ${i.message}`);
   }
   const o = parsed.data;
-  const threads = o.threads ?? availableParallelism();
+  const cpus = o.cpus === undefined ? undefined : typeof o.cpus === 'string' ? parseCpuList(o.cpus) : [...new Set(o.cpus)].sort((a, b) => a - b);
+  const threads = o.threads ?? cpus?.length ?? availableParallelism();
   const memoryLimit = o.memoryLimit ?? Math.floor(totalmem() * 0.6);
   const id = o.id ?? defaultWorkerId();
   return {
@@ -122,6 +126,7 @@ export function resolveWorkerOptions(options: unknown): WorkerConfig {
     memoryLimit,
     // Its own folder: workers sharing a spill dir never read each other's files.
     spillDir: join(o.spillDir ?? tmpdir(), `tessera-spill-${id}`),
+    cpus,
     cache: o.cacheDir === undefined ? undefined : { dir: o.cacheDir, ...(o.cacheMaxBytes !== undefined ? { maxBytes: o.cacheMaxBytes } : {}) },
     kernels: o.kernels ?? [],
     // Tiny tasks are mostly Redis round trips: a few jobs per thread in flight hide that latency.

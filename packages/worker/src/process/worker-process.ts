@@ -5,6 +5,7 @@ import {
   TesseraError,
   WorkerInfo,
   clusterKeys,
+  formatCpuList,
   workerQueueName,
   type ClusterInfo,
   type ControlMessage,
@@ -15,6 +16,7 @@ import {
 } from '@tessera/protocol';
 import { InProcessExecutor } from '../executor/executor.js';
 import { SpillFiles } from '../executor/spill-files.js';
+import { bindProcessToCpus } from './cpu-binding.js';
 import { MemoryPause } from './memory-pause.js';
 import { PoolInitError } from '../pool/thread-pool.js';
 import { resolveWorkerOptions, urlHost, type WorkerConfig, type WorkerOptions } from './config.js';
@@ -89,6 +91,9 @@ export async function startWorker(options: WorkerOptions, logger?: Logger): Prom
   const config = resolveWorkerOptions(options);
   const plog = (logger ?? pino({ name: 'tessera-worker', level: config.logLevel }, pino.destination(2))).child({ worker: config.id });
   const log = new Log(config.id, undefined, undefined, plog);
+  // First, so a CPU that is not there fails the start at once; and before the pool starts, so
+  // its threads (and OpenBLAS's) inherit the mask.
+  if (config.cpus) bindProcessToCpus(config.cpus);
   const cluster = await discoverCluster(config.scheduler, config.discoveryTimeoutMs, config.token);
   // Undone in reverse if a later step fails, and by close().
   const closers: (() => Promise<void> | void)[] = [];
@@ -210,6 +215,7 @@ async function assemble(
     device: executor.gpu?.info.name ?? 'cpu',
     startedAt: Date.now(),
     ...(executor.gpu ? { gpu: executor.gpu.info } : {}),
+    ...(config.cpus ? { cpus: config.cpus } : {}),
   });
 
   const redis = connectRedis(config.redis, `${id}:main`, log);
@@ -323,6 +329,7 @@ async function assemble(
     {
       address,
       threads: executor.threads,
+      ...(config.cpus ? { cpus: formatCpuList(config.cpus) } : {}),
       scheduler: config.scheduler,
       auth: config.token !== undefined,
       gemm: `${gemm.engine} (${gemm.why})`,
