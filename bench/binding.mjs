@@ -5,6 +5,7 @@
 //
 //   node bench/binding.mjs [--rounds 2] [--repeats 5]
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import * as ta from '@tessera/client';
 
@@ -18,14 +19,14 @@ async function measure(bind) {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     let out = '';
-    const url = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('tessera local did not start in 60 s')), 60_000);
+    const started = new Promise((resolve) => {
       child.stdout.on('data', (d) => {
         out += d;
         const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) (clearTimeout(timer), resolve(m[1]));
+        if (m) resolve(m[1]);
       });
     });
+    const url = await Promise.race([started, sleep(60_000).then(() => Promise.reject(new Error('tessera local did not start in 60 s')))]);
     const client = await ta.Client.connect(url);
     try {
       const times = [];
