@@ -26,7 +26,7 @@ async function measure(bind) {
         if (m) resolve(m[1]);
       });
     });
-    const url = await Promise.race([started, sleep(60_000).then(() => Promise.reject(new Error('tessera local did not start in 60 s')))]);
+    const url = await Promise.race([started, sleep(60_000, undefined, { ref: false }).then(() => Promise.reject(new Error('tessera local did not start in 60 s')))]);
     const client = await ta.Client.connect(url);
     try {
       const times = [];
