@@ -19,6 +19,7 @@ import { parseSchedulerAddress } from './http/address.js';
 import { type GraphOptions, toGraph } from './graph/optimize.js';
 import { EventFeed, Job } from './job.js';
 import { ProgressBar } from './progress.js';
+import { ReportRecorder } from './report.js';
 import { type Result, type Results, assembleResult } from './results.js';
 import { importOptional } from './optional-import.js';
 import { hasUnknownChunks, resolveChunkSizes } from './deferred.js';
@@ -80,6 +81,13 @@ export interface ComputeOptions extends GraphOptions {
   onEvent?: (ev: EngineEvent) => void;
   /** Read and store results in the engine's result cache (default: whether the client was connected with `cache`). */
   cache?: boolean;
+  /**
+   * Write a performance report of this compute (Dask's performance_report) to this path: one
+   * self-contained HTML file (task stream, time per op and task group, workers, transfers, memory
+   * over time, GPU copies), or its data as JSON where the path ends in .json. Written when the
+   * graph ends, failed or not, before compute settles.
+   */
+  report?: string;
 }
 
 // Every option, checked complete against ConnectOptions by the compiler.
@@ -164,6 +172,8 @@ function checkArrays(fn: string, arrays: readonly unknown[]): ChunkedArray[] {
 /** Drives an Engine: builds and optimises graphs, submits them, gathers results. */
 export class Client {
   private closed = false;
+  /** The report each reporting job writes when it ends (ComputeOptions.report). */
+  private readonly reports = new WeakMap<Job<unknown>, Promise<void>>();
   private dashboard: ClientDashboard | undefined;
 
   /** Where compute runs when its options do not say (see ComputeOptions.device). */
@@ -241,7 +251,11 @@ export class Client {
   async compute(target: ChunkedArray | readonly ChunkedArray[], opts: ComputeOptions = {}): Promise<unknown> {
     const arrays = await this.known(checkArrays('compute', Array.isArray(target) ? target : [target]), opts);
     const job = await this.start(arrays, opts, { buffer: false, pick: Array.isArray(target) ? undefined : 0 });
-    return job.result();
+    try {
+      return await job.result();
+    } finally {
+      await this.reports.get(job);
+    }
   }
 
   /** Submit without waiting: the Job streams events and resolves to the results. */
@@ -259,7 +273,11 @@ export class Client {
   async persist<T extends ChunkedArray>(a: T, opts: ComputeOptions = {}): Promise<T> {
     const [x] = await this.known(checkArrays('persist', [a]), opts);
     const job = await this.start([x!], opts, { buffer: false, persist: true });
-    await job.result();
+    try {
+      await job.result();
+    } finally {
+      await this.reports.get(job);
+    }
     return makeArray({
       name: x!.name,
       label: 'persisted',
@@ -335,9 +353,13 @@ export class Client {
     const graph = markCached(planDevices(toGraph(arrays, opts), device), opts.cache ?? this.cache);
     const keys = outputKeys(arrays);
     const bar = opts.progress ? new ProgressBar(graph.tasks.length) : undefined;
+    if (opts.report !== undefined && (typeof opts.report !== 'string' || opts.report.length === 0))
+      throw new InvalidArgumentError(`report must be a file path (.html, or .json for the data), got ${JSON.stringify(opts.report)}`);
+    const recorder = opts.report !== undefined ? new ReportRecorder(this.engine, graph.tasks.length) : undefined;
     const done = new Set<string>();
     const listener = (ev: EngineEvent): void => {
       opts.onEvent?.(ev);
+      recorder?.onEvent(ev);
       if (!bar) return;
       if (ev.type === 'task' && ev.state === 'memory') done.add(ev.key);
       if (ev.type === 'graph') {
@@ -347,7 +369,7 @@ export class Client {
     };
     const feed = new EventFeed(listener, how.buffer);
     // Task events cost the engine an object per state change: ask for them only when read.
-    const wantEvents = how.buffer || opts.onEvent !== undefined || bar !== undefined;
+    const wantEvents = how.buffer || opts.onEvent !== undefined || bar !== undefined || recorder !== undefined;
     const submitOpts: SubmitOptions = { ...(wantEvents ? { onEvent: feed.push } : {}), ...(how.persist ? { persist: true } : {}) };
     const id = await this.engine.submit(graph, submitOpts);
     const collect = async (): Promise<unknown> => {
@@ -363,6 +385,16 @@ export class Client {
       return how.pick === undefined ? results : results[how.pick];
     };
     const job = new Job<unknown>(this.engine, id, collect, feed, opts.signal);
+    if (recorder) {
+      const path = opts.report!;
+      this.reports.set(
+        job,
+        job.result().then(
+          () => recorder.write(path, id, 'finished'),
+          (e: unknown) => recorder.write(path, id, e instanceof CancelledError ? 'cancelled' : 'erred', (e as Error).message),
+        ),
+      );
+    }
     if (bar) {
       job.result().then(
         () => bar.finish('finished'),

@@ -246,3 +246,4 @@ export {
   ChunkLostError,
 } from '@tessera/protocol';
 export { NoGpuError, type DeviceRequest, type GpuInfo } from '@tessera/protocol';
+export { type PerformanceReport } from './report.js';
