@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 // lavapipe compiles shaders and runs kernels on the CPU cores other test files share: generous limits.
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 import * as ta from '@tessera/client';
+import type { WorkerHeartbeat } from '@tessera/protocol';
 import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
 import { startCluster, until, type TestCluster } from './cluster.test-util.js';
 
@@ -17,7 +18,7 @@ describe('cluster with a GPU worker', () => {
   const workers = async () =>
     (
       (await (await fetch(`${cluster.url}/api/workers`)).json()) as {
-        workers: { info: { id: string; address: string; device: string; gpu?: { name: string } } }[];
+        workers: { info: { id: string; address: string; device: string; gpu?: { name: string; memoryLimit: number } }; heartbeat?: WorkerHeartbeat }[];
       }
     ).workers;
 
@@ -95,7 +96,15 @@ describe('cluster with a GPU worker', () => {
     const want = await local.compute(z);
     for (let i = 0; i < want.data.length; i++)
       expect(Math.abs(Number(blocks.data[i]!) - Number(want.data[i]!))).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(Number(want.data[i]!))));
-    expect((await metrics()).readbacks - mid.readbacks).toBe(9);
+    const after = await metrics();
+    expect(after.readbacks - mid.readbacks).toBe(9);
+    // The heartbeat carries the same counters (the dashboard's GPU panel, tessera status).
+    const hbGpu = async () => (await workers()).find((w) => w.info.gpu)?.heartbeat?.gpu;
+    await until('a heartbeat with the GPU counters', async () => ((await hbGpu())?.readbacks ?? -1) >= after.readbacks);
+    const hb = (await hbGpu())!;
+    expect(hb.tasks).toBeGreaterThanOrEqual(after.tasks);
+    expect(hb.memoryLimit).toBe(gpu.gpu!.memoryLimit);
+    expect((await workers()).filter((w) => !w.info.gpu).every((w) => w.heartbeat?.gpu === undefined)).toBe(true);
   });
 
   it('a chain of GPU tasks on the GPU worker (inputs it made stay on its device): random, transpose, matmul, elementwise', async () => {

@@ -7,7 +7,7 @@ import { DagView } from './dag.js';
 import { TaskStream } from './taskstream.js';
 import { orderGroups, pct, stateBar, tokenOf } from './progress.js';
 import { showError, showTask } from './task-detail.js';
-import { badge, el, fmtBytes, fmtInt, fmtMs, fmtTime, knownOps, opColour } from './util.js';
+import { badge, el, fmtBytes, fmtCpuList, fmtInt, fmtMs, fmtTime, knownOps, opColour } from './util.js';
 
 /** @typedef {import('@tessera/protocol').DashboardSnapshot} DashboardSnapshot */
 /** @typedef {import('@tessera/protocol').DashboardTick} DashboardTick */
@@ -228,19 +228,46 @@ function renderProgress() {
   box.replaceChildren(...rows);
 }
 
-/** [0, 1, 2, 3, 8] as "0-3,8" (taskset's form), for a worker pinned with --cpus. */
-function cpuList(cpus) {
-  const out = [];
-  for (let i = 0; i < cpus.length; ) {
-    let j = i;
-    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j] + 1) j++;
-    out.push(j === i ? String(cpus[i]) : `${cpus[i]}-${cpus[j]}`);
-    i = j + 1;
-  }
-  return out.join(',');
+/** The last GPU counters seen per worker, for rates between two heartbeats. */
+const gpuSeen = new Map();
+
+/** A worker's GPU copies per second since the previous heartbeat that moved its clock. */
+function gpuRates(id, at, gpu) {
+  const prev = gpuSeen.get(id);
+  if (!prev || prev.at !== at) gpuSeen.set(id, { at, gpu, rates: prev && at > prev.at ? { up: ((gpu.uploads - prev.gpu.uploads) * 1000) / (at - prev.at), down: ((gpu.readbacks - prev.gpu.readbacks) * 1000) / (at - prev.at) } : prev?.rates });
+  return gpuSeen.get(id).rates;
+}
+
+/** What gpustat shows, per worker with a GPU. */
+function renderGpus() {
+  const withGpu = state.workers.filter((w) => w.alive && w.view.heartbeat?.gpu);
+  $('gpu-panel').hidden = withGpu.length === 0;
+  if (withGpu.length === 0) return;
+  tableBody('gpu-table').replaceChildren(
+    ...withGpu.map((w) => {
+      const { info, heartbeat: hb } = w.view;
+      const g = hb.gpu;
+      const rates = gpuRates(info.id, hb.at, g);
+      const frac = g.memoryLimit ? Math.min(1, g.deviceBytes / g.memoryLimit) : 0;
+      return el(
+        'tr',
+        { 'data-gpu-worker': info.id },
+        el('td', { class: 'mono' }, info.id),
+        el('td', {}, info.gpu?.name ?? info.device, info.gpu?.fallback ? el('span', { class: 'muted small' }, ' (software)') : ''),
+        el('td', {}, el('span', { class: 'membar' }, el('i', { style: `width:${frac * 100}%` })), `${fmtBytes(g.deviceBytes)} / ${fmtBytes(g.memoryLimit)}`),
+        el('td', { class: 'num' }, fmtInt(g.deviceChunks)),
+        el('td', { class: 'num', 'data-uploads': String(g.uploads) }, rates ? rates.up.toFixed(1) : '-'),
+        el('td', { class: 'num', 'data-readbacks': String(g.readbacks) }, rates ? rates.down.toFixed(1) : '-'),
+        el('td', { class: 'num' }, fmtBytes(g.readbackBytes)),
+        el('td', { class: 'num' }, fmtInt(g.running)),
+        el('td', { class: 'num', 'data-gpu-tasks': String(g.tasks) }, fmtInt(g.tasks)),
+      );
+    }),
+  );
 }
 
 function renderWorkers() {
+  renderGpus();
   const alive = state.workers.filter((w) => w.alive).length;
   $('workers-summary').textContent = `${alive} alive${state.workers.length - alive ? `, ${state.workers.length - alive} dead` : ''}`;
   const body = tableBody('workers-table');
@@ -261,7 +288,7 @@ function renderWorkers() {
         el('td', { class: 'mono' }, info.id),
         el('td', {}, status),
         el('td', {}, info.host),
-        el('td', { class: 'num' }, fmtInt(info.threads), info.cpus ? el('span', { class: 'muted small', 'data-cpus': '' }, ` · CPUs ${cpuList(info.cpus)}`) : ''),
+        el('td', { class: 'num' }, fmtInt(info.threads), info.cpus ? el('span', { class: 'muted small', 'data-cpus': '' }, ` · CPUs ${fmtCpuList(info.cpus)}`) : ''),
         el('td', {}, info.device),
         el(
           'td',

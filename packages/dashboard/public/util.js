@@ -121,3 +121,15 @@ export function fitCanvas(canvas) {
 export function badge(text, cls) {
   return el('span', { class: `badge ${cls ?? text}` }, text);
 }
+
+/** [0, 1, 2, 3, 8] as "0-3,8" (taskset's form), for a worker pinned with --cpus. */
+export function fmtCpuList(cpus) {
+  const out = [];
+  for (let i = 0; i < cpus.length; ) {
+    let j = i;
+    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j] + 1) j++;
+    out.push(j === i ? String(cpus[i]) : `${cpus[i]}-${cpus[j]}`);
+    i = j + 1;
+  }
+  return out.join(',');
+}

@@ -1,6 +1,7 @@
 import { hostname, totalmem } from 'node:os';
 import type { EngineEvent, EngineMonitor, GraphStatus, GraphStructure, WorkerView } from '@tessera/protocol';
 import { graphStatus, type MemoryStore, type SchedulerCore } from '@tessera/scheduler';
+import { gpuHeartbeat } from '@tessera/worker';
 import type { LocalEngineStats } from './local-engine.js';
 
 /** The id the local executor gives its one worker in task events. */
@@ -75,6 +76,7 @@ export class LocalMonitor implements EngineMonitor {
         running,
         executed: s.tasksExecuted,
         rss: process.memoryUsage.rss(),
+        ...gpuHeartbeat(s.gpu),
       },
       age: 0,
       alive: true,

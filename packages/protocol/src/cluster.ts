@@ -47,6 +47,22 @@ export const WorkerHeartbeat = z
     running: z.number().int().nonnegative(),
     executed: z.number().int().nonnegative(),
     rss: z.number().int().nonnegative(),
+    /** The worker's GPU, where it opened one (what gpustat shows): counters since start, and now. */
+    gpu: z
+      .object({
+        /** Tasks run there since start, and running or in line for it now. */
+        tasks: z.number().int().nonnegative(),
+        running: z.number().int().nonnegative(),
+        uploads: z.number().int().nonnegative(),
+        readbacks: z.number().int().nonnegative(),
+        readbackBytes: z.number().nonnegative(),
+        /** Chunks held in device memory, their bytes, and the device memory Tessera may use. */
+        deviceChunks: z.number().int().nonnegative(),
+        deviceBytes: z.number().nonnegative(),
+        memoryLimit: z.number().nonnegative(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeat>;

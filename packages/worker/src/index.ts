@@ -2,7 +2,7 @@ export * from './kernels/index.js';
 export { ThreadPool, PoolInitError, type ThreadPoolOptions, type OutcomeHandler } from './pool/thread-pool.js';
 export type { PoolTask, TaskOutcome, RemoteErrorInfo } from './pool/messages.js';
 export { ChunkStore } from './executor/chunk-store.js';
-export { InProcessExecutor, type ExecutorOptions, type GpuExecutorStats, type GpuReadiness } from './executor/executor.js';
+export { InProcessExecutor, gpuHeartbeat, type ExecutorOptions, type GpuExecutorStats, type GpuReadiness } from './executor/executor.js';
 export { isDeviceChunk, type Held, type RunOrder, type RunResult } from './executor/task-runner.js';
 export { WorkerChunks, type SpillOptions } from './executor/worker-chunks.js';
 export { ResultCache, listCache, clearCache, entryId, type ResultCacheOptions, type ResultCacheStats, type CacheEntry } from './executor/result-cache.js';

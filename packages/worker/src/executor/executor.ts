@@ -1,4 +1,4 @@
-import { isCacheableOp, type Chunk, type Dtype, type GpuInfo, type TaskSpec } from '@tessera/protocol';
+import { isCacheableOp, type Chunk, type Dtype, type GpuInfo, type TaskSpec, type WorkerHeartbeat } from '@tessera/protocol';
 import { totalmem } from 'node:os';
 import { BufferPool } from '../buffer-pool.js';
 import { GpuRunner } from '../gpu/runner.js';
@@ -38,6 +38,8 @@ export interface GpuExecutorStats {
   /** Chunks held in device memory only, and their bytes. */
   deviceChunks: number;
   deviceBytes: number;
+  /** GPU tasks running or waiting for the device now. */
+  running: number;
 }
 
 export type GpuReadiness = { ok: true } | { ok: false; reason: string };
@@ -220,6 +222,7 @@ export class InProcessExecutor {
       readbackBytes: s.readbackBytes,
       deviceChunks: this.chunks.onDeviceCount,
       deviceBytes: this.chunks.onDeviceBytes,
+      running: this.runner.gpuRunning,
     };
   }
 
@@ -229,4 +232,11 @@ export class InProcessExecutor {
     if (this.opening) await this.opening;
     this.runner.gpu?.close();
   }
+}
+
+/** The heartbeat's `gpu` field (WorkerHeartbeat) from the executor's GPU counters, where there is a GPU. */
+export function gpuHeartbeat(g: GpuExecutorStats | undefined): { gpu?: NonNullable<WorkerHeartbeat['gpu']> } {
+  if (!g) return {};
+  const { tasks, running, uploads, readbacks, readbackBytes, deviceChunks, deviceBytes } = g;
+  return { gpu: { tasks, running, uploads, readbacks, readbackBytes, deviceChunks, deviceBytes, memoryLimit: g.info.memoryLimit } };
 }

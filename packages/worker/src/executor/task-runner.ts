@@ -72,6 +72,10 @@ export class TaskRunner {
   /** Of `executed`, those run on the GPU. */
   gpuExecuted = 0;
   private gpuInFlight = 0;
+  /** GPU tasks submitted and not finished, and those waiting for a place. */
+  get gpuRunning(): number {
+    return this.gpuInFlight + this.gpuWaiting.size;
+  }
   private readonly gpuWaiting = new Heap<{ id: number; order: RunOrder; go: () => void }>(before);
   private warnedFallback = false;
   private closed = false;

@@ -14,7 +14,7 @@ import {
   RedisGate,
   settledWithin,
 } from '@tessera/protocol';
-import { InProcessExecutor } from '../executor/executor.js';
+import { InProcessExecutor, gpuHeartbeat } from '../executor/executor.js';
 import { SpillFiles } from '../executor/spill-files.js';
 import { bindProcessToCpus } from './cpu-binding.js';
 import { MemoryPause } from './memory-pause.js';
@@ -238,7 +238,7 @@ async function assemble(
     redis,
     keys,
     info,
-    () => ({ chunks: chunks.count, bytes: chunks.nbytes, running: executor.running, executed: executor.executed }),
+    () => ({ chunks: chunks.count, bytes: chunks.nbytes, running: executor.running, executed: executor.executed, ...gpuHeartbeat(executor.gpuStats()) }),
     config.heartbeatMs ?? cluster.heartbeatMs,
     log,
     () => {
