@@ -253,6 +253,13 @@ export const workerFlags = {
     schema: bool(),
     shown: 'false',
   },
+  gpuDevice: {
+    flags: '--gpu-device <n>',
+    env: 'TESSERA_GPU_DEVICE',
+    help: 'open adapter n of this machine (implies --gpu; one that does not exist fails the start)',
+    schema: int(0, 1023),
+    shown: "WebGPU's choice",
+  },
   logLevel: common.logLevel(),
 };
 export type WorkerConfig = ConfigOf<typeof workerFlags>;
@@ -281,6 +288,7 @@ export function workerOptions(c: WorkerConfig) {
       metrics: c.metrics,
       logLevel: c.logLevel,
       gpu: c.gpu,
+      gpuDevice: c.gpuDevice,
     }),
   };
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { ShutdownOutcome } from '@tessera/protocol';
 import { startScheduler } from '@tessera/scheduler';
-import { allowedCpus } from '@tessera/worker';
+import { allowedCpus, listGpuAdapters } from '@tessera/worker';
 import { formatCpuList } from '@tessera/protocol';
 import { type ConfigOf, ConfigError, addFlags, bool, bytes, common, int, list, parseFlags, text, url } from './flags.js';
 import { SCHEDULER_LIMIT_NAMES } from './commands.js';
@@ -60,6 +60,13 @@ export const localFlags = {
     schema: int(0, 3_600_000),
     shown: '30000',
   },
+  gpus: {
+    flags: '--gpus <which>',
+    env: 'TESSERA_LOCAL_GPUS',
+    help: "one worker per GPU adapter, each opening its own (--gpu-device i): 'all', or how many",
+    schema: text(16),
+    shown: 'none',
+  },
   bind: {
     flags: '--bind',
     env: 'TESSERA_LOCAL_BIND',
@@ -80,7 +87,8 @@ export function localCommand(): Command {
   return addFlags(cmd, localFlags).action(async (raw: Record<string, unknown>) => {
     const c = parseFlags('local', localFlags, raw);
     const cores = availableParallelism();
-    const workers = c.workers ?? Math.min(4, cores);
+    const gpus = c.gpus === undefined ? undefined : await gpuWorkers(c.gpus, c.workers);
+    const workers = gpus ?? c.workers ?? Math.min(4, cores);
     const threads = c.threads ?? Math.max(1, Math.floor(cores / workers));
     const shares = c.bind ? cpuShares(workers, threads) : undefined;
     let redis: RedisChild | undefined;
@@ -113,15 +121,29 @@ export function localCommand(): Command {
       if (c.memoryLimit !== undefined) env.TESSERA_MEMORY_LIMIT = String(c.memoryLimit);
       if (c.shutdownTimeoutMs !== undefined) env.TESSERA_SHUTDOWN_TIMEOUT_MS = String(c.shutdownTimeoutMs);
       if (c.logLevel !== undefined) env.TESSERA_LOG_LEVEL = c.logLevel;
-      await Promise.all(Array.from({ length: workers }, (_, i) => startWorkerChild(shares ? { ...env, TESSERA_CPUS: shares[i]! } : env, children)));
+      await Promise.all(
+        Array.from({ length: workers }, (_, i) =>
+          startWorkerChild({ ...env, ...(shares ? { TESSERA_CPUS: shares[i]! } : {}), ...(gpus !== undefined ? { TESSERA_GPU_DEVICE: String(i) } : {}) }, children),
+        ),
+      );
     } catch (e) {
       await stopAll();
       throw e;
     }
     onSignals('local', stopAll);
-    const pinned = shares ? `, pinned to CPUs ${shares.join(' ')}` : '';
+    const pinned = (shares ? `, pinned to CPUs ${shares.join(' ')}` : '') + (gpus !== undefined ? `, one per GPU` : '');
     console.log(`tessera local: scheduler listening on ${scheduler.url} with ${workers} workers of ${threads} threads${pinned} (Redis ${redisUrl})`);
   });
+}
+
+/** --gpus: how many workers, one per adapter (worker i opens adapter i). */
+async function gpuWorkers(which: string, workers: number | undefined): Promise<number> {
+  const adapters = await listGpuAdapters();
+  const n = which === 'all' ? adapters.length : /^\d+$/.test(which) ? Number(which) : NaN;
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`local: --gpus takes 'all' or a number of GPUs, got ${JSON.stringify(which)}${adapters.length === 0 ? ' (and this machine has no WebGPU adapter)' : ''}`);
+  if (n > adapters.length) throw new ConfigError(`local: --gpus ${n}: this machine has ${adapters.length} WebGPU adapter${adapters.length === 1 ? '' : 's'} (${adapters.map((a) => `${a.index}: ${a.name}`).join('; ') || 'none'})`);
+  if (workers !== undefined && workers !== n) throw new ConfigError(`local: --gpus starts one worker per GPU (${n}); --workers ${workers} says otherwise`);
+  return n;
 }
 
 /** --bind: worker i gets CPUs i*threads .. (i+1)*threads - 1 of those this process may use. */

@@ -44,6 +44,8 @@ export const GpuInfo = z
     f16: z.boolean(),
     /** Bytes of device memory the process allows itself for chunks and pooled buffers. */
     memoryLimit: z.number().int().nonnegative(),
+    /** The adapter's index on its machine, where one was picked (`--gpu-device`, TESSERA_GPU_DEVICE). */
+    index: z.number().int().nonnegative().optional(),
   })
   .strict();
 export type GpuInfo = z.infer<typeof GpuInfo>;

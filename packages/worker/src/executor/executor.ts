@@ -21,6 +21,8 @@ export interface ExecutorOptions {
   gpuMemoryLimit?: number;
   /** float16 storage with float32 accumulation. */
   gpuF16?: boolean;
+  /** The adapter to open, by index (`--gpu-device`); default TESSERA_GPU_DEVICE, else WebGPU's choice. */
+  gpuDevice?: number;
   /** `device: 'auto'` tasks run on a software adapter (lavapipe) too; default: only when `gpu` is true. */
   autoOnSoftwareGpu?: boolean;
   /** Host memory past its target goes to disk (the worker process; the embedded engine keeps all in memory). */
@@ -116,8 +118,12 @@ export class InProcessExecutor {
 
   private async openGpu(): Promise<void> {
     try {
-      const { gpuMemoryLimit, gpuF16 } = this.options;
-      const gpu = await GpuRunner.open({ ...(gpuMemoryLimit !== undefined ? { memoryLimit: gpuMemoryLimit } : {}), f16: gpuF16 === true });
+      const { gpuMemoryLimit, gpuF16, gpuDevice } = this.options;
+      const gpu = await GpuRunner.open({
+        ...(gpuMemoryLimit !== undefined ? { memoryLimit: gpuMemoryLimit } : {}),
+        ...(gpuDevice !== undefined ? { deviceIndex: gpuDevice } : {}),
+        f16: gpuF16 === true,
+      });
       // Device memory short: cached copies of host chunks go first, then results no one has read back yet go to the host.
       gpu.onPressure = async (bytes) => {
         const freed = this.runner.evictDeviceCache(bytes);

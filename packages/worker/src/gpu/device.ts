@@ -19,6 +19,63 @@ export interface GpuOpenOptions {
   allowFallback?: boolean;
   /** Extra Dawn toggles for `create()` (e.g. 'backend=vulkan'); default from TESSERA_GPU_FLAGS. */
   flags?: string[];
+  /**
+   * Which adapter, by its index in `listGpuAdapters` (as CUDA_VISIBLE_DEVICES picks a card);
+   * default TESSERA_GPU_DEVICE, else the one WebGPU prefers. One that does not exist is a GpuUnavailable naming those that do.
+   */
+  deviceIndex?: number;
+}
+
+export interface GpuAdapterEntry {
+  index: number;
+  backend: string;
+  name: string;
+}
+
+const envFlags = (): string[] => (process.env['TESSERA_GPU_FLAGS'] ? process.env['TESSERA_GPU_FLAGS'].split(',').filter(Boolean) : []);
+
+/**
+ * Every adapter Dawn can open, in its order. WebGPU has no enumeration; Dawn lists the adapters
+ * in the error of a request for a name none has, and that list is parsed here.
+ */
+export async function listGpuAdapters(flags: string[] = envFlags()): Promise<GpuAdapterEntry[]> {
+  const mod = await loadWebGpu();
+  const instance = mod.create([...flags.filter((f) => !f.startsWith('adapter=')), 'adapter=tessera-lists-every-adapter-0f3c9a']);
+  let message = '';
+  try {
+    const a = await instance.requestAdapter();
+    if (a) probed.push({ instance, adapter: a });
+  } catch (e) {
+    message = String((e as Error).message ?? e);
+  }
+  probed.push({ instance, adapter: null });
+  const out: GpuAdapterEntry[] = [];
+  for (const m of message.matchAll(/\* backend: '([^']*)', name: '([^']*)'/g)) out.push({ index: out.length, backend: m[1]!, name: m[2]! });
+  return out;
+}
+
+/** Dawn's flags that open adapter `index` of listGpuAdapters, or why that cannot be. */
+async function adapterFlags(index: number, flags: string[]): Promise<string[]> {
+  if (!Number.isInteger(index) || index < 0) throw new GpuUnavailable(`GPU device ${index}: give a non-negative integer index`);
+  const all = await listGpuAdapters(flags);
+  const list = all.map((a) => `${a.index}: ${a.name} (${a.backend})`).join('; ') || 'none';
+  const want = all[index];
+  if (!want) throw new GpuUnavailable(`GPU device ${index} does not exist: this machine has ${all.length} WebGPU adapter${all.length === 1 ? '' : 's'} (${list})`);
+  // Dawn picks an adapter by its name: two of one name (identical cards) cannot be told apart.
+  const twin = all.find((a) => a.index !== index && a.backend === want.backend && a.name.includes(want.name));
+  if (twin) {
+    throw new GpuUnavailable(
+      `GPU device ${index} (${want.name}) and ${twin.index} share a name, and Dawn selects adapters by name: hide the others from the driver instead (MESA_VK_DEVICE_SELECT for Mesa, or the driver's visible-devices setting)`,
+    );
+  }
+  return [...flags.filter((f) => !f.startsWith('adapter=') && !f.startsWith('backend=')), `adapter=${want.name}`, `backend=${want.backend}`];
+}
+
+function envDeviceIndex(): number | undefined {
+  const v = process.env['TESSERA_GPU_DEVICE'];
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new GpuUnavailable(`TESSERA_GPU_DEVICE must be an adapter index (0, 1, ...), got ${JSON.stringify(v)}`);
+  return Number(v);
 }
 
 /** An open device and what it was opened with. */
@@ -98,7 +155,9 @@ function defaultMemoryLimit(limits: GPUSupportedLimits, fallback: boolean): numb
 /** Open the process's device; throws GpuUnavailable with a clear message when there is none. */
 export async function openGpu(options: GpuOpenOptions = {}): Promise<GpuDevice> {
   const mod = await loadWebGpu();
-  const flags = options.flags ?? (process.env['TESSERA_GPU_FLAGS'] ? process.env['TESSERA_GPU_FLAGS'].split(',').filter(Boolean) : []);
+  const index = options.deviceIndex ?? envDeviceIndex();
+  const base = options.flags ?? envFlags();
+  const flags = index === undefined ? base : await adapterFlags(index, base);
   let gpu: GPU;
   try {
     gpu = mod.create(flags);
@@ -145,6 +204,7 @@ export async function openGpu(options: GpuOpenOptions = {}): Promise<GpuDevice> 
     limits,
     f16: wantF16,
     memoryLimit: options.memoryLimit ?? defaultMemoryLimit(device.limits, fallback),
+    ...(index !== undefined ? { index } : {}),
   };
   let lostReason: string | undefined;
   let closed = false;

@@ -3,7 +3,7 @@
  * reduction, transpose and matrix product (wgsl/), a runner that keeps chunks in pooled device
  * buffers between tasks (runner.ts, buffers.ts).
  */
-export { openGpu, probeGpu, GpuUnavailable, type GpuDevice, type GpuOpenOptions } from './device.js';
+export { listGpuAdapters, openGpu, probeGpu, GpuUnavailable, type GpuAdapterEntry, type GpuDevice, type GpuOpenOptions } from './device.js';
 export { GpuRunner, GpuTaskError, type GpuTask, type GpuOutput, type GpuRunnerStats } from './runner.js';
 export { DeviceBuffer, GpuBufferPool, sizeClass, type DeviceChunk } from './buffers.js';
 export { elementwisePlan, type DeviceInput, type ElementwisePlan, type KernelPlan } from './wgsl/elementwise.js';

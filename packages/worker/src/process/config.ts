@@ -70,6 +70,8 @@ export const WorkerOptionsSchema = z
     metrics: z.boolean().optional(),
     /** Open the WebGPU device and run tasks marked for a GPU on it (no adapter: a warning, CPU only). */
     gpu: z.boolean().optional(),
+    /** The adapter to open, by index among the machine's (implies gpu); a missing one fails the start. Default TESSERA_GPU_DEVICE. */
+    gpuDevice: z.number().int().nonnegative().max(1023).optional(),
     /** pino level of this worker's log (stderr, JSON lines); default info. */
     logLevel: LogLevel.optional(),
   })
@@ -99,6 +101,7 @@ export interface WorkerConfig {
   metrics: boolean;
   logLevel: LogLevel;
   gpu: boolean;
+  gpuDevice: number | undefined;
 }
 
 const REPLICA_CACHE_MAX = 256 * 2 ** 20;
@@ -138,7 +141,8 @@ export function resolveWorkerOptions(options: unknown): WorkerConfig {
     shutdownTimeoutMs: o.shutdownTimeoutMs ?? 30_000,
     metrics: o.metrics ?? true,
     logLevel: o.logLevel ?? 'info',
-    gpu: o.gpu ?? false,
+    gpu: o.gpu ?? o.gpuDevice !== undefined,
+    gpuDevice: o.gpuDevice,
   };
 }
 

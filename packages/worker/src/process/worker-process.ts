@@ -140,6 +140,7 @@ async function assemble(
     kernels: config.kernels,
     // One device for the process (`--gpu`); without one the worker runs every task on the CPU.
     gpu: config.gpu,
+    ...(config.gpuDevice !== undefined ? { gpuDevice: config.gpuDevice } : {}),
     // `device: 'auto'` tasks go to whatever device the operator asked for, software adapters too.
     autoOnSoftwareGpu: true,
     ...(config.cache ? { cache: config.cache } : {}),
@@ -165,6 +166,8 @@ async function assemble(
   closers.push(() => pause.stop());
   if (config.gpu) {
     const g = executor.gpuReadiness();
+    // A device asked for by index is not optional: without it this is not the worker asked for.
+    if (!g.ok && config.gpuDevice !== undefined) throw new WorkerStartError(`--gpu-device ${config.gpuDevice}: ${g.reason}`);
     if (executor.gpu) plog.info({ gpu: executor.gpu.info.name, fallback: executor.gpu.info.fallback }, 'GPU opened');
     else plog.warn({ error: g.ok ? 'unknown' : g.reason }, 'no GPU: this worker runs every task on the CPU');
   }
