@@ -20,6 +20,20 @@ interface Run {
   stats?: { tasksExecuted: number; cache: { hits: number; misses: number; writes: number; corrupt: number } };
 }
 const run = (...args: string[]): Run => JSON.parse(execFileSync(process.execPath, [RUN, ...args], { encoding: 'utf8' })) as Run;
+const runWith = (kernels: string, dir: string): Run =>
+  JSON.parse(execFileSync(process.execPath, [RUN, dir], { encoding: 'utf8', env: { ...process.env, CACHE_KERNELS: kernels } })) as Run;
+const WORKER = new URL('../packages/worker/dist/index.js', import.meta.url).href;
+/** A kernel module of the test's own, in a temporary folder (so that the test may change it). */
+function kernelModule(file: string, note: string): void {
+  writeFileSync(
+    file,
+    `import { registerKernel } from '${WORKER}';
+// ${note}
+registerKernel('cache-scale', ([x], { k }) => x.data.map((v) => v * k));
+registerKernel('cache-plain', ([x]) => x.data.map((v) => -v));
+`,
+  );
+}
 const entries = (dir: string): string[] =>
   readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.chunk'))
@@ -56,6 +70,25 @@ describe('result cache, local engine, a process per run', () => {
     expect(repaired.sha).toBe(after.sha);
   });
 
+  it('user kernels: a pure one is cached, until its module changes; one not said to be pure never is, nor what follows it', () => {
+    const kdir = join(root, 'kernels');
+    const module = join(root, 'cache-kernels.mjs');
+    kernelModule(module, 'version 1');
+    const first = runWith(module, kdir);
+    const listed = JSON.parse(execFileSync(process.execPath, [BIN, 'cache', 'ls', '--dir', kdir, '--json'], { encoding: 'utf8' })) as { key: string; op: string }[];
+    const pure = listed.filter((e) => e.op === 'map-blocks');
+    // x has 5 x 3 blocks: x and each block of the pure kernel are stored; not the other kernel,
+    // nor the sum and rechunk downstream of it (their keys would not change with its answers).
+    expect(pure).toHaveLength(15);
+    expect(pure.every((e) => e.key.startsWith('cache_scale-'))).toBe(true);
+    expect(listed.map((e) => e.op).sort()).toEqual([...Array<string>(15).fill('map-blocks'), ...Array<string>(15).fill('random')]);
+    const second = runWith(module, kdir);
+    expect(second.sha).toBe(first.sha);
+    expect(second.stats!.cache).toMatchObject({ hits: listed.length, misses: 0 });
+    kernelModule(module, 'version 2: the module changed');
+    expect(runWith(module, kdir).stats!.cache).toMatchObject({ hits: listed.length - 15, misses: 15 });
+  });
+
   it('tessera cache ls lists the entries and clear empties the folder', () => {
     const listed = JSON.parse(execFileSync(process.execPath, [BIN, 'cache', 'ls', '--dir', dir, '--json'], { encoding: 'utf8' })) as { key: string; op: string }[];
     expect(listed).toHaveLength(entries(dir).length);
@@ -78,7 +111,12 @@ describe('result cache, a cluster whose workers share a folder', () => {
     await eng.client.compute(x.mul(2).sum());
     expect(entries(dir)).toEqual([]);
     const first = run(dir, url);
-    const stored = entries(dir).length;
+    // The workers write their entries after the results went out: count once the folder is still.
+    let stored = -1;
+    for (let n = entries(dir).length; n !== stored; n = entries(dir).length) {
+      stored = n;
+      await new Promise((r) => setTimeout(r, 500));
+    }
     expect(stored).toBeGreaterThan(10);
     await until('the heartbeats to report the first run', async () => (await executed()) > 0, 10_000, eng.cluster);
     await new Promise((r) => setTimeout(r, 600));

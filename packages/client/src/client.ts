@@ -8,7 +8,7 @@ import {
   InvalidArgumentError,
   type SubmitOptions,
   TesseraError,
-  isCacheableOp,
+  cacheableKeys,
   planDevices,
 } from '@tessera/protocol';
 import { ChunkedArray, type ChunkedScalar, type NDArray, makeArray } from './array.js';
@@ -155,10 +155,11 @@ function localCache(c: ConnectOptions['cache']): { dir: string; maxBytes?: numbe
   return c;
 }
 
-/** Tasks whose output a result cache may keep, marked so (a worker without a cache ignores the mark). */
+/** Tasks whose output a result cache may keep (pure, on pure inputs), marked so; a worker without a cache ignores the mark. */
 function markCached(graph: Graph, on: boolean): Graph {
   if (!on) return graph;
-  return { ...graph, tasks: graph.tasks.map((t) => (isCacheableOp(t.op) ? { ...t, cache: true as const } : t)) };
+  const keep = cacheableKeys(graph.tasks);
+  return { ...graph, tasks: graph.tasks.map((t) => (keep.has(t.key) ? { ...t, cache: true as const } : t)) };
 }
 
 function checkArrays(fn: string, arrays: readonly unknown[]): ChunkedArray[] {

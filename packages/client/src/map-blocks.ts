@@ -13,6 +13,12 @@ export interface MapBlocksOptions {
   chunks?: readonly (readonly number[])[];
   /** Output shape, when every axis is a single block (otherwise give chunks). */
   shape?: readonly number[];
+  /**
+   * The kernel is pure: its output depends only on its inputs and params (no clock, no files, no
+   * unseeded randomness), so a result cache may keep its blocks (entries go stale when a kernel
+   * module's file changes). Default false: user kernels are never cached.
+   */
+  pure?: boolean;
 }
 
 function checkExplicit(chunks: unknown): Chunks {
@@ -40,8 +46,10 @@ export function kernelArray(init: {
   inputs: readonly ChunkedArray[];
   token: unknown;
   block: (index: readonly number[]) => { deps: string[]; blockIndex?: number[]; along?: { axis: number; out: number[] } };
+  pure?: boolean;
 }): ChunkedArray {
   const { kernel, params } = init;
+  const pure = init.pure === true ? { pure: true as const } : {};
   return makeArray({
     label: keySafe(kernel),
     op: 'map-blocks',
@@ -49,10 +57,10 @@ export function kernelArray(init: {
     dtype: init.dtype,
     chunks: init.chunks,
     inputs: [...init.inputs],
-    token: init.token === null ? { kernel, params } : { kernel, params, more: init.token },
+    token: init.token === null ? { kernel, params, ...pure } : { kernel, params, ...pure, more: init.token },
     block: (index) => {
       const b = init.block(index);
-      return { params: { kernel, params, blockIndex: b.blockIndex ?? [...index], ...(b.along && { along: b.along }) }, deps: b.deps };
+      return { params: { kernel, params, blockIndex: b.blockIndex ?? [...index], ...(b.along && { along: b.along }), ...pure }, deps: b.deps };
     },
   });
 }
@@ -91,9 +99,11 @@ export function mapBlocks(kernel: string, ...args: [...ChunkedArray[], MapBlocks
   }
   const dtype = checkDtype(`mapBlocks(${kernel})`, opts.dtype ?? arrays[0]?.dtype ?? 'float64');
   const { params } = checkKernel('mapBlocks', kernel, opts.params ?? {});
+  if (opts.pure !== undefined && typeof opts.pure !== 'boolean') throw new InvalidArgumentError(`mapBlocks(${kernel}): pure must be true or false, got ${JSON.stringify(opts.pure)}`);
   return kernelArray({
     kernel,
     params,
+    pure: opts.pure === true,
     chunks,
     dtype,
     inputs: al?.arrays ?? [],

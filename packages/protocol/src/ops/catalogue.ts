@@ -160,6 +160,8 @@ export const MapBlocksParams = z
      * the axis whole); each result, of shape `out` ([] for a scalar), takes the axis's place.
      */
     along: z.object({ axis: nonneg, out: z.array(nonneg) }).strict().optional(),
+    /** The user said the kernel is pure (its output depends on its inputs and params only): a result cache may keep it. */
+    pure: z.literal(true).optional(),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import { isCacheableOp, type Chunk, type Dtype, type GpuInfo, type TaskSpec, type WorkerHeartbeat } from '@tessera/protocol';
+import { isCacheable, type Chunk, type Dtype, type GpuInfo, type TaskSpec, type WorkerHeartbeat } from '@tessera/protocol';
 import { totalmem } from 'node:os';
 import { BufferPool } from '../buffer-pool.js';
 import { GpuRunner } from '../gpu/runner.js';
@@ -93,7 +93,7 @@ export class InProcessExecutor {
   /** Rejects with PoolInitError when a kernel module does not load. With `gpu: true`, see `gpuReadiness`. */
   static async start(options: ExecutorOptions): Promise<InProcessExecutor> {
     const buffers = new BufferPool(bufferPoolBytes(options.spill));
-    const cache = options.cache ? await ResultCache.open(options.cache) : undefined;
+    const cache = options.cache ? await ResultCache.open({ ...options.cache, kernels: options.kernels }) : undefined;
     const runner = await TaskRunner.start({ threads: options.threads, kernels: options.kernels }, buffers);
     const e = new InProcessExecutor(runner, buffers, options, cache);
     if (options.gpu === true) await e.ensureGpu();
@@ -165,7 +165,7 @@ export class InProcessExecutor {
    * posted to a pool thread; `order` is its place in line for a thread (default: arrival).
    */
   run(spec: TaskSpec, inputs: Held[], onStart: (thread: number, start: number) => void, order?: RunOrder): Promise<RunResult> {
-    if (!this.cache || spec.cache !== true || !isCacheableOp(spec.op)) return this.runner.run(spec, inputs, onStart, order);
+    if (!this.cache || spec.cache !== true || !isCacheable(spec)) return this.runner.run(spec, inputs, onStart, order);
     return this.cached(this.cache, spec, () => this.runner.run(spec, inputs, onStart, order), onStart);
   }
 

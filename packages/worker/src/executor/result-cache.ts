@@ -36,6 +36,8 @@ export interface ResultCacheOptions {
   dir: string;
   /** Bytes of entries kept; past it the least recently used go (default 4 GiB). */
   maxBytes?: number;
+  /** The kernel modules the pool loads: a pure user kernel's entries are stamped with their code. */
+  kernels?: readonly string[];
 }
 
 export interface ResultCacheStats {
@@ -71,13 +73,36 @@ export interface CacheEntry {
 
 const hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-/** The entry of a task: its key and everything that decides its output (not its priority). */
-export function entryId(spec: Pick<TaskSpec, 'key' | 'op' | 'params' | 'deps' | 'shape' | 'dtype'>): string {
+/**
+ * A hash of the user kernel modules' code (a path or file: URL is read; a package name counts by
+ * its name), so a pure kernel's entries go stale when its module changes.
+ */
+function modulesStamp(kernels: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const k of kernels) {
+    h.update(k).update('\0');
+    try {
+      h.update(readFileSync(k.startsWith('file:') ? fileURLToPath(k) : k));
+    } catch {
+      // Not a file here (a package name): its name stands for it.
+    }
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** The entry of a task: its key and everything that decides its output (not its priority); `user`: the kernel modules' stamp, for user kernels. */
+export function entryId(spec: Pick<TaskSpec, 'key' | 'op' | 'params' | 'deps' | 'shape' | 'dtype'>, user = ''): string {
   // JSON loses NaN, ±Infinity and bigints: spelled out so that they stay apart.
   const body = JSON.stringify([spec.key, spec.op, spec.params, spec.deps, spec.shape, spec.dtype], (_k, v: unknown) =>
     typeof v === 'bigint' ? `${v}n` : typeof v === 'number' && !Number.isFinite(v) ? `#${v}` : v,
   );
-  return createHash('sha256').update(stamp()).update('\0').update(body).digest('hex');
+  return createHash('sha256')
+    .update(stamp())
+    .update('\0')
+    .update(spec.op === 'map-blocks' ? user : '')
+    .update('\0')
+    .update(body)
+    .digest('hex');
 }
 
 /**
@@ -95,12 +120,13 @@ export class ResultCache {
   private constructor(
     readonly dir: string,
     readonly maxBytes: number,
+    private readonly user: string,
   ) {}
 
   static async open(options: ResultCacheOptions): Promise<ResultCache> {
     const maxBytes = options.maxBytes ?? 4 * 2 ** 30;
     if (!(Number.isFinite(maxBytes) && maxBytes >= 0)) throw new InvalidArgumentError(`cache maxBytes must be a non-negative number, got ${maxBytes}`);
-    const c = new ResultCache(options.dir, maxBytes);
+    const c = new ResultCache(options.dir, maxBytes, modulesStamp(options.kernels ?? []));
     await mkdir(options.dir, { recursive: true });
     for (const e of await listFiles(options.dir)) c.note(e.id, e.size, e.mtimeMs);
     return c;
@@ -130,7 +156,7 @@ export class ResultCache {
 
   /** The cached output of a task, or undefined (a miss, or an entry found damaged and deleted). */
   async get(spec: TaskSpec): Promise<Chunk | undefined> {
-    const id = entryId(spec);
+    const id = entryId(spec, this.user);
     const file = this.path(id);
     let raw: Buffer;
     try {
@@ -161,7 +187,7 @@ export class ResultCache {
    * recycled at once); the write itself finishes later, and its failure costs only the entry.
    */
   put(spec: TaskSpec, chunk: Chunk): Promise<void> {
-    const id = entryId(spec);
+    const id = entryId(spec, this.user);
     const data = Buffer.from(new Uint8Array(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength));
     const header: Header = { stamp: stamp(), key: spec.key, op: spec.op, dtype: chunk.dtype, shape: [...chunk.shape], bytes: data.length, sha256: hex(data) };
     const head = Buffer.from(JSON.stringify(header));
