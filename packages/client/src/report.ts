@@ -135,7 +135,8 @@ export class ReportRecorder {
   build(id: string, state: string, error?: string): PerformanceReport {
     clearInterval(this.timer);
     const stop = Date.now();
-    const start = Math.min(this.t0, ...this.runs.slice(0, 1).map((r) => r.start));
+    // The recorder starts before the graph is submitted: every task begins after it.
+    const start = this.t0;
     const workers = [...this.workers.keys()].sort();
     const opNames = [...this.ops.keys()].sort();
     const step = Math.max(1, Math.ceil(this.runs.length / MAX_BARS));
