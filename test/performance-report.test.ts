@@ -61,6 +61,9 @@ describe.each(['local', 'cluster'] as const)('performance report on the %s engin
     expect(data.ops.map((o) => o.op)).toEqual(expect.arrayContaining(['matmul', 'uniform']));
     expect(data.memory.length).toBeGreaterThan(0);
     expect(data.workers.reduce((s, w) => s + w.tasks, 0)).toBe(data.stream.total);
+    // The local engine never spills; a cluster's workers with 60% of RAM do not here either.
+    if (engine === 'local') expect(data.spills).toEqual([]);
+    else expect(data.spills.every((s) => s.writes === 0)).toBe(true);
     if (engine === 'cluster') {
       expect(data.workers.map((w) => w.worker).sort()).toEqual(eng.cluster!.workers.map((w) => w.id).sort());
       expect(data.transfers.tasks).toBeGreaterThan(0); // x.T and the matmul read blocks of the other worker
@@ -104,5 +107,36 @@ describe('performance report of a big graph', () => {
 
   it('a report path that is not one is refused before anything runs', async () => {
     await expect(eng.client.compute(ta.ones([3]).sum(), { report: '' })).rejects.toThrow(/report must be a file path/);
+  });
+});
+
+describe('performance report of a cluster whose workers spill', () => {
+  // 6 MB of chunk memory each: past 70% of it idle chunks go to disk.
+  const eng = engineClient('cluster', { env: { TESSERA_MEMORY_LIMIT: String(6 * 2 ** 20) } });
+
+  it('counts each worker\'s spill writes and reads while the graph ran, and draws the bytes on disk', { timeout: 90_000 }, async () => {
+    // x persisted: 64 blocks of 500 KB, 32 MB against 12 MB of chunk memory in all, mostly on
+    // disk; the graph reads them back, and what it reads pushes others out again.
+    const x = await eng.client.persist(ta.random.uniform([2000, 2000], { chunks: [250, 250], seed: 3 }));
+    const expr = x.add(x.T).sum();
+    const json = join(dir, 'spills.json');
+    const html = join(dir, 'spills.html');
+    await eng.client.compute(expr, { report: json });
+    const data = JSON.parse(readFileSync(json, 'utf8')) as ta.PerformanceReport;
+    expect(data.spills.map((s) => s.worker).sort()).toEqual(eng.cluster!.workers.map((w) => w.id).sort());
+    const writes = data.spills.reduce((s, w) => s + w.writes, 0);
+    expect(writes).toBeGreaterThan(0);
+    expect(data.spills.reduce((s, w) => s + w.writeBytes, 0)).toBeGreaterThan(0);
+    expect(data.spills.reduce((s, w) => s + w.reads, 0)).toBeGreaterThan(0);
+    expect(data.memory.some((m) => (m.disk ?? 0) > 0)).toBe(true);
+    await eng.client.compute(expr, { report: html });
+    const page = await browser.newPage();
+    await page.goto(`file://${html}`);
+    const rows = await page.locator('#spills tr').count();
+    const dashed = await page.locator('#memory polyline.disk-line').count();
+    await page.screenshot({ path: `${ARTIFACTS}spills.png`, fullPage: true });
+    await page.close();
+    expect(rows).toBe(1 + eng.cluster!.workers.length);
+    expect(dashed).toBeGreaterThan(0);
   });
 });

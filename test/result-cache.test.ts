@@ -111,11 +111,14 @@ describe('result cache, a cluster whose workers share a folder', () => {
     await eng.client.compute(x.mul(2).sum());
     expect(entries(dir)).toEqual([]);
     const first = run(dir, url);
-    // The workers write their entries after the results went out: count once the folder is still.
-    let stored = -1;
-    for (let n = entries(dir).length; n !== stored; n = entries(dir).length) {
-      stored = n;
+    // The workers write their entries after the results went out: count once the folder has been
+    // still for two seconds (a loaded CI machine pauses a write for longer than one look).
+    let stored = entries(dir).length;
+    for (let still = 0; still < 4; ) {
       await new Promise((r) => setTimeout(r, 500));
+      const n = entries(dir).length;
+      still = n === stored ? still + 1 : 0;
+      stored = n;
     }
     expect(stored).toBeGreaterThan(10);
     await until('the heartbeats to report the first run', async () => (await executed()) > 0, 10_000, eng.cluster);

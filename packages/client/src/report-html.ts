@@ -35,6 +35,7 @@ svg { display: block; background: #fafafa; border: 1px solid #e5e7eb; } .legend 
 <h2>Task groups (most time first)</h2><table id="groups"></table>
 <h2>Workers</h2><table id="workers"></table>
 <h2>Transfers between workers</h2><div id="transfers"></div>
+<h2>Spills to disk</h2><div id="spills"></div>
 <div id="gpu"></div>
 <div id="errors"></div>
 <script type="application/json" id="report-data">${data}</script>
@@ -85,16 +86,20 @@ svg { display: block; background: #fafafa; border: 1px solid #e5e7eb; } .legend 
   $('stream-note').textContent = r.stream.sampled ? 'An even sample of ' + r.stream.bars.length + ' of the ' + r.stream.total + ' tasks (the tables count every task).' : '';
   $('legend').innerHTML = r.ops.map((o, i) => '<span><i style="background:' + colour(i) + '"></i>' + esc(o.op) + '</span>').join('');
 
-  // Memory: a line per worker, chunk memory held.
+  // Memory: a line per worker, chunk memory held; dashed, the bytes it spilled to disk.
   const mem = $('memory');
   const byWorker = new Map();
   for (const m of r.memory) { if (!byWorker.has(m.worker)) byWorker.set(m.worker, []); byWorker.get(m.worker).push(m); }
   const tMax = Math.max(1, ...r.memory.map((m) => m.t));
-  const bMax = Math.max(1, ...r.memory.map((m) => m.bytes));
+  const bMax = Math.max(1, ...r.memory.map((m) => Math.max(m.bytes, m.disk ?? 0)));
   let wi = 0;
   for (const [worker, pts] of byWorker) {
     const points = pts.map((p) => (left + (p.t / tMax) * W).toFixed(1) + ',' + (165 - (p.bytes / bMax) * 150).toFixed(1)).join(' ');
     mem.appendChild(svgEl('polyline', { points, fill: 'none', stroke: colour(wi), 'stroke-width': 1.5, class: 'memory-line' }));
+    if (pts.some((p) => (p.disk ?? 0) > 0)) {
+      const disk = pts.map((p) => (left + (p.t / tMax) * W).toFixed(1) + ',' + (165 - ((p.disk ?? 0) / bMax) * 150).toFixed(1)).join(' ');
+      mem.appendChild(svgEl('polyline', { points: disk, fill: 'none', stroke: colour(wi), 'stroke-width': 1, 'stroke-dasharray': '4 3', class: 'disk-line' }));
+    }
     const label = svgEl('text', { x: 4, y: 14 + wi * 14, 'font-size': 11, fill: colour(wi) });
     label.textContent = worker;
     mem.appendChild(label);
@@ -109,6 +114,8 @@ svg { display: block; background: #fafafa; border: 1px solid #e5e7eb; } .legend 
   table('workers', ['worker', 'threads', 'tasks', 'busy', 'busy / (threads × wall)'], r.workers.map((w) => [esc(w.worker), w.threads, w.tasks, ms(w.busyMs), (100 * w.busyMs / Math.max(1e-9, w.threads * wall)).toFixed(1) + ' %']));
   $('transfers').innerHTML = r.transfers.tasks === 0 ? '<p class="muted">No task fetched inputs from another worker.</p>'
     : '<p>' + r.transfers.tasks + ' tasks fetched ' + bytes(r.transfers.bytes) + ' in ' + ms(r.transfers.ms) + '</p><table><tr><th>from</th><th class="num">tasks</th><th class="num">bytes</th></tr>' + r.transfers.from.map((f) => '<tr><td>' + esc(f.worker) + '</td><td class="num">' + f.tasks + '</td><td class="num">' + bytes(f.bytes) + '</td></tr>').join('') + '</table>';
+  $('spills').innerHTML = r.spills.every((s) => s.writes === 0 && s.reads === 0) ? '<p class="muted">No worker spilled chunks to disk' + (r.spills.length ? '' : ' (the local engine does not spill)') + '.</p>'
+    : '<table><tr><th>worker</th><th class="num">written</th><th class="num">bytes written</th><th class="num">read back</th><th class="num">bytes read</th><th class="num">most on disk</th></tr>' + r.spills.map((s) => '<tr><td>' + esc(s.worker) + '</td><td class="num">' + s.writes + '</td><td class="num">' + bytes(s.writeBytes) + '</td><td class="num">' + s.reads + '</td><td class="num">' + bytes(s.readBytes) + '</td><td class="num">' + bytes(s.peakDiskBytes) + '</td></tr>').join('') + '</table>';
   if (r.gpu) $('gpu').innerHTML = '<h2>GPU</h2><p>' + r.gpu.tasks + ' tasks on the GPU · ' + r.gpu.uploads + ' uploads · ' + r.gpu.readbacks + ' readbacks (' + bytes(r.gpu.readbackBytes) + ')</p>';
   if (r.errors.length) $('errors').innerHTML = '<h2>Errors</h2><table>' + r.errors.map((e) => '<tr><td>' + esc(e.key) + '</td><td>' + esc(e.op) + '</td><td>' + esc(e.message) + '</td></tr>').join('') + '</table>';
 })();

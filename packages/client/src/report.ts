@@ -23,7 +23,9 @@ export interface PerformanceReport {
   stream: { total: number; sampled: boolean; bars: [number, number, number, number, number][] };
   transfers: { tasks: number; bytes: number; ms: number; from: { worker: string; tasks: number; bytes: number }[] };
   /** Chunk memory held (and process RSS where the engine says) over time, per worker. */
-  memory: { t: number; worker: string; bytes: number; rss?: number }[];
+  memory: { t: number; worker: string; bytes: number; rss?: number; disk?: number }[];
+  /** Spilling to disk per worker while the graph ran (cluster workers; from their heartbeats). */
+  spills: { worker: string; writes: number; writeBytes: number; reads: number; readBytes: number; peakDiskBytes: number }[];
   gpu?: { tasks: number; uploads: number; readbacks: number; readbackBytes: number };
   errors: { key: string; op: string; message: string }[];
 }
@@ -32,8 +34,15 @@ interface LocalStats {
   bytesHeld: number;
   gpu?: { tasks: number; uploads: number; readbacks: number; readbackBytes: number };
 }
+interface SpillCounters {
+  bytes: number;
+  writes: number;
+  writeBytes: number;
+  reads: number;
+  readBytes: number;
+}
 interface HttpWorkers {
-  workers(): Promise<{ info: { id: string }; heartbeat?: { bytes: number; rss: number } }[]>;
+  workers(): Promise<{ info: { id: string }; heartbeat?: { bytes: number; rss: number; spill?: SpillCounters } }[]>;
 }
 
 const tally = (): Tally => ({ tasks: 0, ms: 0, bytes: 0 });
@@ -52,6 +61,8 @@ export class ReportRecorder {
   private readonly transfers = { tasks: 0, bytes: 0, ms: 0, from: new Map<string, { tasks: number; bytes: number }>() };
   private readonly memory: PerformanceReport['memory'] = [];
   private readonly errors: PerformanceReport['errors'] = [];
+  /** Each worker's spill counters at its first and latest sample, and the most it held on disk. */
+  private readonly spill = new Map<string, { first: SpillCounters; last: SpillCounters; peak: number }>();
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly gpuBefore: LocalStats['gpu'];
   private sampling = false;
@@ -84,7 +95,18 @@ export class ReportRecorder {
       }
       const http = this.engine as unknown as Partial<HttpWorkers>;
       if (typeof http.workers !== 'function') return;
-      for (const w of await http.workers()) if (w.heartbeat) this.memory.push({ t, worker: w.info.id, bytes: w.heartbeat.bytes, rss: w.heartbeat.rss });
+      for (const w of await http.workers()) {
+        const h = w.heartbeat;
+        if (!h) continue;
+        this.memory.push({ t, worker: w.info.id, bytes: h.bytes, rss: h.rss, ...(h.spill ? { disk: h.spill.bytes } : {}) });
+        if (h.spill) {
+          const s = this.spill.get(w.info.id);
+          if (s) {
+            s.last = h.spill;
+            s.peak = Math.max(s.peak, h.spill.bytes);
+          } else this.spill.set(w.info.id, { first: h.spill, last: h.spill, peak: h.spill.bytes });
+        }
+      }
     } catch {
       // A sample missed: the report has fewer points.
     } finally {
@@ -164,6 +186,16 @@ export class ReportRecorder {
         from: [...this.transfers.from.entries()].map(([worker, f]) => ({ worker, tasks: f.tasks, bytes: Math.round(f.bytes) })),
       },
       memory: this.memory,
+      spills: [...this.spill.entries()]
+        .sort((x, y) => (x[0] < y[0] ? -1 : 1))
+        .map(([worker, { first, last, peak }]) => ({
+          worker,
+          writes: last.writes - first.writes,
+          writeBytes: last.writeBytes - first.writeBytes,
+          reads: last.reads - first.reads,
+          readBytes: last.readBytes - first.readBytes,
+          peakDiskBytes: peak,
+        })),
       ...(gpuNow
         ? {
             gpu: {
@@ -180,6 +212,9 @@ export class ReportRecorder {
 
   /** Write the report: HTML, or JSON where the path ends in .json. */
   async write(path: string, id: string, state: string, error?: string): Promise<void> {
+    // One last look at the workers: their counters as of the graph's end (up to a heartbeat old).
+    while (this.sampling) await new Promise((r) => setTimeout(r, 10));
+    await this.sample();
     const report = this.build(id, state, error);
     const { writeFile } = await import('node:fs/promises');
     await writeFile(path, path.toLowerCase().endsWith('.json') ? JSON.stringify(report) : reportHtml(report));

@@ -63,6 +63,18 @@ export const WorkerHeartbeat = z
       })
       .strict()
       .optional(),
+    /** Spilling to disk, where the worker has a spill folder: held there now, and counters since start. */
+    spill: z
+      .object({
+        chunks: z.number().int().nonnegative(),
+        bytes: z.number().nonnegative(),
+        writes: z.number().int().nonnegative(),
+        writeBytes: z.number().nonnegative(),
+        reads: z.number().int().nonnegative(),
+        readBytes: z.number().nonnegative(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeat>;

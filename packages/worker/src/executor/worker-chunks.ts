@@ -47,6 +47,7 @@ export class WorkerChunks {
   private deviceBytes = 0;
   private deviceCount = 0;
   private diskBytes = 0;
+  private diskCount = 0;
   /** Host chunks being written to disk now, and their bytes. */
   private readonly spilling = new Set<string>();
   private spillingBytes = 0;
@@ -56,6 +57,10 @@ export class WorkerChunks {
   readbacks = 0;
   readbackBytes = 0;
   spills = 0;
+  /** Bytes written to disk by spills, and spilled chunks read back (with their bytes), since start. */
+  spillBytes = 0;
+  unspills = 0;
+  unspillBytes = 0;
   /** Spill writes that failed; while `spillRetryAt` is ahead, none is tried. */
   spillFailures = 0;
   private spillRetryAt = 0;
@@ -85,6 +90,11 @@ export class WorkerChunks {
   /** Bytes of the chunks held in device memory only. */
   get onDeviceBytes(): number {
     return this.deviceBytes;
+  }
+
+  /** What the heartbeat says of spilling: chunks and bytes on disk now, writes and reads since start. */
+  spillStats(): { chunks: number; bytes: number; writes: number; writeBytes: number; reads: number; readBytes: number } {
+    return { chunks: this.diskCount, bytes: this.diskBytes, writes: this.spills, writeBytes: this.spillBytes, reads: this.unspills, readBytes: this.unspillBytes };
   }
 
   /** Bytes of the chunks held on disk only. */
@@ -205,7 +215,12 @@ export class WorkerChunks {
   }
 
   private bringBack(key: string, e: Away): Promise<Chunk> {
-    if (e.path !== undefined) return this.spill!.files.read(e.path, e.dtype, e.shape).then((c) => this.arrived(key, e, c));
+    if (e.path !== undefined)
+      return this.spill!.files.read(e.path, e.dtype, e.shape).then((c) => {
+        this.unspills++;
+        this.unspillBytes += e.nbytes;
+        return this.arrived(key, e, c);
+      });
     const onDevice = e as Away & { device: DeviceChunk };
     return new Promise((done, failed) => {
       this.batch.push({ key, e: onDevice, done, failed });
@@ -258,7 +273,10 @@ export class WorkerChunks {
     if (e.device) {
       this.deviceBytes -= e.nbytes;
       this.deviceCount--;
-    } else this.diskBytes -= e.nbytes;
+    } else {
+      this.diskBytes -= e.nbytes;
+      this.diskCount--;
+    }
   }
 
   /** Over budget: the oldest device-only chunks go to the host (in the background). */
@@ -315,7 +333,9 @@ export class WorkerChunks {
     const nbytes = chunk.data.byteLength;
     this.away.set(key, { dtype, shape, nbytes, path, holders: new Set(holders), pinned });
     this.diskBytes += nbytes;
+    this.diskCount++;
     this.spills++;
+    this.spillBytes += nbytes;
   }
 
   private idle(key: string): boolean {

@@ -241,7 +241,14 @@ async function assemble(
     redis,
     keys,
     info,
-    () => ({ chunks: chunks.count, bytes: chunks.nbytes, running: executor.running, executed: executor.executed, ...gpuHeartbeat(executor.gpuStats()) }),
+    () => ({
+      chunks: chunks.count,
+      bytes: chunks.nbytes,
+      running: executor.running,
+      executed: executor.executed,
+      ...gpuHeartbeat(executor.gpuStats()),
+      spill: chunks.spillStats(),
+    }),
     config.heartbeatMs ?? cluster.heartbeatMs,
     log,
     () => {
