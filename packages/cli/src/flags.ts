@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { InvalidArgumentError, LOG_LEVELS, LogLevel } from '@tessera/protocol';
+import { InvalidArgumentError, LOG_LEVELS, LogLevel, RedisUrl } from '@tessera/protocol';
 
 /**
  * One table per command says every flag once: its name, its environment variable, its help and
@@ -150,8 +150,8 @@ export const common = {
   redis: () => ({
     flags: '--redis <url>',
     env: 'TESSERA_REDIS',
-    help: 'Redis URL (a password goes in it: redis://:pass@host:6379)',
-    schema: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+    help: 'Redis URL: redis://[:pass@]host:6379, rediss:// for TLS, redis+cluster://host:port,host:port for a Redis Cluster, redis+sentinel://host:port,host:port/<master> for Sentinel',
+    schema: RedisUrl.optional(),
     shown: 'redis://127.0.0.1:6379',
   }),
   scheduler: () => ({

@@ -6,6 +6,7 @@ import { GpuInfo } from './device.js';
 import { TransferTiming } from './engine.js';
 import { SerializedError } from './errors.js';
 import { TaskKey } from './graph.js';
+import { clusterBase } from './redis-keys.js';
 
 /**
  * Messages between the scheduler and worker processes. All of them travel through Redis:
@@ -250,26 +251,27 @@ export function clusterKeys(prefix: string): {
   gone: (worker: string) => string;
   queues: string;
 } {
+  const base = clusterBase(prefix);
   return {
     /** hash: worker id → WorkerInfo JSON */
-    workers: `${prefix}:workers`,
+    workers: `${base}:workers`,
     /** hash: worker id → WorkerHeartbeat JSON (liveness is its `at`) */
-    heartbeats: `${prefix}:heartbeats`,
+    heartbeats: `${base}:heartbeats`,
     /** stream of WorkerReport entries (field `m`), read by the scheduler's consumer group */
-    reports: `${prefix}:reports`,
+    reports: `${base}:reports`,
     /** hash: persisted task key → worker id that holds it */
-    persisted: `${prefix}:persisted`,
+    persisted: `${base}:persisted`,
     /** list of ControlMessage (msgpack) for one worker */
-    control: (worker: string) => `${prefix}:control:${WorkerId.parse(worker)}`,
+    control: (worker: string) => `${base}:control:${WorkerId.parse(worker)}`,
     /**
      * string, set (for a day) when the scheduler declares a worker dead: a worker that finds its
      * own there is back from the dead, drops what it held, and deletes it
      */
-    gone: (worker: string) => `${prefix}:gone:${WorkerId.parse(worker)}`,
+    gone: (worker: string) => `${base}:gone:${WorkerId.parse(worker)}`,
     /**
      * set: ids of workers that joined, whose BullMQ queue and control list may exist; the
      * scheduler removes a dead one's keys (and its id) a while after it died, restarts included
      */
-    queues: `${prefix}:queues`,
+    queues: `${base}:queues`,
   };
 }

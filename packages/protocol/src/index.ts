@@ -16,6 +16,7 @@ export * from './ops/linalg.js';
 export * from './codec.js';
 export * from './codec-stream.js';
 export * from './redis-keys.js';
+export * from './redis-url.js';
 export * from './task-spec-codec.js';
 export * from './cluster.js';
 export * from './http.js';

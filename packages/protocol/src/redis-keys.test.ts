@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GRAPH_KEY_PARTS, graphIndexKey, graphKeys, graphStagingKeys } from './redis-keys.js';
+import { clusterKeys } from './cluster.js';
+import { GRAPH_KEY_PARTS, clusterBase, graphIndexKey, graphKeys, graphStagingKeys } from './redis-keys.js';
 
 /** Redis Cluster's rule: the slot is hashed from the text between the first `{` and the next `}`. */
 const hashTag = (key: string): string => {
@@ -17,7 +18,17 @@ describe('Redis key names', () => {
       expect(k.startsWith('tsr:')).toBe(true);
       expect(hashTag(k)).toBe('g1-x');
     }
-    expect(graphIndexKey('tsr')).toBe('tsr:graphs');
+  });
+
+  it('put the cluster\'s own keys, the graph index and BullMQ\'s prefix in one slot, under the prefix', () => {
+    const c = clusterKeys('tsr');
+    const keys = [c.workers, c.heartbeats, c.reports, c.persisted, c.queues, c.control('w1'), c.gone('w1'), graphIndexKey('tsr'), `${clusterBase('tsr')}:bull:q`];
+    for (const k of keys) {
+      expect(k.startsWith('tsr:')).toBe(true);
+      expect(hashTag(k)).toBe('cluster');
+    }
+    expect(graphIndexKey('tsr')).toBe('tsr:{cluster}:graphs');
+    expect(() => clusterBase('a{b')).toThrow(/brace/);
   });
 
   it('refuse braces and empty names, which would move or lose the hash tag', () => {

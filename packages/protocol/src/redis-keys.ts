@@ -55,10 +55,20 @@ export function graphStagingKeys(prefix: string, graphId: string, nonce: string)
   return build(`${prefix}:graph:{${graphId}}:staging:${nonce}`);
 }
 
-/** Set of graph ids under a prefix. Its own slot: kept beside, never inside, a graph's scripts. */
-export function graphIndexKey(prefix: string): string {
+/**
+ * Where the keys of the cluster itself sit (workers, heartbeats, reports, control lists, the
+ * graph index, BullMQ's queues): one hash tag, so a Redis Cluster keeps them in one slot and a
+ * transaction over several of them (a worker leaving, frees for many workers) never spans slots.
+ * The prefix stays first, so `<prefix>:*` still matches every key of a deployment.
+ */
+export function clusterBase(prefix: string): string {
   checkName('key prefix', prefix);
-  return `${prefix}:graphs`;
+  return `${prefix}:{cluster}`;
+}
+
+/** Set of graph ids under a prefix. Kept beside, never inside, a graph's scripts (another slot). */
+export function graphIndexKey(prefix: string): string {
+  return `${clusterBase(prefix)}:graphs`;
 }
 
 /**

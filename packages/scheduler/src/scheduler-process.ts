@@ -1,10 +1,11 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import {
   InvalidArgumentError,
   KeyPrefix,
   LogLevel,
+  RedisUrl,
   SHARED_QUEUE,
   settledWithin,
   type EngineEvent,
@@ -17,11 +18,12 @@ import { SchedulerMetrics } from './server/metrics.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './server/rate-limit.js';
 import type { ReadyState } from './server/ops-routes.js';
 import { CLOSE_REDIS_MS, ClusterScheduler } from './cluster/cluster-scheduler.js';
+import { connectRedis } from './cluster/redis-connection.js';
 
 
 export const SchedulerOptionsSchema = z
   .object({
-    redis: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+    redis: RedisUrl,
     /** Listen address: loopback unless told otherwise. */
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8786),
@@ -84,7 +86,7 @@ export async function startScheduler(options: SchedulerOptions, log?: Logger): P
   const logger = log ?? pino({ name: 'tessera-scheduler', level: o.logLevel }, pino.destination(2));
   const scheduler = await ClusterScheduler.start({ ...o, log: logger });
   // A connection of its own for probes and metrics: a slow scrape never queues behind dispatch.
-  const ops = new Redis(o.redis, { maxRetriesPerRequest: 1, lazyConnect: true, enableOfflineQueue: false });
+  const ops = connectRedis(o.redis, { maxRetriesPerRequest: 1, lazyConnect: true, enableOfflineQueue: false });
   ops.on('error', () => undefined);
   await ops.connect().catch(() => undefined);
   await checkEviction(ops, logger);

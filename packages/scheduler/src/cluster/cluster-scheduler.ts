@@ -1,9 +1,10 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import {
   ChunkLostError,
   NotFoundError,
   PeerFetcher,
   SHARED_QUEUE,
+  clusterBase,
   RedisGate,
   validateGraph,
   type ClusterInfo,
@@ -34,6 +35,7 @@ import { RunRecovery } from './run-recovery.js';
 import { TaskJobs } from './task-jobs.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { defaultClusterLog, type ClusterLog } from './log.js';
+import { connectRedis } from './redis-connection.js';
 import { graphStatus } from '../core/graph-status.js';
 
 export const VERSION = '0.1.0';
@@ -95,7 +97,7 @@ export class ClusterScheduler implements ClusterApi {
     private readonly options: ClusterSchedulerOptions,
   ) {
     const prefix = options.prefix;
-    this.info = { prefix, bullPrefix: `${prefix}:bull`, sharedQueue: SHARED_QUEUE, heartbeatMs: options.heartbeatMs, version: VERSION };
+    this.info = { prefix, bullPrefix: `${clusterBase(prefix)}:bull`, sharedQueue: SHARED_QUEUE, heartbeatMs: options.heartbeatMs, version: VERSION };
     this.store = new RedisStore(redis, { prefix, endedGraphTtlMs: options.endedGraphTtlMs });
     this.core = new SchedulerCore(this.store, () => Date.now());
     const log = options.log ?? defaultClusterLog;
@@ -145,7 +147,7 @@ export class ClusterScheduler implements ClusterApi {
   static async start(options: ClusterSchedulerOptions): Promise<ClusterScheduler> {
     // Commands wait through a Redis restart instead of failing: the graph goes on once it is back.
     const connect = (): Redis => {
-      const r = new Redis(options.redis, { maxRetriesPerRequest: null, lazyConnect: true });
+      const r = connectRedis(options.redis, { maxRetriesPerRequest: null, lazyConnect: true });
       let last = 0;
       r.on('error', (e: Error) => {
         // Reconnects are automatic; say so once a few seconds, not once per retry.

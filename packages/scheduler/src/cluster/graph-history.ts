@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { GraphStatus, type EngineEvent } from '@tessera/protocol';
+import { GraphStatus, clusterBase, type EngineEvent } from '@tessera/protocol';
 import { defaultClusterLog, type ClusterLog } from './log.js';
 
 /** Summaries kept: the newest ended graphs, whatever their own keys' TTL. */
@@ -21,7 +21,7 @@ export class GraphHistory {
     private readonly statusOf: (id: string) => Promise<GraphStatus | undefined>,
     private readonly log: ClusterLog = defaultClusterLog,
   ) {
-    this.key = `${prefix}:history`;
+    this.key = `${clusterBase(prefix)}:history`;
   }
 
   /** Give it every event batch (an EventLog tap): it records the graphs that ended in it. */

@@ -2,7 +2,7 @@ import { clusterKeys } from '@tessera/protocol';
 import type { ClusterContext } from './cluster-state.js';
 
 /**
- * The records of persisted chunks in Redis (`prefix:persisted`), read by a scheduler that
+ * The records of persisted chunks in Redis (`<prefix>:{cluster}:persisted`), read by a scheduler that
  * resumes. They are written beside the work, not awaited by it: a write Redis refuses (at its
  * maxmemory, or away mid-restart) is logged, never thrown, so it cannot take the scheduler down
  * (an unhandled rejection here once did). The chunk stays pinned in this scheduler's directory;

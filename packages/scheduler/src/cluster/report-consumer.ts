@@ -29,12 +29,7 @@ export class ReportConsumer {
 
   /** Create the group if needed, then apply everything already in the stream (pending first). */
   async drain(): Promise<void> {
-    const stream = clusterKeys(this.prefix).reports;
-    try {
-      await this.redis.xgroup('CREATE', stream, GROUP, '0', 'MKSTREAM');
-    } catch (e) {
-      if (!String(e).includes('BUSYGROUP')) throw e;
-    }
+    await this.createGroup();
     // Entries delivered to a previous scheduler but never acknowledged: its last words.
     while ((await this.readOnce('0', 0)) > 0);
     while ((await this.readOnce('>', 0)) > 0);
@@ -48,11 +43,26 @@ export class ReportConsumer {
           await this.readOnce('>', BLOCK_MS);
         } catch (e) {
           if (!this.running) break;
+          // The stream went with the data of a Redis that lost it (restarted empty, or a replica
+          // promoted before its first sync): make it again, and the workers' next reports land there.
+          if (String(e).includes('NOGROUP')) {
+            this.log.error({ err: e }, 'the reports stream or its group is gone from Redis (it lost its data): made again');
+            await this.createGroup().catch(() => undefined);
+            continue;
+          }
           this.log.warn({ err: e }, 'reading reports failed; retrying');
           await new Promise((r) => setTimeout(r, 250));
         }
       }
     })();
+  }
+
+  private async createGroup(): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', clusterKeys(this.prefix).reports, GROUP, '0', 'MKSTREAM');
+    } catch (e) {
+      if (!String(e).includes('BUSYGROUP')) throw e;
+    }
   }
 
   async stop(): Promise<void> {

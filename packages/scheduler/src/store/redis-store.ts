@@ -122,8 +122,9 @@ export class RedisStore implements Store {
     }
     pipe.hset(staging.meta, meta);
     pipe.pexpire(staging.meta, this.stagingTtl);
-    pipe.zadd(graphIndexKey(this.prefix), 'NX', Date.now(), id);
     await execOrThrow(pipe);
+    // Not in the pipeline: the index is in another slot of a Redis Cluster than the graph.
+    await this.redis.zadd(graphIndexKey(this.prefix), 'NX', Date.now(), id);
 
     const committed = await this.run(commitGraph, [...all(keys), ...all(staging)], [graph.tasks.length]);
     if (committed === 0) throw new InvalidArgumentError(`graph ${id} already exists`);

@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { startRedisCluster, type TestRedisCluster } from './test-redis-cluster.test-util.js';
+import { startRedisSentinel } from './test-redis-sentinel.test-util.js';
 
 /**
  * A real Redis for tests, found in this order: `REDIS_URL`; `redis:7` started with
@@ -30,6 +32,13 @@ const INSTALL_HINT =
   'or install the redis-server binary (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis).';
 
 export async function testRedis(): Promise<TestRedis> {
+  // The cluster suite again on a local Redis Cluster of 3 masters and 3 replicas.
+  if (process.env.TESSERA_TEST_REDIS === 'cluster') return openCluster(await startRedisCluster());
+  // And on a Sentinel group (a master, a replica, three sentinels).
+  if (process.env.TESSERA_TEST_REDIS === 'sentinel') {
+    const s = await startRedisSentinel();
+    return open(s.url, 'local Sentinel group', undefined, () => s.close(), () => s.connect());
+  }
   const fromEnv = process.env.REDIS_URL;
   if (fromEnv) {
     if (!(await answers(fromEnv))) throw new Error(`REDIS_URL=${fromEnv} does not answer PING. ${INSTALL_HINT}`);
@@ -43,10 +52,22 @@ export async function testRedis(): Promise<TestRedis> {
   return open(url, 'child redis-server', child);
 }
 
-function open(url: string, source: string, child?: ChildProcess, stop?: () => Promise<void>): TestRedis {
+function openCluster(c: TestRedisCluster): TestRedis {
+  return {
+    url: c.url,
+    source: 'local Redis Cluster',
+    connect: () => c.connect(),
+    uniquePrefix: () => `tessera-test:${process.pid}-${randomUUID().slice(0, 8)}`,
+    keyCount: async (prefix) => [...(await c.keysPerMaster(`${prefix}:*`)).values()].reduce((s, n) => s + n, 0),
+    deletePrefix: (prefix) => c.deleteKeys(`${prefix}:*`),
+    close: () => c.close(),
+  };
+}
+
+function open(url: string, source: string, child?: ChildProcess, stop?: () => Promise<void>, make = (): Redis => new Redis(url, { maxRetriesPerRequest: 1 })): TestRedis {
   const connections: Redis[] = [];
   const connect = (): Redis => {
-    const c = new Redis(url, { maxRetriesPerRequest: 1 });
+    const c = make();
     connections.push(c);
     return c;
   };
@@ -120,7 +141,7 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

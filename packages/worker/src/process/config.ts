@@ -2,7 +2,7 @@ import { availableParallelism, hostname, networkInterfaces, tmpdir, totalmem } f
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidArgumentError, LogLevel, NOT_ID_CHAR, WorkerId, parseCpuList } from '@tessera/protocol';
+import { InvalidArgumentError, LogLevel, NOT_ID_CHAR, RedisUrl, WorkerId, parseCpuList } from '@tessera/protocol';
 
 const urlWithProtocol = (protocols: string[]) =>
   z
@@ -14,7 +14,7 @@ const urlWithProtocol = (protocols: string[]) =>
 export const WorkerOptionsSchema = z
   .object({
     /** Redis of the cluster, e.g. redis://127.0.0.1:6379 */
-    redis: urlWithProtocol(['redis:', 'rediss:']),
+    redis: RedisUrl,
     /** Base URL of the scheduler's HTTP API, e.g. http://127.0.0.1:8786 */
     scheduler: urlWithProtocol(['http:', 'https:']),
     /** Default: `${hostname}-${pid}-${random4}` reduced to the WorkerId alphabet. */

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { openRedis } from '@tessera/protocol';
 import type { Log } from './log.js';
 
 /**
@@ -7,11 +8,12 @@ import type { Log } from './log.js';
  * see slow commands, or errors they retry, never a dead client.
  */
 export function connectRedis(url: string, name: string, log: Log): Redis {
-  const r = new Redis(url, {
-    maxRetriesPerRequest: null,
-    connectionName: name,
-    retryStrategy: (times) => Math.min(50 * times, 1_000),
-  });
+  const r = openRedis<Redis>(
+    url,
+    { maxRetriesPerRequest: null, connectionName: name, retryStrategy: (times: number) => Math.min(50 * times, 1_000) },
+    // Typed as Redis: what the worker sends a Cluster has too, on keys of one hash tag.
+    { Redis, Cluster: Cluster as unknown as new (nodes: object[], options: object) => Redis },
+  );
   let down = false;
   r.on('error', (e: Error) => {
     down = true;

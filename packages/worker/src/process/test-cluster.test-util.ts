@@ -9,6 +9,7 @@ import {
   clusterKeys,
   itemsize,
   jobIdOf,
+  clusterBase,
   packMessage,
   packTaskSpec,
   unpackMessage,
@@ -81,7 +82,7 @@ export async function fakeCluster(options: { heartbeatMs?: number; redisUrl?: st
   const prefix = `tessera-test:${process.pid}-${randomUUID().slice(0, 8)}`;
   const info: ClusterInfo = {
     prefix,
-    bullPrefix: `${prefix}:bull`,
+    bullPrefix: `${clusterBase(prefix)}:bull`,
     sharedQueue: SHARED_QUEUE,
     heartbeatMs: options.heartbeatMs ?? 1_000,
     version: 'test',

@@ -6,6 +6,7 @@ import {
   WorkerInfo,
   clusterKeys,
   formatCpuList,
+  parseRedisUrl,
   workerQueueName,
   type ClusterInfo,
   type ControlMessage,
@@ -131,8 +132,12 @@ async function assemble(
   // BullMQ closes of a shutdown that timed out: they settle once the abandoned jobs do, which is
   // when executor.close() below ends their threads. Waited for last (closers run in reverse).
   let bullClosing: Promise<unknown> | undefined;
+  // BullMQ's connections where this worker made them (a Redis Cluster or Sentinel): BullMQ leaves
+  // a connection it was given open, so they close after the queues.
+  const bullRedis: Redis[] = [];
   closers.push(async () => {
     if (bullClosing) await settledWithin(bullClosing, CLOSE_REDIS_MS);
+    await Promise.all(bullRedis.map((r) => closeRedis(r, redisGate.up)));
   });
   const spill = new SpillFiles(config.spillDir);
   const executor = await InProcessExecutor.start({
@@ -316,7 +321,11 @@ async function assemble(
   };
   for (const queue of [workerQueueName(id), cluster.sharedQueue]) {
     const w = new BullWorker(queue, processor, {
-      connection: { url: config.redis, maxRetriesPerRequest: null },
+      // One server: BullMQ connects by URL. A Cluster or Sentinel group: a connection of ours.
+      connection:
+        parseRedisUrl(config.redis).kind === 'single'
+          ? { url: config.redis, maxRetriesPerRequest: null }
+          : bullRedis[bullRedis.push(connectRedis(config.redis, `${id}:bull`, log)) - 1]!,
       prefix: cluster.bullPrefix,
       // Recorded on each job as processedBy.
       name: id,
