@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
-import { ErrorResponse, WorkerList } from '@tessera/protocol';
+import { Backlog, ErrorResponse, WorkerList } from '@tessera/protocol';
 import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
 import { startCluster, until, type TestCluster } from './cluster.test-util.js';
 
@@ -51,7 +51,7 @@ async function workerAddresses(): Promise<string[]> {
 
 describe('the cluster token', () => {
   it('every API route needs it; /health and /ready stay open; a wrong token is refused too', async () => {
-    for (const path of ['/api/cluster', '/api/workers', '/api/graphs', '/api/graphs/g1', '/api/graphs/g1/events', '/metrics', '/nope']) {
+    for (const path of ['/api/cluster', '/api/workers', '/api/backlog', '/api/graphs', '/api/graphs/g1', '/api/graphs/g1/events', '/metrics', '/nope']) {
       for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: TOKEN }] as Record<
         string,
         string
@@ -157,6 +157,33 @@ describe('limits, readiness and metrics', () => {
     expect(text).toMatch(/^tessera_result_bytes_total [1-9]/m);
     expect(text).toMatch(/^tessera_http_requests_total\{route="\/api\/graphs",status="413"\} [1-9]/m);
     expect(text).toMatch(/^tessera_scheduler_process_resident_memory_bytes \d+/m);
+  });
+
+  it('GET /api/backlog: the work waiting while a graph runs, for autoscalers; none once it ended; the same on /metrics', { timeout: 60_000 }, async () => {
+    const backlog = async (): Promise<Backlog> => Backlog.parse(await (await fetch(`${c.url}/api/backlog`, { headers: bearer })).json());
+    const client = await ta.Client.connect({ address: c.url, token: TOKEN });
+    try {
+      const x = ta.random.uniform([2000, 2000], { chunks: [250, 250], seed: 4 });
+      const job = await client.submit(x.matmul(x).sum());
+      let ended = false;
+      const result = job.result().finally(() => (ended = true));
+      const seen: Backlog[] = [];
+      while (!ended) {
+        seen.push(await backlog());
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await result;
+      // 64 root blocks against 2 threads: most wait unassigned (roots are held back), with their bytes.
+      expect(seen.some((b) => b.ready > 2 && b.readyBytes >= b.ready * 250 * 250 * 8)).toBe(true);
+      expect(seen.every((b) => b.workers === 2 && b.threads === 2 && b.pending === b.ready + b.inFlight)).toBe(true);
+      await until('the backlog to empty', async () => (await backlog()).pending === 0);
+      const text = await (await fetch(`${c.url}/metrics`, { headers: bearer })).text();
+      expect(text).toMatch(/^tessera_tasks_pending 0$/m);
+      expect(text).toMatch(/^tessera_tasks_ready_unassigned 0$/m);
+      expect(text).toMatch(/^tessera_tasks_in_flight 0$/m);
+    } finally {
+      await client.close();
+    }
   });
 });
 

@@ -62,6 +62,27 @@ export type WorkerView = z.infer<typeof WorkerView>;
 export const WorkerList = z.object({ workers: z.array(WorkerView) }).strict();
 export type WorkerList = z.infer<typeof WorkerList>;
 
+/**
+ * GET /api/backlog: the work waiting, for autoscalers (KEDA's metrics-api scaler reads `pending`;
+ * the same numbers are gauges on /metrics for a Prometheus scaler or an HPA).
+ */
+export const Backlog = z
+  .object({
+    /** Ready tasks no worker was given yet (held back by placement, or waiting for a thread). */
+    ready: z.number().int().nonnegative(),
+    /** Bytes those ready tasks will output. */
+    readyBytes: z.number().nonnegative(),
+    /** Tasks sent to workers and not yet reported done (queued there or running). */
+    inFlight: z.number().int().nonnegative(),
+    /** ready + inFlight: what a scaler divides by the tasks one worker should have. */
+    pending: z.number().int().nonnegative(),
+    workers: z.number().int().nonnegative(),
+    /** Pool threads of the workers alive. */
+    threads: z.number().int().nonnegative(),
+  })
+  .strict();
+export type Backlog = z.infer<typeof Backlog>;
+
 /** POST /api/unpersist */
 export const UnpersistRequest = z.object({ keys: z.array(TaskKey).max(1_000_000) }).strict();
 export type UnpersistRequest = z.infer<typeof UnpersistRequest>;

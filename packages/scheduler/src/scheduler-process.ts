@@ -100,6 +100,7 @@ export async function startScheduler(options: SchedulerOptions, log?: Logger): P
     const m = new SchedulerMetrics({
       graphs: () => scheduler.graphs(),
       workers: () => scheduler.workers(),
+      backlog: () => scheduler.backlog(),
       queueDepths: async () =>
         queueDepths(
           ops,

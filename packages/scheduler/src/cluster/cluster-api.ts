@@ -1,4 +1,4 @@
-import type { Chunk, ClusterInfo, EngineEvent, GraphStatus, GraphStructure, HealthResponse, WorkerView } from '@tessera/protocol';
+import type { Backlog, Chunk, ClusterInfo, EngineEvent, GraphStatus, GraphStructure, HealthResponse, WorkerView } from '@tessera/protocol';
 
 /** A slice of one graph's event stream; `id` resumes after it (SSE Last-Event-ID). */
 export interface EventBatch {
@@ -33,6 +33,8 @@ export interface ClusterApi {
   release(id: string): Promise<void>;
   unpersist(keys: readonly string[]): Promise<void>;
   workers(): Promise<WorkerView[]>;
+  /** The work waiting (GET /api/backlog), for autoscalers; a server without it answers 404. */
+  backlog?(): Backlog;
   // The dashboard's feed (issue 5): optional, a server without them answers 404 on those routes.
   /** Every graph's event batches as written, as their JSON array text (made once, shared); returns the unsubscribe. */
   tapEvents?(listener: (json: string, events: readonly EngineEvent[]) => void): () => void;

@@ -7,6 +7,7 @@ import {
   clusterBase,
   RedisGate,
   validateGraph,
+  type Backlog,
   type ClusterInfo,
   type EngineEvent,
   type GraphEvent,
@@ -281,6 +282,14 @@ export class ClusterScheduler implements ClusterApi {
 
   async workers(): Promise<WorkerView[]> {
     return this.registry.views();
+  }
+
+  /** The work waiting, for autoscalers (GET /api/backlog and the gauges on /metrics). */
+  backlog(): Backlog {
+    const { ready, readyBytes } = this.dispatcher.backlog();
+    const inFlight = this.state.inflight.size;
+    const alive = this.registry.alive();
+    return { ready, readyBytes, inFlight, pending: ready + inFlight, workers: alive.length, threads: alive.reduce((s, w) => s + w.threads, 0) };
   }
 
   /**

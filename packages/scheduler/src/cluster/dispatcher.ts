@@ -32,6 +32,8 @@ export class Dispatcher implements Executor {
   private readonly queued = new Map<string, Map<string, string[]>>();
   private readonly chains = new ChainIndex();
   private pumpScheduled = false;
+  /** Output bytes of the tasks in `ready`: the backlog autoscalers read. */
+  private readyBytes = 0;
 
   constructor(
     private readonly state: ClusterState,
@@ -48,6 +50,11 @@ export class Dispatcher implements Executor {
     if (tasks) this.chains.add(graphId, tasks);
   }
 
+  /** Ready tasks not given to a worker yet, and the bytes they will output. */
+  backlog(): { ready: number; readyBytes: number } {
+    return { ready: this.ready.size, readyBytes: this.readyBytes };
+  }
+
   run(graphId: string, tasks: readonly TaskSpec[]): void {
     const graphSeq = this.state.orderOf(graphId);
     if (graphSeq === undefined) return;
@@ -55,6 +62,7 @@ export class Dispatcher implements Executor {
       // Held or running for another graph: shared now, without waiting for a turn.
       if (this.share(graphId, spec)) continue;
       this.ready.push({ graphId, graphSeq, spec });
+      this.readyBytes += spec.nbytes;
       this.state.wait(spec.key, graphId);
     }
     void this.flushQueued();
@@ -236,7 +244,9 @@ export class Dispatcher implements Executor {
   /** Take the head of the ready queue, and its entry in the waiting index. */
   private pop(): void {
     const item = this.ready.pop();
-    if (item) this.state.unwait(item.spec.key, item.graphId);
+    if (!item) return;
+    this.readyBytes -= item.spec.nbytes;
+    this.state.unwait(item.spec.key, item.graphId);
   }
 
   /**

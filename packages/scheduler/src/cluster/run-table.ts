@@ -40,6 +40,11 @@ export class RunTable implements Iterable<[string, InFlight]> {
     return this.runs.values();
   }
 
+  /** Runs sent and not settled. */
+  get size(): number {
+    return this.runs.size;
+  }
+
   get(key: string): InFlight | undefined {
     return this.runs.get(key);
   }

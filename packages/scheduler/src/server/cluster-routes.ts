@@ -1,4 +1,6 @@
 import {
+  NotFoundError,
+  type Backlog,
   type ClusterInfo,
   type HealthResponse,
   type OkResponse,
@@ -27,6 +29,11 @@ export function clusterRoutes(app: FastifyInstance, api: ClusterApi): void {
   app.get('/api/cluster', async (): Promise<ClusterInfo> => api.info);
 
   app.get('/api/workers', async (): Promise<WorkerList> => ({ workers: await api.workers() }));
+
+  app.get('/api/backlog', async (): Promise<Backlog> => {
+    if (!api.backlog) throw new NotFoundError('this scheduler has no backlog to report');
+    return api.backlog();
+  });
 
   app.post('/api/unpersist', async (request): Promise<OkResponse> => {
     const { keys } = parseParam(UnpersistRequest, request.body, 'unpersist request');

@@ -1,4 +1,4 @@
-import type { EngineEvent, GraphStatus, WorkerView } from '@tessera/protocol';
+import type { Backlog, EngineEvent, GraphStatus, WorkerView } from '@tessera/protocol';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** What the scheduler's metrics read at each scrape. */
@@ -7,6 +7,8 @@ export interface SchedulerMetricsSource {
   workers(): Promise<WorkerView[]>;
   /** Jobs per BullMQ queue and state (waiting, prioritized, active, delayed). */
   queueDepths?(): Promise<{ queue: string; state: string; jobs: number }[]>;
+  /** The work waiting (GET /api/backlog), for autoscalers. */
+  backlog?(): Backlog;
 }
 
 /** Task run times: tiny tasks take microseconds, a big GEMM block seconds. */
@@ -25,6 +27,7 @@ export class SchedulerMetrics {
   private readonly workersGauge: Gauge;
   private readonly workerGauges: Record<'rss' | 'chunkBytes' | 'chunks' | 'running' | 'age', Gauge>;
   private readonly queueGauge: Gauge;
+  private readonly backlogGauges: Record<'ready' | 'readyBytes' | 'inFlight' | 'pending', Gauge>;
   private readonly transitions: Counter;
   private readonly graphsEnded: Counter;
   private readonly duration: Histogram;
@@ -49,6 +52,12 @@ export class SchedulerMetrics {
       chunks: gauge('tessera_worker_chunks', 'Chunks each worker holds', ['worker']),
       running: gauge('tessera_worker_running_tasks', 'Tasks running or waiting for a thread on each worker', ['worker']),
       age: gauge('tessera_worker_heartbeat_age_seconds', 'Seconds since each worker last heartbeat', ['worker']),
+    };
+    this.backlogGauges = {
+      ready: gauge('tessera_tasks_ready_unassigned', 'Ready tasks no worker was given yet (autoscaling)'),
+      readyBytes: gauge('tessera_tasks_ready_bytes', 'Bytes the ready, unassigned tasks will output (autoscaling)'),
+      inFlight: gauge('tessera_tasks_in_flight', 'Tasks sent to workers and not yet done (autoscaling)'),
+      pending: gauge('tessera_tasks_pending', 'Ready unassigned plus in flight: what a scaler divides by the tasks per worker'),
     };
     this.queueGauge = gauge('tessera_queue_jobs', 'BullMQ jobs per queue and state (queue depth)', ['queue', 'state']);
     this.transitions = counter('tessera_task_transitions_total', 'Task state changes since the scheduler started', ['state']);
@@ -121,6 +130,8 @@ export class SchedulerMetrics {
       this.workerGauges.chunks.set({ worker }, w.heartbeat.chunks);
       this.workerGauges.running.set({ worker }, w.heartbeat.running);
     }
+    const b = this.source.backlog?.();
+    if (b) for (const k of ['ready', 'readyBytes', 'inFlight', 'pending'] as const) this.backlogGauges[k].set(b[k]);
     this.queueGauge.reset();
     for (const q of queues) this.queueGauge.set({ queue: q.queue, state: q.state }, q.jobs);
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
