@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { freePort } from './test-redis.test-util.js';
+import { answers, freePort } from './test-redis.test-util.js';
 
 const run = promisify(execFile);
 /** Nodes to kill should the test process exit without closing them (one listener for all). */
@@ -51,25 +51,13 @@ async function startNode(dir: string, port?: number): Promise<{ port: number; ch
   LIVE.add(child);
   child.once('exit', () => LIVE.delete(child));
   for (let i = 0; i < 100; i++) {
-    if (await pings(port)) return { port, child };
+    if (await answers(`redis://127.0.0.1:${port}`)) return { port, child };
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');
   throw new Error(`redis-server --cluster-enabled on port ${port} did not answer within 5 s`);
 }
 
-async function pings(port: number): Promise<boolean> {
-  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    return (await c.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    c.disconnect();
-  }
-}
 
 async function nodeInfo(port: number, what: 'info' | 'nodes'): Promise<string> {
   const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', what]);
