@@ -27,7 +27,7 @@ describe('tessera CLI', () => {
     expect(port.stderr).toMatch(/scheduler: invalid --port <n> \(env TESSERA_PORT\): must be at most 65535, got "70000"/);
     const url = spawnSync(process.execPath, [BIN, 'scheduler'], { encoding: 'utf8', env: { ...process.env, TESSERA_REDIS: 'http://nope' } });
     expect(url.status).toBe(1);
-    expect(url.stderr).toMatch(/scheduler: invalid --redis <url> \(env TESSERA_REDIS\): must be a redis or rediss URL/);
+    expect(url.stderr).toMatch(/scheduler: invalid --redis <url> \(env TESSERA_REDIS\): Redis URL "http:\/\/nope": the scheme must be one of redis, rediss, redis\+cluster, rediss\+cluster, redis\+sentinel, rediss\+sentinel/);
     const unknown = run('worker', '--no-such-flag');
     expect(unknown.status).not.toBe(0);
     expect(unknown.stderr).toMatch(/unknown option '--no-such-flag'/);
