@@ -163,21 +163,43 @@ export class InProcessExecutor {
    * Run a task on inputs held here (host or device chunks, in the order of its deps). The result
    * is the driver's to keep (`chunks.put` / `putDevice`) or drop. `onStart` is called when it is
    * posted to a pool thread; `order` is its place in line for a thread (default: arrival).
+   * `cacheAs`: the task as submitted, where `spec` was narrowed to the regions of its inputs
+   * fetched; its entry is what the result cache stores (the caller looked it up with fromCache).
    */
-  run(spec: TaskSpec, inputs: Held[], onStart: (thread: number, start: number) => void, order?: RunOrder): Promise<RunResult> {
-    if (!this.cache || spec.cache !== true || !isCacheable(spec)) return this.runner.run(spec, inputs, onStart, order);
-    return this.cached(this.cache, spec, () => this.runner.run(spec, inputs, onStart, order), onStart);
+  run(spec: TaskSpec, inputs: Held[], onStart: (thread: number, start: number) => void, order?: RunOrder, cacheAs?: TaskSpec): Promise<RunResult> {
+    const cache = this.cacheFor(cacheAs ?? spec);
+    if (!cache) return this.runner.run(spec, inputs, onStart, order);
+    const run = (): Promise<RunResult> => this.runner.run(spec, inputs, onStart, order);
+    return cacheAs ? this.stored(cache, cacheAs, run()) : this.cached(cache, spec, run, onStart);
   }
 
-  /** A cache hit instead of the run (reported as started on thread 0), or the run and its result stored. */
-  private async cached(cache: ResultCache, spec: TaskSpec, run: () => Promise<RunResult>, onStart: (thread: number, start: number) => void): Promise<RunResult> {
+  /**
+   * The cached output of a task, as a run's result (reported as started on thread 0); undefined
+   * on a miss, or where there is no cache or the task is not cached. A caller that looks up before
+   * gathering the inputs saves their transfers; it then passes the same spec as run's `cacheAs`.
+   */
+  async fromCache(spec: TaskSpec, onStart: (thread: number, start: number) => void): Promise<RunResult | undefined> {
+    const cache = this.cacheFor(spec);
+    if (!cache) return undefined;
     const start = performance.timeOrigin + performance.now();
     const hit = await cache.get(spec);
-    if (hit) {
-      onStart(0, start);
-      return { ok: true, chunk: hit, start, stop: performance.timeOrigin + performance.now(), thread: 0 };
-    }
-    const r = await run();
+    if (!hit) return undefined;
+    onStart(0, start);
+    return { ok: true, chunk: hit, start, stop: performance.timeOrigin + performance.now(), thread: 0 };
+  }
+
+  private cacheFor(spec: TaskSpec): ResultCache | undefined {
+    return this.cache && spec.cache === true && isCacheable(spec) ? this.cache : undefined;
+  }
+
+  /** A cache hit instead of the run, or the run and its result stored. */
+  private async cached(cache: ResultCache, spec: TaskSpec, run: () => Promise<RunResult>, onStart: (thread: number, start: number) => void): Promise<RunResult> {
+    return (await this.fromCache(spec, onStart)) ?? this.stored(cache, spec, run());
+  }
+
+  /** The run's result, stored under `spec` (the task as submitted, whatever narrowed inputs it ran on). */
+  private async stored(cache: ResultCache, spec: TaskSpec, running: Promise<RunResult>): Promise<RunResult> {
+    const r = await running;
     // Device results are not stored: reading one back here would cost what the cache saves.
     if (r.ok && !isDeviceChunk(r.chunk)) void cache.put(spec, r.chunk);
     return r;

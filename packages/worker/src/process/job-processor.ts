@@ -124,6 +124,16 @@ async function runJob(d: JobProcessorDeps, job: ChainedTask): Promise<ReportItem
   // A persisted chunk is never computed: if it is not here, it is lost.
   if (spec.op === 'persisted') return failed(new ChunkLostError(key));
 
+  // User kernels may kill the worker: their start is written at once (see Reporter.noteNow).
+  const note = spec.op === 'map-blocks' ? (i: ReportItem) => d.reporter.noteNow(i) : (i: ReportItem) => d.reporter.note(i);
+  const onStart = (thread: number, start: number): void => note({ type: 'started', graph, key, attempt, start, thread });
+  // A result cache hit needs no inputs: looked up before any is fetched.
+  const hit = await d.executor.fromCache(spec, onStart);
+  if (hit?.ok) {
+    d.executor.keep(key, hit.chunk, CLUSTER_HOLDER);
+    return done(d, job, hit.start, hit.stop, hit.thread);
+  }
+
   let gathered;
   try {
     gathered = await d.inputs.gather(spec.deps, job.inputs, inputRegions(spec, job.inputs));
@@ -134,11 +144,9 @@ async function runJob(d: JobProcessorDeps, job: ChainedTask): Promise<ReportItem
     return failed(lost);
   }
   try {
-    // User kernels may kill the worker: their start is written at once (see Reporter.noteNow).
-    const note = spec.op === 'map-blocks' ? (i: ReportItem) => d.reporter.noteNow(i) : (i: ReportItem) => d.reporter.note(i);
-    const onStart = (thread: number, start: number): void => note({ type: 'started', graph, key, attempt, start, thread });
+    // Narrowed to the regions fetched, the task keeps its cache entry: the one of the task as submitted.
     const run = gathered.regions ? rebaseOnRegions(spec, gathered.regions) : spec;
-    const r = await d.executor.run(run, gathered.inputs, onStart);
+    const r = await d.executor.run(run, gathered.inputs, onStart, undefined, spec);
     const transfer = gathered.transfer ? { transfer: gathered.transfer } : {};
     if (!r.ok) return { ...failed(new TaskError(key, spec.op, r.error, d.worker), r.start, r.stop, r.thread), ...transfer };
     d.executor.keep(key, r.chunk, CLUSTER_HOLDER);
