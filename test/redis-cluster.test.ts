@@ -65,6 +65,27 @@ describe('Tessera on a Redis Cluster', () => {
     expect(await client.compute(ta.arange(1_000, { chunks: 100 }).sum())).toBe(499_500);
   });
 
+  it('a graph\'s master killed with -9 the moment the graph is accepted: the graph completes', { timeout: 120_000 }, async () => {
+    const client = clients[2]!;
+    const x = ta.random.uniform([1500, 1500], { chunks: [100, 100], seed: 13 });
+    const want = await client.compute(x.add(x.T).sum());
+    const job = await client.submit(x.mul(1).add(x.T).sum());
+    const { killed, promoted } = await redis.failover(graphKeys(cluster.prefix, job.id).meta);
+    expect(promoted).not.toBe(killed);
+    expect(await job.result()).toBeCloseTo(want, 6);
+  });
+
+  it('a graph whose keys went with a failover\'s lost writes fails with a reason that says to submit it again; again, it completes', { timeout: 120_000 }, async () => {
+    const client = clients[3]!;
+    const x = ta.random.uniform([1500, 1500], { chunks: [100, 100], seed: 14 });
+    const expr = x.mul(1).add(x.T).sum();
+    const job = await client.submit(expr);
+    // What an asynchronous replica may lack after a failover: every key of the graph.
+    await redis.deleteKeys(`${cluster.prefix}:graph:{${job.id}}*`);
+    await expect(job.result()).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/state in Redis is gone .*submit it again/) });
+    expect(await client.compute(expr)).toBeCloseTo(await client.compute(x.add(x.T).sum()), 6);
+  });
+
   it('the master of the cluster\'s own slot (queues, reports, workers) killed mid-graph: the graph completes', { timeout: 120_000 }, async () => {
     const client = clients[1]!;
     const x = ta.random.uniform([3000, 3000], { chunks: [100, 100], seed: 12 });

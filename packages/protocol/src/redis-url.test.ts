@@ -1,6 +1,8 @@
+import { EventEmitter } from 'node:events';
+import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from './errors.js';
-import { RedisUrl, openRedis, parseRedisUrl, redactRedisUrl } from './redis-url.js';
+import { RedisUrl, openRedis, parseRedisUrl, redactRedisUrl, redisErrorReason, tlsHandshakeError, watchRedisErrors } from './redis-url.js';
 
 describe('Redis URLs', () => {
   it('reads one server, a Redis Cluster and a Sentinel group, with TLS and credentials', () => {
@@ -73,5 +75,36 @@ describe('Redis URLs', () => {
     expect(made[1]!.args[0]).toEqual([{ host: 'h', port: 1 }, { host: 'h', port: 2 }]);
     expect(made[1]!.args[1]).toMatchObject({ lazyConnect: true, redisOptions: { ...opts, username: 'u', password: 'p', tls: {} } });
     expect(made[2]).toEqual({ kind: 'Redis', args: [{ ...opts, sentinels: [{ host: 'h', port: 1 }], name: 'm' }] });
+  });
+
+  it('says why a connection failed in words, never with the command it failed on (an AUTH carries the password)', () => {
+    const auth = Object.assign(new Error('WRONGPASS invalid username-password pair'), { command: { name: 'auth', args: ['u', 'secret'] } });
+    const all = Object.assign(new Error('Failed to refresh slots cache.'), { lastNodeError: auth });
+    expect(redisErrorReason(all)).toBe('Failed to refresh slots cache. (WRONGPASS invalid username-password pair)');
+    expect(redisErrorReason('down')).toBe('down');
+    const r = new EventEmitter();
+    const said: string[] = [];
+    const failed = watchRedisErrors(r, (why) => said.push(why));
+    r.emit('node error', new Error('self-signed certificate in certificate chain'));
+    r.emit('error', new Error('Connection is closed.'));
+    // The rejection says only "closed": the reason before it is kept.
+    expect(failed(new Error('None of startup nodes is available'))).toBe('None of startup nodes is available (self-signed certificate in certificate chain)');
+    expect(said).toEqual(['self-signed certificate in certificate chain', 'Connection is closed.']);
+    expect(JSON.stringify(said)).not.toContain('secret');
+  });
+
+  it('probes the TLS handshake of a rediss URL\'s first host only', async () => {
+    expect(await tlsHandshakeError('redis+cluster://127.0.0.1:1,127.0.0.1:2')).toBeUndefined();
+    expect(await tlsHandshakeError('redis://127.0.0.1:1')).toBeUndefined();
+    // A plain TCP server is no TLS server: the handshake fails, and the reason names the host.
+    const server = createServer((s) => s.end('-ERR not TLS\r\n'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      expect(await tlsHandshakeError(`rediss+cluster://u:p@127.0.0.1:${port},127.0.0.1:1`)).toMatch(new RegExp(`^TLS to 127\\.0\\.0\\.1:${port}: `));
+      expect(await tlsHandshakeError(`rediss://127.0.0.1:${port}`)).toMatch(/^TLS to 127\.0\.0\.1/);
+    } finally {
+      server.close();
+    }
   });
 });

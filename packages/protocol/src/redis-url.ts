@@ -70,6 +70,61 @@ export function redactRedisUrl(url: string): string {
   return url.replace(/^([a-z+]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@').replace(/([?&]sentinelPassword=)[^&#]*/, '$1***');
 }
 
+/**
+ * A Redis connection's error in words, for logs and start-up failures: its message, and for a
+ * Redis Cluster's "all nodes failed" the last node's reason (a wrong password, a certificate the
+ * process does not trust). Never the error object itself: ioredis errors carry the command they
+ * failed on, and an AUTH's arguments are the user and password.
+ */
+export function redisErrorReason(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const last = (e as { lastNodeError?: unknown }).lastNodeError;
+  return last instanceof Error && last.message !== e.message ? `${e.message} (${redisErrorReason(last)})` : e.message;
+}
+
+/**
+ * Calls `report` with each error of a connection in words (redisErrorReason), a Redis Cluster's
+ * per-node errors included. Returns what a failed connect should say: its rejection is often only
+ * "Connection is closed." where the error before it said why (a wrong password, a certificate).
+ */
+export function watchRedisErrors(r: { on(event: string, fn: (e: Error) => void): unknown }, report: (reason: string) => void): (e: unknown) => string {
+  let seen: string | undefined;
+  const note = (e: Error): void => {
+    const why = redisErrorReason(e);
+    if (!why.startsWith(CLOSED)) seen = why;
+    report(why);
+  };
+  r.on('error', note);
+  r.on('node error', note);
+  return (e) => {
+    const why = redisErrorReason(e);
+    return seen && !why.includes(seen) ? `${why} (${seen})` : why;
+  };
+}
+const CLOSED = 'Connection is closed';
+
+/**
+ * Why a TLS handshake with the first host of a `rediss` URL fails (a certificate the process does
+ * not trust, a name it was not issued for), or undefined where it succeeds or the URL is not TLS:
+ * asked after a failed connect, since ioredis's Cluster reports such a node as only closed.
+ */
+export async function tlsHandshakeError(url: string, timeoutMs = 3_000): Promise<string | undefined> {
+  const t = parseRedisUrl(url);
+  const first = t.kind === 'single' ? (url.startsWith('rediss:') ? new URL(url) : undefined) : t.tls ? (t.kind === 'cluster' ? t.nodes : t.sentinels)[0] : undefined;
+  if (!first) return undefined;
+  const host = first instanceof URL ? first.hostname : first.host;
+  const port = first instanceof URL ? Number(first.port || 6379) : first.port;
+  const { connect } = await import('node:tls');
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, servername: /^[\d.]+$|:/.test(host) ? undefined : host, timeout: timeoutMs }, () => {
+      socket.end();
+      resolve(undefined);
+    });
+    socket.once('error', (e) => resolve(`TLS to ${host}:${port}: ${e.message}`));
+    socket.once('timeout', () => (socket.destroy(), resolve(undefined)));
+  });
+}
+
 /** A zod check of a Redis URL, for every option that takes one (CLI flags, config files, API options). */
 export const RedisUrl = z.string().superRefine((s, ctx) => {
   try {

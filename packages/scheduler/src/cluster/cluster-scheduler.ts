@@ -6,7 +6,11 @@ import {
   SHARED_QUEUE,
   clusterBase,
   RedisGate,
+  UnavailableError,
+  redactRedisUrl,
+  tlsHandshakeError,
   validateGraph,
+  watchRedisErrors,
   type Backlog,
   type ClusterInfo,
   type EngineEvent,
@@ -18,7 +22,7 @@ import {
   type TaskSpec,
   type WorkerView,
 } from '@tessera/protocol';
-import { SchedulerCore } from '../core/scheduler-core.js';
+import { SchedulerCore, graphLostError } from '../core/scheduler-core.js';
 import { RedisStore } from '../store/redis-store.js';
 import type { GraphRecord } from '../store/store.js';
 import type { ClusterApi, EventBatch, ResultData } from './cluster-api.js';
@@ -72,6 +76,9 @@ export interface ClusterSchedulerOptions {
  * ClusterContext (the core, Redis, queues, workers, jobs, frees); this class only wires them and
  * answers the ClusterApi.
  */
+/** Lost graphs remembered, so that a client asking again hears why (not "unknown graph"). */
+const LOST_KEPT = 1_000;
+
 export class ClusterScheduler implements ClusterApi {
   readonly info: ClusterInfo;
   private readonly store: RedisStore;
@@ -79,6 +86,8 @@ export class ClusterScheduler implements ClusterApi {
   private readonly queues: JobQueues;
   private readonly registry: WorkerRegistry;
   private readonly state: ClusterState;
+  /** Graphs that were running here when their keys vanished from Redis (the latest LOST_KEPT). */
+  private readonly lost = new Set<string>();
   private readonly dispatcher: Dispatcher;
   private readonly recovery: RunRecovery;
   private readonly eventLog: EventLog;
@@ -147,20 +156,28 @@ export class ClusterScheduler implements ClusterApi {
 
   static async start(options: ClusterSchedulerOptions): Promise<ClusterScheduler> {
     // Commands wait through a Redis restart instead of failing: the graph goes on once it is back.
+    const failed: ((e: unknown) => string)[] = [];
     const connect = (): Redis => {
       const r = connectRedis(options.redis, { maxRetriesPerRequest: null, lazyConnect: true });
       let last = 0;
-      r.on('error', (e: Error) => {
-        // Reconnects are automatic; say so once a few seconds, not once per retry.
-        if (Date.now() - last < 5_000) return;
-        last = Date.now();
-        (options.log ?? defaultClusterLog).warn({ err: e }, 'redis connection lost; reconnecting');
-      });
+      failed.push(
+        watchRedisErrors(r, (reason) => {
+          // Reconnects are automatic; say so once a few seconds, not once per retry.
+          if (Date.now() - last < 5_000) return;
+          last = Date.now();
+          (options.log ?? defaultClusterLog).warn({ reason }, 'redis connection lost; reconnecting');
+        }),
+      );
       return r;
     };
     const redis = connect();
     const reportRedis = connect();
-    await Promise.all([redis.connect(), reportRedis.connect()]);
+    await Promise.all([redis.connect(), reportRedis.connect()]).catch(async (e: unknown) => {
+      redis.disconnect();
+      reportRedis.disconnect();
+      const tls = await tlsHandshakeError(options.redis);
+      throw new UnavailableError(`Redis at ${redactRedisUrl(options.redis)} refused the scheduler or did not answer: ${tls ?? failed[0]!(e)}`);
+    });
     const s = new ClusterScheduler(redis, reportRedis, options);
     await s.registry.start();
     await s.recovery.resume(
@@ -204,8 +221,18 @@ export class ClusterScheduler implements ClusterApi {
 
   async status(id: string): Promise<GraphStatus> {
     const g = await this.store.getGraph(id);
-    if (!g) throw new NotFoundError(`unknown graph ${id} (never submitted, released, or expired)`);
-    return this.statusOf(g);
+    if (g) return this.statusOf(g);
+    const gone = (): NotFoundError => graphLostError(id);
+    if (this.lost.has(id)) throw gone();
+    if (this.state.orderOf(id) === undefined) throw new NotFoundError(`unknown graph ${id} (never submitted, released, or expired)`);
+    // Followed here, gone from Redis: its work stops, and every later ask gets the same answer
+    // (the client is told to submit it again: the at-least-once contract).
+    this.lost.add(id);
+    if (this.lost.size > LOST_KEPT) this.lost.delete(this.lost.values().next().value!);
+    this.core.forget(id);
+    this.dispatcher.releaseGraph(id, []);
+    this.dispatcher.graphEnded(id);
+    throw gone();
   }
 
   async graphs(): Promise<GraphStatus[]> {

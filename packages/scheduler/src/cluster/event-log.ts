@@ -180,7 +180,14 @@ export class EventLog {
     if (retry) this.flushSoon(RETRY_MS);
     batches.forEach(([graph, events], i) => {
       const id = replies[i];
-      if (typeof id !== 'string') return;
+      if (id === RETRY) return;
+      if (typeof id !== 'string') {
+        // The graph's keys are gone (lost with a failover's writes, a flush): nothing is written,
+        // but its end still reaches those reading it live, after whatever they have seen.
+        const end = events.filter((e) => e.type === 'graph' && e.state !== 'running');
+        if (end.length) for (const fn of this.live.get(graph) ?? []) fn({ id: LAST_ID, events: end });
+        return;
+      }
       for (const fn of this.live.get(graph) ?? []) fn({ id, events });
       for (const fn of this.taps) fn(graph, id, events, jsons[i]!);
     });
@@ -199,6 +206,9 @@ function ends(b: EventBatch): boolean {
 }
 
 /** Redis stream ids are `<ms>-<seq>`. */
+/** An id after every id of a stream: for an end that has no stream left to be written to. */
+const LAST_ID = `${Number.MAX_SAFE_INTEGER}-0`;
+
 function compareIds(a: string, b: string): number {
   const [am = '0', as = '0'] = a.split('-');
   const [bm = '0', bs = '0'] = b.split('-');

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BundleJob, SHARED_QUEUE, TaskJob, type ChainedTask, bundleJobIdOf, jobIdOf, workerQueueName } from '@tessera/protocol';
+import { BundleJob, SHARED_QUEUE, TaskJob, type ChainedTask, bundleJobIdOf, jobIdOf, redisErrorReason, workerQueueName } from '@tessera/protocol';
 import { defaultClusterLog, type ClusterLog } from './log.js';
 
 /** The id Dispatcher uses for the shared queue (kept here too: job-queues must not import dispatcher). */
@@ -156,7 +156,7 @@ export class JobQueues {
       const name = worker === SHARED_ID ? SHARED_QUEUE : workerQueueName(worker);
       // BullMQ's own event stream is not read by anyone here: keep it short.
       q = new Queue(name, { connection: this.redis, prefix: this.bullPrefix, streams: { events: { maxLen: 100 } } });
-      q.on('error', (e) => this.log.error({ err: e, queue: name }, 'queue error'));
+      q.on('error', (e) => this.log.error({ reason: redisErrorReason(e), queue: name }, 'queue error'));
       this.queues.set(worker, q);
     }
     return q;

@@ -31,12 +31,19 @@ interface Waiter {
  * (Executor): waiting → queued → processing → memory → released, or erred. It turns completions
  * into newly ready tasks, frees chunks nothing needs, and tells subscribers what happened.
  */
+/** What a client hears of a graph whose state vanished from the store while it ran. */
+export function graphLostError(id: string): NotFoundError {
+  return new NotFoundError(`graph ${id} was running but its state in Redis is gone (lost with a Redis failover's last writes, a FLUSHALL or an eviction): submit it again`);
+}
+
 export class SchedulerCore implements ExecutionListener {
   private executor: Executor | undefined;
   private readonly listeners = new Map<string, Set<Listener>>();
   /** Listeners to every graph (a dashboard in this process). */
   private readonly taps = new Set<Listener>();
   private readonly waiters = new Map<string, Waiter[]>();
+  /** Graphs running here (submitted or resumed, not ended): only these can be found lost. */
+  private readonly running = new Set<string>();
   /** Tail of each graph's serialised store updates: completions apply in arrival order. */
   private readonly chains = new Map<string, Promise<void>>();
   /** Completions waiting for their graph's next store update: applied as one batch. */
@@ -130,6 +137,7 @@ export class SchedulerCore implements ExecutionListener {
   /** Drop what this process keeps of a graph (its listeners; a submission that failed leaves nothing else). */
   forget(id: string): void {
     this.listeners.delete(id);
+    this.running.delete(id);
     this.chains.delete(id);
     this.finishing.delete(id);
   }
@@ -164,7 +172,7 @@ export class SchedulerCore implements ExecutionListener {
 
   taskFailed(id: string, key: string, error: SerializedError, timing: TaskTiming): void {
     this.serial(id, async () => {
-      if (!(await this.store.failTask(id, key, error, this.now()))) return;
+      if (!(await this.store.failTask(id, key, error, this.now()))) return this.endIfLost(id);
       this.executor?.cancel(id);
       this.emitTask(id, key, 'erred', { ...timing, error });
       const g = await this.store.getGraph(id);
@@ -203,6 +211,7 @@ export class SchedulerCore implements ExecutionListener {
 
   /** Pick up a running graph after a scheduler restart: dispatch its ready tasks. */
   resume(id: string, ready: readonly string[]): void {
+    this.running.add(id);
     this.serial(id, () => this.dispatch(id, ready));
   }
 
@@ -211,7 +220,7 @@ export class SchedulerCore implements ExecutionListener {
     this.finishing.delete(id);
     const completions = batch.map((b) => ({ key: b.key, worker: b.timing.worker }));
     const r = await this.store.completeTasks(id, completions, this.now());
-    if (r.applied.length === 0) return;
+    if (r.applied.length === 0) return this.endIfLost(id);
     if (this.watched(id)) {
       // Each task in memory, then what its completion freed: the order a watcher counts by.
       const byKey = new Map(batch.map((b) => [b.key, b]));
@@ -230,6 +239,19 @@ export class SchedulerCore implements ExecutionListener {
       this.emitGraph(id, 'finished', g?.total ?? 0, g?.done ?? 0);
       this.settle(id);
     }
+  }
+
+  /**
+   * A report changed nothing: where the graph is still followed here but its record is gone from
+   * the store (lost with a Redis failover's last writes, a flush), it ends erred, saying so, or
+   * its client would wait for ever.
+   */
+  private async endIfLost(id: string): Promise<void> {
+    if (!this.running.has(id) || (await this.store.getGraph(id))) return;
+    const error = serializeError(graphLostError(id));
+    this.executor?.cancel(id);
+    this.emitGraph(id, 'erred', 0, 0, error);
+    this.settle(id, deserializeError(error));
   }
 
   /** Hand ready tasks to the executor, which says where it queued them (tasksQueued). */
@@ -310,6 +332,8 @@ export class SchedulerCore implements ExecutionListener {
     done: number,
     error?: SerializedError,
   ): void {
+    if (state === 'running') this.running.add(id);
+    else this.running.delete(id);
     if (!this.watched(id)) return;
     const ev: EngineEvent = { type: 'graph', graph: id, state, total, done };
     if (error) ev.error = error;

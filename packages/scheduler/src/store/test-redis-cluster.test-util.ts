@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { answers, freePort } from './test-redis.test-util.js';
+import { clientOptions, cliArgs, serverArgs, urlAuth, type RedisAccess } from './test-redis-access.test-util.js';
+import { freePort } from './test-redis.test-util.js';
 
 const run = promisify(execFile);
 /** Nodes to kill should the test process exit without closing them (one listener for all). */
@@ -38,11 +39,16 @@ export interface TestRedisCluster {
   close(): Promise<void>;
 }
 
-async function startNode(dir: string, port?: number): Promise<{ port: number; child: ChildProcess }> {
+/** redis-cli on the node at `port`. */
+async function cli(access: RedisAccess, port: number, ...args: string[]): Promise<string> {
+  return (await run('redis-cli', [...cliArgs(access), '-p', String(port), ...args])).stdout;
+}
+
+async function startNode(dir: string, access: RedisAccess, port?: number): Promise<{ port: number; child: ChildProcess }> {
   port ??= await freePort();
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
+    [...serverArgs(access, port), ...(access.tls ? ['--tls-cluster', 'yes'] : []), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
       '--cluster-node-timeout', '1000', '--dir', dir, '--save', '', '--appendonly', 'no',
       // A replica's first sync at once (not after 5 s): one that never synced cannot take over.
       '--repl-diskless-sync-delay', '0', '--logfile', join(dir, `node-${port}.log`)],
@@ -51,7 +57,7 @@ async function startNode(dir: string, port?: number): Promise<{ port: number; ch
   LIVE.add(child);
   child.once('exit', () => LIVE.delete(child));
   for (let i = 0; i < 100; i++) {
-    if (await answers(`redis://127.0.0.1:${port}`)) return { port, child };
+    if ((await cli(access, port, 'ping').catch(() => '')).trim() === 'PONG') return { port, child };
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');
@@ -59,15 +65,14 @@ async function startNode(dir: string, port?: number): Promise<{ port: number; ch
 }
 
 
-async function nodeInfo(port: number, what: 'info' | 'nodes'): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', what]);
-  return stdout;
+async function nodeInfo(access: RedisAccess, port: number, what: 'info' | 'nodes'): Promise<string> {
+  return cli(access, port, 'cluster', what);
 }
 
 /** `fn` with the keys matching `pattern` on each master, over a direct connection to it. */
-async function eachMaster(nodes: { port: number }[], pattern: string, fn: (port: number, keys: string[], c: Redis) => Promise<void>): Promise<void> {
+async function eachMaster(access: RedisAccess, nodes: { port: number }[], pattern: string, fn: (port: number, keys: string[], c: Redis) => Promise<void>): Promise<void> {
   for (const n of nodes) {
-    const c = new Redis({ port: n.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    const c = new Redis({ ...clientOptions(access), port: n.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
     c.on('error', () => undefined);
     try {
       if (!(await c.info('replication')).includes('role:master')) continue;
@@ -85,13 +90,14 @@ async function eachMaster(nodes: { port: number }[], pattern: string, fn: (port:
   }
 }
 
-export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> {
+/** `access`: TLS on every port (the cluster bus and replication too) and an ACL user; the URL says so. */
+export async function startRedisCluster(masters = 3, access: RedisAccess = {}): Promise<TestRedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-cluster-'));
-  const nodes = await Promise.all(Array.from({ length: masters * 2 }, () => startNode(dir)));
-  await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes']);
+  const nodes = await Promise.all(Array.from({ length: masters * 2 }, () => startNode(dir, access)));
+  await run('redis-cli', [...cliArgs(access), '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes']);
   // Every node must agree the cluster is up and know every other before a client is let in.
   for (let i = 0; ; i++) {
-    const states = await Promise.all(nodes.map(async (n) => (await nodeInfo(n.port, 'info')).includes('cluster_state:ok') && (await nodeInfo(n.port, 'nodes')).trim().split('\n').length === nodes.length));
+    const states = await Promise.all(nodes.map(async (n) => (await nodeInfo(access, n.port, 'info')).includes('cluster_state:ok') && (await nodeInfo(access, n.port, 'nodes')).trim().split('\n').length === nodes.length));
     if (states.every(Boolean)) break;
     if (i > 200) throw new Error('the local Redis Cluster did not come up within 20 s');
     await new Promise((r) => setTimeout(r, 100));
@@ -99,16 +105,16 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
   // And every replica has its master's data: a failover test may kill a master right away.
   for (const n of nodes) {
     for (let i = 0; ; i++) {
-      const { stdout } = await run('redis-cli', ['-p', String(n.port), 'info', 'replication']);
+      const stdout = await cli(access, n.port, 'info', 'replication');
       if (stdout.includes('role:master') || stdout.includes('master_link_status:up')) break;
       if (i > 200) throw new Error(`the replica on port ${n.port} did not sync within 20 s`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const url = `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`;
+  const url = `${access.tls ? 'rediss' : 'redis'}+cluster://${urlAuth(access)}${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`;
   const connections: Cluster[] = [];
   const connect = (): Redis => {
-    const c = new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), { redisOptions: { maxRetriesPerRequest: 3 }, retryDelayOnFailover: 200 });
+    const c = new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), { redisOptions: { ...clientOptions(access), maxRetriesPerRequest: 3 }, retryDelayOnFailover: 200 });
     c.on('error', () => undefined);
     connections.push(c);
     return c as unknown as Redis;
@@ -116,9 +122,9 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
   const alive = (): { port: number; child: ChildProcess }[] => nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
   const masterOf = async (key: string): Promise<{ port: number; child: ChildProcess }> => {
     const some = alive()[0]!;
-    const { stdout } = await run('redis-cli', ['-p', String(some.port), 'cluster', 'keyslot', key]);
+    const stdout = await cli(access, some.port, 'cluster', 'keyslot', key);
     const slot = Number(stdout.trim());
-    for (const line of (await nodeInfo(some.port, 'nodes')).trim().split('\n')) {
+    for (const line of (await nodeInfo(access, some.port, 'nodes')).trim().split('\n')) {
       const f = line.split(' ');
       if (!f[2]!.includes('master') || f[2]!.includes('fail')) continue;
       for (const range of f.slice(8)) {
@@ -141,9 +147,9 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
         try {
           const now = await masterOf(key);
           if (now.port !== victim.port) {
-            const back = await startNode(dir, victim.port);
+            const back = await startNode(dir, access, victim.port);
             victim.child = back.child;
-            for (let j = 0; !(await run('redis-cli', ['-p', String(victim.port), 'info', 'replication'])).stdout.includes('master_link_status:up'); j++) {
+            for (let j = 0; !(await cli(access, victim.port, 'info', 'replication')).includes('master_link_status:up'); j++) {
               if (j > 200) throw new Error(`the node on port ${victim.port} did not rejoin as a replica within 20 s`);
               await new Promise((r) => setTimeout(r, 100));
             }
@@ -157,11 +163,11 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
     },
     async keysPerMaster(pattern) {
       const out = new Map<number, number>();
-      await eachMaster(alive(), pattern, async (port, keys) => void out.set(port, keys.length));
+      await eachMaster(access, alive(), pattern, async (port, keys) => void out.set(port, keys.length));
       return out;
     },
     async deleteKeys(pattern) {
-      await eachMaster(alive(), pattern, async (_port, keys, c) => {
+      await eachMaster(access, alive(), pattern, async (_port, keys, c) => {
         const p = c.pipeline();
         for (const k of keys) p.unlink(k);
         await p.exec();

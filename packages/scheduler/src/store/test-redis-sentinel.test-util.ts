@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { clientOptions, cliArgs, serverArgs, urlAuth, type RedisAccess } from './test-redis-access.test-util.js';
 import { freePort } from './test-redis.test-util.js';
 
 const run = promisify(execFile);
@@ -24,9 +25,16 @@ export interface TestRedisSentinel {
   close(): Promise<void>;
 }
 
+/** Servers to kill should the test process exit without closing them (one listener for all). */
+const LIVE = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of LIVE) c.kill('SIGKILL');
+});
+
 function spawnServer(args: string[]): ChildProcess {
   const child = spawn('redis-server', args, { stdio: 'ignore' });
-  process.once('exit', () => child.kill('SIGKILL'));
+  LIVE.add(child);
+  child.once('exit', () => LIVE.delete(child));
   return child;
 }
 
@@ -38,12 +46,18 @@ async function waitFor(what: string, ok: () => Promise<boolean>, ms = 20_000): P
   }
 }
 
-const cli = async (port: number, ...args: string[]): Promise<string> => (await run('redis-cli', ['-p', String(port), ...args])).stdout;
-
-export async function startRedisSentinel(): Promise<TestRedisSentinel> {
+/**
+ * `access`: the servers and the sentinels over TLS, the servers with an ACL user, and the sentinels
+ * with their own password (`sentinelPassword`, which the URL then carries).
+ */
+export async function startRedisSentinel(access: RedisAccess & { sentinelPassword?: string } = {}): Promise<TestRedisSentinel> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-sentinel-'));
+  const cli = async (port: number, ...args: string[]): Promise<string> => (await run('redis-cli', [...cliArgs(access), '-p', String(port), ...args])).stdout;
+  const { sentinelPassword, tls } = access;
+  const sentinelCli = async (port: number, ...args: string[]): Promise<string> =>
+    (await run('redis-cli', [...cliArgs({ ...(tls ? { tls } : {}) }), ...(sentinelPassword ? ['-a', sentinelPassword, '--no-auth-warning'] : []), '-p', String(port), ...args])).stdout;
   const data = async (port: number, replicaOf?: number): Promise<ChildProcess> => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', `dump-${port}.rdb`, '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0'];
+    const args = [...serverArgs(access, port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', `dump-${port}.rdb`, '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0'];
     if (replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(replicaOf));
     const child = spawnServer(args);
     await waitFor(`redis-server on port ${port}`, async () => (await cli(port, 'ping')).trim() === 'PONG');
@@ -59,10 +73,15 @@ export async function startRedisSentinel(): Promise<TestRedisSentinel> {
     writeFileSync(
       conf,
       [
-        `port ${port}`,
+        ...(tls
+          ? ['port 0', `tls-port ${port}`, `tls-cert-file ${tls.cert}`, `tls-key-file ${tls.key}`, `tls-ca-cert-file ${tls.ca}`, 'tls-auth-clients no', 'tls-replication yes']
+          : [`port ${port}`]),
         'bind 127.0.0.1',
         `dir ${dir}`,
         `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${ports[0]} 2`,
+        // After the monitor line (they name its master); quoted, as a config file's values may have spaces.
+        ...(access.user ? [`sentinel auth-user ${SENTINEL_MASTER} ${JSON.stringify(access.user.name)}`, `sentinel auth-pass ${SENTINEL_MASTER} ${JSON.stringify(access.user.password)}`] : []),
+        ...(sentinelPassword ? [`requirepass ${JSON.stringify(sentinelPassword)}`] : []),
         `sentinel down-after-milliseconds ${SENTINEL_MASTER} 1000`,
         `sentinel failover-timeout ${SENTINEL_MASTER} 5000`,
         `sentinel parallel-syncs ${SENTINEL_MASTER} 1`,
@@ -72,13 +91,14 @@ export async function startRedisSentinel(): Promise<TestRedisSentinel> {
     return spawnServer([conf, '--sentinel']);
   });
   for (const p of sentinelPorts) {
-    await waitFor(`sentinel on port ${p} to see the replica`, async () => (await cli(p, 'sentinel', 'replicas', SENTINEL_MASTER)).includes(String(ports[1])));
+    await waitFor(`sentinel on port ${p} to see the replica`, async () => (await sentinelCli(p, 'sentinel', 'replicas', SENTINEL_MASTER)).includes(String(ports[1])));
   }
-  const url = `redis+sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}/${SENTINEL_MASTER}`;
+  const query = sentinelPassword ? `?sentinelPassword=${encodeURIComponent(sentinelPassword)}` : '';
+  const url = `${tls ? 'rediss' : 'redis'}+sentinel://${urlAuth(access)}${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}/${SENTINEL_MASTER}${query}`;
   const connections: Redis[] = [];
   const masterPort = async (): Promise<number> => {
     for (const p of sentinelPorts) {
-      const out = await cli(p, 'sentinel', 'get-master-addr-by-name', SENTINEL_MASTER).catch(() => '');
+      const out = await sentinelCli(p, 'sentinel', 'get-master-addr-by-name', SENTINEL_MASTER).catch(() => '');
       const port = Number(out.trim().split('\n')[1]);
       if (port > 0) return port;
     }
@@ -87,7 +107,15 @@ export async function startRedisSentinel(): Promise<TestRedisSentinel> {
   return {
     url,
     connect() {
-      const c = new Redis({ sentinels: sentinelPorts.map((port) => ({ host: '127.0.0.1', port })), name: SENTINEL_MASTER, maxRetriesPerRequest: 3 });
+      const options = clientOptions(access);
+      const c = new Redis({
+        ...options,
+        sentinels: sentinelPorts.map((port) => ({ host: '127.0.0.1', port })),
+        name: SENTINEL_MASTER,
+        maxRetriesPerRequest: 3,
+        ...(sentinelPassword ? { sentinelPassword } : {}),
+        ...(options.tls ? { sentinelTLS: options.tls, enableTLSForSentinelMode: true } : {}),
+      });
       c.on('error', () => undefined);
       connections.push(c);
       return c;

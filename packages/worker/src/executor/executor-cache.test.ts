@@ -40,14 +40,15 @@ describe('the result cache in the executor', () => {
     const again = await open('a');
     const second = await again.run(submitted, [whole], () => undefined);
     await again.close();
-    expect(second.ok && Array.from(second.chunk.data as Float64Array)).toEqual(Array.from(region.data as Float64Array));
+    expect(second.ok && Array.from((second.chunk as Chunk).data as Float64Array)).toEqual(Array.from(region.data as Float64Array));
     expect(again.executed).toBe(0);
     expect(again.cacheStats()).toMatchObject({ hits: 1, misses: 0, writes: 0 });
   });
 
   it('a task not marked cache is neither looked up nor stored', async () => {
     const ex = await open('b');
-    const plain = { ...submitted, cache: false };
+    const plain: TaskSpec = { ...submitted };
+    delete plain.cache;
     expect(await ex.fromCache(plain, () => undefined)).toBeUndefined();
     await ex.run(narrowed, [region], () => undefined, undefined, plain);
     await ex.close();

@@ -1,5 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
-import { openRedis } from '@tessera/protocol';
+import { openRedis, watchRedisErrors } from '@tessera/protocol';
 import type { Log } from './log.js';
 
 /**
@@ -15,9 +15,9 @@ export function connectRedis(url: string, name: string, log: Log): Redis {
     { Redis, Cluster: Cluster as unknown as new (nodes: object[], options: object) => Redis },
   );
   let down = false;
-  r.on('error', (e: Error) => {
+  watchRedisErrors(r, (reason) => {
     down = true;
-    log.warn(`redis (${name})`, e.message);
+    log.warn(`redis (${name})`, reason);
   });
   r.on('ready', () => {
     if (down) log.info(`redis (${name}) is back`);
