@@ -166,10 +166,33 @@ export async function until(what: string, check: () => Promise<boolean> | boolea
 }
 
 /** The promise, or after `ms` an error carrying every process's output (what a failure needs). */
+/**
+ * Processes' output with runs of lines that differ only in numbers (times, pids, ports: an outage's
+ * reconnect messages) kept as their first and a count, so a failure shows what came after them.
+ */
+function collapsed(logs: string): string {
+  const out: string[] = [];
+  let shape = '';
+  let repeats = 0;
+  for (const line of logs.split('\n')) {
+    const s = line.replace(/\d+/g, '#');
+    if (s === shape) {
+      repeats++;
+      continue;
+    }
+    if (repeats) out.push(`  … ${repeats} more like it`);
+    out.push(line);
+    shape = s;
+    repeats = 0;
+  }
+  if (repeats) out.push(`  … ${repeats} more like it`);
+  return out.join('\n');
+}
+
 export async function within<T>(c: TestCluster, p: Promise<T>, ms = 40_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no result after ${ms} ms; cluster output:\n${c.logs().slice(-6_000)}`)), ms);
+    timer = setTimeout(() => reject(new Error(`no result after ${ms} ms; cluster output:\n${collapsed(c.logs()).slice(-8_000)}`)), ms);
   });
   try {
     return await Promise.race([p, timeout]);
