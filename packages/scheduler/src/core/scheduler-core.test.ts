@@ -44,4 +44,24 @@ describe('SchedulerCore', () => {
     // A later waiter learns the same from the store.
     await expect(core.wait('g1')).rejects.toThrow(/connection reset/);
   });
+
+  it('a graph whose record vanished from the store while it ran (a failover\'s lost writes) ends erred, saying to submit it again', async () => {
+    const store = new MemoryStore();
+    const core = new SchedulerCore(store);
+    const cancelled: string[] = [];
+    const events: string[] = [];
+    core.attach({ run: () => undefined, free: () => undefined, cancel: (g) => void cancelled.push(g) });
+    await core.submit('g2', graph, { persist: false });
+    core.subscribe('g2', (ev) => void (ev.type === 'graph' && events.push(ev.state)));
+    const waiting = core.wait('g2');
+    await store.deleteGraph('g2');
+    core.taskFinished('g2', `a-${T}:0`, 8, { worker: 'w', start: 0, stop: 1 });
+    await expect(waiting).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/g2 was running but its state in Redis is gone.*submit it again/) });
+    expect(cancelled).toEqual(['g2']);
+    expect(events).toEqual(['erred']);
+    // A late report of a graph that ended (or was released) ends nothing again.
+    core.taskFinished('g2', `b-${T}:0`, 8, { worker: 'w', start: 0, stop: 1 });
+    await core.settled();
+    expect(events).toEqual(['erred']);
+  });
 });

@@ -26,16 +26,16 @@ interface Waiter {
   reject: (e: TesseraError) => void;
 }
 
-/**
- * The task state machine, independent of where state lives (Store) and where tasks run
- * (Executor): waiting → queued → processing → memory → released, or erred. It turns completions
- * into newly ready tasks, frees chunks nothing needs, and tells subscribers what happened.
- */
 /** What a client hears of a graph whose state vanished from the store while it ran. */
 export function graphLostError(id: string): NotFoundError {
   return new NotFoundError(`graph ${id} was running but its state in Redis is gone (lost with a Redis failover's last writes, a FLUSHALL or an eviction): submit it again`);
 }
 
+/**
+ * The task state machine, independent of where state lives (Store) and where tasks run
+ * (Executor): waiting → queued → processing → memory → released, or erred. It turns completions
+ * into newly ready tasks, frees chunks nothing needs, and tells subscribers what happened.
+ */
 export class SchedulerCore implements ExecutionListener {
   private executor: Executor | undefined;
   private readonly listeners = new Map<string, Set<Listener>>();
