@@ -28,6 +28,14 @@ describe('tessera CLI', () => {
     const url = spawnSync(process.execPath, [BIN, 'scheduler'], { encoding: 'utf8', env: { ...process.env, TESSERA_REDIS: 'http://nope' } });
     expect(url.status).toBe(1);
     expect(url.stderr).toMatch(/scheduler: invalid --redis <url> \(env TESSERA_REDIS\): Redis URL "http:\/\/nope": the scheme must be one of redis, rediss, redis\+cluster, rediss\+cluster, redis\+sentinel, rediss\+sentinel/);
+    // Said once, and never a secret: a Redis URL's password is hidden, a bad token is not echoed.
+    expect(url.stderr.match(/http:\/\/nope/g)).toHaveLength(1);
+    const pass = run('scheduler', '--redis', 'redis+cluster://u:hunter2@h:99999');
+    expect(pass.stderr).toMatch(/"redis\+cluster:\/\/u:\*\*\*@h:99999": "h:99999" is not host:port/);
+    expect(pass.stderr).not.toContain('hunter2');
+    const token = run('scheduler', '--token', 'short-secret');
+    expect(token.stderr).toMatch(/invalid --token <token> \(env TESSERA_TOKEN\): must be at least 16 characters/);
+    expect(token.stderr).not.toContain('short-secret');
     const unknown = run('worker', '--no-such-flag');
     expect(unknown.status).not.toBe(0);
     expect(unknown.stderr).toMatch(/unknown option '--no-such-flag'/);

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { InvalidArgumentError, LOG_LEVELS, LogLevel, RedisUrl } from '@tessera/protocol';
+import { InvalidArgumentError, LOG_LEVELS, LogLevel, RedisUrl, redactRedisUrl } from '@tessera/protocol';
 
 /**
  * One table per command says every flag once: its name, its environment variable, its help and
@@ -50,7 +50,10 @@ export function parseFlags<F extends Flags>(command: string, flags: F, raw: Reco
   const f = flags[key];
   const given = f ? values[key] : undefined;
   const where = f ? `${f.flags} (env ${f.env})` : issue.path.join('.');
-  const got = given === undefined ? '' : `, got ${JSON.stringify(given)}`;
+  // What was given, unless it is a secret, holds one (a Redis URL's password) or the message says it already.
+  const env = f?.env ?? '';
+  const shown = typeof given === 'string' && env === 'TESSERA_REDIS' ? JSON.stringify(redactRedisUrl(given)) : JSON.stringify(given);
+  const got = given === undefined || /TOKEN|PASSWORD|SECRET/.test(env) || issue.message.includes(shown) ? '' : `, got ${shown}`;
   throw new ConfigError(`${command}: invalid ${where}: ${issue.message}${got}`);
 }
 
