@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import * as ta from '@tessera/client';
 import { testRedis, type TestRedis } from '../packages/scheduler/src/store/test-redis.test-util.js';
 
@@ -187,6 +187,22 @@ function collapsed(logs: string): string {
   }
   if (repeats) out.push(`  … ${repeats} more like it`);
   return out.join('\n');
+}
+
+/**
+ * Redis fails over in the middle of a graph: `x·1 + xᵀ` summed for a random `size`² array in 100²
+ * blocks is submitted (its answer computed first), `kill` runs once `after` of its tasks are done,
+ * and the graph must still give the answer. Resolves with what `kill` returned.
+ */
+export async function failoverMidGraph<K>(client: ta.Client, seed: number, size: number, kill: (job: ta.Job<unknown>) => Promise<K>, after = 50): Promise<K> {
+  const x = ta.random.uniform([size, size], { chunks: [100, 100], seed });
+  const want = await client.compute(x.add(x.T).sum());
+  const job = await client.submit(x.mul(1).add(x.T).sum());
+  let done = 0;
+  for await (const ev of job.events()) if (ev.type === 'task' && ev.state === 'memory' && ++done === after) break;
+  const killed = await kill(job);
+  expect(await job.result()).toBeCloseTo(want, 6);
+  return killed;
 }
 
 export async function within<T>(c: TestCluster, p: Promise<T>, ms = 40_000): Promise<T> {

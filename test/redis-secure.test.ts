@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ta from '@tessera/client';
 import { graphKeys } from '@tessera/protocol';
 import { makeTestTls, type TestTls } from '../packages/scheduler/src/store/test-redis-access.test-util.js';
-import { startRedisCluster, type TestRedisCluster } from '../packages/scheduler/src/store/test-redis-cluster.test-util.js';
-import { startRedisSentinel, type TestRedisSentinel } from '../packages/scheduler/src/store/test-redis-sentinel.test-util.js';
-import { startCluster, type TestCluster } from './cluster.test-util.js';
+import { startRedisCluster } from '../packages/scheduler/src/store/test-redis-cluster.test-util.js';
+import { startRedisSentinel } from '../packages/scheduler/src/store/test-redis-sentinel.test-util.js';
+import { failoverMidGraph, startCluster, type TestCluster } from './cluster.test-util.js';
 
 const BIN = fileURLToPath(new URL('../packages/cli/bin/tessera.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-tls-'));
@@ -38,50 +38,46 @@ function failedStart(redis: string, env: Record<string, string> = {}): Promise<{
   return new Promise((resolve) => child.once('exit', (code) => (clearTimeout(timer), resolve({ code, out }))));
 }
 
-/** A graph mid-way: the events until `n` tasks are done. */
-async function midway(job: ta.Job<unknown>, n: number): Promise<void> {
-  let done = 0;
-  for await (const ev of job.events()) if (ev.type === 'task' && ev.state === 'memory' && ++done === n) return;
+/**
+ * A Tessera cluster (scheduler and 2 workers, trusting the test CA) on the Redis `start` makes,
+ * for one describe block: read `.redis`, `.cluster` and `.client` inside its tests.
+ */
+function onRedis<R extends { url: string; close(): Promise<void> }>(start: () => Promise<R>): { redis: R; cluster: TestCluster; client: ta.Client } {
+  const box = {} as { redis: R; cluster: TestCluster; client: ta.Client };
+  beforeAll(async () => {
+    box.redis = await start();
+    box.cluster = await startCluster({ redis: box.redis.url, workers: 2, threads: 1, env: { NODE_EXTRA_CA_CERTS: tls.ca } });
+    box.client = await ta.Client.connect(box.cluster.url);
+  }, 120_000);
+  afterAll(async () => {
+    await box.client?.close();
+    await box.cluster?.stop();
+    await box.redis?.close();
+  });
+  return box;
 }
 
 describe('a Redis Cluster over TLS with an ACL user', () => {
-  let redis: TestRedisCluster;
-  let cluster: TestCluster;
-  let client: ta.Client;
-  beforeAll(async () => {
-    redis = await startRedisCluster(3, { tls, user });
-    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1, env: { NODE_EXTRA_CA_CERTS: tls.ca } });
-    client = await ta.Client.connect(cluster.url);
-  }, 120_000);
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.stop();
-    await redis?.close();
-  });
+  const on = onRedis(() => startRedisCluster(3, { tls, user }));
 
   it('runs graphs through rediss+cluster:// with the user and password in the URL', { timeout: 60_000 }, async () => {
-    expect(redis.url).toMatch(/^rediss\+cluster:\/\/tessera:p%40ss%3Aw%2Frd%251@127\.0\.0\.1:\d+,/);
+    expect(on.redis.url).toMatch(/^rediss\+cluster:\/\/tessera:p%40ss%3Aw%2Frd%251@127\.0\.0\.1:\d+,/);
     const x = ta.arange(40_000, { chunks: 2_500 });
-    expect(await client.compute(x.mul(3).sum())).toBe(3 * ((39_999 * 40_000) / 2));
+    expect(await on.client.compute(x.mul(3).sum())).toBe(3 * ((39_999 * 40_000) / 2));
   });
 
   it('a graph\'s master killed with -9 mid-graph: the replica, over TLS too, takes over and the graph completes', { timeout: 120_000 }, async () => {
-    const x = ta.random.uniform([2000, 2000], { chunks: [100, 100], seed: 31 });
-    const want = await client.compute(x.add(x.T).sum());
-    const job = await client.submit(x.mul(1).add(x.T).sum());
-    await midway(job, 40);
-    const { killed, promoted } = await redis.failover(graphKeys(cluster.prefix, job.id).meta);
+    const { killed, promoted } = await failoverMidGraph(on.client, 31, 2000, (job) => on.redis.failover(graphKeys(on.cluster.prefix, job.id).meta), 40);
     expect(promoted).not.toBe(killed);
-    expect(await job.result()).toBeCloseTo(want, 6);
   });
 
   it('a wrong password, or a CA the process does not trust, stops the scheduler with the reason and without the password', { timeout: 70_000 }, async () => {
-    const wrong = redis.url.replace(encodeURIComponent(user.password), 'not-it');
+    const wrong = on.redis.url.replace(encodeURIComponent(user.password), 'not-it');
     const bad = await failedStart(wrong, { NODE_EXTRA_CA_CERTS: tls.ca });
     expect(bad.code).not.toBe(0);
     expect(bad.out).toMatch(/WRONGPASS|invalid username-password/i);
     expect(bad.out).not.toContain('not-it');
-    const untrusted = await failedStart(redis.url);
+    const untrusted = await failedStart(on.redis.url);
     expect(untrusted.code).not.toBe(0);
     expect(untrusted.out).toMatch(/certificate/i);
     expect(untrusted.out).not.toContain(encodeURIComponent(user.password));
@@ -89,28 +85,11 @@ describe('a Redis Cluster over TLS with an ACL user', () => {
 });
 
 describe('a Sentinel group over TLS, with an ACL user on the servers and a password on the sentinels', () => {
-  let redis: TestRedisSentinel;
-  let cluster: TestCluster;
-  let client: ta.Client;
-  beforeAll(async () => {
-    redis = await startRedisSentinel({ tls, user, sentinelPassword: 'sentinel secret' });
-    cluster = await startCluster({ redis: redis.url, workers: 2, threads: 1, env: { NODE_EXTRA_CA_CERTS: tls.ca } });
-    client = await ta.Client.connect(cluster.url);
-  }, 120_000);
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.stop();
-    await redis?.close();
-  });
+  const on = onRedis(() => startRedisSentinel({ tls, user, sentinelPassword: 'sentinel secret' }));
 
   it('runs graphs, and one survives the master killed with -9 mid-graph', { timeout: 120_000 }, async () => {
-    expect(redis.url).toMatch(/^rediss\+sentinel:\/\/tessera:[^@]+@[\d.:,]+\/tessera\?sentinelPassword=sentinel%20secret$/);
-    const x = ta.random.uniform([2000, 2000], { chunks: [100, 100], seed: 32 });
-    const want = await client.compute(x.add(x.T).sum());
-    const job = await client.submit(x.mul(1).add(x.T).sum());
-    await midway(job, 40);
-    const { killed, promoted } = await redis.failover();
+    expect(on.redis.url).toMatch(/^rediss\+sentinel:\/\/tessera:[^@]+@[\d.:,]+\/tessera\?sentinelPassword=sentinel%20secret$/);
+    const { killed, promoted } = await failoverMidGraph(on.client, 32, 2000, () => on.redis.failover(), 40);
     expect(promoted).not.toBe(killed);
-    expect(await job.result()).toBeCloseTo(want, 6);
   });
 });
