@@ -1,14 +1,29 @@
-import { cumulateDtype, isComplex, isFloat } from '@tessera/protocol';
+import { InvalidArgumentError, cumulateDtype, isComplex, isFloat } from '@tessera/protocol';
 import { type ChunkedArray, makeArray } from './array.js';
 import { boundaries } from './chunks.js';
 import { add, mul, where } from './elementwise.js';
 import { normalizeAxis } from './reductions.js';
-import { ravel } from './shape-ops.js';
+import { ravel, squeeze } from './shape-ops.js';
+import { ones } from './creation.js';
 import { slice } from './slicing.js';
 import { concatenate } from './structure.js';
 import { isnan } from './ufuncs.js';
 import { requireKnown } from './deferred.js';
 import * as cx from './complex.js';
+
+/** The running sum or product within each block along `axis`: a `cumulate` task per block. */
+function scan(kind: 'sum' | 'prod', fn: string, x: ChunkedArray, axis: number): ChunkedArray {
+  return makeArray({
+    label: fn,
+    op: 'cumulate',
+    shape: x.shape,
+    dtype: cumulateDtype(x.dtype),
+    chunks: x.chunks,
+    inputs: [x],
+    token: { kind, axis },
+    block: (index) => ({ params: { kind, axis }, deps: [x.key(index)] }),
+  });
+}
 
 /**
  * Running sums and products along an axis, across chunks, as Dask computes them: a `cumulate`
@@ -20,22 +35,13 @@ function cumulative(kind: 'sum' | 'prod', fn: string, x: ChunkedArray, opts: { a
   requireKnown(fn, x);
   if (opts.axis === undefined) return cumulative(kind, fn, ravel(x), { axis: 0 });
   const axis = normalizeAxis(fn, opts.axis, x.ndim);
-  const local = makeArray({
-    label: fn,
-    op: 'cumulate',
-    shape: x.shape,
-    dtype: cumulateDtype(x.dtype),
-    chunks: x.chunks,
-    inputs: [x],
-    token: { kind, axis },
-    block: (index) => ({ params: { kind, axis }, deps: [x.key(index)] }),
-  });
+  const local = scan(kind, fn, x, axis);
   const blocks = x.chunks[axis]!;
   if (blocks.length <= 1) return local;
   const at = boundaries(blocks);
   const along = (start: number, stop: number): ChunkedArray => slice(local, ...x.shape.map((_, i) => (i === axis ? { start, stop } : null)));
   // Integer products stay integers (float64 here): 0 times a negative is 0, not -0.
-  const combine = kind === 'sum' ? add : isFloat(x.dtype) ? mul : (a: ChunkedArray, b: ChunkedArray) => add(mul(a, b), 0);
+  const combine = kind === 'sum' ? add : isFloat(x.dtype) || isComplex(x.dtype) ? mul : (a: ChunkedArray, b: ChunkedArray) => add(mul(a, b), 0);
   const parts = [along(0, at[1]!)];
   let carry: ChunkedArray | undefined;
   for (let b = 1; b < blocks.length; b++) {
@@ -61,3 +67,29 @@ export const nancumsum = (x: ChunkedArray, opts?: { axis?: number }): ChunkedArr
 /** cumprod with NaN counted as 1 (numpy.nancumprod). */
 export const nancumprod = (x: ChunkedArray, opts?: { axis?: number }): ChunkedArray =>
   cumprod(isFloat(x.dtype) ? where(isnan(x), 1, x) : x, opts);
+
+/**
+ * numpy.prod of a complex array (the reduction kernels are real): each block's running product
+ * along the axis, its last row taken, and those rows multiplied pairwise in a tree. Axes one after
+ * another; an empty axis gives 1, as numpy's.
+ */
+export function complexProd(x: ChunkedArray, opts: { axis?: number | readonly number[] | undefined; keepdims?: boolean | undefined } = {}): ChunkedArray {
+  requireKnown('prod', x);
+  const axes = opts.axis === undefined ? x.shape.map((_, i) => i) : (typeof opts.axis === 'number' ? [opts.axis] : [...opts.axis]).map((a) => normalizeAxis('prod', a, x.ndim));
+  if (new Set(axes).size !== axes.length) throw new InvalidArgumentError(`prod: axis ${JSON.stringify(opts.axis)} names an axis twice`);
+  let y = x;
+  for (const axis of axes) {
+    const rows: ChunkedArray[] = [];
+    const at = boundaries(y.chunks[axis]!);
+    const local = scan('prod', 'prod', y, axis);
+    for (let b = 0; b + 1 < at.length; b++)
+      if (at[b + 1]! > at[b]!) rows.push(slice(local, ...y.shape.map((_, i) => (i === axis ? { start: at[b + 1]! - 1, stop: at[b + 1]! } : null))));
+    while (rows.length > 1) {
+      const next: ChunkedArray[] = [];
+      for (let i = 0; i < rows.length; i += 2) next.push(i + 1 < rows.length ? mul(rows[i]!, rows[i + 1]!) : rows[i]!);
+      rows.splice(0, rows.length, ...next);
+    }
+    y = rows[0] ?? ones(y.shape.map((n, i) => (i === axis ? 1 : n)), { dtype: y.dtype, chunks: y.chunks.map((c, i) => (i === axis ? [1] : c)) });
+  }
+  return opts.keepdims ? y : squeeze(y, axes);
+}

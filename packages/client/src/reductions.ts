@@ -25,6 +25,7 @@ import {
 import { type Chunks, boundaries, product } from './chunks.js';
 import { deferCall, hasUnknownChunks } from './deferred.js';
 import * as cx from './complex.js';
+import { complexProd } from './cumulative.js';
 import { add, sqrt } from './elementwise.js';
 
 /** Normalise `axis` (negative allowed) to ascending unique axes; undefined means all. */
@@ -208,7 +209,8 @@ const reducer = <O extends object, F>(kind: ReductionKind) =>
 
 /**
  * sum and mean of a complex array are those of its parts, put together; var and std are
- * numpy's (real: the variance of the real part plus that of the imaginary part). Others refuse.
+ * numpy's (real: the variance of the real part plus that of the imaginary part); prod a tree of
+ * complex products (complexProd). Others refuse.
  */
 function complexReduction(kind: ReductionKind, x: ChunkedArray, opts: ReduceCall | undefined): ChunkedArray {
   const re = cx.real(x), im = cx.imag(x);
@@ -217,7 +219,8 @@ function complexReduction(kind: ReductionKind, x: ChunkedArray, opts: ReduceCall
     const v = add(reduction('var', re, opts), reduction('var', im, opts));
     return kind === 'var' ? v : sqrt(v);
   }
-  throw new DtypeError(`${kind} does not take ${x.dtype} (complex arrays have sum, mean, var and std)`);
+  if (kind === 'prod') return complexProd(x, opts);
+  throw new DtypeError(`${kind} does not take ${x.dtype} (complex arrays have sum, prod, mean, var and std)`);
 }
 
 export const sum = reducer<ReduceOptions, FullReduceOptions>('sum');

@@ -524,14 +524,14 @@ export type OpParams<N extends OpName> = z.infer<(typeof OPS)[N]['params']>;
  * Every other op refuses a complex input or output when the graph is built or submitted.
  */
 export const COMPLEX_OPS: ReadonlySet<string> = new Set<OpName>([
-  'full', 'from-bytes', 'persisted', 'read-npy', 'write-npy', 'transpose', 'reshape', 'assemble', 'fft', 'complex', 'map-blocks',
+  'full', 'from-bytes', 'persisted', 'read-npy', 'write-npy', 'transpose', 'reshape', 'assemble', 'fft', 'complex', 'map-blocks', 'cumulate', 'sort',
 ]);
 
 /** The message for an op that does not take complex dtypes, or undefined where it does or none is there. */
 export function complexRefusal(op: string, deps: readonly ArrayMeta[], out: ArrayMeta): string | undefined {
   if (COMPLEX_OPS.has(op)) return undefined;
   const c = [out, ...deps].find((m) => isComplex(m.dtype));
-  return c ? `${op} does not take ${c.dtype} (complex arrays have fft, real, imag, conj, abs, angle, arithmetic, slicing, rechunk, transpose, reshape, .npy files)` : undefined;
+  return c ? `${op} does not take ${c.dtype} (complex arrays have fft, real, imag, conj, abs, angle, arithmetic, sum, prod, cumsum, cumprod, sort, argsort, slicing, rechunk, transpose, reshape, .npy files)` : undefined;
 }
 
 /** Ops whose kernels wait on a store or a file library: they run asynchronously on a pool thread. */

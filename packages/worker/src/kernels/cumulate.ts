@@ -1,4 +1,4 @@
-import { allocChunk, cumulateDtype, sizeOf, type Chunk, type CumulateParams, type Dtype } from '@tessera/protocol';
+import { allocChunk, cumulateDtype, isComplex, sizeOf, type Chunk, type CumulateParams, type Dtype } from '@tessera/protocol';
 import { storeFloats, toFloat64 } from './wide.js';
 
 /**
@@ -15,6 +15,10 @@ export function cumulate(p: CumulateParams, inputs: readonly Chunk[], shape: rea
   const n = x.shape[p.axis]!;
   const inner = sizeOf(x.shape.slice(p.axis + 1));
   const outer = sizeOf(x.shape.slice(0, p.axis));
+  if (isComplex(dtype)) {
+    complexScan(p.kind === 'sum', x.data as Float64Array | Float32Array, out.data as Float64Array | Float32Array, outer, n, inner, dtype === 'complex64');
+    return out;
+  }
   // In doubles (exact while the running value stays below 2^53), stored into the dtype at the end.
   const src = toFloat64(x.data);
   const dst = out.data instanceof Float64Array ? out.data : new Float64Array(out.data.length);
@@ -35,4 +39,22 @@ export function cumulate(p: CumulateParams, inputs: readonly Chunk[], shape: rea
   }
   if (dst !== out.data) storeFloats(out.data, 0, dst, 0, dst.length);
   return out;
+}
+
+/** The complex scan on interleaved (re, im) pairs: numpy's product (ar br - ai bi, ar bi + ai br), one step at a time. */
+function complexScan(sum: boolean, s: Float64Array | Float32Array, d: Float64Array | Float32Array, outer: number, n: number, inner: number, f32: boolean): void {
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let re = sum ? 0 : 1;
+      let im = 0;
+      for (let k = 0, at = 2 * (o * n * inner + i); k < n; k++, at += 2 * inner) {
+        const a = s[at]!, b = s[at + 1]!;
+        if (sum) [re, im] = [re + a, im + b];
+        else [re, im] = [re * a - im * b, re * b + im * a];
+        if (f32) [re, im] = [Math.fround(re), Math.fround(im)];
+        d[at] = re;
+        d[at + 1] = im;
+      }
+    }
+  }
 }

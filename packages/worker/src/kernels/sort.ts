@@ -1,6 +1,7 @@
 import { nativeKernels } from './native.js';
 import {
   allocChunk,
+  isComplex,
   isWideData,
   sizeOf,
   topkTakesIndices,
@@ -57,6 +58,7 @@ export function sort(p: SortParams, inputs: readonly Chunk[], shape: readonly nu
   if (inputs.length !== 1 || !x) throw new Error(`sort: takes 1 input, got ${inputs.length}`);
   const out = allocChunk(dtype, shape);
   const { outer, n, inner } = lanes(x.shape, p.axis);
+  if (isComplex(x.dtype)) return sortComplex(p.arg, x.data as Float64Array | Float32Array, out, outer, n, inner);
   const src = x.data as Elements;
   const native = nativeKernels();
   if (native && !p.arg && inner === 1 && n > 0 && (src instanceof Float64Array || src instanceof Float32Array)) {
@@ -86,6 +88,32 @@ export function sort(p: SortParams, inputs: readonly Chunk[], shape: readonly nu
         if (float) keepZerosInOrder(lane, src, at);
         for (let k = 0; k < n; k++) dst[at(k)] = (lane as Elements)[k]!;
       }
+    }
+  }
+  return out;
+}
+
+/** Two floats in numpy's order, NaN last; 0 when equal. */
+const byFloat = (a: number, b: number): number => (a < b ? -1 : a > b ? 1 : a === b ? 0 : a !== a ? (b !== b ? 0 : 1) : -1);
+
+/**
+ * numpy's stable sort of complex lanes (interleaved pairs): by the real part, then the imaginary
+ * part, NaN last in each (numpy's R + Rj, R + nanj, nan + Rj, nan + nanj); ties in input order.
+ */
+function sortComplex(arg: boolean, d: Float64Array | Float32Array, out: Chunk, outer: number, n: number, inner: number): Chunk {
+  const idx = new Uint32Array(n);
+  const dst = out.data;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const at = (k: number) => (o * n + k) * inner + i;
+      for (let k = 0; k < n; k++) idx[k] = k;
+      idx.sort((a, b) => byFloat(d[2 * at(a)]!, d[2 * at(b)]!) || byFloat(d[2 * at(a) + 1]!, d[2 * at(b) + 1]!) || a - b);
+      if (arg) for (let k = 0; k < n; k++) (dst as BigInt64Array)[at(k)] = BigInt(idx[k]!);
+      else
+        for (let k = 0; k < n; k++) {
+          (dst as Float64Array)[2 * at(k)] = d[2 * at(idx[k]!)]!;
+          (dst as Float64Array)[2 * at(k) + 1] = d[2 * at(idx[k]!) + 1]!;
+        }
     }
   }
   return out;
