@@ -81,9 +81,9 @@ export function checkFft(p: FftParams, deps: readonly Meta[], out: Meta): string
   return shapeEquals(out.shape, shape) && out.dtype === dtype ? undefined : `gives ${dtype}${fmtShape(shape)}, declared ${out.dtype}${fmtShape(out.shape)}`;
 }
 
-export const COMPLEX_UNARY = ['conj', 'negative', 'exp', 'log', 'sqrt', 'square', 'reciprocal'] as const;
+export const COMPLEX_UNARY = ['conj', 'negative', 'exp', 'log', 'sqrt', 'square', 'reciprocal', 'sin', 'cos', 'tan', 'sinh', 'cosh', 'tanh'] as const;
 export const COMPLEX_TO_REAL = ['real', 'imag', 'abs', 'angle', 'isnan', 'isfinite'] as const;
-export const COMPLEX_BINARY = ['add', 'subtract', 'multiply', 'divide', 'make', 'equal', 'not_equal'] as const;
+export const COMPLEX_BINARY = ['add', 'subtract', 'multiply', 'divide', 'power', 'make', 'equal', 'not_equal'] as const;
 export const COMPLEX_KINDS = [...COMPLEX_UNARY, ...COMPLEX_TO_REAL, ...COMPLEX_BINARY, 'astype'] as const;
 export type ComplexKind = (typeof COMPLEX_KINDS)[number];
 

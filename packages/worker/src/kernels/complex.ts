@@ -167,6 +167,18 @@ function apply(kind: ComplexKind, ar: number, ai: number, br: number, bi: number
     case 'sqrt': [re, im] = sqrt(ar, ai); break;
     case 'square': re = ar * ar - ai * ai; im = 2 * ar * ai; break;
     case 'reciprocal': [re, im] = divide(1, 0, ar, ai); break;
+    case 'sin': re = Math.sin(ar) * hyp(Math.cosh, ai, ar); im = Math.cos(ar) * Math.sinh(ai); break;
+    case 'cos': re = Math.cos(ar) * Math.cosh(ai); im = -Math.sin(ar) * hyp(Math.sinh, ai, ar); break;
+    case 'sinh': re = Math.sinh(ar) * Math.cos(ai); im = hyp(Math.cosh, ar, ai) * Math.sin(ai); break;
+    case 'cosh': re = Math.cosh(ar) * Math.cos(ai); im = hyp(Math.sinh, ar, ai) * Math.sin(ai); break;
+    case 'tanh': [re, im] = tanh(ar, ai); break;
+    case 'tan': {
+      // tan z = -i tanh(i z)
+      const [p, q] = tanh(-ai, ar);
+      [re, im] = [q, -p];
+      break;
+    }
+    case 'power': [re, im] = power(ar, ai, br, bi); break;
     case 'real': re = ar; break;
     case 'imag': re = ai; break;
     case 'abs': re = Math.hypot(ar, ai); break;
@@ -183,6 +195,53 @@ function apply(kind: ComplexKind, ar: number, ai: number, br: number, bi: number
   }
   res[0] = re;
   res[1] = im;
+}
+
+/**
+ * f(v) as the factor of a product whose other factor is exactly 0 when `zero` is: kept finite
+ * there, so the product is a signed 0 (C99's csin(0 + iy), csinh(x + 0i)), not inf times 0.
+ */
+function hyp(f: (v: number) => number, v: number, zero: number): number {
+  return zero === 0 && Number.isFinite(v) ? f(Math.max(-700, Math.min(700, v))) : f(v);
+}
+
+/** Kahan's tanh (as C99's ctanh): no overflow of cosh and sinh where |re| is large. */
+function tanh(x: number, y: number): [number, number] {
+  if (Math.abs(x) >= 22) {
+    // tanh is ±1 to double precision there; the imaginary part is 4 sin y cos y e^(-2|x|).
+    return [Math.sign(x), Number.isFinite(y) ? 4 * Math.sin(y) * Math.cos(y) * Math.exp(-2 * Math.abs(x)) : y === 0 ? y : NaN];
+  }
+  const t = Math.tan(y), beta = 1 + t * t, s = Math.sinh(x), rho = Math.sqrt(1 + s * s), denom = 1 + beta * s * s;
+  return [(beta * rho * s) / denom, t / denom];
+}
+
+/**
+ * numpy's complex power: 1 for a zero exponent, 0 for a zero base to a positive real one (NaN to
+ * any other), products by binary powering for integer exponents below 100 in size (reciprocal
+ * for negative ones), else exp(b log a).
+ */
+function power(ar: number, ai: number, br: number, bi: number): [number, number] {
+  if (br === 0 && bi === 0) return [1, 0];
+  if (ar === 0 && ai === 0) return br > 0 && bi === 0 ? [0, 0] : [NaN, NaN];
+  if (bi === 0 && Number.isInteger(br) && Math.abs(br) < 100) {
+    let n = Math.abs(br);
+    let [pr, pi] = [1, 0];
+    let [xr, xi] = [ar, ai];
+    // numpy multiplies the running power by the base's squares, lowest bit first.
+    for (let first = true; n > 0; n >>= 1) {
+      if (n & 1) {
+        if (first) [pr, pi] = [xr, xi];
+        else [pr, pi] = [pr * xr - pi * xi, pr * xi + pi * xr];
+        first = false;
+      }
+      if (n > 1) [xr, xi] = [xr * xr - xi * xi, 2 * xr * xi];
+    }
+    return br < 0 ? divide(1, 0, pr, pi) : [pr, pi];
+  }
+  const lr = Math.log(Math.hypot(ar, ai)), li = Math.atan2(ai, ar);
+  const er = br * lr - bi * li, ei = br * li + bi * lr;
+  const m = Math.exp(er);
+  return [m * Math.cos(ei), m * Math.sin(ei)];
 }
 
 /** Smith's algorithm, as numpy's complex division: no overflow from squaring the divisor. */
