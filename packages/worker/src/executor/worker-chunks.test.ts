@@ -190,7 +190,10 @@ describe('WorkerChunks spilling to disk', () => {
       for (let i = 0; i < 3; i++) chunks.put(key(i), big(i), 'cluster');
       await vi.waitFor(() => expect(chunks.spillFailures).toBeGreaterThan(0));
       await vi.waitFor(() => expect(chunks.spills + chunks.spillFailures).toBe(3));
-      expect(chunks.spills).toBe(mounted ? 2 : 0);
+      // Two fit, but the three writes run at once: a partial third can crowd out the second.
+      const stored = chunks.spills;
+      if (mounted) expect([1, 2]).toContain(stored);
+      else expect(stored).toBe(0);
       // Within the retry window: no new write is tried, and the failure was reported once.
       chunks.put(key(3), big(3), 'cluster');
       expect(chunks.spills + chunks.spillFailures).toBe(3);
@@ -198,18 +201,20 @@ describe('WorkerChunks spilling to disk', () => {
       expect(failures[0]!.message).toMatch(mounted ? /ENOSPC/ : /ENOTDIR|EEXIST/);
       // Nothing lost: the chunk that did not fit is in memory with its values.
       const inMemory = [0, 1, 2, 3].filter((i) => chunks.get(key(i)) !== undefined);
-      expect(inMemory.length).toBe(mounted ? 2 : 4);
+      expect(inMemory.length).toBe(4 - stored);
       for (const i of inMemory) expect([...(chunks.get(key(i)) as Chunk).data].every((v) => v === i)).toBe(true);
       if (mounted) {
         // Only whole files on disk: the partial one went.
-        expect(readdirSync(spillDir).map((f) => statSync(join(spillDir, f)).size)).toEqual([24000, 24000]);
+        expect(readdirSync(spillDir).map((f) => statSync(join(spillDir, f)).size)).toEqual(new Array<number>(stored).fill(24000));
         // Room again (the spilled chunks freed): after the window the rest go to disk.
         const failed = [0, 1, 2].find((i) => chunks.get(key(i)) !== undefined)!;
-        for (const i of [0, 1, 2]) if (i !== failed) chunks.release(key(i), 'cluster');
+        const kept = [0, 1, 2].filter((i) => i !== failed);
+        for (const i of kept) chunks.release(key(i), 'cluster');
         await vi.waitFor(() => expect(readdirSync(spillDir)).toHaveLength(0));
         await new Promise((r) => setTimeout(r, 2100));
         chunks.put(key(4), { dtype: 'float64', shape: [1], data: new Float64Array([4]) }, 'cluster');
-        await vi.waitFor(() => expect(chunks.spills).toBe(5), { timeout: 5000 });
+        // After the window: the failed chunk, key 3 and key 4 go to disk (the released ones are gone).
+        await vi.waitFor(() => expect(chunks.spills).toBe(stored + 3), { timeout: 5000 });
         expect(chunks.host.nbytes).toBe(0);
         expect([...(await chunks.read(key(failed)))!.data].every((v) => v === failed)).toBe(true);
       }
