@@ -1,8 +1,8 @@
-import { InvalidArgumentError, cumulateDtype, isComplex, isFloat } from '@tessera/protocol';
+import { cumulateDtype, isComplex, isFloat } from '@tessera/protocol';
 import { type ChunkedArray, makeArray } from './array.js';
 import { boundaries } from './chunks.js';
 import { add, mul, where } from './elementwise.js';
-import { normalizeAxis } from './reductions.js';
+import { normalizeAxes, normalizeAxis } from './reductions.js';
 import { ravel, squeeze } from './shape-ops.js';
 import { ones } from './creation.js';
 import { slice } from './slicing.js';
@@ -75,8 +75,7 @@ export const nancumprod = (x: ChunkedArray, opts?: { axis?: number }): ChunkedAr
  */
 export function complexProd(x: ChunkedArray, opts: { axis?: number | readonly number[] | undefined; keepdims?: boolean | undefined } = {}): ChunkedArray {
   requireKnown('prod', x);
-  const axes = opts.axis === undefined ? x.shape.map((_, i) => i) : (typeof opts.axis === 'number' ? [opts.axis] : [...opts.axis]).map((a) => normalizeAxis('prod', a, x.ndim));
-  if (new Set(axes).size !== axes.length) throw new InvalidArgumentError(`prod: axis ${JSON.stringify(opts.axis)} names an axis twice`);
+  const axes = normalizeAxes('prod', opts.axis, x.ndim);
   let y = x;
   for (const axis of axes) {
     const rows: ChunkedArray[] = [];

@@ -93,9 +93,6 @@ export function sort(p: SortParams, inputs: readonly Chunk[], shape: readonly nu
   return out;
 }
 
-/** Two floats in numpy's order, NaN last; 0 when equal. */
-const byFloat = (a: number, b: number): number => (a < b ? -1 : a > b ? 1 : a === b ? 0 : a !== a ? (b !== b ? 0 : 1) : -1);
-
 /**
  * numpy's stable sort of complex lanes (interleaved pairs): by the real part, then the imaginary
  * part, NaN last in each (numpy's R + Rj, R + nanj, nan + Rj, nan + nanj); ties in input order.
@@ -107,7 +104,7 @@ function sortComplex(arg: boolean, d: Float64Array | Float32Array, out: Chunk, o
     for (let i = 0; i < inner; i++) {
       const at = (k: number) => (o * n + k) * inner + i;
       for (let k = 0; k < n; k++) idx[k] = k;
-      idx.sort((a, b) => byFloat(d[2 * at(a)]!, d[2 * at(b)]!) || byFloat(d[2 * at(a) + 1]!, d[2 * at(b) + 1]!) || a - b);
+      idx.sort((a, b) => order(d[2 * at(a)]!, d[2 * at(b)]!) || order(d[2 * at(a) + 1]!, d[2 * at(b) + 1]!) || a - b);
       if (arg) for (let k = 0; k < n; k++) (dst as BigInt64Array)[at(k)] = BigInt(idx[k]!);
       else
         for (let k = 0; k < n; k++) {
